@@ -1,0 +1,65 @@
+//! Builds the default generator plugin for `wasm32-wasip2` and embeds it into the binary.
+//!
+//! `cargo build`, `cargo run` and `cargo install` then need no extra step. The
+//! plugin is built by a nested cargo into its own target directory, because
+//! the outer cargo holds the lock on the workspace's. Packagers who build the
+//! component separately set `MODELGEN_PLUGIN_WASM` to its path instead.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-wasip2";
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=MODELGEN_PLUGIN_WASM");
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let wasm = match env::var_os("MODELGEN_PLUGIN_WASM") {
+        Some(path) => PathBuf::from(path),
+        None => build_plugin(),
+    };
+    println!("cargo:rerun-if-changed={}", wasm.display());
+    let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("cannot read the plugin component `{}`: {e}", wasm.display()));
+    std::fs::write(out.join("plugin.wasm"), bytes).expect("write plugin.wasm into OUT_DIR");
+}
+
+fn build_plugin() -> PathBuf {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let workspace = manifest_dir.parent().expect("host/ sits in the workspace").to_path_buf();
+    for watched in ["plugin/src", "plugin/Cargo.toml", "wit", "Cargo.toml", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
+    }
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    check_target_installed();
+
+    let target_dir = env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), PathBuf::from).join("plugin-build");
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(&workspace)
+        .args(["build", "--locked", "--package", "modelgen-plugin", "--lib", "--target", TARGET, "--profile", "plugin", "--target-dir"])
+        .arg(&target_dir);
+    // Flags and wrappers meant for the host build (clippy's driver,
+    // coverage or sanitizer flags) must not leak into the wasm build.
+    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET"] {
+        command.env_remove(var);
+    }
+    // Keep machine-specific paths out of the component, so that the same
+    // sources give the same bytes (and the same compilation-cache key).
+    if let Some(home) = env::var_os("CARGO_HOME").or_else(|| env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into_os_string())) {
+        let flags = format!("--remap-path-prefix={}=/cargo\x1f--remap-path-prefix={}=/modelgen", Path::new(&home).display(), workspace.display());
+        command.env("CARGO_ENCODED_RUSTFLAGS", flags);
+    }
+    let status = command.status().expect("run cargo to build the plugin component");
+    assert!(status.success(), "building the generator plugin for {TARGET} failed (see the errors above)");
+    target_dir.join(TARGET).join("plugin").join("modelgen_plugin.wasm")
+}
+
+/// A missing target is the one failure a newcomer will hit; name the fix.
+fn check_target_installed() {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let Ok(output) = Command::new(rustc).args(["--print", "target-libdir", "--target", TARGET]).output() else { return };
+    let libdir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    if !output.status.success() || !libdir.exists() {
+        panic!("\n\nthe Rust target `{TARGET}` is not installed; the generator plugin is built for it.\nrun: rustup target add {TARGET}\n\n");
+    }
+}

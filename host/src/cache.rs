@@ -1,0 +1,133 @@
+//! The on-disk cache of compiled plugin code, so a warm render skips the compiler.
+//!
+//! Compiling the component with Cranelift takes hundreds of milliseconds;
+//! loading the machine code it produced (memory-mapped) takes well under one.
+//! Entries are keyed by the component's SHA-256 and by the engine's
+//! compatibility hash (wasmtime version, target, and every setting that
+//! changes the code, such as fuel metering). Entries are written to a
+//! temporary file and renamed into place, so concurrent renders (Argo CD runs
+//! several) never see half a file. Only files this host wrote are loaded:
+//! the directory is private to the user, and an entry that is not a regular
+//! file owned by the current user and writable only by them is ignored.
+
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// A directory of compiled components.
+#[derive(Clone, Debug)]
+pub struct CompileCache {
+    dir: PathBuf,
+}
+
+impl CompileCache {
+    /// A cache in `dir` (created on first write).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// `$XDG_CACHE_HOME/modelgen`, else `$HOME/.cache/modelgen`, else a
+    /// per-user directory under the system's temporary directory.
+    pub fn default_dir() -> PathBuf {
+        let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        if let Some(xdg) = non_empty("XDG_CACHE_HOME") {
+            return PathBuf::from(xdg).join("modelgen");
+        }
+        if let Some(home) = non_empty("HOME") {
+            return PathBuf::from(home).join(".cache").join("modelgen");
+        }
+        std::env::temp_dir().join(format!("modelgen-{}", current_uid()))
+    }
+
+    /// The directory holding the entries.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The compiled component for `wasm`: from the cache when a valid entry
+    /// exists, else compiled now and stored. A cache that cannot be written
+    /// (read-only home, full disk) costs speed, never the render.
+    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8]) -> Result<Component> {
+        let path = self.entry_path(engine, wasm);
+        if let Some(component) = self.load(engine, &path) {
+            return Ok(component);
+        }
+        let component = Component::new(engine, wasm).map_err(anyhow::Error::from).context("compile the plugin component")?;
+        if let Ok(bytes) = component.serialize() {
+            // Best effort: failing to store only makes the next render slower.
+            let _ = self.store(&path, &bytes);
+        }
+        Ok(component)
+    }
+
+    /// Where the entry for `wasm` compiled by `engine` lives.
+    pub fn entry_path(&self, engine: &Engine, wasm: &[u8]) -> PathBuf {
+        let mut key = Sha256::new();
+        key.update(wasm);
+        let mut hasher = Sha256Hasher(Sha256::new());
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        key.update(hasher.0.finalize());
+        let digest = key.finalize();
+        let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
+        self.dir.join(format!("{hex}.cwasm"))
+    }
+
+    fn load(&self, engine: &Engine, path: &Path) -> Option<Component> {
+        let meta = fs::symlink_metadata(path).ok()?;
+        let uid = current_uid();
+        let trusted = meta.file_type().is_file() && meta.uid() == uid && meta.mode() & 0o022 == 0 && self.dir_is_private(uid);
+        if !trusted {
+            return None;
+        }
+        // SAFETY: wasmtime requires that the file was produced by
+        // `serialize` of a compatible engine. The checks above ensure this
+        // host wrote it (a private directory, an entry owned by this user and
+        // writable by no one else); the key covers engine compatibility, and
+        // wasmtime re-checks its header and version on load.
+        #[allow(unsafe_code)]
+        let component = unsafe { Component::deserialize_file(engine, path) };
+        component.ok()
+    }
+
+    fn dir_is_private(&self, uid: u32) -> bool {
+        fs::symlink_metadata(&self.dir).is_ok_and(|m| m.is_dir() && m.uid() == uid && m.mode() & 0o022 == 0)
+    }
+
+    fn store(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir).context("create the cache directory")?;
+        let mut file = tempfile::Builder::new().prefix(".tmp-").tempfile_in(&self.dir).context("create a temporary cache file")?;
+        file.write_all(bytes).context("write the cache entry")?;
+        file.as_file().set_permissions(fs::Permissions::from_mode(0o600)).context("restrict the cache entry")?;
+        file.persist(path).context("move the cache entry into place")?;
+        Ok(())
+    }
+}
+
+/// Feeds `Hash` output into SHA-256, so the key does not depend on std's
+/// unspecified `DefaultHasher`.
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn finish(&self) -> u64 {
+        0 // Unused: the digest is taken from the inner state.
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+fn current_uid() -> u32 {
+    // SAFETY: `geteuid` has no preconditions and cannot fail.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::geteuid()
+    }
+}

@@ -1,0 +1,68 @@
+//! What a plugin reports back: diagnostics, manifests and its identity, as plain host types.
+
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    /// The render failed.
+    Error,
+    /// Worth a look; the render succeeded.
+    Warning,
+}
+
+/// A problem the plugin found, located in a source file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The source file, relative to the application root.
+    pub file: Option<String>,
+    /// 0-based line and column.
+    pub position: Option<(u32, u32)>,
+    /// The dotted field path.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+/// One generated object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Manifest {
+    /// One YAML document, ending with a newline.
+    pub yaml: String,
+    /// The spec file it came from.
+    pub source: String,
+}
+
+/// A successful render.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rendered {
+    /// The objects, in the plugin's stable order.
+    pub manifests: Vec<Manifest>,
+    /// Warnings.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Rendered {
+    /// The objects as one YAML stream, `---` before each document.
+    pub fn to_stream(&self) -> String {
+        let mut out = String::with_capacity(self.manifests.iter().map(|m| m.yaml.len() + 4).sum());
+        for manifest in &self.manifests {
+            out.push_str("---\n");
+            out.push_str(&manifest.yaml);
+        }
+        out
+    }
+}
+
+/// Who a plugin says it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginInfo {
+    /// Its name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// The spec kinds it handles, as `apiVersion/kind`.
+    pub kinds: Vec<String>,
+}

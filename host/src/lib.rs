@@ -1,0 +1,11 @@
+//! The `modelgen` host: reads an application directory, runs the generator plugin in wasmtime, and prints manifests.
+//!
+//! [`runtime`] is the only module that knows wasmtime; [`cli`] is the only
+//! one that knows the command line.
+
+pub mod cache;
+pub mod cli;
+pub mod diagnostic;
+pub mod report;
+pub mod runtime;
+pub mod source;

@@ -1,0 +1,113 @@
+//! Printing diagnostics for people: `path:line:col: error: message`, the source line, and a caret.
+
+use std::fmt::Write as _;
+
+use crate::diagnostic::{Diagnostic, Severity};
+
+/// Formats `diagnostic` the way compilers do. `display_path` turns the
+/// plugin's root-relative path into the one the user typed (so terminals and
+/// editors can open it); `source` returns a file's contents for the snippet.
+pub fn human<'a>(diagnostic: &Diagnostic, display_path: impl Fn(&str) -> String, source: impl Fn(&str) -> Option<&'a [u8]>) -> String {
+    let mut out = String::new();
+    let severity = match diagnostic.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    match (&diagnostic.file, diagnostic.position) {
+        (Some(file), Some((line, column))) => {
+            let _ = write!(out, "{}:{}:{}: ", display_path(file), line + 1, column + 1);
+        }
+        (Some(file), None) => {
+            let _ = write!(out, "{}: ", display_path(file));
+        }
+        _ => {}
+    }
+    let _ = writeln!(out, "{severity}: {}", diagnostic.message);
+
+    let line_text = diagnostic
+        .file
+        .as_deref()
+        .zip(diagnostic.position)
+        .and_then(|(file, (line, _))| {
+            let text = std::str::from_utf8(source(file)?).ok()?;
+            text.lines().nth(usize::try_from(line).ok()?)
+        });
+    let gutter = diagnostic.position.map_or(1, |(line, _)| (line + 1).to_string().len());
+    if let (Some(text), Some((line, column))) = (line_text, diagnostic.position) {
+        let column = usize::try_from(column).unwrap_or(usize::MAX);
+        let indent: String = text.chars().take(column).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+        let width = token_width(text.chars().skip(column));
+        let _ = writeln!(out, "{:gutter$} |", "");
+        let _ = writeln!(out, "{} | {text}", line + 1);
+        let label = diagnostic.field.as_deref().unwrap_or_default();
+        let _ = writeln!(out, "{:gutter$} | {indent}{} {label}", "", "^".repeat(width));
+    } else if let Some(field) = &diagnostic.field {
+        let _ = writeln!(out, "{:gutter$} = field: {field}", "");
+    }
+    if let Some(hint) = &diagnostic.hint {
+        let _ = writeln!(out, "{:gutter$} = hint: {hint}", "");
+    }
+    out
+}
+
+/// How many characters the token starting here spans (a quoted string up to
+/// its closing quote, else up to white space or flow punctuation), at least one.
+fn token_width(mut chars: impl Iterator<Item = char>) -> usize {
+    let Some(first) = chars.next() else { return 1 };
+    if first == '"' || first == '\'' {
+        let mut width = 1;
+        for c in chars {
+            width += 1;
+            if c == first {
+                break;
+            }
+        }
+        return width;
+    }
+    if first.is_whitespace() {
+        return 1;
+    }
+    1 + chars.take_while(|c| !(c.is_whitespace() || matches!(c, ',' | ']' | '}' | ':'))).count()
+}
+
+/// Formats a diagnostic as one JSON object per line, for tools.
+pub fn json(diagnostic: &Diagnostic) -> String {
+    let value = serde_json::json!({
+        "severity": match diagnostic.severity { Severity::Error => "error", Severity::Warning => "warning" },
+        "file": diagnostic.file,
+        "line": diagnostic.position.map(|(l, _)| l + 1),
+        "column": diagnostic.position.map(|(_, c)| c + 1),
+        "field": diagnostic.field,
+        "message": diagnostic.message,
+        "hint": diagnostic.hint,
+    });
+    value.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caret_under_the_offending_value() {
+        let d = Diagnostic {
+            severity: Severity::Error,
+            file: Some("m.yaml".into()),
+            position: Some((1, 18)),
+            field: Some("spec.canary.trafficPercent".into()),
+            message: "`150` is not a percentage from 0 to 100".into(),
+            hint: None,
+        };
+        let text = human(&d, |p| format!("app/{p}"), |_| Some(b"spec:\n  trafficPercent: 150\n".as_slice()));
+        assert_eq!(
+            text,
+            "app/m.yaml:2:19: error: `150` is not a percentage from 0 to 100\n  |\n2 |   trafficPercent: 150\n  |                   ^^^ spec.canary.trafficPercent\n"
+        );
+    }
+
+    #[test]
+    fn quoted_tokens_are_underlined_whole() {
+        assert_eq!(token_width("\"a b\" # c".chars()), 5);
+        assert_eq!(token_width("s3://x/y, z".chars()), 8);
+    }
+}

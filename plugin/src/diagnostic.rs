@@ -1,0 +1,115 @@
+//! Diagnostics: what went wrong (or deserves a look), where, and how to fix it.
+
+use std::fmt;
+
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// The render fails; no manifests are produced.
+    Error,
+    /// The render succeeds, but the user should look.
+    Warning,
+}
+
+/// A 0-based position in a source file (lines and columns in characters).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Position {
+    /// 0-based line.
+    pub line: u32,
+    /// 0-based column, in Unicode scalar values.
+    pub column: u32,
+}
+
+/// A problem in the input, located as precisely as the plugin knows.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Diagnostic {
+    /// How serious it is.
+    pub severity: Severity,
+    /// The source file, relative to the application root.
+    pub file: Option<String>,
+    /// Where the offending node starts.
+    pub position: Option<Position>,
+    /// The dotted field path (`spec.canary.trafficPercent`).
+    pub field: Option<String>,
+    /// One sentence; bad values are quoted in backticks.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error with only a message; locate it with the builder methods.
+    pub fn error(message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Error,
+            file: None,
+            position: None,
+            field: None,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// A warning with only a message; locate it with the builder methods.
+    pub fn warning(message: impl Into<String>) -> Self {
+        Self { severity: Severity::Warning, ..Self::error(message) }
+    }
+
+    /// Names the file the diagnostic is about.
+    #[must_use]
+    pub fn in_file(mut self, file: impl Into<String>) -> Self {
+        self.file = Some(file.into());
+        self
+    }
+
+    /// Sets where in the file the offending node starts.
+    #[must_use]
+    pub fn at(mut self, position: Option<Position>) -> Self {
+        self.position = position;
+        self
+    }
+
+    /// Names the offending field.
+    #[must_use]
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// Adds a hint on how to fix it.
+    #[must_use]
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Whether this diagnostic fails the render.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// `file:line:col: error: message (field)`, 1-based like compilers print it.
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "{file}:")?;
+            if let Some(p) = self.position {
+                write!(f, "{}:{}:", p.line + 1, p.column + 1)?;
+            }
+            f.write_str(" ")?;
+        }
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{severity}: {}", self.message)?;
+        if let Some(field) = &self.field {
+            write!(f, " (at `{field}`)")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}

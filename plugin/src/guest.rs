@@ -1,0 +1,58 @@
+//! The WebAssembly side: exports the `modelgen:generator` world and converts between WIT and domain types.
+
+// The generated canonical-ABI glue is `unsafe` by nature; nothing else here is.
+#![allow(unsafe_code)]
+
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "plugin",
+});
+
+use exports::modelgen::generator::generator as wit;
+
+struct Plugin;
+
+impl wit::Guest for Plugin {
+    fn generate(sources: Vec<wit::SourceFile>, context: wit::RenderContext) -> Result<wit::Rendered, Vec<wit::Diagnostic>> {
+        let sources: Vec<crate::SourceFile> =
+            sources.into_iter().map(|f| crate::SourceFile { path: f.path, contents: f.contents }).collect();
+        let context = crate::RenderContext {
+            app_name: context.app_name,
+            namespace: context.namespace,
+            revision: context.revision,
+            environment: context.environment,
+            parameters: context.parameters,
+        };
+        match crate::generate(&sources, &context) {
+            Ok(rendered) => Ok(wit::Rendered {
+                manifests: rendered.manifests.into_iter().map(|m| wit::Manifest { yaml: m.yaml, source: m.source }).collect(),
+                warnings: rendered.warnings.into_iter().map(diagnostic).collect(),
+            }),
+            Err(diagnostics) => Err(diagnostics.into_iter().map(diagnostic).collect()),
+        }
+    }
+
+    fn spec_schema() -> String {
+        crate::spec_schema()
+    }
+
+    fn info() -> wit::PluginInfo {
+        wit::PluginInfo { name: crate::NAME.to_owned(), version: crate::VERSION.to_owned(), kinds: crate::kinds() }
+    }
+}
+
+fn diagnostic(d: crate::Diagnostic) -> wit::Diagnostic {
+    wit::Diagnostic {
+        severity: match d.severity {
+            crate::Severity::Error => wit::Severity::Error,
+            crate::Severity::Warning => wit::Severity::Warning,
+        },
+        file: d.file,
+        position: d.position.map(|p| wit::Position { line: p.line, column: p.column }),
+        field: d.field,
+        message: d.message,
+        hint: d.hint,
+    }
+}
+
+export!(Plugin);

@@ -1,0 +1,28 @@
+//! The published JSON Schema of the spec, generated from the spec's Rust types.
+
+use crate::spec::ModelDeployment;
+
+/// The JSON Schema (draft 2020-12) of `ModelDeployment`, pretty-printed.
+pub fn spec_schema() -> String {
+    let mut schema = schemars::schema_for!(ModelDeployment);
+    schema.insert("$id".into(), "https://modelgen.dev/schemas/v1alpha1/modeldeployment.json".into());
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schema_describes_every_field_and_forbids_unknown_ones() {
+        let schema: serde_json::Value = serde_json::from_str(&spec_schema()).expect("valid JSON");
+        let spec = &schema["$defs"]["Spec"];
+        assert_eq!(spec["additionalProperties"], false);
+        assert!(spec["properties"]["canary"]["description"].is_string());
+        assert_eq!(schema["properties"]["apiVersion"]["const"], "modelgen.dev/v1alpha1");
+        let required = schema["$defs"]["Model"]["required"].as_array().expect("required list");
+        assert!(required.contains(&"storageUri".into()));
+    }
+}
