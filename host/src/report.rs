@@ -39,8 +39,12 @@ pub fn human<'a>(diagnostic: &Diagnostic, display_path: impl Fn(&str) -> String,
         let width = token_width(text.chars().skip(column));
         let _ = writeln!(out, "{:gutter$} |", "");
         let _ = writeln!(out, "{} | {text}", line + 1);
-        let label = diagnostic.field.as_deref().unwrap_or_default();
-        let _ = writeln!(out, "{:gutter$} | {indent}{} {label}", "", "^".repeat(width));
+        let carets = "^".repeat(width);
+        match diagnostic.field.as_deref() {
+            Some(field) => writeln!(out, "{:gutter$} | {indent}{carets} {field}", ""),
+            None => writeln!(out, "{:gutter$} | {indent}{carets}", ""),
+        }
+        .unwrap_or_default();
     } else if let Some(field) = &diagnostic.field {
         let _ = writeln!(out, "{:gutter$} = field: {field}", "");
     }
@@ -67,7 +71,15 @@ fn token_width(mut chars: impl Iterator<Item = char>) -> usize {
     if first.is_whitespace() {
         return 1;
     }
-    1 + chars.take_while(|c| !(c.is_whitespace() || matches!(c, ',' | ']' | '}' | ':'))).count()
+    // A plain scalar ends at white space, flow punctuation, or `: ` (a key);
+    // a colon inside it (`s3://...`) is part of the value.
+    let rest: Vec<char> = chars.collect();
+    let end = rest
+        .iter()
+        .enumerate()
+        .position(|(i, c)| c.is_whitespace() || matches!(c, ',' | ']' | '}') || (*c == ':' && rest.get(i + 1).is_none_or(|n| n.is_whitespace())))
+        .unwrap_or(rest.len());
+    1 + end
 }
 
 /// Formats a diagnostic as one JSON object per line, for tools.
@@ -109,5 +121,7 @@ mod tests {
     fn quoted_tokens_are_underlined_whole() {
         assert_eq!(token_width("\"a b\" # c".chars()), 5);
         assert_eq!(token_width("s3://x/y, z".chars()), 8);
+        assert_eq!(token_width("key: value".chars()), 3);
+        assert_eq!(token_width("https://a:b@c/d".chars()), 15);
     }
 }

@@ -23,13 +23,16 @@ pub struct DecodeError {
     pub message: String,
     /// How to fix it.
     pub hint: Option<String>,
+    /// Whether a required field is missing (the position then belongs to
+    /// the field's parent, which the caller knows best).
+    pub missing: bool,
     /// Segments collected on the way up, innermost first.
     reversed: Vec<Segment>,
 }
 
 impl DecodeError {
     fn new(message: String) -> Self {
-        Self { path: FieldPath::default(), position: None, message, hint: None, reversed: Vec::new() }
+        Self { path: FieldPath::default(), position: None, message, hint: None, missing: false, reversed: Vec::new() }
     }
 
     fn with_hint(mut self, hint: Option<String>) -> Self {
@@ -71,7 +74,7 @@ impl de::Error for DecodeError {
             de::Unexpected::Float(_) | de::Unexpected::Signed(_) | de::Unexpected::Unsigned(_) | de::Unexpected::Bool(_)
                 if expected.to_string() == "a string" =>
             {
-                Some("quote the value to make it a string, as in `\"1.0\"`".to_owned())
+                Some("YAML reads an unquoted number as a number (`1.10` becomes `1.1`); quote it to keep it a string, as in `\"1.10\"`".to_owned())
             }
             _ => None,
         };
@@ -98,7 +101,9 @@ impl de::Error for DecodeError {
     }
 
     fn missing_field(field: &'static str) -> Self {
-        Self::new(format!("missing required field `{field}`")).through(Segment::Key(field.to_owned()))
+        let mut error = Self::new(format!("missing required field `{field}`")).through(Segment::Key(field.to_owned()));
+        error.missing = true;
+        error
     }
 
     fn duplicate_field(field: &'static str) -> Self {

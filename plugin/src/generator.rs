@@ -127,10 +127,9 @@ fn collect<'a>(file: &'a SourceFile, found: &mut Vec<Found<'a>>, diagnostics: &m
                 let mut failed = false;
                 for finding in validate::check(&spec) {
                     failed |= finding.severity == crate::diagnostic::Severity::Error;
-                    let node = document.lookup(&finding.path);
                     let mut diagnostic = Diagnostic { severity: finding.severity, ..Diagnostic::error(finding.message) }
                         .in_file(path)
-                        .at(Some(node.position))
+                        .at(Some(if finding.on_key { document.key_position_of(&finding.path) } else { document.position_of(&finding.path) }))
                         .field(finding.path.to_string());
                     diagnostic.hint = finding.hint;
                     diagnostics.push(diagnostic);
@@ -140,7 +139,10 @@ fn collect<'a>(file: &'a SourceFile, found: &mut Vec<Found<'a>>, diagnostics: &m
                 }
             }
             Err(e) => {
-                let position = e.position.unwrap_or_else(|| document.lookup(&e.path).position);
+                let position = match e.position {
+                    Some(position) if !e.missing => position,
+                    _ => document.position_of(&e.path),
+                };
                 let mut diagnostic = Diagnostic::error(e.message).in_file(path).at(Some(position)).field(e.path.to_string());
                 diagnostic.hint = e.hint;
                 diagnostics.push(diagnostic);
@@ -193,7 +195,7 @@ fn check_duplicates(found: &[Found<'_>], diagnostics: &mut Vec<Diagnostic>) {
             diagnostics.push(
                 Diagnostic::error(format!("a model named `{}` is already defined in `{}`", key.1, first.file))
                     .in_file(spec.file)
-                    .at(Some(spec.document.lookup(&path).position))
+                    .at(Some(spec.document.position_of(&path)))
                     .field(path.to_string())
                     .hint("give each model its own name, or its own namespace"),
             );

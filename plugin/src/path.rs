@@ -56,8 +56,15 @@ impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, segment) in self.0.iter().enumerate() {
             match segment {
-                Segment::Key(k) if i == 0 => f.write_str(k)?,
-                Segment::Key(k) => write!(f, ".{k}")?,
+                // Keys that are not plain identifiers (label keys such as
+                // `app.kubernetes.io/name`) are bracketed, as in JSONPath.
+                Segment::Key(k) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') => {
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    f.write_str(k)?;
+                }
+                Segment::Key(k) => write!(f, "[{k:?}]")?,
                 Segment::Index(n) => write!(f, "[{n}]")?,
             }
         }
@@ -80,5 +87,6 @@ mod tests {
     fn keys_may_contain_dots_when_built() {
         let path = FieldPath::parse("metadata.labels").key("app.kubernetes.io/name");
         assert_eq!(path.0.len(), 3);
+        assert_eq!(path.to_string(), r#"metadata.labels["app.kubernetes.io/name"]"#);
     }
 }

@@ -18,6 +18,8 @@ pub struct Finding {
     pub message: String,
     /// How to fix it.
     pub hint: Option<String>,
+    /// Whether the problem is the mapping key itself rather than its value.
+    pub on_key: bool,
 }
 
 /// Longest InferenceService name: KServe derives `<name>-predictor` (a
@@ -42,7 +44,11 @@ impl Rules {
     }
 
     fn push(&mut self, severity: Severity, path: FieldPath, message: String, hint: Option<&str>) {
-        self.findings.push(Finding { severity, path, message, hint: hint.map(str::to_owned) });
+        self.findings.push(Finding { severity, path, message, hint: hint.map(str::to_owned), on_key: false });
+    }
+
+    fn key_error(&mut self, path: FieldPath, message: String) {
+        self.findings.push(Finding { severity: Severity::Error, path, message, hint: None, on_key: true });
     }
 }
 
@@ -87,7 +93,7 @@ fn check_metadata(spec: &ModelDeployment, rules: &mut Rules) {
         if RESERVED_LABELS.contains(&key.as_str()) {
             rules.push(Severity::Error, path, format!("label `{key}` is set by modelgen and cannot be overridden"), Some("the model version comes from `spec.model.version`"));
         } else if let Err(why) = qualified_name(key) {
-            rules.push(Severity::Error, path, format!("`{key}` is not a valid label key: {why}"), None);
+            rules.key_error(path, format!("`{key}` is not a valid label key: {why}"));
         } else if let Err(why) = label_value(value) {
             rules.push(Severity::Error, path, format!("`{value}` is not a valid label value: {why}"), None);
         }
@@ -98,7 +104,7 @@ fn check_metadata(spec: &ModelDeployment, rules: &mut Rules) {
             let hint = if key == "serving.kserve.io/deploymentMode" { Some("set `spec.deploymentMode` instead") } else { None };
             rules.push(Severity::Error, path, format!("annotation `{key}` is set by modelgen and cannot be overridden"), hint);
         } else if let Err(why) = qualified_name(key) {
-            rules.push(Severity::Error, path, format!("`{key}` is not a valid annotation key: {why}"), None);
+            rules.key_error(path, format!("`{key}` is not a valid annotation key: {why}"));
         }
     }
 }
@@ -204,7 +210,7 @@ fn check_placement(spec: &ModelDeployment, rules: &mut Rules) {
     for (key, value) in &spec.spec.node_selector {
         let path = FieldPath::parse("spec.nodeSelector").key(key.clone());
         if let Err(why) = qualified_name(key) {
-            rules.push(Severity::Error, path, format!("`{key}` is not a valid label key: {why}"), None);
+            rules.key_error(path, format!("`{key}` is not a valid label key: {why}"));
         } else if let Err(why) = label_value(value) {
             rules.push(Severity::Error, path, format!("`{value}` is not a valid label value: {why}"), None);
         }

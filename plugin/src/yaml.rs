@@ -67,22 +67,44 @@ impl Node {
         }
     }
 
-    /// The node at `path`, or the deepest existing node on the way there: a
-    /// diagnostic about a missing field points at the mapping that lacks it.
-    pub fn lookup(&self, path: &FieldPath) -> &Node {
+    /// Where a diagnostic about `path` should point: at the value for a
+    /// scalar, at its key for a mapping or list (the first key of a mapping
+    /// is rarely what is wrong), and at the key of the deepest existing
+    /// parent when the path is missing.
+    pub fn position_of(&self, path: &FieldPath) -> Position {
+        let (key_position, node) = self.walk(path);
+        match node.map(|n| &n.value) {
+            Some(Value::Map(_) | Value::Seq(_)) | None => key_position,
+            Some(_) => node.map_or(key_position, |n| n.position),
+        }
+    }
+
+    /// Where the key of the entry at `path` is written (for problems with
+    /// the key itself, such as an invalid label key).
+    pub fn key_position_of(&self, path: &FieldPath) -> Position {
+        self.walk(path).0
+    }
+
+    /// The position of the last key (or list item) on `path` that exists,
+    /// and the node at `path` if it exists.
+    fn walk(&self, path: &FieldPath) -> (Position, Option<&Node>) {
         let mut node = self;
+        let mut key_position = self.position;
         for segment in &path.0 {
             let next = match (segment, &node.value) {
-                (Segment::Key(k), Value::Map(_)) => node.get(k),
-                (Segment::Index(i), Value::Seq(items)) => items.get(*i),
+                (Segment::Key(k), Value::Map(_)) => node.entry(k).map(|(key, value)| (key.position, value)),
+                (Segment::Index(i), Value::Seq(items)) => items.get(*i).map(|item| (item.position, item)),
                 _ => None,
             };
             match next {
-                Some(n) => node = n,
-                None => break,
+                Some((position, child)) => {
+                    key_position = position;
+                    node = child;
+                }
+                None => return (key_position, None),
             }
         }
-        node
+        (key_position, Some(node))
     }
 
     /// How this value reads in a message: `` `text` ``, or its kind for collections.
@@ -243,9 +265,10 @@ mod tests {
     #[test]
     fn nodes_remember_where_they_were_written() {
         let doc = parse_one("a:\n  b: [1, two]\n");
-        let b = doc.lookup(&FieldPath::parse("a.b[1]"));
-        assert_eq!(b.as_str(), Some("two"));
-        assert_eq!(b.position, Position { line: 1, column: 9 });
+        let Some(Value::Seq(items)) = doc.get("a").and_then(|a| a.get("b")).map(|b| &b.value) else { panic!("a list") };
+        assert_eq!(items[1].as_str(), Some("two"));
+        assert_eq!(items[1].position, Position { line: 1, column: 9 });
+        assert_eq!(doc.position_of(&FieldPath::parse("a.b[1]")), Position { line: 1, column: 9 });
     }
 
     #[test]
@@ -270,10 +293,13 @@ mod tests {
     }
 
     #[test]
-    fn lookup_stops_at_the_deepest_existing_node() {
-        let doc = parse_one("spec:\n  model: {}\n");
-        let node = doc.lookup(&FieldPath::parse("spec.model.storageUri"));
-        assert_eq!(node.position, Position { line: 1, column: 9 });
+    fn diagnostics_point_at_values_keys_or_the_missing_fields_parent() {
+        let doc = parse_one("spec:\n  model:\n    format: x\n  list: [1]\n");
+        let at = |p: &str| doc.position_of(&FieldPath::parse(p));
+        assert_eq!(at("spec.model.format"), Position { line: 2, column: 12 });
+        assert_eq!(at("spec.model"), Position { line: 1, column: 2 });
+        assert_eq!(at("spec.model.storageUri"), Position { line: 1, column: 2 });
+        assert_eq!(at("spec.list[0]"), Position { line: 3, column: 9 });
     }
 
     #[test]

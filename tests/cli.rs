@@ -1,0 +1,237 @@
+//! The command line as users and GitOps controllers meet it: exit codes, stdout discipline, messages, files.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use support::{documents, modelgen, run_in, text, workspace};
+
+const SPEC: &str = "apiVersion: modelgen.dev/v1alpha1
+kind: ModelDeployment
+metadata:
+  name: tiny
+spec:
+  model:
+    format: sklearn
+    version: v1
+    storageUri: s3://models/tiny/v1
+";
+
+fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary app");
+    for (path, contents) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
+        std::fs::write(path, contents).expect("write");
+    }
+    dir
+}
+
+#[test]
+fn a_valid_app_renders_to_stdout_and_exits_zero() {
+    let dir = app(&[("tiny.yaml", SPEC)]);
+    let out = run_in(dir.path(), &["render"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    let docs = documents(&text(&out.stdout));
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["kind"], "InferenceService");
+    assert_eq!(docs[0]["metadata"].get("namespace"), None, "no namespace unless asked for");
+}
+
+#[test]
+fn namespace_flag_fills_in_specs_without_one() {
+    let dir = app(&[("tiny.yaml", SPEC)]);
+    let out = run_in(dir.path(), &["render", ".", "--namespace", "ml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(documents(&text(&out.stdout))[0]["metadata"]["namespace"], "ml");
+}
+
+#[test]
+fn a_single_file_can_be_rendered() {
+    let dir = app(&[("a.yaml", SPEC), ("b.yaml", &SPEC.replace("tiny", "other"))]);
+    let out = run_in(dir.path(), &["render", "b.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let docs = documents(&text(&out.stdout));
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["metadata"]["name"], "other");
+}
+
+#[test]
+fn invalid_input_exits_one_with_a_located_message_and_empty_stdout() {
+    let bad = SPEC.replace("v1\n    storageUri", "v1\n    storageURI");
+    let dir = app(&[("models/tiny.yaml", &bad), ("ok.yaml", &SPEC.replace("tiny", "fine"))]);
+    let out = run_in(dir.path(), &["render"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "half a render reached stdout");
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("models/tiny.yaml:9:5: error: unknown field `storageURI`\n"), "{stderr}");
+    assert!(stderr.contains("did you mean `storageUri`?"), "{stderr}");
+    assert!(stderr.contains("9 |     storageURI: s3://models/tiny/v1\n"), "{stderr}");
+}
+
+#[test]
+fn every_error_in_every_file_is_reported_at_once() {
+    let dir = app(&[
+        ("a.yaml", &SPEC.replace("name: tiny", "name: Tiny")),
+        ("b.yaml", &SPEC.replace("format: sklearn", "format: sklearnn")),
+        ("c.yaml", "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\n: : :\n"),
+    ]);
+    let out = run_in(dir.path(), &["render"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    for expected in ["a.yaml:4:9: error:", "b.yaml:7:13: error: unknown value `sklearnn`", "c.yaml:3:", "failed with 3 errors"] {
+        assert!(stderr.contains(expected), "missing `{expected}` in:\n{stderr}");
+    }
+}
+
+#[test]
+fn no_spec_at_all_is_an_error_not_an_empty_success() {
+    let dir = app(&[("other.yaml", "apiVersion: v1\nkind: ConfigMap\n")]);
+    let out = run_in(dir.path(), &["render"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(text(&out.stderr).contains("no `ModelDeployment` spec found"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn unrelated_yaml_is_not_our_business_even_when_broken() {
+    let dir = app(&[("tiny.yaml", SPEC), ("values.yaml", "{ not: [valid"), ("notes.txt", "modelgen.dev/ mentioned")]);
+    let out = run_in(dir.path(), &["render"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_missing_directory_is_a_clear_error() {
+    let out = run_in(&workspace(), &["render", "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(text(&out.stderr).contains("`no/such/dir`"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn symlinks_out_of_the_app_are_refused() {
+    let outside = app(&[("secret.yaml", SPEC)]);
+    let dir = app(&[("tiny.yaml", SPEC)]);
+    std::os::unix::fs::symlink(outside.path().join("secret.yaml"), dir.path().join("link.yaml")).expect("symlink");
+    let out = run_in(dir.path(), &["render"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(text(&out.stderr).contains("outside the application directory"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn fifos_are_refused_rather_than_blocking_the_render() {
+    let dir = app(&[("tiny.yaml", SPEC)]);
+    let fifo = dir.path().join("pipe.yaml");
+    let status = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(status.success());
+    let out = run_in(dir.path(), &["render"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not a regular file"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn hidden_directories_are_skipped() {
+    let dir = app(&[("tiny.yaml", SPEC), (".git/x.yaml", &SPEC.replace("name: tiny", "name: BAD"))]);
+    let out = run_in(dir.path(), &["render"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn schema_prints_the_spec_json_schema() {
+    let out = run_in(&workspace(), &["schema"]);
+    assert_eq!(out.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(schema["title"], "ModelDeployment");
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+}
+
+#[test]
+fn info_names_the_plugin_and_its_kinds() {
+    let out = run_in(&workspace(), &["info"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("- modelgen.dev/v1alpha1/ModelDeployment"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn another_plugin_file_can_be_swapped_in() {
+    let dir = app(&[("tiny.yaml", SPEC)]);
+    let plugin = dir.path().join("plugin.wasm");
+    std::fs::write(&plugin, modelgen::runtime::EMBEDDED_PLUGIN).expect("write plugin");
+    let builtin = run_in(dir.path(), &["render"]);
+    let swapped = run_in(dir.path(), &["render", "--plugin", plugin.to_str().expect("UTF-8 path")]);
+    assert_eq!(swapped.status.code(), Some(0), "{}", text(&swapped.stderr));
+    assert_eq!(builtin.stdout, swapped.stdout);
+}
+
+#[test]
+fn a_plugin_that_is_not_a_component_fails_with_exit_three() {
+    let dir = app(&[("tiny.yaml", SPEC), ("bad.wasm", "not wasm at all")]);
+    let out = run_in(dir.path(), &["render", "--plugin", "bad.wasm"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(out.stdout.is_empty());
+    assert!(text(&out.stderr).contains("cannot load the plugin `bad.wasm`"), "{}", text(&out.stderr));
+    let missing = run_in(dir.path(), &["render", "--plugin", "missing.wasm"]);
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(text(&missing.stderr).contains("cannot read the plugin `missing.wasm`"), "{}", text(&missing.stderr));
+}
+
+#[test]
+fn unknown_parameters_and_environments_are_errors() {
+    let dir = app(&[("tiny.yaml", SPEC)]);
+    let out = run_in(dir.path(), &["render", "--param", "weight=5", "--env", "prod"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("unknown parameter `weight`") && stderr.contains("unknown environment `prod`"), "{stderr}");
+    let usage = run_in(dir.path(), &["render", "--param", "novalue"]);
+    assert_eq!(usage.status.code(), Some(2), "a malformed flag is a usage error");
+}
+
+#[test]
+fn the_compile_cache_is_written_once_and_survives_damage() {
+    let dir = app(&[("tiny.yaml", SPEC)]);
+    let cache = dir.path().join("cache");
+    let render = || modelgen().current_dir(dir.path()).args(["render", "tiny.yaml"]).env("MODELGEN_CACHE_DIR", &cache).output().expect("run");
+    let first = render();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let entries: Vec<_> = std::fs::read_dir(&cache).expect("cache created").flatten().map(|e| e.path()).collect();
+    assert_eq!(entries.len(), 1, "one compiled entry, no leftovers: {entries:?}");
+    let entry = &entries[0];
+    assert_eq!(entry.extension().and_then(|e| e.to_str()), Some("cwasm"));
+    assert_eq!(std::fs::metadata(&cache).expect("stat").permissions().mode() & 0o777, 0o700);
+
+    // A damaged entry is recompiled, not trusted and not fatal.
+    std::fs::write(entry, b"garbage").expect("damage the entry");
+    let second = render();
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
+    assert_eq!(first.stdout, second.stdout);
+    assert!(std::fs::read(entry).expect("rewritten").len() > 1000, "the damaged entry was replaced");
+
+    // An entry others could have written is ignored.
+    std::fs::set_permissions(entry, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let third = render();
+    assert_eq!(third.status.code(), Some(0), "{}", text(&third.stderr));
+}
+
+#[test]
+fn renders_in_parallel_with_a_cold_cache_agree() {
+    let dir = app(&[("tiny.yaml", SPEC)]);
+    let cache = dir.path().join("cold-cache");
+    let spawn = || {
+        modelgen()
+            .current_dir(dir.path())
+            .args(["render", "tiny.yaml"])
+            .env("MODELGEN_CACHE_DIR", &cache)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let children: Vec<_> = (0..3).map(|_| spawn()).collect();
+    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().expect("wait")).collect();
+    for out in &outputs {
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(out.stdout, outputs[0].stdout);
+    }
+    let leftovers = std::fs::read_dir(&cache).expect("cache").flatten().filter(|e| e.file_name().to_string_lossy().starts_with(".tmp")).count();
+    assert_eq!(leftovers, 0, "temporary cache files were left behind");
+}

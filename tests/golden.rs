@@ -1,0 +1,99 @@
+//! Golden tests: every example and every case under `tests/cases/` rendered through the real binary and component.
+//!
+//! A case is a folder: `app/` is the application directory, `args` (optional)
+//! holds extra `modelgen render` arguments one per line, `expected.yaml` the
+//! exact stdout of a successful render, and `expected.stderr` the exact
+//! diagnostics. A case without `expected.yaml` must fail with exit code 1 and
+//! print nothing on stdout. `BLESS=1 cargo test` rewrites the expectations.
+
+mod support;
+
+use std::path::Path;
+
+use support::{Crds, assert_golden, run_in, subdirectories, text, workspace};
+
+fn check_case(case: &Path, app: &Path, args: &[String], expected_stdout: &Path, expected_stderr: &Path) {
+    let mut argv = vec!["render".to_owned(), ".".to_owned()];
+    argv.extend(args.iter().cloned());
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let output = run_in(app, &argv);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    let bless = std::env::var_os("BLESS").is_some_and(|v| v == "1");
+    if bless {
+        for (path, content) in [(expected_stdout, &stdout), (expected_stderr, &stderr)] {
+            if content.is_empty() {
+                let _ = std::fs::remove_file(path);
+            } else {
+                assert_golden(path, content);
+            }
+        }
+        return;
+    }
+    let name = case.display();
+    if expected_stdout.exists() {
+        assert_eq!(output.status.code(), Some(0), "{name}: expected success, stderr:\n{stderr}");
+        assert_golden(expected_stdout, &stdout);
+        Crds::get().assert_valid(&stdout, &name.to_string());
+    } else {
+        assert_eq!(output.status.code(), Some(1), "{name}: expected exit code 1, stderr:\n{stderr}");
+        assert!(stdout.is_empty(), "{name}: a failed render printed to stdout:\n{stdout}");
+    }
+    if expected_stderr.exists() || !stderr.is_empty() {
+        assert_golden(expected_stderr, &stderr);
+    }
+}
+
+#[test]
+fn cases_render_as_pinned() {
+    let cases = subdirectories(&workspace().join("tests/cases"));
+    assert!(cases.len() >= 10, "the case corpus is missing");
+    for case in cases {
+        let args: Vec<String> = std::fs::read_to_string(case.join("args"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect();
+        check_case(&case, &case.join("app"), &args, &case.join("expected.yaml"), &case.join("expected.stderr"));
+    }
+}
+
+#[test]
+fn examples_render_to_their_committed_output() {
+    let examples: Vec<_> = subdirectories(&workspace().join("examples")).into_iter().filter(|d| d.join("rendered.yaml").exists()).collect();
+    assert!(examples.len() >= 2, "examples are missing their rendered output");
+    for example in examples {
+        check_case(&example, &example, &[], &example.join("rendered.yaml"), &example.join("rendered.stderr"));
+    }
+}
+
+#[test]
+fn crd_validation_catches_unknown_and_mistyped_fields() {
+    // The validator must fail where the API server would prune or reject,
+    // or the tests above would prove nothing.
+    let crds = Crds::get();
+    let good = serde_json::json!({
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": "m"},
+        "spec": {"predictor": {"model": {"modelFormat": {"name": "sklearn"}, "storageUri": "s3://m"}}},
+    });
+    assert_eq!(crds.violations(&good), Vec::<String>::new());
+    let mut unknown = good.clone();
+    unknown["spec"]["predictor"]["model"]["storageURI"] = "s3://m".into();
+    assert!(crds.violations(&unknown).iter().any(|v| v.contains("storageURI")), "{:?}", crds.violations(&unknown));
+    let mut mistyped = good.clone();
+    mistyped["spec"]["predictor"]["minReplicas"] = "two".into();
+    assert!(!crds.violations(&mistyped).is_empty());
+    let mut missing = good.clone();
+    missing["spec"]["predictor"]["model"]["modelFormat"] = serde_json::json!({});
+    assert!(!crds.violations(&missing).is_empty());
+    let mut canary_without_name = good;
+    canary_without_name["spec"]["canary"] = serde_json::json!([{
+        "trafficPercent": 10,
+        "predictor": {"name": "canary", "model": {"modelFormat": {"name": "sklearn"}, "storageUri": "s3://n"}},
+    }]);
+    assert!(!crds.violations(&canary_without_name).is_empty(), "the CRD requires `name` inside the canary's model");
+    let foreign = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap"});
+    assert!(!crds.violations(&foreign).is_empty());
+}
