@@ -19,7 +19,8 @@ fn main() {
         None => build_plugin(),
     };
     println!("cargo:rerun-if-changed={}", wasm.display());
-    let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("cannot read the plugin component `{}`: {e}", wasm.display()));
+    let bytes =
+        std::fs::read(&wasm).unwrap_or_else(|e| panic!("cannot read the plugin component `{}`: {e}", wasm.display()));
     std::fs::write(out.join("plugin.wasm"), bytes).expect("write plugin.wasm into OUT_DIR");
 }
 
@@ -32,21 +33,46 @@ fn build_plugin() -> PathBuf {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     check_target_installed();
 
-    let target_dir = env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), PathBuf::from).join("plugin-build");
+    let target_dir =
+        env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), PathBuf::from).join("plugin-build");
     let mut command = Command::new(cargo);
     command
         .current_dir(&workspace)
-        .args(["build", "--locked", "--package", "modelgen-plugin", "--lib", "--target", TARGET, "--profile", "plugin", "--target-dir"])
+        .args([
+            "build",
+            "--locked",
+            "--package",
+            "modelgen-plugin",
+            "--lib",
+            "--target",
+            TARGET,
+            "--profile",
+            "plugin",
+            "--target-dir",
+        ])
         .arg(&target_dir);
     // Flags and wrappers meant for the host build (clippy's driver,
     // coverage or sanitizer flags) must not leak into the wasm build.
-    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET"] {
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+    ] {
         command.env_remove(var);
     }
     // Keep machine-specific paths out of the component, so that the same
     // sources give the same bytes (and the same compilation-cache key).
-    if let Some(home) = env::var_os("CARGO_HOME").or_else(|| env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into_os_string())) {
-        let flags = format!("--remap-path-prefix={}=/cargo\x1f--remap-path-prefix={}=/modelgen", Path::new(&home).display(), workspace.display());
+    if let Some(home) =
+        env::var_os("CARGO_HOME").or_else(|| env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into_os_string()))
+    {
+        let flags = format!(
+            "--remap-path-prefix={}=/cargo\x1f--remap-path-prefix={}=/modelgen",
+            Path::new(&home).display(),
+            workspace.display()
+        );
         command.env("CARGO_ENCODED_RUSTFLAGS", flags);
     }
     let status = command.status().expect("run cargo to build the plugin component");
@@ -57,9 +83,12 @@ fn build_plugin() -> PathBuf {
 /// A missing target is the one failure a newcomer will hit; name the fix.
 fn check_target_installed() {
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let Ok(output) = Command::new(rustc).args(["--print", "target-libdir", "--target", TARGET]).output() else { return };
+    let Ok(output) = Command::new(rustc).args(["--print", "target-libdir", "--target", TARGET]).output() else {
+        return;
+    };
     let libdir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
-    if !output.status.success() || !libdir.exists() {
-        panic!("\n\nthe Rust target `{TARGET}` is not installed; the generator plugin is built for it.\nrun: rustup target add {TARGET}\n\n");
-    }
+    assert!(
+        output.status.success() && libdir.exists(),
+        "\n\nthe Rust target `{TARGET}` is not installed; the generator plugin is built for it.\nrun: rustup target add {TARGET}\n\n"
+    );
 }

@@ -79,7 +79,9 @@ fn every_error_in_every_file_is_reported_at_once() {
     let out = run_in(dir.path(), &["render"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    for expected in ["a.yaml:4:9: error:", "b.yaml:7:13: error: unknown value `sklearnn`", "c.yaml:3:", "failed with 3 errors"] {
+    for expected in
+        ["a.yaml:4:9: error:", "b.yaml:7:13: error: unknown value `sklearnn`", "c.yaml:3:", "failed with 3 errors"]
+    {
         assert!(stderr.contains(expected), "missing `{expected}` in:\n{stderr}");
     }
 }
@@ -191,7 +193,14 @@ fn unknown_parameters_and_environments_are_errors() {
 fn the_compile_cache_is_written_once_and_survives_damage() {
     let dir = app(&[("tiny.yaml", SPEC)]);
     let cache = dir.path().join("cache");
-    let render = || modelgen().current_dir(dir.path()).args(["render", "tiny.yaml"]).env("MODELGEN_CACHE_DIR", &cache).output().expect("run");
+    let render = || {
+        modelgen()
+            .current_dir(dir.path())
+            .args(["render", "tiny.yaml"])
+            .env("MODELGEN_CACHE_DIR", &cache)
+            .output()
+            .expect("run")
+    };
     let first = render();
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
     let entries: Vec<_> = std::fs::read_dir(&cache).expect("cache created").flatten().map(|e| e.path()).collect();
@@ -232,6 +241,10 @@ fn renders_in_parallel_with_a_cold_cache_agree() {
         assert_eq!(out.status.code(), Some(0));
         assert_eq!(out.stdout, outputs[0].stdout);
     }
-    let leftovers = std::fs::read_dir(&cache).expect("cache").flatten().filter(|e| e.file_name().to_string_lossy().starts_with(".tmp")).count();
+    let leftovers = std::fs::read_dir(&cache)
+        .expect("cache")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp"))
+        .count();
     assert_eq!(leftovers, 0, "temporary cache files were left behind");
 }

@@ -17,7 +17,8 @@ fn apps() -> Vec<PathBuf> {
 }
 
 fn native(files: &[SourceFile], context: &RenderContext) -> Result<String, Vec<String>> {
-    let sources: Vec<modelgen_plugin::SourceFile> = files.iter().map(|f| modelgen_plugin::SourceFile::new(f.path.clone(), f.contents.clone())).collect();
+    let sources: Vec<modelgen_plugin::SourceFile> =
+        files.iter().map(|f| modelgen_plugin::SourceFile::new(f.path.clone(), f.contents.clone())).collect();
     let context = modelgen_plugin::RenderContext {
         app_name: context.app_name.clone(),
         namespace: context.namespace.clone(),
@@ -25,23 +26,38 @@ fn native(files: &[SourceFile], context: &RenderContext) -> Result<String, Vec<S
         environment: context.environment.clone(),
         parameters: context.parameters.clone(),
     };
-    modelgen_plugin::generate(&sources, &context)
-        .map(|r| r.to_stream())
-        .map_err(|ds| ds.iter().map(|d| format!("{:?} {:?} {:?} {:?} {} {:?}", d.severity, d.file, d.position.map(|p| (p.line, p.column)), d.field, d.message, d.hint)).collect())
+    modelgen_plugin::generate(&sources, &context).map(|r| r.to_stream()).map_err(|ds| {
+        ds.iter()
+            .map(|d| {
+                format!(
+                    "{:?} {:?} {:?} {:?} {} {:?}",
+                    d.severity,
+                    d.file,
+                    d.position.map(|p| (p.line, p.column)),
+                    d.field,
+                    d.message,
+                    d.hint
+                )
+            })
+            .collect()
+    })
 }
 
 fn wasm(runtime: &Runtime, files: &[SourceFile], context: &RenderContext) -> Result<String, Vec<String>> {
-    runtime
-        .generate(files.to_vec(), context)
-        .expect("the plugin does not trap")
-        .map(|r| r.to_stream())
-        .map_err(|ds| ds.iter().map(|d| format!("{:?} {:?} {:?} {:?} {} {:?}", d.severity, d.file, d.position, d.field, d.message, d.hint)).collect())
+    runtime.generate(files.to_vec(), context).expect("the plugin does not trap").map(|r| r.to_stream()).map_err(|ds| {
+        ds.iter()
+            .map(|d| format!("{:?} {:?} {:?} {:?} {} {:?}", d.severity, d.file, d.position, d.field, d.message, d.hint))
+            .collect()
+    })
 }
 
 #[test]
 fn native_library_and_component_agree_byte_for_byte() {
     let runtime = Runtime::new(EMBEDDED_PLUGIN, None).expect("load the component");
-    let contexts = [RenderContext::default(), RenderContext { namespace: Some("ml".into()), app_name: "x".into(), ..RenderContext::default() }];
+    let contexts = [
+        RenderContext::default(),
+        RenderContext { namespace: Some("ml".into()), app_name: "x".into(), ..RenderContext::default() },
+    ];
     let mut compared = 0;
     for app in apps() {
         let files = source::discover(&app).expect("readable app").files;

@@ -13,10 +13,9 @@ use std::path::Path;
 use support::{Crds, assert_golden, run_in, subdirectories, text, workspace};
 
 fn check_case(case: &Path, app: &Path, args: &[String], expected_stdout: &Path, expected_stderr: &Path) {
-    let mut argv = vec!["render".to_owned(), ".".to_owned()];
-    argv.extend(args.iter().cloned());
-    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let output = run_in(app, &argv);
+    let mut command_line = vec!["render", "."];
+    command_line.extend(args.iter().map(String::as_str));
+    let output = run_in(app, &command_line);
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     let bless = std::env::var_os("BLESS").is_some_and(|v| v == "1");
     if bless {
@@ -60,7 +59,10 @@ fn cases_render_as_pinned() {
 
 #[test]
 fn examples_render_to_their_committed_output() {
-    let examples: Vec<_> = subdirectories(&workspace().join("examples")).into_iter().filter(|d| d.join("rendered.yaml").exists()).collect();
+    let examples: Vec<_> = subdirectories(&workspace().join("examples"))
+        .into_iter()
+        .filter(|d| d.join("rendered.yaml").exists())
+        .collect();
     assert!(examples.len() >= 2, "examples are missing their rendered output");
     for example in examples {
         check_case(&example, &example, &[], &example.join("rendered.yaml"), &example.join("rendered.stderr"));

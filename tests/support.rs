@@ -23,7 +23,8 @@ fn shared_cache() -> &'static Path {
         .get_or_init(|| {
             let dir = tempfile::tempdir().expect("temporary cache directory");
             let cache = modelgen::cache::CompileCache::new(dir.path().join("cache"));
-            modelgen::runtime::Runtime::new(modelgen::runtime::EMBEDDED_PLUGIN, Some(&cache)).expect("the built-in plugin loads");
+            modelgen::runtime::Runtime::new(modelgen::runtime::EMBEDDED_PLUGIN, Some(&cache))
+                .expect("the built-in plugin loads");
             dir
         })
         .path()
@@ -66,7 +67,8 @@ pub fn assert_golden(path: &Path, actual: &str) {
 /// Splits a YAML stream into documents as JSON values.
 pub fn documents(stream: &str) -> Vec<Value> {
     let options = serde_saphyr::options! { strict_booleans: true };
-    serde_saphyr::from_str_multiple_with_options::<Value, Vec<Value>>(stream, options).expect("the output is valid YAML")
+    serde_saphyr::from_str_multiple_with_options::<Value, Vec<Value>>(stream, options)
+        .expect("the output is valid YAML")
 }
 
 /// JSON Schemas of the vendored CRDs, by `apiVersion` and `kind`.
@@ -124,7 +126,11 @@ impl Crds {
         let problems: Vec<String> = documents(stream)
             .iter()
             .flat_map(|doc| {
-                let name = format!("{} {}", doc["kind"].as_str().unwrap_or("?"), doc["metadata"]["name"].as_str().unwrap_or("?"));
+                let name = format!(
+                    "{} {}",
+                    doc["kind"].as_str().unwrap_or("?"),
+                    doc["metadata"]["name"].as_str().unwrap_or("?")
+                );
                 self.violations(doc).into_iter().map(move |v| format!("{name}: {v}"))
             })
             .collect();
@@ -167,7 +173,8 @@ pub fn structural_to_json_schema(schema: &mut Value) {
 
 /// The directories under `dir`, sorted.
 pub fn subdirectories(dir: &Path) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir).expect("readable").flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(dir).expect("readable").flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
     dirs.sort();
     dirs
 }

@@ -10,6 +10,7 @@
 //! the directory is private to the user, and an entry that is not a regular
 //! file owned by the current user and writable only by them is ignored.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
@@ -59,7 +60,8 @@ impl CompileCache {
         if let Some(component) = self.load(engine, &path) {
             return Ok(component);
         }
-        let component = Component::new(engine, wasm).map_err(anyhow::Error::from).context("compile the plugin component")?;
+        let component =
+            Component::new(engine, wasm).map_err(anyhow::Error::from).context("compile the plugin component")?;
         if let Ok(bytes) = component.serialize() {
             // Best effort: failing to store only makes the next render slower.
             let _ = self.store(&path, &bytes);
@@ -75,14 +77,18 @@ impl CompileCache {
         engine.precompile_compatibility_hash().hash(&mut hasher);
         key.update(hasher.0.finalize());
         let digest = key.finalize();
-        let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
+        let hex = digest.iter().take(20).fold(String::with_capacity(40), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        });
         self.dir.join(format!("{hex}.cwasm"))
     }
 
     fn load(&self, engine: &Engine, path: &Path) -> Option<Component> {
         let meta = fs::symlink_metadata(path).ok()?;
         let uid = current_uid();
-        let trusted = meta.file_type().is_file() && meta.uid() == uid && meta.mode() & 0o022 == 0 && self.dir_is_private(uid);
+        let trusted =
+            meta.file_type().is_file() && meta.uid() == uid && meta.mode() & 0o022 == 0 && self.dir_is_private(uid);
         if !trusted {
             return None;
         }
@@ -102,7 +108,8 @@ impl CompileCache {
 
     fn store(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir).context("create the cache directory")?;
-        let mut file = tempfile::Builder::new().prefix(".tmp-").tempfile_in(&self.dir).context("create a temporary cache file")?;
+        let mut file =
+            tempfile::Builder::new().prefix(".tmp-").tempfile_in(&self.dir).context("create a temporary cache file")?;
         file.write_all(bytes).context("write the cache entry")?;
         file.as_file().set_permissions(fs::Permissions::from_mode(0o600)).context("restrict the cache entry")?;
         file.persist(path).context("move the cache entry into place")?;

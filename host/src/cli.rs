@@ -37,7 +37,7 @@ pub struct PluginOptions {
     /// Use this generator component (`.wasm`) instead of the built-in one.
     #[arg(long, global = true, value_name = "FILE", env = "MODELGEN_PLUGIN")]
     pub plugin: Option<PathBuf>,
-    /// Where compiled plugin code is cached [default: $XDG_CACHE_HOME/modelgen or ~/.cache/modelgen].
+    /// Where compiled plugin code is cached [default: `$XDG_CACHE_HOME/modelgen` or `~/.cache/modelgen`].
     #[arg(long, global = true, value_name = "DIR", env = "MODELGEN_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Compile the plugin on every run instead of using the cache.
@@ -95,10 +95,18 @@ impl From<anyhow::Error> for Failure {
 pub fn run(cli: &Cli) -> ExitCode {
     let result = match &cli.command {
         Command::Render(args) => render(&cli.plugin, args),
-        Command::Schema => load(&cli.plugin).and_then(|rt| rt.spec_schema().map_err(plugin_failed)).and_then(|schema| emit(&schema)),
+        Command::Schema => {
+            load(&cli.plugin).and_then(|rt| rt.spec_schema().map_err(plugin_failed)).and_then(|schema| emit(&schema))
+        }
         Command::Info => load(&cli.plugin).and_then(|rt| {
             let info = rt.info().map_err(plugin_failed)?;
-            emit(&format!("name: {}\nversion: {}\nkinds:\n{}", info.name, info.version, info.kinds.iter().map(|k| format!("- {k}\n")).collect::<String>()))
+            let mut text = format!("name: {}\nversion: {}\nkinds:\n", info.name, info.version);
+            for kind in &info.kinds {
+                text.push_str("- ");
+                text.push_str(kind);
+                text.push('\n');
+            }
+            emit(&text)
         }),
     };
     match result {
@@ -116,7 +124,8 @@ fn plugin_failed(e: anyhow::Error) -> Failure {
 }
 
 fn load(options: &PluginOptions) -> Result<Runtime, Failure> {
-    let cache = (!options.no_cache).then(|| CompileCache::new(options.cache_dir.clone().unwrap_or_else(CompileCache::default_dir)));
+    let cache = (!options.no_cache)
+        .then(|| CompileCache::new(options.cache_dir.clone().unwrap_or_else(CompileCache::default_dir)));
     let runtime = match &options.plugin {
         Some(path) => Runtime::from_file(path, cache.as_ref()),
         None => Runtime::new(EMBEDDED_PLUGIN, cache.as_ref()).context("cannot load the built-in plugin"),
@@ -126,7 +135,8 @@ fn load(options: &PluginOptions) -> Result<Runtime, Failure> {
 
 fn render(options: &PluginOptions, args: &RenderArgs) -> Result<(), Failure> {
     let sources = source::discover(&args.path)?;
-    let contents: HashMap<String, Vec<u8>> = sources.files.iter().map(|f| (f.path.clone(), f.contents.clone())).collect();
+    let contents: HashMap<String, Vec<u8>> =
+        sources.files.iter().map(|f| (f.path.clone(), f.contents.clone())).collect();
     let display = |path: &str| display_path(&sources.root, path);
     let app_name = fs_name(&args.path);
     let context = RenderContext {
@@ -146,15 +156,26 @@ fn render(options: &PluginOptions, args: &RenderArgs) -> Result<(), Failure> {
             print_diagnostics(&diagnostics, &display, &contents);
             let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
             if errors == 0 {
-                return Err(Failure::Error(anyhow::anyhow!("the plugin failed the render without reporting an error"), ExitCode::from(3)));
+                return Err(Failure::Error(
+                    anyhow::anyhow!("the plugin failed the render without reporting an error"),
+                    ExitCode::from(3),
+                ));
             }
-            eprintln!("error: rendering `{}` failed with {errors} error{}", args.path.display(), if errors == 1 { "" } else { "s" });
+            eprintln!(
+                "error: rendering `{}` failed with {errors} error{}",
+                args.path.display(),
+                if errors == 1 { "" } else { "s" }
+            );
             Err(Failure::Input)
         }
     }
 }
 
-fn print_diagnostics(diagnostics: &[Diagnostic], display: &dyn Fn(&str) -> String, contents: &HashMap<String, Vec<u8>>) {
+fn print_diagnostics(
+    diagnostics: &[Diagnostic],
+    display: &dyn Fn(&str) -> String,
+    contents: &HashMap<String, Vec<u8>>,
+) {
     let mut stderr = io::stderr().lock();
     for diagnostic in diagnostics {
         let text = report::human(diagnostic, display, |file| contents.get(file).map(Vec::as_slice));
@@ -166,13 +187,19 @@ fn print_diagnostics(diagnostics: &[Diagnostic], display: &dyn Fn(&str) -> Strin
 fn emit(text: &str) -> Result<(), Failure> {
     let mut stdout = io::stdout().lock();
     match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(anyhow::Error::from(e).context("cannot write to stdout").into()),
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::from(e).context("cannot write to stdout").into())
+        }
         _ => Ok(()),
     }
 }
 
 fn display_path(root: &Path, path: &str) -> String {
-    if root.as_os_str().is_empty() || root == Path::new(".") { path.to_owned() } else { root.join(path).display().to_string() }
+    if root.as_os_str().is_empty() || root == Path::new(".") {
+        path.to_owned()
+    } else {
+        root.join(path).display().to_string()
+    }
 }
 
 fn fs_name(path: &Path) -> String {

@@ -7,7 +7,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 /// Formats `diagnostic` the way compilers do. `display_path` turns the
 /// plugin's root-relative path into the one the user typed (so terminals and
 /// editors can open it); `source` returns a file's contents for the snippet.
-pub fn human<'a>(diagnostic: &Diagnostic, display_path: impl Fn(&str) -> String, source: impl Fn(&str) -> Option<&'a [u8]>) -> String {
+pub fn human<'a>(
+    diagnostic: &Diagnostic,
+    display_path: impl Fn(&str) -> String,
+    source: impl Fn(&str) -> Option<&'a [u8]>,
+) -> String {
     let mut out = String::new();
     let severity = match diagnostic.severity {
         Severity::Error => "error",
@@ -24,14 +28,10 @@ pub fn human<'a>(diagnostic: &Diagnostic, display_path: impl Fn(&str) -> String,
     }
     let _ = writeln!(out, "{severity}: {}", diagnostic.message);
 
-    let line_text = diagnostic
-        .file
-        .as_deref()
-        .zip(diagnostic.position)
-        .and_then(|(file, (line, _))| {
-            let text = std::str::from_utf8(source(file)?).ok()?;
-            text.lines().nth(usize::try_from(line).ok()?)
-        });
+    let line_text = diagnostic.file.as_deref().zip(diagnostic.position).and_then(|(file, (line, _))| {
+        let text = std::str::from_utf8(source(file)?).ok()?;
+        text.lines().nth(usize::try_from(line).ok()?)
+    });
     let gutter = diagnostic.position.map_or(1, |(line, _)| (line + 1).to_string().len());
     if let (Some(text), Some((line, column))) = (line_text, diagnostic.position) {
         let column = usize::try_from(column).unwrap_or(usize::MAX);
@@ -77,7 +77,11 @@ fn token_width(mut chars: impl Iterator<Item = char>) -> usize {
     let end = rest
         .iter()
         .enumerate()
-        .position(|(i, c)| c.is_whitespace() || matches!(c, ',' | ']' | '}') || (*c == ':' && rest.get(i + 1).is_none_or(|n| n.is_whitespace())))
+        .position(|(i, c)| {
+            c.is_whitespace()
+                || matches!(c, ',' | ']' | '}')
+                || (*c == ':' && rest.get(i + 1).is_none_or(|n| n.is_whitespace()))
+        })
         .unwrap_or(rest.len());
     1 + end
 }

@@ -101,7 +101,9 @@ impl Runtime {
         let engine = Self::engine()?;
         let component = match cache {
             Some(cache) => cache.load_or_compile(&engine, wasm)?,
-            None => Component::new(&engine, wasm).map_err(anyhow::Error::from).context("compile the plugin component")?,
+            None => {
+                Component::new(&engine, wasm).map_err(anyhow::Error::from).context("compile the plugin component")?
+            }
         };
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from).context("link WASI")?;
@@ -125,7 +127,8 @@ impl Runtime {
     pub fn imports(wasm: &[u8]) -> Result<Vec<String>> {
         let engine = Self::engine()?;
         let component = Component::new(&engine, wasm).map_err(anyhow::Error::from)?;
-        let mut names: Vec<String> = component.component_type().imports(&engine).map(|(name, _)| name.to_owned()).collect();
+        let mut names: Vec<String> =
+            component.component_type().imports(&engine).map(|(name, _)| name.to_owned()).collect();
         names.sort();
         Ok(names)
     }
@@ -145,9 +148,14 @@ impl Runtime {
 
     /// Renders `sources`. The outer error is the plugin failing (a trap);
     /// the inner one is the input being wrong.
-    pub fn generate(&self, sources: Vec<SourceFile>, context: &RenderContext) -> Result<Result<Rendered, Vec<Diagnostic>>> {
+    pub fn generate(
+        &self,
+        sources: Vec<SourceFile>,
+        context: &RenderContext,
+    ) -> Result<Result<Rendered, Vec<Diagnostic>>> {
         let (mut store, plugin) = self.instantiate()?;
-        let sources: Vec<wit::SourceFile> = sources.into_iter().map(|f| wit::SourceFile { path: f.path, contents: f.contents }).collect();
+        let sources: Vec<wit::SourceFile> =
+            sources.into_iter().map(|f| wit::SourceFile { path: f.path, contents: f.contents }).collect();
         let context = wit::RenderContext {
             app_name: context.app_name.clone(),
             namespace: context.namespace.clone(),
@@ -162,7 +170,11 @@ impl Runtime {
             .context("the plugin crashed (this is a bug in the plugin, not in your spec)")?;
         Ok(match result {
             Ok(rendered) => Ok(Rendered {
-                manifests: rendered.manifests.into_iter().map(|m| Manifest { yaml: m.yaml, source: m.source }).collect(),
+                manifests: rendered
+                    .manifests
+                    .into_iter()
+                    .map(|m| Manifest { yaml: m.yaml, source: m.source })
+                    .collect(),
                 warnings: rendered.warnings.into_iter().map(diagnostic).collect(),
             }),
             Err(diagnostics) => Err(diagnostics.into_iter().map(diagnostic).collect()),
@@ -172,13 +184,21 @@ impl Runtime {
     /// The plugin's spec JSON Schema.
     pub fn spec_schema(&self) -> Result<String> {
         let (mut store, plugin) = self.instantiate()?;
-        plugin.modelgen_generator_generator().call_spec_schema(&mut store).map_err(anyhow::Error::from).context("the plugin crashed")
+        plugin
+            .modelgen_generator_generator()
+            .call_spec_schema(&mut store)
+            .map_err(anyhow::Error::from)
+            .context("the plugin crashed")
     }
 
     /// The plugin's name, version and kinds.
     pub fn info(&self) -> Result<PluginInfo> {
         let (mut store, plugin) = self.instantiate()?;
-        let info = plugin.modelgen_generator_generator().call_info(&mut store).map_err(anyhow::Error::from).context("the plugin crashed")?;
+        let info = plugin
+            .modelgen_generator_generator()
+            .call_info(&mut store)
+            .map_err(anyhow::Error::from)
+            .context("the plugin crashed")?;
         Ok(PluginInfo { name: info.name, version: info.version, kinds: info.kinds })
     }
 }

@@ -71,14 +71,20 @@ fn walk(root: &Path, dir: &Path, prefix: &str, files: &mut Vec<SourceFile>) -> R
             walk(root, &entry.path(), &relative, files)?;
             continue;
         }
-        if !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+        let is_yaml = Path::new(name)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+        if !is_yaml {
             continue;
         }
         let path = entry.path();
         if file_type.is_symlink() {
             let target = fs::canonicalize(&path).with_context(|| format!("`{relative}` is a broken symlink"))?;
             if !target.starts_with(root) {
-                bail!("`{relative}` is a symlink to `{}`, outside the application directory; refusing to read it", target.display());
+                bail!(
+                    "`{relative}` is a symlink to `{}`, outside the application directory; refusing to read it",
+                    target.display()
+                );
             }
             if target.is_dir() {
                 continue; // Directories are walked once, where they really are.

@@ -116,7 +116,8 @@ fn suggest(given: &str, expected: &[&str]) -> Option<String> {
     expected
         .iter()
         .map(|candidate| {
-            let distance = if candidate.eq_ignore_ascii_case(given) { 0.0 } else { 1.0 - strsim::jaro_winkler(given, candidate) };
+            let distance =
+                if candidate.eq_ignore_ascii_case(given) { 0.0 } else { 1.0 - strsim::jaro_winkler(given, candidate) };
             (distance, candidate)
         })
         .filter(|(distance, _)| *distance < 0.15)
@@ -169,7 +170,7 @@ pub fn decode<'a, T: de::Deserialize<'a>>(node: &'a Node) -> Result<T, DecodeErr
 /// A serde deserializer reading from one node.
 struct NodeDeserializer<'a>(&'a Node);
 
-impl<'a> NodeDeserializer<'a> {
+impl NodeDeserializer<'_> {
     fn locate<T>(&self, result: Result<T, DecodeError>) -> Result<T, DecodeError> {
         result.map_err(|e| e.located(self.0.position))
     }
@@ -199,7 +200,11 @@ impl<'de> Deserializer<'de> for NodeDeserializer<'de> {
         }
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -232,7 +237,9 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
     type Error = DecodeError;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DecodeError> {
-        let Some(item) = self.items.next() else { return Ok(None) };
+        let Some(item) = self.items.next() else {
+            return Ok(None);
+        };
         let index = self.index;
         self.index += 1;
         seed.deserialize(NodeDeserializer(item)).map(Some).map_err(|e| e.through(Segment::Index(index)))
@@ -259,15 +266,16 @@ impl<'de> de::MapAccess<'de> for MapAccess<'de> {
     type Error = DecodeError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DecodeError> {
-        let Some((key, value)) = self.entries.next() else { return Ok(None) };
+        let Some((key, value)) = self.entries.next() else {
+            return Ok(None);
+        };
         self.value = Some((key, value));
-        seed.deserialize(NodeDeserializer(key))
-            .map(Some)
-            .map_err(|e| e.located(key.position).through(key_segment(key)))
+        seed.deserialize(NodeDeserializer(key)).map(Some).map_err(|e| e.located(key.position).through(key_segment(key)))
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DecodeError> {
-        let (key, value) = self.value.take().ok_or_else(|| DecodeError::new("value requested before its key".to_owned()))?;
+        let (key, value) =
+            self.value.take().ok_or_else(|| DecodeError::new("value requested before its key".to_owned()))?;
         seed.deserialize(NodeDeserializer(value)).map_err(|e| e.through(key_segment(key)))
     }
 

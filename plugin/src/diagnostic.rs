@@ -40,14 +40,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error with only a message; locate it with the builder methods.
     pub fn error(message: impl Into<String>) -> Self {
-        Self {
-            severity: Severity::Error,
-            file: None,
-            position: None,
-            field: None,
-            message: message.into(),
-            hint: None,
-        }
+        Self { severity: Severity::Error, file: None, position: None, field: None, message: message.into(), hint: None }
     }
 
     /// A warning with only a message; locate it with the builder methods.

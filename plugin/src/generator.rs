@@ -74,7 +74,8 @@ fn check_context(context: &RenderContext) -> Vec<Diagnostic> {
         );
     }
     for (key, _) in &context.parameters {
-        diagnostics.push(Diagnostic::error(format!("unknown parameter `{key}`")).hint("this plugin takes no parameters"));
+        diagnostics
+            .push(Diagnostic::error(format!("unknown parameter `{key}`")).hint("this plugin takes no parameters"));
     }
     diagnostics
 }
@@ -127,10 +128,15 @@ fn collect<'a>(file: &'a SourceFile, found: &mut Vec<Found<'a>>, diagnostics: &m
                 let mut failed = false;
                 for finding in validate::check(&spec) {
                     failed |= finding.severity == crate::diagnostic::Severity::Error;
-                    let mut diagnostic = Diagnostic { severity: finding.severity, ..Diagnostic::error(finding.message) }
-                        .in_file(path)
-                        .at(Some(if finding.on_key { document.key_position_of(&finding.path) } else { document.position_of(&finding.path) }))
-                        .field(finding.path.to_string());
+                    let mut diagnostic =
+                        Diagnostic { severity: finding.severity, ..Diagnostic::error(finding.message) }
+                            .in_file(path)
+                            .at(Some(if finding.on_key {
+                                document.key_position_of(&finding.path)
+                            } else {
+                                document.position_of(&finding.path)
+                            }))
+                            .field(finding.path.to_string());
                     diagnostic.hint = finding.hint;
                     diagnostics.push(diagnostic);
                 }
@@ -143,7 +149,8 @@ fn collect<'a>(file: &'a SourceFile, found: &mut Vec<Found<'a>>, diagnostics: &m
                     Some(position) if !e.missing => position,
                     _ => document.position_of(&e.path),
                 };
-                let mut diagnostic = Diagnostic::error(e.message).in_file(path).at(Some(position)).field(e.path.to_string());
+                let mut diagnostic =
+                    Diagnostic::error(e.message).in_file(path).at(Some(position)).field(e.path.to_string());
                 diagnostic.hint = e.hint;
                 diagnostics.push(diagnostic);
             }
@@ -159,11 +166,14 @@ fn is_ours(document: &Node) -> bool {
 fn check_header(path: &str, document: &Node, diagnostics: &mut Vec<Diagnostic>) {
     if let Some(api_version) = document.get("apiVersion").filter(|v| v.as_str() != Some(API_VERSION)) {
         diagnostics.push(
-            Diagnostic::error(format!("unsupported apiVersion {}", api_version.describe().trim_start_matches("string ")))
-                .in_file(path)
-                .at(Some(api_version.position))
-                .field("apiVersion")
-                .hint(format!("this plugin handles `{API_VERSION}`")),
+            Diagnostic::error(format!(
+                "unsupported apiVersion {}",
+                api_version.describe().trim_start_matches("string ")
+            ))
+            .in_file(path)
+            .at(Some(api_version.position))
+            .field("apiVersion")
+            .hint(format!("this plugin handles `{API_VERSION}`")),
         );
     }
     match document.get("kind") {

@@ -3,17 +3,24 @@
 // The generated canonical-ABI glue is `unsafe` by nature; nothing else here is.
 #![allow(unsafe_code)]
 
-wit_bindgen::generate!({
-    path: "../wit",
-    world: "plugin",
-});
+mod bindings {
+    //! Bindings generated from `wit/generator.wit`; generated code is not linted.
+    #![allow(clippy::all, clippy::pedantic, missing_docs)]
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "plugin",
+    });
+}
 
-use exports::modelgen::generator::generator as wit;
+use bindings::exports::modelgen::generator::generator as wit;
 
 struct Plugin;
 
 impl wit::Guest for Plugin {
-    fn generate(sources: Vec<wit::SourceFile>, context: wit::RenderContext) -> Result<wit::Rendered, Vec<wit::Diagnostic>> {
+    fn generate(
+        sources: Vec<wit::SourceFile>,
+        context: wit::RenderContext,
+    ) -> Result<wit::Rendered, Vec<wit::Diagnostic>> {
         let sources: Vec<crate::SourceFile> =
             sources.into_iter().map(|f| crate::SourceFile { path: f.path, contents: f.contents }).collect();
         let context = crate::RenderContext {
@@ -25,7 +32,11 @@ impl wit::Guest for Plugin {
         };
         match crate::generate(&sources, &context) {
             Ok(rendered) => Ok(wit::Rendered {
-                manifests: rendered.manifests.into_iter().map(|m| wit::Manifest { yaml: m.yaml, source: m.source }).collect(),
+                manifests: rendered
+                    .manifests
+                    .into_iter()
+                    .map(|m| wit::Manifest { yaml: m.yaml, source: m.source })
+                    .collect(),
                 warnings: rendered.warnings.into_iter().map(diagnostic).collect(),
             }),
             Err(diagnostics) => Err(diagnostics.into_iter().map(diagnostic).collect()),
@@ -55,4 +66,4 @@ fn diagnostic(d: crate::Diagnostic) -> wit::Diagnostic {
     }
 }
 
-export!(Plugin);
+bindings::export!(Plugin with_types_in bindings);

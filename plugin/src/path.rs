@@ -58,7 +58,9 @@ impl fmt::Display for FieldPath {
             match segment {
                 // Keys that are not plain identifiers (label keys such as
                 // `app.kubernetes.io/name`) are bracketed, as in JSONPath.
-                Segment::Key(k) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') => {
+                Segment::Key(k)
+                    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+                {
                     if i > 0 {
                         f.write_str(".")?;
                     }

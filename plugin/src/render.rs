@@ -35,7 +35,8 @@ pub fn metadata(target: &Target<'_>, name: &str, annotations: &[(&str, &str)]) -
     labels.insert("app.kubernetes.io/name".into(), json!(spec.metadata.name));
     labels.insert("app.kubernetes.io/version".into(), json!(spec.spec.model.version));
     labels.insert("app.kubernetes.io/managed-by".into(), json!("modelgen"));
-    let mut all_annotations: Map<String, Value> = spec.metadata.annotations.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let mut all_annotations: Map<String, Value> =
+        spec.metadata.annotations.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     all_annotations.insert(SOURCE_ANNOTATION.into(), json!(target.source));
     for (key, value) in annotations {
         all_annotations.insert((*key).into(), json!(value));

@@ -5,7 +5,7 @@
 
 use crate::diagnostic::Severity;
 use crate::path::FieldPath;
-use crate::spec::{Canary, DeploymentMode, ModelDeployment, ScaleMetric, TolerationOperator, TaintEffect};
+use crate::spec::{Canary, DeploymentMode, ModelDeployment, ScaleMetric, TaintEffect, TolerationOperator};
 
 /// One broken rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,10 +29,12 @@ pub const MAX_NAME: usize = 63 - "-predictor".len();
 pub const MAX_NAME_WITH_STANDARD_CANARY: usize = 63 - "-canary-predictor".len();
 
 /// Labels that modelgen sets itself and users may not override.
-pub const RESERVED_LABELS: [&str; 3] = ["app.kubernetes.io/name", "app.kubernetes.io/version", "app.kubernetes.io/managed-by"];
+pub const RESERVED_LABELS: [&str; 3] =
+    ["app.kubernetes.io/name", "app.kubernetes.io/version", "app.kubernetes.io/managed-by"];
 
 /// URI schemes KServe's storage initializer understands (v0.20 `SupportedStorageURIPrefixList`).
-pub const STORAGE_SCHEMES: [&str; 11] = ["s3", "gs", "pvc", "file", "https", "http", "hdfs", "webhdfs", "oci", "oci+native", "hf"];
+pub const STORAGE_SCHEMES: [&str; 11] =
+    ["s3", "gs", "pvc", "file", "https", "http", "hdfs", "webhdfs", "oci", "oci+native", "hf"];
 
 struct Rules {
     findings: Vec<Finding>,
@@ -91,7 +93,12 @@ fn check_metadata(spec: &ModelDeployment, rules: &mut Rules) {
     for (key, value) in &meta.labels {
         let path = FieldPath::parse("metadata.labels").key(key.clone());
         if RESERVED_LABELS.contains(&key.as_str()) {
-            rules.push(Severity::Error, path, format!("label `{key}` is set by modelgen and cannot be overridden"), Some("the model version comes from `spec.model.version`"));
+            rules.push(
+                Severity::Error,
+                path,
+                format!("label `{key}` is set by modelgen and cannot be overridden"),
+                Some("the model version comes from `spec.model.version`"),
+            );
         } else if let Err(why) = qualified_name(key) {
             rules.key_error(path, format!("`{key}` is not a valid label key: {why}"));
         } else if let Err(why) = label_value(value) {
@@ -101,8 +108,17 @@ fn check_metadata(spec: &ModelDeployment, rules: &mut Rules) {
     for key in meta.annotations.keys() {
         let path = FieldPath::parse("metadata.annotations").key(key.clone());
         if key.starts_with("modelgen.dev/") || key == "serving.kserve.io/deploymentMode" {
-            let hint = if key == "serving.kserve.io/deploymentMode" { Some("set `spec.deploymentMode` instead") } else { None };
-            rules.push(Severity::Error, path, format!("annotation `{key}` is set by modelgen and cannot be overridden"), hint);
+            let hint = if key == "serving.kserve.io/deploymentMode" {
+                Some("set `spec.deploymentMode` instead")
+            } else {
+                None
+            };
+            rules.push(
+                Severity::Error,
+                path,
+                format!("annotation `{key}` is set by modelgen and cannot be overridden"),
+                hint,
+            );
         } else if let Err(why) = qualified_name(key) {
             rules.key_error(path, format!("`{key}` is not a valid annotation key: {why}"));
         }
@@ -137,7 +153,11 @@ fn check_version(path: &str, version: &str, rules: &mut Rules) {
     if version.is_empty() {
         rules.error(path, "the version is empty".to_owned(), Some("give the model's version, as in `v1.2.0`"));
     } else if let Err(why) = label_value(version) {
-        rules.error(path, format!("version `{version}` cannot be a label value: {why}"), Some("use letters, digits, `.`, `-` and `_`, as in `v1.2.0`"));
+        rules.error(
+            path,
+            format!("version `{version}` cannot be a label value: {why}"),
+            Some("use letters, digits, `.`, `-` and `_`, as in `v1.2.0`"),
+        );
     }
 }
 
@@ -163,7 +183,8 @@ fn check_storage_uri(path: &str, uri: &str, rules: &mut Rules) {
         // Never echo the URI: it holds a secret.
         rules.error(
             path,
-            "the storage URI contains credentials; they would be stored in Git and in the cluster in clear text".to_owned(),
+            "the storage URI contains credentials; they would be stored in Git and in the cluster in clear text"
+                .to_owned(),
             Some("remove the `user:password@` part and reference a Secret through `spec.serviceAccountName`"),
         );
     } else if rest.is_empty() || authority.is_empty() {
@@ -174,12 +195,18 @@ fn check_storage_uri(path: &str, uri: &str, rules: &mut Rules) {
 }
 
 fn check_scaling(spec: &ModelDeployment, rules: &mut Rules) {
-    let Some(scaling) = &spec.spec.scaling else { return };
+    let Some(scaling) = &spec.spec.scaling else {
+        return;
+    };
     let standard = spec.spec.deployment_mode == DeploymentMode::Standard;
     if let (Some(min), Some(max)) = (scaling.min_replicas, scaling.max_replicas)
         && min > max
     {
-        rules.error("spec.scaling.minReplicas", format!("minReplicas `{min}` is greater than maxReplicas `{max}`"), None);
+        rules.error(
+            "spec.scaling.minReplicas",
+            format!("minReplicas `{min}` is greater than maxReplicas `{max}`"),
+            None,
+        );
     }
     if let Some(metric) = scaling.metric {
         if standard && matches!(metric, ScaleMetric::Concurrency | ScaleMetric::Rps) {
@@ -193,11 +220,19 @@ fn check_scaling(spec: &ModelDeployment, rules: &mut Rules) {
             && matches!(metric, ScaleMetric::Cpu | ScaleMetric::Memory)
             && !(1..=100).contains(&target)
         {
-            rules.error("spec.scaling.target", format!("target `{target}` is not a utilisation percentage from 1 to 100"), None);
+            rules.error(
+                "spec.scaling.target",
+                format!("target `{target}` is not a utilisation percentage from 1 to 100"),
+                None,
+            );
         }
     }
     if standard && scaling.min_replicas == Some(0) {
-        rules.error("spec.scaling.minReplicas", "minReplicas `0` (scale to zero) needs Knative mode".to_owned(), Some("use `deploymentMode: Knative`, or at least one replica"));
+        rules.error(
+            "spec.scaling.minReplicas",
+            "minReplicas `0` (scale to zero) needs Knative mode".to_owned(),
+            Some("use `deploymentMode: Knative`, or at least one replica"),
+        );
     }
 }
 
@@ -219,13 +254,28 @@ fn check_placement(spec: &ModelDeployment, rules: &mut Rules) {
         let path = FieldPath::parse("spec.tolerations").index(i);
         let exists = toleration.operator == Some(TolerationOperator::Exists);
         if exists && toleration.value.as_deref().is_some_and(|v| !v.is_empty()) {
-            rules.push(Severity::Error, path.key("value"), "a toleration with `operator: Exists` cannot have a value".to_owned(), Some("remove `value`, or use `operator: Equal`"));
+            rules.push(
+                Severity::Error,
+                path.key("value"),
+                "a toleration with `operator: Exists` cannot have a value".to_owned(),
+                Some("remove `value`, or use `operator: Equal`"),
+            );
         }
         if toleration.key.as_deref().unwrap_or_default().is_empty() && !exists {
-            rules.push(Severity::Error, path.clone(), "a toleration without a key must use `operator: Exists`".to_owned(), None);
+            rules.push(
+                Severity::Error,
+                path.clone(),
+                "a toleration without a key must use `operator: Exists`".to_owned(),
+                None,
+            );
         }
         if toleration.toleration_seconds.is_some() && toleration.effect != Some(TaintEffect::NoExecute) {
-            rules.push(Severity::Error, path.key("tolerationSeconds"), "`tolerationSeconds` only applies to `effect: NoExecute`".to_owned(), None);
+            rules.push(
+                Severity::Error,
+                path.key("tolerationSeconds"),
+                "`tolerationSeconds` only applies to `effect: NoExecute`".to_owned(),
+                None,
+            );
         }
     }
 }
@@ -235,7 +285,11 @@ fn check_canary(spec: &ModelDeployment, canary: &Canary, rules: &mut Rules) {
     check_version("spec.canary.version", &canary.version, rules);
     check_storage_uri("spec.canary.storageUri", &canary.storage_uri, rules);
     if canary.traffic_percent > 100 {
-        rules.error("spec.canary.trafficPercent", format!("`{}` is not a percentage from 0 to 100", canary.traffic_percent), None);
+        rules.error(
+            "spec.canary.trafficPercent",
+            format!("`{}` is not a percentage from 0 to 100", canary.traffic_percent),
+            None,
+        );
     }
     if canary.version == model.version {
         rules.error(
@@ -245,7 +299,11 @@ fn check_canary(spec: &ModelDeployment, canary: &Canary, rules: &mut Rules) {
         );
     }
     if canary.storage_uri == model.storage_uri {
-        rules.error("spec.canary.storageUri", "the canary serves the same storageUri as the stable model".to_owned(), Some("point the canary at the new model's artifacts"));
+        rules.error(
+            "spec.canary.storageUri",
+            "the canary serves the same storageUri as the stable model".to_owned(),
+            Some("point the canary at the new model's artifacts"),
+        );
     }
     if spec.spec.deployment_mode == DeploymentMode::Standard {
         rules.push(
@@ -293,7 +351,9 @@ fn label_value(value: &str) -> Result<(), String> {
     if let Some(c) = value.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
         return Err(format!("it contains `{c}`"));
     }
-    if !value.is_empty() && !(value.starts_with(|c: char| c.is_ascii_alphanumeric()) && value.ends_with(|c: char| c.is_ascii_alphanumeric())) {
+    let alphanumeric_ends =
+        value.starts_with(|c: char| c.is_ascii_alphanumeric()) && value.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !value.is_empty() && !alphanumeric_ends {
         return Err("it must start and end with a letter or digit".to_owned());
     }
     Ok(())
@@ -322,12 +382,15 @@ pub fn is_quantity(text: &str) -> bool {
     let mut parts = number.splitn(2, '.');
     let whole = parts.next().unwrap_or_default();
     let fraction = parts.next();
-    let number_ok = !(whole.is_empty() && fraction.is_none_or(str::is_empty)) && !fraction.is_some_and(|f| f.contains('.'));
-    let suffix_ok = matches!(suffix, "" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" | "n" | "u" | "m" | "k" | "M" | "G" | "T" | "P" | "E")
-        || suffix
-            .strip_prefix(['e', 'E'])
-            .map(|exp| exp.strip_prefix(['+', '-']).unwrap_or(exp))
-            .is_some_and(|exp| !exp.is_empty() && exp.chars().all(|c| c.is_ascii_digit()));
+    let has_digits = !whole.is_empty() || fraction.is_some_and(|f| !f.is_empty());
+    let number_ok = has_digits && !fraction.is_some_and(|f| f.contains('.'));
+    let suffix_ok = matches!(
+        suffix,
+        "" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" | "n" | "u" | "m" | "k" | "M" | "G" | "T" | "P" | "E"
+    ) || suffix
+        .strip_prefix(['e', 'E'])
+        .map(|exp| exp.strip_prefix(['+', '-']).unwrap_or(exp))
+        .is_some_and(|exp| !exp.is_empty() && exp.chars().all(|c| c.is_ascii_digit()));
     number_ok && suffix_ok
 }
 

