@@ -21,7 +21,9 @@ struct Sample {
 /// Runs `command` to completion, returning its wall time and peak RSS.
 fn measure(command: &mut Command) -> Sample {
     let start = Instant::now();
-    let child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
+    // Reaped by `wait4` below, which also reports the child's peak memory.
+    #[allow(clippy::zombie_processes)]
+    let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
     let pid = i32::try_from(child.id()).expect("pid fits");
     let mut status = 0;
     // SAFETY: `rusage` is plain data; `wait4` fills it for our own child.
