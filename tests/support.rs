@@ -97,6 +97,13 @@ impl Crds {
                         continue;
                     }
                     let mut schema = version["schema"]["openAPIV3Schema"].clone();
+                    // The API server always accepts these at the root, even
+                    // where a CRD (Istio's) does not list them.
+                    for (field, kind) in [("apiVersion", "string"), ("kind", "string"), ("metadata", "object")] {
+                        if schema["properties"].get(field).is_none() {
+                            schema["properties"][field] = serde_json::json!({ "type": kind });
+                        }
+                    }
                     structural_to_json_schema(&mut schema);
                     let validator = jsonschema::options()
                         .with_draft(jsonschema::Draft::Draft4)

@@ -31,7 +31,7 @@ pub fn generate(sources: &[SourceFile], context: &RenderContext) -> Result<Rende
 
     let mut found = Vec::new();
     for file in files {
-        collect(file, &mut found, &mut diagnostics);
+        collect(file, context.namespace.as_deref(), &mut found, &mut diagnostics);
     }
     if found.is_empty() && !diagnostics.iter().any(Diagnostic::is_error) {
         diagnostics.push(
@@ -81,7 +81,12 @@ fn check_context(context: &RenderContext) -> Vec<Diagnostic> {
 }
 
 /// Parses one file and keeps its valid specs; everything else becomes a diagnostic.
-fn collect<'a>(file: &'a SourceFile, found: &mut Vec<Found<'a>>, diagnostics: &mut Vec<Diagnostic>) {
+fn collect<'a>(
+    file: &'a SourceFile,
+    default_namespace: Option<&str>,
+    found: &mut Vec<Found<'a>>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let path = file.path.as_str();
     let text = match std::str::from_utf8(&file.contents) {
         Ok(text) => text,
@@ -126,7 +131,8 @@ fn collect<'a>(file: &'a SourceFile, found: &mut Vec<Found<'a>>, diagnostics: &m
         match decode::<ModelDeployment>(&document) {
             Ok(spec) => {
                 let mut failed = false;
-                for finding in validate::check(&spec) {
+                let namespace = spec.metadata.namespace.as_deref().or(default_namespace);
+                for finding in validate::check(&spec, namespace) {
                     failed |= finding.severity == crate::diagnostic::Severity::Error;
                     let mut diagnostic =
                         Diagnostic { severity: finding.severity, ..Diagnostic::error(finding.message) }

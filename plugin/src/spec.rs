@@ -59,7 +59,7 @@ pub struct Spec {
     pub backend: Backend,
     /// KServe deployment mode. `Serverless` and `RawDeployment` (the names before KServe 0.16) are accepted and written out as `Knative` and `Standard`. It cannot change once the InferenceService exists.
     #[serde(default)]
-    pub deployment_mode: DeploymentMode,
+    pub deployment_mode: Option<DeploymentMode>,
     /// The stable model: the version that takes the traffic the canary does not.
     pub model: Model,
     /// Compute resources of each model server replica (requests and limits are set alike).
@@ -71,6 +71,18 @@ pub struct Spec {
     /// A second version that takes a share of live traffic. Promote it by moving its version and storageUri into `model` and deleting this block; roll back by deleting this block.
     #[serde(default)]
     pub canary: Option<Canary>,
+    /// A version that receives a copy of live traffic and whose answers are discarded (Seldon shadow predictor, Seldon Core 2 experiment mirror, or a mirror on KServe's split route).
+    #[serde(default)]
+    pub shadow: Option<Shadow>,
+    /// Where the weighted route of a KServe `split` canary or shadow attaches: the Gateway and the host names clients call.
+    #[serde(default)]
+    pub route: Option<Route>,
+    /// Name of a Secret with storage credentials (Seldon v1 `envSecretRefName`, Seldon Core 2 `secretName`). KServe reads them from the service account instead.
+    #[serde(default)]
+    pub storage_secret: Option<String>,
+    /// Seldon Core 2 only: the Server to schedule the models on. Without it, a dedicated Server is generated when the spec sets cpu, gpu or node placement.
+    #[serde(default)]
+    pub server: Option<String>,
     /// Service account of the model server pods; storage credentials are attached to it (credentials are referenced, never written inline).
     #[serde(default)]
     pub service_account_name: Option<String>,
@@ -82,6 +94,37 @@ pub struct Spec {
     pub tolerations: Vec<Toleration>,
 }
 
+impl Spec {
+    /// The KServe deployment mode, defaulted.
+    pub fn mode(&self) -> DeploymentMode {
+        self.deployment_mode.unwrap_or_default()
+    }
+
+    /// How a KServe canary is split: as asked, else what released KServe
+    /// versions route in this mode (Standard-mode `spec.canary` is not
+    /// routed by v0.20.0, so Standard defaults to `split`).
+    pub fn canary_strategy(&self) -> CanaryStrategy {
+        let asked = self.canary.as_ref().and_then(|c| c.strategy);
+        asked.unwrap_or(match self.mode() {
+            DeploymentMode::Knative => CanaryStrategy::Native,
+            DeploymentMode::Standard => CanaryStrategy::Split,
+        })
+    }
+
+    /// The route kind for KServe `split` canaries and shadows.
+    pub fn router(&self) -> Router {
+        let from_canary = self.canary.as_ref().and_then(|c| c.router);
+        let from_route = self.route.as_ref().and_then(|r| r.router);
+        from_canary.or(from_route).unwrap_or(Router::GatewayApi)
+    }
+
+    /// Whether a KServe spec renders separate InferenceServices and a route.
+    pub fn kserve_split(&self) -> bool {
+        self.backend == Backend::Kserve
+            && ((self.canary.is_some() && self.canary_strategy() == CanaryStrategy::Split) || self.shadow.is_some())
+    }
+}
+
 /// The serving stack.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -89,12 +132,19 @@ pub enum Backend {
     /// KServe `InferenceService` (`serving.kserve.io/v1beta1`).
     #[default]
     Kserve,
+    /// Seldon Core v1 `SeldonDeployment` (`machinelearning.seldon.io/v1`).
+    Seldon,
+    /// Seldon Core 2 `Model`, `Experiment` and `Server` (`mlops.seldon.io/v1alpha1`).
+    #[serde(rename = "seldon-v2")]
+    SeldonV2,
 }
 
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Backend::Kserve => "kserve",
+            Backend::Seldon => "seldon",
+            Backend::SeldonV2 => "seldon-v2",
         })
     }
 }
@@ -164,6 +214,24 @@ pub enum ModelFormat {
 }
 
 impl ModelFormat {
+    /// Every format, in the order messages list them.
+    pub const ALL: [ModelFormat; 14] = [
+        ModelFormat::Sklearn,
+        ModelFormat::Xgboost,
+        ModelFormat::Lightgbm,
+        ModelFormat::Tensorflow,
+        ModelFormat::Pytorch,
+        ModelFormat::Onnx,
+        ModelFormat::Triton,
+        ModelFormat::Tensorrt,
+        ModelFormat::Huggingface,
+        ModelFormat::Mlflow,
+        ModelFormat::Pmml,
+        ModelFormat::Paddle,
+        ModelFormat::Openvino,
+        ModelFormat::Autogluon,
+    ];
+
     /// The `modelFormat.name` KServe's runtimes declare.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -314,6 +382,79 @@ pub struct Canary {
     /// Percent of live traffic the canary takes, 0 to 100 (0 keeps it deployed but idle).
     #[schemars(range(max = 100))]
     pub traffic_percent: u32,
+    /// KServe only: `native` lets KServe split (Knative's revisions, or Standard mode's `spec.canary`); `split` renders two complete InferenceServices and a weighted route, so the cluster's traffic follows from Git alone. Default: `native` in Knative mode, `split` in Standard mode (KServe v0.20.0 does not route Standard-mode canaries).
+    #[serde(default)]
+    pub strategy: Option<CanaryStrategy>,
+    /// KServe `split` only: the route kind, `gateway-api` (an `HTTPRoute`, default) or `istio` (a `VirtualService`). Same as `spec.route.router`.
+    #[serde(default)]
+    pub router: Option<Router>,
+}
+
+/// How a KServe canary's traffic is split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CanaryStrategy {
+    /// KServe splits: `canaryTrafficPercent` (Knative) or `spec.canary` (Standard).
+    Native,
+    /// Two InferenceServices and a weighted route rendered by modelgen.
+    Split,
+}
+
+/// The kind of weighted route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Router {
+    /// Gateway API `HTTPRoute` (`gateway.networking.k8s.io/v1`).
+    GatewayApi,
+    /// Istio `VirtualService` (`networking.istio.io/v1`).
+    Istio,
+}
+
+/// A version that gets a copy of live traffic; its answers are discarded.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Shadow {
+    /// The shadow's model version.
+    pub version: String,
+    /// Where the shadow's artifacts are.
+    pub storage_uri: String,
+    /// Percent of live requests copied to the shadow, 0 to 100.
+    #[serde(default = "all_traffic")]
+    #[schemars(range(max = 100))]
+    pub percent: u32,
+}
+
+fn all_traffic() -> u32 {
+    100
+}
+
+/// Where a rendered route attaches (KServe `split` canaries and KServe shadows).
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Route {
+    /// `gateway-api` (default) or `istio`.
+    #[serde(default)]
+    pub router: Option<Router>,
+    /// The Gateway the route attaches to (Gateway API `parentRefs`; for Istio, `namespace/name` in `gateways`).
+    #[serde(default)]
+    pub gateway: Option<GatewayRef>,
+    /// Host names clients use to reach the model.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+}
+
+/// A reference to a Gateway.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GatewayRef {
+    /// The Gateway's name.
+    pub name: String,
+    /// The Gateway's namespace; defaults to the route's.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Gateway API only: the listener to attach to.
+    #[serde(default)]
+    pub section_name: Option<String>,
 }
 
 /// A Kubernetes toleration.

@@ -5,6 +5,8 @@
 
 use crate::diagnostic::Severity;
 use crate::path::FieldPath;
+use crate::render::{self, kserve, seldon};
+use crate::spec::{Backend, CanaryStrategy, Protocol, Router, Shadow};
 use crate::spec::{Canary, DeploymentMode, ModelDeployment, ScaleMetric, TaintEffect, TolerationOperator};
 
 /// One broken rule.
@@ -54,8 +56,8 @@ impl Rules {
     }
 }
 
-/// Checks one decoded spec.
-pub fn check(spec: &ModelDeployment) -> Vec<Finding> {
+/// Checks one decoded spec; `namespace` is where its objects will go, if known.
+pub fn check(spec: &ModelDeployment, namespace: Option<&str>) -> Vec<Finding> {
     let mut rules = Rules { findings: Vec::new() };
     check_metadata(spec, &mut rules);
     check_model(spec, &mut rules);
@@ -64,25 +66,39 @@ pub fn check(spec: &ModelDeployment) -> Vec<Finding> {
     if let Some(canary) = &spec.spec.canary {
         check_canary(spec, canary, &mut rules);
     }
+    if let Some(shadow) = &spec.spec.shadow {
+        check_shadow(spec, shadow, &mut rules);
+    }
+    match spec.spec.backend {
+        Backend::Kserve => check_kserve(spec, namespace, &mut rules),
+        Backend::Seldon | Backend::SeldonV2 => check_seldon(spec, &mut rules),
+    }
     rules.findings
 }
 
 fn check_metadata(spec: &ModelDeployment, rules: &mut Rules) {
     let meta = &spec.metadata;
-    let standard_canary = spec.spec.canary.is_some() && spec.spec.deployment_mode == DeploymentMode::Standard;
-    let max = if standard_canary { MAX_NAME_WITH_STANDARD_CANARY } else { MAX_NAME };
     if let Err(why) = dns_label(&meta.name, true) {
         rules.error(
             "metadata.name",
             format!("`{}` is not a valid name: {why}", meta.name),
             Some("use lowercase letters, digits and `-`, starting with a letter, as in `mochanet`"),
         );
-    } else if meta.name.len() > max {
-        let why = if standard_canary { "`-canary-predictor`" } else { "`-predictor`" };
+    } else if let Some(derived) =
+        render::names(spec).into_iter().filter(|d| d.name.len() > d.max).max_by_key(|d| d.name.len())
+    {
+        let allowed = meta.name.len() - (derived.name.len() - derived.max);
         rules.error(
             "metadata.name",
-            format!("`{}` is {} characters long; at most {max} fit, because KServe appends {why} to form a 63-character Service name", meta.name, meta.name.len()),
-            None,
+            format!(
+                "`{}` is too long: the {} `{}` derived from it would be {} characters, over the limit of {}",
+                meta.name,
+                derived.what,
+                derived.name,
+                derived.name.len(),
+                derived.max
+            ),
+            Some(&format!("shorten the name to at most {allowed} characters")),
         );
     }
     if let Some(ns) = &meta.namespace
@@ -195,10 +211,11 @@ fn check_storage_uri(path: &str, uri: &str, rules: &mut Rules) {
 }
 
 fn check_scaling(spec: &ModelDeployment, rules: &mut Rules) {
-    let Some(scaling) = &spec.spec.scaling else {
-        return;
-    };
-    let standard = spec.spec.deployment_mode == DeploymentMode::Standard;
+    let Some(scaling) = &spec.spec.scaling else { return };
+    if spec.spec.backend != Backend::Kserve {
+        return; // Seldon's rules are in `check_seldon`.
+    }
+    let standard = spec.spec.mode() == DeploymentMode::Standard;
     if let (Some(min), Some(max)) = (scaling.min_replicas, scaling.max_replicas)
         && min > max
     {
@@ -305,13 +322,297 @@ fn check_canary(spec: &ModelDeployment, canary: &Canary, rules: &mut Rules) {
             Some("point the canary at the new model's artifacts"),
         );
     }
-    if spec.spec.deployment_mode == DeploymentMode::Standard {
+    if spec.spec.backend == Backend::Kserve && kserve::standard_native_canary(&spec.spec) {
         rules.push(
             Severity::Warning,
             FieldPath::parse("spec.canary"),
             "KServe v0.20.0 creates a Standard-mode canary's Deployment but does not route traffic to it; weighted routing landed after that release".to_owned(),
-            Some("check that your KServe release routes `spec.canary`, or use `deploymentMode: Knative`"),
+            Some("use `strategy: split` (the default in Standard mode), or check that your KServe release routes `spec.canary`"),
         );
+    }
+}
+
+fn check_shadow(spec: &ModelDeployment, shadow: &Shadow, rules: &mut Rules) {
+    check_version("spec.shadow.version", &shadow.version, rules);
+    check_storage_uri("spec.shadow.storageUri", &shadow.storage_uri, rules);
+    if shadow.percent > 100 {
+        rules.error("spec.shadow.percent", format!("`{}` is not a percentage from 0 to 100", shadow.percent), None);
+    }
+    let others = [("stable model", Some(&spec.spec.model.version), Some(&spec.spec.model.storage_uri))]
+        .into_iter()
+        .chain(spec.spec.canary.as_ref().map(|c| ("canary", Some(&c.version), Some(&c.storage_uri))));
+    for (what, version, uri) in others {
+        if version == Some(&shadow.version) {
+            rules.error(
+                "spec.shadow.version",
+                format!("the shadow has the same version `{}` as the {what}", shadow.version),
+                None,
+            );
+        }
+        if uri == Some(&shadow.storage_uri) {
+            rules.error("spec.shadow.storageUri", format!("the shadow serves the same storageUri as the {what}"), None);
+        }
+    }
+}
+
+/// Whether the spec's format is one the backend can serve.
+fn check_format(spec: &ModelDeployment, rules: &mut Rules) -> bool {
+    let backend = spec.spec.backend;
+    let formats = render::formats(backend);
+    if formats.contains(&spec.spec.model.format) {
+        return true;
+    }
+    let list: Vec<String> = formats.iter().map(|f| format!("`{}`", f.as_str())).collect();
+    rules.error(
+        "spec.model.format",
+        format!("backend `{backend}` cannot serve format `{}`", spec.spec.model.format.as_str()),
+        Some(&format!("`{backend}` serves {}; `kserve` serves every format", list.join(", "))),
+    );
+    false
+}
+
+fn check_kserve(spec: &ModelDeployment, namespace: Option<&str>, rules: &mut Rules) {
+    let s = &spec.spec;
+    if s.storage_secret.is_some() {
+        rules.error(
+            "spec.storageSecret",
+            "KServe reads storage credentials from the Secrets of the service account, not from a named Secret"
+                .to_owned(),
+            Some("attach the Secret to a service account and set `spec.serviceAccountName`"),
+        );
+    }
+    if s.server.is_some() {
+        rules.error(
+            "spec.server",
+            "`server` is a Seldon Core 2 setting; KServe picks a runtime".to_owned(),
+            Some("use `spec.model.runtime`"),
+        );
+    }
+    let split_canary = s.canary.is_some() && s.canary_strategy() == CanaryStrategy::Split;
+    if s.shadow.is_some() && s.canary.is_some() && !split_canary {
+        rules.error(
+            "spec.shadow",
+            "on KServe a shadow is mirrored by modelgen's split route, but the canary uses strategy `native`, which has no route to mirror from".to_owned(),
+            Some("set `spec.canary.strategy: split`"),
+        );
+        return; // The route checks below would only repeat this.
+    }
+    if let Some(canary) = &s.canary
+        && canary.router.is_some()
+        && !split_canary
+    {
+        rules.error(
+            "spec.canary.router",
+            "`router` applies to the `split` strategy only".to_owned(),
+            Some("set `strategy: split`, or remove `router`"),
+        );
+    }
+    if let (Some(a), Some(b)) = (s.canary.as_ref().and_then(|c| c.router), s.route.as_ref().and_then(|r| r.router))
+        && a != b
+    {
+        rules.error(
+            "spec.route.router",
+            "`spec.route.router` and `spec.canary.router` disagree".to_owned(),
+            Some("set the router in one place"),
+        );
+    }
+    if !s.kserve_split() {
+        if s.route.is_some() {
+            rules.push(
+                Severity::Warning,
+                FieldPath::parse("spec.route"),
+                "`spec.route` is unused: KServe splits this spec's traffic itself".to_owned(),
+                Some("it applies to `canary.strategy: split` and to shadows"),
+            );
+        }
+        return;
+    }
+    check_kserve_route(spec, split_canary, namespace, rules);
+}
+
+/// The route of a KServe split: where it attaches and what it needs.
+fn check_kserve_route(spec: &ModelDeployment, split_canary: bool, namespace: Option<&str>, rules: &mut Rules) {
+    let s = &spec.spec;
+    let route = s.route.clone().unwrap_or_default();
+    // Point at what asks for the route when there is no route block at all.
+    let anchor = |field: &'static str| match (&s.route, split_canary) {
+        (Some(_), _) => field,
+        (None, true) => "spec.canary.strategy",
+        (None, false) => "spec.shadow",
+    };
+    match s.router() {
+        Router::GatewayApi if route.gateway.is_none() => rules.error(
+            anchor("spec.route.gateway"),
+            "a Gateway API route needs the Gateway it attaches to".to_owned(),
+            Some("set `spec.route.gateway: {name: ..., namespace: ...}`"),
+        ),
+        Router::Istio if route.hosts.is_empty() => rules.error(
+            anchor("spec.route.hosts"),
+            "an Istio VirtualService needs the host names clients call".to_owned(),
+            Some("set `spec.route.hosts: [model.example.com]`"),
+        ),
+        _ => {}
+    }
+    if let Some(gateway) = &route.gateway {
+        if let Err(why) = dns_subdomain(&gateway.name) {
+            rules.error(
+                "spec.route.gateway.name",
+                format!("`{}` is not a valid Gateway name: {why}", gateway.name),
+                None,
+            );
+        }
+        if s.router() == Router::Istio && gateway.section_name.is_some() {
+            rules.error(
+                "spec.route.gateway.sectionName",
+                "`sectionName` is a Gateway API setting; Istio gateways have none".to_owned(),
+                None,
+            );
+        }
+    }
+    for (i, host) in route.hosts.iter().enumerate() {
+        let bare = host.strip_prefix("*.").unwrap_or(host);
+        if let Err(why) = dns_subdomain(bare) {
+            rules.push(
+                Severity::Error,
+                FieldPath::parse("spec.route.hosts").index(i),
+                format!("`{host}` is not a valid host name: {why}"),
+                None,
+            );
+        }
+    }
+    if s.mode() == DeploymentMode::Knative && namespace.is_none() {
+        rules.error(
+            "metadata.namespace",
+            "a split route in Knative mode must name each predictor's cluster-local host, which needs the namespace"
+                .to_owned(),
+            Some("set `metadata.namespace`, or render with `--namespace`"),
+        );
+    }
+}
+
+fn check_seldon(spec: &ModelDeployment, rules: &mut Rules) {
+    let s = &spec.spec;
+    let backend = s.backend;
+    if !check_format(spec, rules) {
+        return;
+    }
+    let ignored = |rules: &mut Rules, path: &str, what: &str| {
+        rules.push(
+            Severity::Warning,
+            FieldPath::parse(path),
+            format!("`{what}` is a KServe setting; `{backend}` ignores it"),
+            None,
+        );
+    };
+    if s.deployment_mode.is_some() {
+        ignored(rules, "spec.deploymentMode", "deploymentMode");
+    }
+    if s.model.runtime.is_some() {
+        ignored(rules, "spec.model.runtime", "runtime");
+    }
+    if let Some(canary) = &s.canary {
+        if canary.strategy.is_some() {
+            ignored(rules, "spec.canary.strategy", "strategy");
+        }
+        if canary.router.is_some() {
+            ignored(rules, "spec.canary.router", "router");
+        }
+    }
+    if s.route.is_some() {
+        rules.push(
+            Severity::Warning,
+            FieldPath::parse("spec.route"),
+            format!("`spec.route` is unused: `{backend}` routes canary and shadow traffic itself"),
+            None,
+        );
+    }
+    check_seldon_scaling(spec, rules);
+    let v1 = matches!(s.model.protocol, Some(Protocol::V1 | Protocol::GrpcV1));
+    match backend {
+        Backend::Seldon if v1 && seldon::needs_v2(s.model.format) => rules.error(
+            "spec.model.protocol",
+            format!("Seldon's server for `{}` speaks only the V2 protocol", s.model.format.as_str()),
+            Some("use `protocol: v2`, or remove `protocol`"),
+        ),
+        Backend::SeldonV2 if v1 => rules.error(
+            "spec.model.protocol",
+            "Seldon Core 2 serves the Open Inference Protocol (V2) only".to_owned(),
+            Some("use `protocol: v2`, or remove `protocol`"),
+        ),
+        _ => {}
+    }
+    if backend == Backend::SeldonV2
+        && let Some(server) = &s.server
+    {
+        if let Err(why) = dns_label(server, false) {
+            rules.error("spec.server", format!("`{server}` is not a valid Server name: {why}"), None);
+        }
+        let pod_level = s.resources.as_ref().is_some_and(|r| r.cpu.is_some() || r.gpu > 0)
+            || !s.node_selector.is_empty()
+            || !s.tolerations.is_empty()
+            || s.service_account_name.is_some();
+        if pod_level {
+            rules.push(
+                Severity::Warning,
+                FieldPath::parse("spec.server"),
+                format!("cpu, gpu, node placement and the service account belong to the Server `{server}`; they are ignored here"),
+                Some("remove `server` to let modelgen render a dedicated Server with them"),
+            );
+        }
+    }
+    if let Some(secret) = &s.storage_secret
+        && let Err(why) = dns_subdomain(secret)
+    {
+        rules.error("spec.storageSecret", format!("`{secret}` is not a valid Secret name: {why}"), None);
+    }
+}
+
+fn check_seldon_scaling(spec: &ModelDeployment, rules: &mut Rules) {
+    let backend = spec.spec.backend;
+    let s = &spec.spec;
+    if let Some(scaling) = &s.scaling {
+        if scaling.min_replicas == Some(0) && backend == Backend::Seldon {
+            rules.error(
+                "spec.scaling.minReplicas",
+                "minReplicas `0` (scale to zero) needs KServe in Knative mode".to_owned(),
+                None,
+            );
+        }
+        if let (Some(min), Some(max)) = (scaling.min_replicas, scaling.max_replicas)
+            && min > max
+        {
+            rules.error(
+                "spec.scaling.minReplicas",
+                format!("minReplicas `{min}` is greater than maxReplicas `{max}`"),
+                None,
+            );
+        }
+        match (backend, scaling.metric) {
+            (Backend::Seldon, Some(metric @ (ScaleMetric::Concurrency | ScaleMetric::Rps))) => rules.error(
+                "spec.scaling.metric",
+                format!("Seldon Core v1 scales with an HPA; metric `{}` needs KServe in Knative mode", metric.as_str()),
+                Some("use `cpu` or `memory`"),
+            ),
+            (Backend::SeldonV2, Some(metric)) => rules.error(
+                "spec.scaling.metric",
+                format!(
+                    "Seldon Core 2 autoscales models on its own signal; metric `{}` cannot be chosen",
+                    metric.as_str()
+                ),
+                Some("keep `minReplicas` and `maxReplicas`, remove `metric` and `target`"),
+            ),
+            _ => {}
+        }
+        if let Some(target) = scaling.target
+            && matches!(scaling.metric, Some(ScaleMetric::Cpu | ScaleMetric::Memory))
+            && !(1..=100).contains(&target)
+        {
+            rules.error(
+                "spec.scaling.target",
+                format!("target `{target}` is not a utilisation percentage from 1 to 100"),
+                None,
+            );
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! KServe backend: one `serving.kserve.io/v1beta1` `InferenceService` per spec.
+//! KServe backend: `serving.kserve.io/v1beta1` `InferenceService`s, and a weighted route for the `split` strategy.
 //!
 //! It emits the form KServe's mutating webhook would produce (`model` with
 //! `modelFormat`, an explicit `protocolVersion`, the current deployment-mode
@@ -6,27 +6,53 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Target, metadata};
-use crate::spec::{DeploymentMode, Model, ModelFormat, Protocol, Spec};
+use super::route::{self, Destination, Mirror};
+use super::{DerivedName, Target, Variant, metadata, placement, resources, variant_model, variant_name};
+use crate::spec::{CanaryStrategy, DeploymentMode, Model, ModelFormat, Protocol, Spec};
 
-/// The annotation that pins an InferenceService's deployment mode.
+/// The annotation that pins an `InferenceService`'s deployment mode.
 pub const DEPLOYMENT_MODE_ANNOTATION: &str = "serving.kserve.io/deploymentMode";
-/// Annotation recording the canary's version, so `kubectl get -o yaml` shows both versions.
+/// Annotation recording a native canary's version, so `kubectl get -o yaml` shows both versions.
 pub const CANARY_VERSION_ANNOTATION: &str = "modelgen.dev/canary-version";
 /// Name of the canary predictor in Standard mode (`<name>-canary-predictor`).
 pub const STANDARD_CANARY_NAME: &str = "canary";
 
-/// Renders the InferenceService.
+/// Renders the `InferenceService`s (and the route of a split).
 pub fn render(target: &Target<'_>) -> Vec<Value> {
     let spec = &target.spec.spec;
-    let mode = spec.deployment_mode;
-    let mut annotations = vec![(DEPLOYMENT_MODE_ANNOTATION, mode.as_str())];
-    if let Some(canary) = &spec.canary {
-        annotations.push((CANARY_VERSION_ANNOTATION, canary.version.as_str()));
+    if spec.kserve_split() { split(target) } else { vec![native(target)] }
+}
+
+/// The Service KServe derives for an `InferenceService`'s predictor.
+pub fn predictor_service(isvc: &str) -> String {
+    format!("{isvc}-predictor")
+}
+
+/// Names of everything rendered and derived, with KServe's limits.
+pub fn names(base: &str, spec: &Spec) -> Vec<DerivedName> {
+    let service = |name: String| DerivedName { name, max: 63, what: "KServe predictor Service name" };
+    let mut names = vec![service(predictor_service(base))];
+    if spec.kserve_split() {
+        for variant in [Variant::Canary, Variant::Shadow] {
+            if variant_model(spec, variant).is_some() {
+                names.push(service(predictor_service(&variant_name(base, variant))));
+            }
+        }
+    } else if spec.canary.is_some() && spec.mode() == DeploymentMode::Standard {
+        names.push(service(format!("{base}-{STANDARD_CANARY_NAME}-predictor")));
     }
-    let mut predictor = predictor(spec);
+    names
+}
+
+/// One `InferenceService` whose canary, if any, KServe splits itself.
+fn native(target: &Target<'_>) -> Value {
+    let spec = &target.spec.spec;
+    let mode = spec.mode();
+    let mut annotations = vec![(DEPLOYMENT_MODE_ANNOTATION, mode.as_str())];
+    let mut predictor = predictor(spec, &spec.model.storage_uri);
     let mut isvc_spec = Map::new();
     if let Some(canary) = &spec.canary {
+        annotations.push((CANARY_VERSION_ANNOTATION, canary.version.as_str()));
         match mode {
             // Knative keeps the previously rolled-out revision (the stable
             // model) for the rest of the traffic: the manifest names only
@@ -59,12 +85,51 @@ pub fn render(target: &Target<'_>) -> Vec<Value> {
         }
     }
     isvc_spec.insert("predictor".into(), predictor);
-    vec![json!({
+    json!({
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
-        "metadata": metadata(target, &target.spec.metadata.name, &annotations),
+        "metadata": metadata(target, &target.spec.metadata.name, &spec.model.version, &annotations),
         "spec": isvc_spec,
-    })]
+    })
+}
+
+/// A complete `InferenceService` per variant, and a route that weighs them.
+fn split(target: &Target<'_>) -> Vec<Value> {
+    let spec = &target.spec.spec;
+    let base = target.spec.metadata.name.as_str();
+    let mode = spec.mode();
+    let mut objects = Vec::new();
+    let mut destinations = Vec::new();
+    let mut mirror = None;
+    let canary_percent = spec.canary.as_ref().map_or(0, |c| c.traffic_percent);
+    for variant in [Variant::Stable, Variant::Canary, Variant::Shadow] {
+        let Some((version, uri)) = variant_model(spec, variant) else { continue };
+        let name = variant_name(base, variant);
+        objects.push(json!({
+            "apiVersion": "serving.kserve.io/v1beta1",
+            "kind": "InferenceService",
+            "metadata": metadata(target, &name, version, &[(DEPLOYMENT_MODE_ANNOTATION, mode.as_str())]),
+            "spec": { "predictor": predictor(spec, uri) },
+        }));
+        let service = predictor_service(&name);
+        // A Knative predictor's Service points at the cluster-local gateway,
+        // which picks the Knative service by Host.
+        let host_header = (mode == DeploymentMode::Knative)
+            .then(|| target.namespace.map(|ns| format!("{service}.{ns}.svc.cluster.local")))
+            .flatten();
+        match variant {
+            Variant::Stable => destinations.push(Destination { service, weight: 100 - canary_percent, host_header }),
+            Variant::Canary => destinations.push(Destination { service, weight: canary_percent, host_header }),
+            Variant::Shadow => mirror = spec.shadow.as_ref().map(|s| Mirror { service, percent: s.percent }),
+        }
+    }
+    objects.push(route::render(target, spec.router(), &destinations, mirror.as_ref()));
+    objects
+}
+
+/// Whether the spec asks KServe to split a canary itself in Standard mode.
+pub fn standard_native_canary(spec: &Spec) -> bool {
+    spec.canary.is_some() && spec.mode() == DeploymentMode::Standard && spec.canary_strategy() == CanaryStrategy::Native
 }
 
 fn model_format(model: &Model) -> Value {
@@ -84,12 +149,12 @@ fn protocol(model: &Model) -> Protocol {
     if v2_runtime || model.format == ModelFormat::Triton { Protocol::V2 } else { Protocol::V1 }
 }
 
-fn predictor(spec: &Spec) -> Value {
+fn predictor(spec: &Spec, storage_uri: &str) -> Value {
     let model = &spec.model;
     let mut container = json!({
         "modelFormat": model_format(model),
         "protocolVersion": protocol(model).as_str(),
-        "storageUri": model.storage_uri,
+        "storageUri": storage_uri,
     });
     if let Some(runtime) = &model.runtime {
         container["runtime"] = json!(runtime);
@@ -97,71 +162,22 @@ fn predictor(spec: &Spec) -> Value {
     if let Some(resources) = resources(spec) {
         container["resources"] = resources;
     }
-    let mut predictor = json!({ "model": container });
+    let mut predictor = Map::new();
+    predictor.insert("model".into(), container);
     if let Some(scaling) = &spec.scaling {
         if let Some(min) = scaling.min_replicas {
-            predictor["minReplicas"] = json!(min);
+            predictor.insert("minReplicas".into(), json!(min));
         }
         if let Some(max) = scaling.max_replicas {
-            predictor["maxReplicas"] = json!(max);
+            predictor.insert("maxReplicas".into(), json!(max));
         }
         if let Some(metric) = scaling.metric {
-            predictor["scaleMetric"] = json!(metric.as_str());
+            predictor.insert("scaleMetric".into(), json!(metric.as_str()));
         }
         if let Some(target) = scaling.target {
-            predictor["scaleTarget"] = json!(target);
+            predictor.insert("scaleTarget".into(), json!(target));
         }
     }
-    if let Some(sa) = &spec.service_account_name {
-        predictor["serviceAccountName"] = json!(sa);
-    }
-    if !spec.node_selector.is_empty() {
-        predictor["nodeSelector"] = json!(spec.node_selector);
-    }
-    if !spec.tolerations.is_empty() {
-        predictor["tolerations"] = spec
-            .tolerations
-            .iter()
-            .map(|t| {
-                let mut toleration = Map::new();
-                if let Some(key) = &t.key {
-                    toleration.insert("key".into(), json!(key));
-                }
-                if let Some(operator) = t.operator {
-                    toleration.insert("operator".into(), json!(format!("{operator:?}")));
-                }
-                if let Some(value) = &t.value {
-                    toleration.insert("value".into(), json!(value));
-                }
-                if let Some(effect) = t.effect {
-                    toleration.insert("effect".into(), json!(format!("{effect:?}")));
-                }
-                if let Some(seconds) = t.toleration_seconds {
-                    toleration.insert("tolerationSeconds".into(), json!(seconds));
-                }
-                Value::Object(toleration)
-            })
-            .collect();
-    }
-    predictor
-}
-
-/// Requests and limits alike (Guaranteed QoS for memory, no surprise
-/// throttling beyond what was asked); GPUs as `nvidia.com/gpu`.
-fn resources(spec: &Spec) -> Option<Value> {
-    let resources = spec.resources.as_ref()?;
-    let mut amounts = Map::new();
-    if let Some(cpu) = &resources.cpu {
-        amounts.insert("cpu".into(), json!(cpu.0));
-    }
-    if let Some(memory) = &resources.memory {
-        amounts.insert("memory".into(), json!(memory.0));
-    }
-    if resources.gpu > 0 {
-        amounts.insert("nvidia.com/gpu".into(), json!(resources.gpu.to_string()));
-    }
-    if amounts.is_empty() {
-        return None;
-    }
-    Some(json!({ "requests": amounts, "limits": amounts }))
+    placement(spec, &mut predictor);
+    Value::Object(predictor)
 }

@@ -1,0 +1,144 @@
+//! Seldon Core v1 backend: one `machinelearning.seldon.io/v1` `SeldonDeployment` per spec.
+//!
+//! The stable model, the canary and the shadow are predictors of the same
+//! deployment: the non-shadow predictors' `traffic` sums to exactly 100, and
+//! the shadow predictor's `traffic` is the share of requests Seldon mirrors
+//! to it. Git therefore holds the whole split.
+
+use serde_json::{Map, Value, json};
+
+use super::{Target, Variant, metadata, placement, resources, variant_model};
+use crate::spec::{ModelFormat, Protocol, ScaleMetric, Spec};
+
+/// The graph node's (and model container's) name.
+pub const NODE: &str = "model";
+
+/// The prepackaged model server that serves `format`, if Seldon has one.
+pub fn server(format: ModelFormat) -> Option<&'static str> {
+    Some(match format {
+        ModelFormat::Sklearn => "SKLEARN_SERVER",
+        ModelFormat::Xgboost => "XGBOOST_SERVER",
+        ModelFormat::Tensorflow => "TENSORFLOW_SERVER",
+        ModelFormat::Mlflow => "MLFLOW_SERVER",
+        ModelFormat::Huggingface => "HUGGINGFACE_SERVER",
+        // Triton serves its own model repositories with ONNX, TorchScript and TensorRT models.
+        ModelFormat::Triton | ModelFormat::Onnx | ModelFormat::Pytorch | ModelFormat::Tensorrt => "TRITON_SERVER",
+        ModelFormat::Lightgbm
+        | ModelFormat::Pmml
+        | ModelFormat::Paddle
+        | ModelFormat::Openvino
+        | ModelFormat::Autogluon => return None,
+    })
+}
+
+/// Whether the server speaks only the V2 (Open Inference) protocol.
+pub fn needs_v2(format: ModelFormat) -> bool {
+    matches!(server(format), Some("TRITON_SERVER" | "HUGGINGFACE_SERVER"))
+}
+
+/// Seldon's `protocol` and `transport` for the spec's protocol: V2 stays
+/// `v2`; V1 is Seldon's own protocol (`tensorflow` for TensorFlow Serving).
+pub fn protocol(spec: &Spec) -> (&'static str, &'static str) {
+    let format = spec.model.format;
+    let asked = spec.model.protocol.unwrap_or(if needs_v2(format) { Protocol::V2 } else { Protocol::V1 });
+    let transport = if matches!(asked, Protocol::GrpcV1 | Protocol::GrpcV2) { "grpc" } else { "rest" };
+    let protocol = match asked {
+        Protocol::V2 | Protocol::GrpcV2 => "v2",
+        Protocol::V1 | Protocol::GrpcV1 if format == ModelFormat::Tensorflow => "tensorflow",
+        Protocol::V1 | Protocol::GrpcV1 => "seldon",
+    };
+    (protocol, transport)
+}
+
+/// Renders the `SeldonDeployment`.
+pub fn render(target: &Target<'_>) -> Vec<Value> {
+    let spec = &target.spec.spec;
+    let canary_percent = spec.canary.as_ref().map_or(0, |c| c.traffic_percent);
+    let predictors: Vec<Value> = [Variant::Stable, Variant::Canary, Variant::Shadow]
+        .into_iter()
+        .filter_map(|variant| {
+            let (version, uri) = variant_model(spec, variant)?;
+            let traffic = match variant {
+                Variant::Stable => 100 - canary_percent,
+                Variant::Canary => canary_percent,
+                Variant::Shadow => spec.shadow.as_ref().map_or(0, |s| s.percent),
+            };
+            Some(predictor(spec, variant, version, uri, traffic))
+        })
+        .collect();
+    let (protocol, transport) = protocol(spec);
+    vec![json!({
+        "apiVersion": "machinelearning.seldon.io/v1",
+        "kind": "SeldonDeployment",
+        "metadata": metadata(target, &target.spec.metadata.name, &spec.model.version, &[]),
+        "spec": { "protocol": protocol, "transport": transport, "predictors": predictors },
+    })]
+}
+
+fn predictor(spec: &Spec, variant: Variant, version: &str, uri: &str, traffic: u32) -> Value {
+    let server = server(spec.model.format).unwrap_or_default();
+    let mut graph = json!({ "name": NODE, "type": "MODEL", "implementation": server, "modelUri": uri, "children": [] });
+    if let Some(secret) = &spec.storage_secret {
+        graph["envSecretRefName"] = json!(secret);
+    }
+    let mut predictor = json!({
+        "name": variant.as_str(),
+        "graph": graph,
+        "traffic": traffic,
+        // Pod labels: which version a pod serves, for dashboards and debugging.
+        "labels": { "app.kubernetes.io/version": version },
+    });
+    if variant == Variant::Shadow {
+        predictor["shadow"] = json!(true);
+    }
+    // With an HPA the replica count is the HPA's to set; a fixed one would fight it.
+    if hpa(spec).is_none() {
+        predictor["replicas"] = json!(spec.scaling.as_ref().and_then(|s| s.min_replicas).unwrap_or(1));
+    }
+    if let Some(component) = component_spec(spec) {
+        predictor["componentSpecs"] = json!([component]);
+    }
+    predictor
+}
+
+/// Resources, placement and autoscaling of the model's pods, when the spec sets any.
+fn component_spec(spec: &Spec) -> Option<Value> {
+    let mut pod = Map::new();
+    placement(spec, &mut pod);
+    let resources = resources(spec);
+    let hpa = hpa(spec);
+    if pod.is_empty() && resources.is_none() && hpa.is_none() {
+        return None;
+    }
+    let mut container = json!({ "name": NODE });
+    if let Some(resources) = resources {
+        container["resources"] = resources;
+    }
+    pod.insert("containers".into(), json!([container]));
+    let mut component = json!({ "spec": pod });
+    if let Some(hpa) = hpa {
+        component["hpaSpec"] = hpa;
+    }
+    Some(component)
+}
+
+/// An HPA when the spec scales on cpu or memory between two bounds.
+fn hpa(spec: &Spec) -> Option<Value> {
+    let scaling = spec.scaling.as_ref()?;
+    let max = scaling.max_replicas?;
+    let resource = match scaling.metric? {
+        ScaleMetric::Cpu => "cpu",
+        ScaleMetric::Memory => "memory",
+        ScaleMetric::Concurrency | ScaleMetric::Rps => return None,
+    };
+    let mut metric =
+        json!({ "type": "Resource", "resource": { "name": resource, "target": { "type": "Utilization" } } });
+    if let Some(target) = scaling.target {
+        metric["resource"]["target"]["averageUtilization"] = json!(target);
+    }
+    let mut hpa = json!({ "maxReplicas": max, "metricsv2": [metric] });
+    if let Some(min) = scaling.min_replicas {
+        hpa["minReplicas"] = json!(min);
+    }
+    Some(hpa)
+}
