@@ -99,3 +99,32 @@ fn crd_validation_catches_unknown_and_mistyped_fields() {
     let foreign = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap"});
     assert!(!crds.violations(&foreign).is_empty());
 }
+
+#[test]
+fn every_case_the_readme_cites_exists_and_is_pinned() {
+    // The README's behaviour tables name the golden case behind each row.
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README");
+    let mut cited = 0;
+    for line in readme.lines().filter(|l| l.starts_with('|')) {
+        for piece in line
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .chain(line.split("](").skip(1).map(|p| p.split(')').next().unwrap_or_default()))
+        {
+            let Some(dir) =
+                piece.strip_prefix("tests/cases/").map(|c| workspace().join("tests/cases").join(c)).or_else(|| {
+                    piece
+                        .strip_prefix("examples/")
+                        .map(|e| workspace().join("examples").join(e.split('/').next().unwrap_or_default()))
+                })
+            else {
+                continue;
+            };
+            let pinned = ["expected.yaml", "expected.stderr", "rendered.yaml"].iter().any(|f| dir.join(f).exists());
+            assert!(pinned, "the README cites `{piece}`, which is not a pinned case or example");
+            cited += 1;
+        }
+    }
+    assert!(cited >= 15, "the README's tables cite only {cited} cases");
+}

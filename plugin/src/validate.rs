@@ -444,7 +444,11 @@ fn check_kserve_route(spec: &ModelDeployment, split_canary: bool, namespace: Opt
         Router::GatewayApi if route.gateway.is_none() => rules.error(
             anchor("spec.route.gateway"),
             "a Gateway API route needs the Gateway it attaches to".to_owned(),
-            Some("set `spec.route.gateway: {name: ..., namespace: ...}`"),
+            Some(if s.mode() == DeploymentMode::Standard && s.canary.as_ref().is_some_and(|c| c.strategy.is_none()) {
+                "Standard mode splits with a route by default, because KServe v0.20.0 does not route `spec.canary`: set `spec.route.gateway: {name: ..., namespace: ...}`, or `canary.strategy: native` if your KServe release routes Standard-mode canaries"
+            } else {
+                "set `spec.route.gateway: {name: ..., namespace: ...}`"
+            }),
         ),
         Router::Istio if route.hosts.is_empty() => rules.error(
             anchor("spec.route.hosts"),
