@@ -6,8 +6,14 @@
 //! component separately set `MODELGEN_PLUGIN_WASM` to its path instead.
 
 use std::env;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+#[path = "src/crd/structural.rs"]
+mod structural;
 
 const TARGET: &str = "wasm32-wasip2";
 
@@ -22,6 +28,52 @@ fn main() {
     let bytes =
         std::fs::read(&wasm).unwrap_or_else(|e| panic!("cannot read the plugin component `{}`: {e}", wasm.display()));
     std::fs::write(out.join("plugin.wasm"), bytes).expect("write plugin.wasm into OUT_DIR");
+    bundle_crds(&out);
+}
+
+/// Converts every vendored CRD into JSON Schemas, one file per served
+/// version, and writes `crd_bundle.rs`, the table `src/crd.rs` embeds.
+fn bundle_crds(out: &Path) {
+    let dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")).join("crds");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("host/crds exists")
+        .flatten()
+        .filter(|group| group.path().is_dir())
+        .flat_map(|group| std::fs::read_dir(group.path()).expect("readable").flatten().map(|f| f.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    let mut digest = Sha256::new();
+    let mut table = String::from(
+        "/// `(apiVersion, kind, JSON Schema)` of every served CRD version.\npub const SCHEMAS: &[(&str, &str, &str)] = &[\n",
+    );
+    for (i, file) in files
+        .iter()
+        .flat_map(|file| {
+            let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
+            let crd: serde_json::Value =
+                serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", file.display()));
+            structural::served_schemas(&crd)
+        })
+        .enumerate()
+    {
+        let (api_version, kind, schema) = file;
+        let json = serde_json::to_string(&schema).expect("schemas serialize");
+        digest.update(api_version.as_bytes());
+        digest.update(kind.as_bytes());
+        digest.update(json.as_bytes());
+        let name = format!("crd-{i}.json");
+        std::fs::write(out.join(&name), json).expect("write schema");
+        let _ =
+            writeln!(table, "    ({api_version:?}, {kind:?}, include_str!(concat!(env!(\"OUT_DIR\"), \"/{name}\"))),");
+    }
+    let hex = digest.finalize().iter().fold(String::new(), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    });
+    let _ = writeln!(table, "];\n/// SHA-256 of the schemas above.\npub const DIGEST: &str = {hex:?};");
+    std::fs::write(out.join("crd_bundle.rs"), table).expect("write crd_bundle.rs");
 }
 
 fn build_plugin() -> PathBuf {

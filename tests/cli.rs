@@ -203,8 +203,10 @@ fn the_compile_cache_is_written_once_and_survives_damage() {
     };
     let first = render();
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
-    let entries: Vec<_> = std::fs::read_dir(&cache).expect("cache created").flatten().map(|e| e.path()).collect();
+    let entries: Vec<_> =
+        std::fs::read_dir(&cache).expect("cache created").flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
     assert_eq!(entries.len(), 1, "one compiled entry, no leftovers: {entries:?}");
+    assert!(cache.join("verdicts").is_dir(), "the output check's verdict is remembered");
     let entry = &entries[0];
     assert_eq!(entry.extension().and_then(|e| e.to_str()), Some("cwasm"));
     assert_eq!(std::fs::metadata(&cache).expect("stat").permissions().mode() & 0o777, 0o700);

@@ -1,9 +1,8 @@
-//! Shared helpers of the end-to-end suites: running `modelgen`, golden files, and CRD validation.
+//! Shared helpers of the end-to-end suites: running `modelgen`, golden files, and checking output against the CRDs.
 
 // Each suite uses its own subset of these helpers.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -71,111 +70,12 @@ pub fn documents(stream: &str) -> Vec<Value> {
         .expect("the output is valid YAML")
 }
 
-/// JSON Schemas of the vendored CRDs, by `apiVersion` and `kind`.
-pub struct Crds {
-    validators: BTreeMap<(String, String), jsonschema::Validator>,
-}
-
-impl Crds {
-    /// Every CRD under `host/crds/`, loaded once per test process.
-    pub fn get() -> &'static Crds {
-        static CRDS: OnceLock<Crds> = OnceLock::new();
-        CRDS.get_or_init(Crds::load)
-    }
-
-    fn load() -> Crds {
-        let mut validators = BTreeMap::new();
-        let root = workspace().join("host/crds");
-        for group in std::fs::read_dir(&root).expect("host/crds exists").flatten().filter(|e| e.path().is_dir()) {
-            for file in std::fs::read_dir(group.path()).expect("readable").flatten() {
-                let text = std::fs::read_to_string(file.path()).expect("readable CRD");
-                let crd: Value = serde_saphyr::from_str(&text).expect("CRD parses");
-                let group = crd["spec"]["group"].as_str().expect("group").to_owned();
-                let kind = crd["spec"]["names"]["kind"].as_str().expect("kind").to_owned();
-                for version in crd["spec"]["versions"].as_array().expect("versions") {
-                    if version["served"] != Value::Bool(true) {
-                        continue;
-                    }
-                    let mut schema = version["schema"]["openAPIV3Schema"].clone();
-                    // The API server always accepts these at the root, even
-                    // where a CRD (Istio's) does not list them.
-                    for (field, kind) in [("apiVersion", "string"), ("kind", "string"), ("metadata", "object")] {
-                        if schema["properties"].get(field).is_none() {
-                            schema["properties"][field] = serde_json::json!({ "type": kind });
-                        }
-                    }
-                    structural_to_json_schema(&mut schema);
-                    let validator = jsonschema::options()
-                        .with_draft(jsonschema::Draft::Draft4)
-                        .should_validate_formats(false)
-                        .build(&schema)
-                        .expect("the CRD schema compiles");
-                    let api_version = format!("{group}/{}", version["name"].as_str().expect("version name"));
-                    validators.insert((api_version, kind.clone()), validator);
-                }
-            }
-        }
-        Crds { validators }
-    }
-
-    /// Every way `object` breaks its CRD's schema; an object with no vendored CRD is itself an error.
-    pub fn violations(&self, object: &Value) -> Vec<String> {
-        let api_version = object["apiVersion"].as_str().unwrap_or_default().to_owned();
-        let kind = object["kind"].as_str().unwrap_or_default().to_owned();
-        let Some(validator) = self.validators.get(&(api_version.clone(), kind.clone())) else {
-            return vec![format!("no vendored CRD for `{api_version}` `{kind}`")];
-        };
-        validator.iter_errors(object).map(|e| format!("{}: {e}", e.instance_path())).collect()
-    }
-
-    /// Panics with every violation of every document of `stream`.
-    pub fn assert_valid(&self, stream: &str, context: &str) {
-        let problems: Vec<String> = documents(stream)
-            .iter()
-            .flat_map(|doc| {
-                let name = format!(
-                    "{} {}",
-                    doc["kind"].as_str().unwrap_or("?"),
-                    doc["metadata"]["name"].as_str().unwrap_or("?")
-                );
-                self.violations(doc).into_iter().map(move |v| format!("{name}: {v}"))
-            })
-            .collect();
-        assert!(problems.is_empty(), "{context}: rendered objects break their CRD schemas:\n{}", problems.join("\n"));
-    }
-}
-
-/// Turns a CRD's structural schema into a JSON Schema that fails where the
-/// API server would drop or reject: unknown fields become errors (the server
-/// prunes them silently), int-or-string and nullable become type unions.
-pub fn structural_to_json_schema(schema: &mut Value) {
-    let Value::Object(map) = schema else { return };
-    if map.remove("x-kubernetes-int-or-string") == Some(Value::Bool(true)) {
-        map.remove("type");
-        map.insert("anyOf".into(), serde_json::json!([{ "type": "integer" }, { "type": "string" }]));
-    }
-    if map.remove("nullable") == Some(Value::Bool(true))
-        && let Some(Value::String(t)) = map.get("type").cloned()
-    {
-        map.insert("type".into(), serde_json::json!([t, "null"]));
-    }
-    let preserve = map.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
-    if map.contains_key("properties") && !preserve && !map.contains_key("additionalProperties") {
-        map.insert("additionalProperties".into(), Value::Bool(false));
-    }
-    if let Some(Value::Object(properties)) = map.get_mut("properties") {
-        properties.values_mut().for_each(structural_to_json_schema);
-    }
-    for key in ["items", "additionalProperties", "not"] {
-        if let Some(child) = map.get_mut(key) {
-            structural_to_json_schema(child);
-        }
-    }
-    for key in ["allOf", "anyOf", "oneOf"] {
-        if let Some(Value::Array(children)) = map.get_mut(key) {
-            children.iter_mut().for_each(structural_to_json_schema);
-        }
-    }
+/// Panics with every way any document of `stream` breaks its CRD schema
+/// (the host's own check, which `modelgen render` also applies).
+pub fn assert_valid_against_crds(stream: &str, context: &str) {
+    let violations = modelgen::crd::check(&documents(stream));
+    let lines: Vec<String> = violations.iter().map(|v| format!("{}: {}: {}", v.object, v.path, v.message)).collect();
+    assert!(lines.is_empty(), "{context}: rendered objects break their CRD schemas:\n{}", lines.join("\n"));
 }
 
 /// The directories under `dir`, sorted.

@@ -117,6 +117,26 @@ impl CompileCache {
     }
 }
 
+impl CompileCache {
+    /// Whether a verdict with this key was recorded: the exact output it
+    /// names was already checked against the exact schemas it names.
+    pub fn has_verdict(&self, key: &str) -> bool {
+        let path = self.dir.join("verdicts").join(key);
+        let uid = current_uid();
+        fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.uid() == uid) && self.dir_is_private(uid)
+    }
+
+    /// Records a verdict (best effort, like compiled entries).
+    pub fn record_verdict(&self, key: &str) {
+        let dir = self.dir.join("verdicts");
+        let stored = fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).and_then(|()| {
+            let file = tempfile::Builder::new().prefix(".tmp-").tempfile_in(&dir)?;
+            file.persist(dir.join(key)).map(drop).map_err(|e| e.error)
+        });
+        drop(stored);
+    }
+}
+
 /// Feeds `Hash` output into SHA-256, so the key does not depend on std's
 /// unspecified `DefaultHasher`.
 struct Sha256Hasher(Sha256);

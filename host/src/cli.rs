@@ -6,6 +6,7 @@
 //! controller applies whatever stdout holds.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,7 +15,8 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::cache::CompileCache;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::crd;
+use crate::diagnostic::{Diagnostic, Rendered, Severity};
 use crate::report;
 use crate::runtime::{EMBEDDED_PLUGIN, RenderContext, Runtime};
 use crate::source;
@@ -95,10 +97,10 @@ impl From<anyhow::Error> for Failure {
 pub fn run(cli: &Cli) -> ExitCode {
     let result = match &cli.command {
         Command::Render(args) => render(&cli.plugin, args),
-        Command::Schema => {
-            load(&cli.plugin).and_then(|rt| rt.spec_schema().map_err(plugin_failed)).and_then(|schema| emit(&schema))
-        }
-        Command::Info => load(&cli.plugin).and_then(|rt| {
+        Command::Schema => load(&cli.plugin, cache(&cli.plugin).as_ref())
+            .and_then(|rt| rt.spec_schema().map_err(plugin_failed))
+            .and_then(|schema| emit(&schema)),
+        Command::Info => load(&cli.plugin, cache(&cli.plugin).as_ref()).and_then(|rt| {
             let info = rt.info().map_err(plugin_failed)?;
             let mut text = format!("name: {}\nversion: {}\nkinds:\n", info.name, info.version);
             for kind in &info.kinds {
@@ -123,14 +125,39 @@ fn plugin_failed(e: anyhow::Error) -> Failure {
     Failure::Error(e, ExitCode::from(3))
 }
 
-fn load(options: &PluginOptions) -> Result<Runtime, Failure> {
-    let cache = (!options.no_cache)
-        .then(|| CompileCache::new(options.cache_dir.clone().unwrap_or_else(CompileCache::default_dir)));
+fn cache(options: &PluginOptions) -> Option<CompileCache> {
+    (!options.no_cache).then(|| CompileCache::new(options.cache_dir.clone().unwrap_or_else(CompileCache::default_dir)))
+}
+
+fn load(options: &PluginOptions, cache: Option<&CompileCache>) -> Result<Runtime, Failure> {
     let runtime = match &options.plugin {
-        Some(path) => Runtime::from_file(path, cache.as_ref()),
-        None => Runtime::new(EMBEDDED_PLUGIN, cache.as_ref()).context("cannot load the built-in plugin"),
+        Some(path) => Runtime::from_file(path, cache),
+        None => Runtime::new(EMBEDDED_PLUGIN, cache).context("cannot load the built-in plugin"),
     };
     runtime.map_err(plugin_failed)
+}
+
+/// The trust boundary: nothing is printed unless every object matches its CRD.
+fn check_output(rendered: &Rendered, cache: Option<&CompileCache>) -> Result<(), Failure> {
+    let violations = match crd::verify(rendered, cache) {
+        Ok(()) => return Ok(()),
+        Err(crd::Rejection::NotYaml { source, error }) => {
+            return Err(plugin_failed(anyhow::anyhow!(
+                "the plugin returned a document that is not YAML (from `{source}`): {error}"
+            )));
+        }
+        Err(crd::Rejection::Violations(violations)) => violations,
+    };
+    let mut message = String::from(
+        "the plugin produced objects that their CRD schemas reject (a bug in the plugin, not in your spec):",
+    );
+    for v in violations.iter().take(20) {
+        let _ = write!(message, "\n  {}: {}: {}", v.object, if v.path.is_empty() { "/" } else { &v.path }, v.message);
+    }
+    if violations.len() > 20 {
+        let _ = write!(message, "\n  ... and {} more", violations.len() - 20);
+    }
+    Err(Failure::Error(anyhow::anyhow!(message), ExitCode::from(3)))
 }
 
 fn render(options: &PluginOptions, args: &RenderArgs) -> Result<(), Failure> {
@@ -146,10 +173,12 @@ fn render(options: &PluginOptions, args: &RenderArgs) -> Result<(), Failure> {
         environment: args.environment.clone(),
         parameters: args.parameters.clone(),
     };
-    let runtime = load(options)?;
+    let cache = cache(options);
+    let runtime = load(options, cache.as_ref())?;
     match runtime.generate(sources.files, &context).map_err(plugin_failed)? {
         Ok(rendered) => {
             print_diagnostics(&rendered.warnings, &display, &contents);
+            check_output(&rendered, cache.as_ref())?;
             emit(&rendered.to_stream())
         }
         Err(diagnostics) => {

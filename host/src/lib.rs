@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod cli;
+pub mod crd;
 pub mod diagnostic;
 pub mod report;
 pub mod runtime;
