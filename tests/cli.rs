@@ -250,3 +250,69 @@ fn renders_in_parallel_with_a_cold_cache_agree() {
         .count();
     assert_eq!(leftovers, 0, "temporary cache files were left behind");
 }
+
+#[test]
+fn validate_prints_no_manifests_and_sets_the_exit_code() {
+    let dir = app(&[("tiny.yaml", SPEC)]);
+    let clean = run_in(dir.path(), &["validate"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", text(&clean.stderr));
+    assert!(clean.stdout.is_empty(), "validate printed manifests");
+    assert!(text(&clean.stderr).contains("0 errors and 0 warnings"), "{}", text(&clean.stderr));
+
+    let bad = app(&[("tiny.yaml", &SPEC.replace("format: sklearn", "format: sk-learn"))]);
+    let out = run_in(bad.path(), &["validate", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> =
+        text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["file"], "tiny.yaml");
+    assert_eq!(lines[0]["line"], 7);
+    assert_eq!(lines[0]["column"], 13);
+    assert_eq!(lines[0]["field"], "spec.model.format");
+    assert_eq!(lines[0]["severity"], "error");
+}
+
+#[test]
+fn validate_github_format_is_pinned() {
+    let dir = app(&[("models/tiny.yaml", &SPEC.replace("storageUri", "storageURI"))]);
+    let out = run_in(dir.path(), &["validate", "--format", "github", "."]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "::error file=models/tiny.yaml,line=9,col=5,title=spec.model.storageURI::unknown field `storageURI`%0Ahint: did you mean `storageUri`?\n"
+    );
+    // Paths are as the user gave them, so annotations land on the right file in the repository.
+    let from_parent = modelgen()
+        .current_dir(dir.path().parent().expect("parent"))
+        .args(["validate", "--format", "github"])
+        .arg(dir.path().file_name().expect("name"))
+        .output()
+        .expect("run");
+    assert!(
+        text(&from_parent.stdout).starts_with(&format!(
+            "::error file={}/models/tiny.yaml,",
+            dir.path().file_name().expect("name").to_string_lossy()
+        )),
+        "{}",
+        text(&from_parent.stdout)
+    );
+}
+
+#[test]
+fn warnings_fail_validate_only_when_denied() {
+    let spec = SPEC.replace("spec:\n", "spec:\n  route: {hosts: [a.example.com]}\n");
+    let dir = app(&[("tiny.yaml", &spec)]);
+    let lenient = run_in(dir.path(), &["validate", "--format", "github"]);
+    assert_eq!(lenient.status.code(), Some(0));
+    assert!(
+        text(&lenient.stdout).starts_with("::warning file=tiny.yaml,line=6,col=3,title=spec.route::"),
+        "{}",
+        text(&lenient.stdout)
+    );
+    let strict = run_in(dir.path(), &["validate", "--deny-warnings"]);
+    assert_eq!(strict.status.code(), Some(1));
+    // `render` prints the warning and the manifests.
+    let render = run_in(dir.path(), &["render"]);
+    assert_eq!(render.status.code(), Some(0));
+    assert!(!render.stdout.is_empty() && text(&render.stderr).contains("warning: `spec.route` is unused"));
+}

@@ -52,6 +52,8 @@ pub struct PluginOptions {
 pub enum Command {
     /// Render every spec under PATH and print the manifests as one YAML stream.
     Render(RenderArgs),
+    /// Check every spec under PATH (and the objects it would render) without printing manifests.
+    Validate(ValidateArgs),
     /// Print the JSON Schema of the spec (for editors and CI).
     Schema,
     /// Print the plugin's name, version and the spec kinds it handles.
@@ -73,6 +75,32 @@ pub struct RenderArgs {
     /// A render parameter, KEY=VALUE (repeatable).
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
     pub parameters: Vec<(String, String)>,
+}
+
+/// Options of `modelgen validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// What to check, as for `render`.
+    #[command(flatten)]
+    pub input: RenderArgs,
+    /// How to print diagnostics: `human` (to stderr), `json` (one object per
+    /// line) or `github` (workflow annotations), the last two to stdout.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Fail (exit 1) on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+/// Diagnostic output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `path:line:col: error: message`, the source line and a caret.
+    Human,
+    /// One JSON object per diagnostic and line.
+    Json,
+    /// GitHub Actions workflow commands (`::error file=...,line=...::message`).
+    Github,
 }
 
 fn parse_param(text: &str) -> Result<(String, String), String> {
@@ -97,6 +125,7 @@ impl From<anyhow::Error> for Failure {
 pub fn run(cli: &Cli) -> ExitCode {
     let result = match &cli.command {
         Command::Render(args) => render(&cli.plugin, args),
+        Command::Validate(args) => validate(&cli.plugin, args),
         Command::Schema => load(&cli.plugin, cache(&cli.plugin).as_ref())
             .and_then(|rt| rt.spec_schema().map_err(plugin_failed))
             .and_then(|schema| emit(&schema)),
@@ -160,14 +189,32 @@ fn check_output(rendered: &Rendered, cache: Option<&CompileCache>) -> Result<(),
     Err(Failure::Error(anyhow::anyhow!(message), ExitCode::from(3)))
 }
 
-fn render(options: &PluginOptions, args: &RenderArgs) -> Result<(), Failure> {
+/// A render's input, as read from disk: kept for quoting source lines.
+struct Input {
+    root: PathBuf,
+    contents: HashMap<String, Vec<u8>>,
+}
+
+impl Input {
+    fn display(&self, path: &str) -> String {
+        display_path(&self.root, path)
+    }
+
+    fn source(&self, path: &str) -> Option<&[u8]> {
+        self.contents.get(path).map(Vec::as_slice)
+    }
+}
+
+/// Reads the input, runs the plugin and checks its output: the part that
+/// `render` and `validate` share.
+fn generate(options: &PluginOptions, args: &RenderArgs) -> Result<(Input, Result<Rendered, Vec<Diagnostic>>), Failure> {
     let sources = source::discover(&args.path)?;
-    let contents: HashMap<String, Vec<u8>> =
-        sources.files.iter().map(|f| (f.path.clone(), f.contents.clone())).collect();
-    let display = |path: &str| display_path(&sources.root, path);
-    let app_name = fs_name(&args.path);
+    let input = Input {
+        root: sources.root.clone(),
+        contents: sources.files.iter().map(|f| (f.path.clone(), f.contents.clone())).collect(),
+    };
     let context = RenderContext {
-        app_name,
+        app_name: fs_name(&args.path),
         namespace: args.namespace.clone(),
         revision: None,
         environment: args.environment.clone(),
@@ -175,39 +222,84 @@ fn render(options: &PluginOptions, args: &RenderArgs) -> Result<(), Failure> {
     };
     let cache = cache(options);
     let runtime = load(options, cache.as_ref())?;
-    match runtime.generate(sources.files, &context).map_err(plugin_failed)? {
+    let result = runtime.generate(sources.files, &context).map_err(plugin_failed)?;
+    match &result {
+        Ok(rendered) => check_output(rendered, cache.as_ref())?,
+        Err(diagnostics) if !diagnostics.iter().any(|d| d.severity == Severity::Error) => {
+            return Err(Failure::Error(
+                anyhow::anyhow!("the plugin failed the render without reporting an error"),
+                ExitCode::from(3),
+            ));
+        }
+        Err(_) => {}
+    }
+    Ok((input, result))
+}
+
+fn render(options: &PluginOptions, args: &RenderArgs) -> Result<(), Failure> {
+    let (input, result) = generate(options, args)?;
+    match result {
         Ok(rendered) => {
-            print_diagnostics(&rendered.warnings, &display, &contents);
-            check_output(&rendered, cache.as_ref())?;
+            print_human(&rendered.warnings, &input);
             emit(&rendered.to_stream())
         }
         Err(diagnostics) => {
-            print_diagnostics(&diagnostics, &display, &contents);
-            let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
-            if errors == 0 {
-                return Err(Failure::Error(
-                    anyhow::anyhow!("the plugin failed the render without reporting an error"),
-                    ExitCode::from(3),
-                ));
-            }
+            print_human(&diagnostics, &input);
             eprintln!(
-                "error: rendering `{}` failed with {errors} error{}",
+                "error: rendering `{}` failed with {}",
                 args.path.display(),
-                if errors == 1 { "" } else { "s" }
+                count(&diagnostics, Severity::Error, "error")
             );
             Err(Failure::Input)
         }
     }
 }
 
-fn print_diagnostics(
-    diagnostics: &[Diagnostic],
-    display: &dyn Fn(&str) -> String,
-    contents: &HashMap<String, Vec<u8>>,
-) {
+fn validate(options: &PluginOptions, args: &ValidateArgs) -> Result<(), Failure> {
+    let (input, result) = generate(options, &args.input)?;
+    let diagnostics = match result {
+        Ok(rendered) => rendered.warnings,
+        Err(diagnostics) => diagnostics,
+    };
+    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let warnings = diagnostics.len() - errors;
+    match args.format {
+        Format::Human => {
+            print_human(&diagnostics, &input);
+            let summary = format!(
+                "{} and {}",
+                count(&diagnostics, Severity::Error, "error"),
+                count(&diagnostics, Severity::Warning, "warning")
+            );
+            eprintln!("{}: `{}`: {summary}", if errors == 0 { "ok" } else { "error" }, args.input.path.display());
+        }
+        Format::Json | Format::Github => {
+            let mut text = String::new();
+            for diagnostic in &diagnostics {
+                let mut located = diagnostic.clone();
+                located.file = diagnostic.file.as_deref().map(|f| input.display(f));
+                text.push_str(&if args.format == Format::Json {
+                    report::json(&located)
+                } else {
+                    report::github(&located)
+                });
+                text.push('\n');
+            }
+            emit(&text)?;
+        }
+    }
+    if errors > 0 || (args.deny_warnings && warnings > 0) { Err(Failure::Input) } else { Ok(()) }
+}
+
+fn count(diagnostics: &[Diagnostic], severity: Severity, noun: &str) -> String {
+    let n = diagnostics.iter().filter(|d| d.severity == severity).count();
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+fn print_human(diagnostics: &[Diagnostic], input: &Input) {
     let mut stderr = io::stderr().lock();
     for diagnostic in diagnostics {
-        let text = report::human(diagnostic, display, |file| contents.get(file).map(Vec::as_slice));
+        let text = report::human(diagnostic, |path| input.display(path), |file| input.source(file));
         let _ = writeln!(stderr, "{text}");
     }
 }

@@ -100,6 +100,43 @@ pub fn json(diagnostic: &Diagnostic) -> String {
     value.to_string()
 }
 
+/// Formats a diagnostic as a GitHub Actions workflow command, which the
+/// runner turns into an annotation on the file and line.
+pub fn github(diagnostic: &Diagnostic) -> String {
+    let command = match diagnostic.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut properties = Vec::new();
+    if let Some(file) = &diagnostic.file {
+        properties.push(format!("file={}", escape_property(file)));
+        if let Some((line, column)) = diagnostic.position {
+            properties.push(format!("line={}", line + 1));
+            properties.push(format!("col={}", column + 1));
+        }
+    }
+    if let Some(field) = &diagnostic.field {
+        properties.push(format!("title={}", escape_property(field)));
+    }
+    let mut message = diagnostic.message.clone();
+    if let Some(hint) = &diagnostic.hint {
+        message.push_str("\nhint: ");
+        message.push_str(hint);
+    }
+    let separator = if properties.is_empty() { "" } else { " " };
+    format!("::{command}{separator}{}::{}", properties.join(","), escape_data(&message))
+}
+
+/// The escaping the Actions runner undoes in a command's message.
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// The escaping the Actions runner undoes in a command's properties.
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +156,25 @@ mod tests {
             text,
             "app/m.yaml:2:19: error: `150` is not a percentage from 0 to 100\n  |\n2 |   trafficPercent: 150\n  |                   ^^^ spec.canary.trafficPercent\n"
         );
+    }
+
+    #[test]
+    fn github_annotations_escape_what_the_runner_unescapes() {
+        let d = Diagnostic {
+            severity: Severity::Error,
+            file: Some("apps/a,b.yaml".into()),
+            position: Some((3, 4)),
+            field: Some("spec.model.storageURI".into()),
+            message: "unknown field `storageURI` (100%)".into(),
+            hint: Some("did you mean `storageUri`?".into()),
+        };
+        assert_eq!(
+            github(&d),
+            "::error file=apps/a%2Cb.yaml,line=4,col=5,title=spec.model.storageURI::unknown field `storageURI` (100%25)%0Ahint: did you mean `storageUri`?"
+        );
+        let global =
+            Diagnostic { file: None, position: None, field: None, hint: None, severity: Severity::Warning, ..d };
+        assert_eq!(github(&global), "::warning::unknown field `storageURI` (100%25)");
     }
 
     #[test]

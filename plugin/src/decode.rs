@@ -208,6 +208,19 @@ impl<'de> Deserializer<'de> for NodeDeserializer<'de> {
         visitor.visit_newtype_struct(self)
     }
 
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        // serde also accepts a struct as a positional list; a spec never is one.
+        match &self.0.value {
+            Value::Map(_) => self.deserialize_any(visitor),
+            other => Err(DecodeError::new(format!("expected a mapping, found {other}")).located(self.0.position)),
+        }
+    }
+
     fn deserialize_enum<V: Visitor<'de>>(
         self,
         _name: &'static str,
@@ -224,7 +237,7 @@ impl<'de> Deserializer<'de> for NodeDeserializer<'de> {
 
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map identifier ignored_any
     }
 }
 

@@ -629,7 +629,11 @@ fn dns_label(name: &str, leading_letter: bool) -> Result<(), String> {
         return Err(format!("it is {} characters long, more than 63", name.len()));
     }
     if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
-        return Err(format!("it contains `{c}`"));
+        return Err(if c.is_uppercase() {
+            format!("it contains the uppercase letter `{c}`; names are lowercase")
+        } else {
+            format!("it contains `{c}`")
+        });
     }
     if leading_letter && !name.starts_with(|c: char| c.is_ascii_lowercase()) {
         return Err("it must start with a lowercase letter".to_owned());
