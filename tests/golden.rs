@@ -119,3 +119,35 @@ fn every_case_the_readme_cites_exists_and_is_pinned() {
     }
     assert!(cited >= 15, "the README's tables cite only {cited} cases");
 }
+
+#[test]
+fn the_published_schema_is_current_and_accepts_every_valid_spec() {
+    let out = run_in(&workspace(), &["schema"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = text(&out.stdout);
+    assert_golden(&workspace().join("examples/modelgen.schema.json"), &text);
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let mut checked = 0;
+    let apps = subdirectories(&workspace().join("examples")).into_iter().chain(
+        subdirectories(&workspace().join("tests/cases"))
+            .into_iter()
+            .filter(|c| c.join("expected.yaml").exists())
+            .map(|c| c.join("app")),
+    );
+    for app in apps {
+        for file in modelgen::source::discover(&app).expect("readable").files {
+            let text = String::from_utf8(file.contents).expect("UTF-8");
+            for doc in support::documents(&text).into_iter().filter(|d| d["kind"] == "ModelDeployment") {
+                let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
+                assert!(errors.is_empty(), "{}/{}: the schema rejects a valid spec:\n{}", app.display(), file.path, errors.join("\n"));
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 20, "only {checked} specs checked");
+    // And it rejects what the plugin rejects for shape: unknown fields and wrong types.
+    let typo = serde_json::json!({"apiVersion": "modelgen.dev/v1alpha1", "kind": "ModelDeployment", "metadata": {"name": "m"},
+        "spec": {"model": {"format": "sklearn", "version": "v1", "storageURI": "s3://m"}}});
+    assert!(!validator.is_valid(&typo));
+}

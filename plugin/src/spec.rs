@@ -59,6 +59,7 @@ pub struct Spec {
     pub backend: Backend,
     /// KServe deployment mode. `Serverless` and `RawDeployment` (the names before KServe 0.16) are accepted and written out as `Knative` and `Standard`. It cannot change once the InferenceService exists.
     #[serde(default)]
+    #[schemars(schema_with = "deployment_mode_schema")]
     pub deployment_mode: Option<DeploymentMode>,
     /// The stable model: the version that takes the traffic the canary does not.
     pub model: Model,
@@ -501,6 +502,14 @@ fn api_version_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 
 fn kind_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "const": KIND, "description": "Always `ModelDeployment`." })
+}
+
+fn deployment_mode_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    // The serde aliases (the names before KServe 0.16) are valid input too.
+    schemars::json_schema!({
+        "enum": ["Knative", "Standard", "Serverless", "RawDeployment"],
+        "description": "KServe deployment mode: `Knative` (default) or `Standard`; `Serverless` and `RawDeployment` are the old names and are written out as the new ones."
+    })
 }
 
 fn quantity_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
