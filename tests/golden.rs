@@ -139,8 +139,15 @@ fn the_published_schema_is_current_and_accepts_every_valid_spec() {
         for file in modelgen::source::discover(&app).expect("readable").files {
             let text = String::from_utf8(file.contents).expect("UTF-8");
             for doc in support::documents(&text).into_iter().filter(|d| d["kind"] == "ModelDeployment") {
-                let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
-                assert!(errors.is_empty(), "{}/{}: the schema rejects a valid spec:\n{}", app.display(), file.path, errors.join("\n"));
+                let errors: Vec<String> =
+                    validator.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
+                assert!(
+                    errors.is_empty(),
+                    "{}/{}: the schema rejects a valid spec:\n{}",
+                    app.display(),
+                    file.path,
+                    errors.join("\n")
+                );
                 checked += 1;
             }
         }

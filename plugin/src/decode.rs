@@ -112,7 +112,7 @@ impl de::Error for DecodeError {
 }
 
 /// "did you mean `storageUri`?" for near misses (case slips, one or two typos).
-fn suggest(given: &str, expected: &[&str]) -> Option<String> {
+pub(crate) fn suggest(given: &str, expected: &[&str]) -> Option<String> {
     expected
         .iter()
         .map(|candidate| {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use crate::context::RenderContext;
 use crate::decode::decode;
 use crate::diagnostic::{Diagnostic, Position};
+use crate::fields;
 use crate::manifest::{Manifest, Rendered};
 use crate::path::FieldPath;
 use crate::render::{self, Target};
@@ -12,6 +13,9 @@ use crate::source::SourceFile;
 use crate::spec::{API_GROUP_PREFIX, API_VERSION, KIND, ModelDeployment};
 use crate::validate;
 use crate::yaml::{self, Node, Value};
+
+/// The most diagnostics one render reports; past it, one line says how many more.
+pub const MAX_DIAGNOSTICS: usize = 200;
 
 /// A spec that decoded and passed validation, with where it came from.
 struct Found<'a> {
@@ -29,10 +33,12 @@ pub fn generate(sources: &[SourceFile], context: &RenderContext) -> Result<Rende
     let mut files: Vec<&SourceFile> = sources.iter().collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
 
+    let schema = crate::schema::spec_schema_value();
     let mut found = Vec::new();
     for file in files {
-        collect(file, context.namespace.as_deref(), &mut found, &mut diagnostics);
+        collect(file, &schema, context.namespace.as_deref(), &mut found, &mut diagnostics);
     }
+    cap(&mut diagnostics);
     if found.is_empty() && !diagnostics.iter().any(Diagnostic::is_error) {
         diagnostics.push(
             Diagnostic::error(format!("no `{KIND}` spec found"))
@@ -83,6 +89,7 @@ fn check_context(context: &RenderContext) -> Vec<Diagnostic> {
 /// Parses one file and keeps its valid specs; everything else becomes a diagnostic.
 fn collect<'a>(
     file: &'a SourceFile,
+    schema: &serde_json::Value,
     default_namespace: Option<&str>,
     found: &mut Vec<Found<'a>>,
     diagnostics: &mut Vec<Diagnostic>,
@@ -126,6 +133,20 @@ fn collect<'a>(
         let before = diagnostics.len();
         check_header(path, &document, diagnostics);
         if diagnostics.len() > before {
+            continue;
+        }
+        let unknown = fields::unknown_fields(&document, schema);
+        if !unknown.is_empty() {
+            // Typed decoding would stop at the first of these; report them all.
+            for field in unknown {
+                diagnostics.push(
+                    Diagnostic::error(format!("unknown field `{}`", field.key))
+                        .in_file(path)
+                        .at(Some(field.position))
+                        .field(field.path.to_string())
+                        .hint(field.hint),
+                );
+            }
             continue;
         }
         match decode::<ModelDeployment>(&document) {
@@ -221,6 +242,16 @@ fn check_duplicates(found: &[Found<'_>], diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Keeps the report readable when a directory is badly broken.
+fn cap(diagnostics: &mut Vec<Diagnostic>) {
+    if diagnostics.len() > MAX_DIAGNOSTICS {
+        let more = diagnostics.len() - MAX_DIAGNOSTICS;
+        diagnostics.truncate(MAX_DIAGNOSTICS);
+        diagnostics
+            .push(Diagnostic::error(format!("{more} more diagnostics not shown")).hint("fix the ones above first"));
+    }
+}
+
 /// The position just after `text` (where the first invalid byte starts).
 fn end_position(text: &[u8]) -> Position {
     // `text` is the valid UTF-8 prefix, so this cannot fail.
@@ -228,4 +259,32 @@ fn end_position(text: &[u8]) -> Position {
     let line = text.matches('\n').count();
     let column = text.rsplit('\n').next().map_or(0, |l| l.chars().count());
     Position { line: u32::try_from(line).unwrap_or(u32::MAX), column: u32::try_from(column).unwrap_or(u32::MAX) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_badly_broken_directory_reports_a_capped_list() {
+        let broken = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: Bad}\nspec: {}\n";
+        let sources: Vec<SourceFile> = (0..300).map(|i| SourceFile::new(format!("m{i:03}.yaml"), broken)).collect();
+        let diagnostics = generate(&sources, &RenderContext::default()).expect_err("all invalid");
+        assert_eq!(diagnostics.len(), MAX_DIAGNOSTICS + 1);
+        assert_eq!(diagnostics[MAX_DIAGNOSTICS].message, "100 more diagnostics not shown");
+    }
+
+    #[test]
+    fn output_does_not_depend_on_the_order_files_are_given_in() {
+        let spec = |name: &str| {
+            format!(
+                "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {{name: {name}}}\nspec:\n  model: {{format: sklearn, version: v1, storageUri: s3://m/{name}}}\n"
+            )
+        };
+        let a = SourceFile::new("a.yaml", spec("alpha"));
+        let b = SourceFile::new("b.yaml", spec("beta"));
+        let forward = generate(&[a.clone(), b.clone()], &RenderContext::default()).expect("renders");
+        let backward = generate(&[b, a], &RenderContext::default()).expect("renders");
+        assert_eq!(forward, backward);
+    }
 }

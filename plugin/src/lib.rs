@@ -6,6 +6,7 @@
 pub mod context;
 pub mod decode;
 pub mod diagnostic;
+pub mod fields;
 pub mod generator;
 pub mod manifest;
 pub mod path;

@@ -4,11 +4,22 @@ use crate::spec::ModelDeployment;
 
 /// The JSON Schema (draft 2020-12) of `ModelDeployment`, pretty-printed.
 pub fn spec_schema() -> String {
-    let mut schema = schemars::schema_for!(ModelDeployment);
-    schema.insert("$id".into(), "https://modelgen.dev/schemas/v1alpha1/modeldeployment.json".into());
-    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    // Serialized from schemars' own map, which keeps `$schema`, `title` and
+    // `description` first, as people expect to read them.
+    let mut text = serde_json::to_string_pretty(&schema()).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// The same schema as a JSON value (for walking, not for reading).
+pub fn spec_schema_value() -> serde_json::Value {
+    schema().to_value()
+}
+
+fn schema() -> schemars::Schema {
+    let mut schema = schemars::schema_for!(ModelDeployment);
+    schema.insert("$id".into(), "https://modelgen.dev/schemas/v1alpha1/modeldeployment.json".into());
+    schema
 }
 
 #[cfg(test)]
