@@ -60,7 +60,7 @@ fn native_library_and_component_agree_byte_for_byte() {
     ];
     let mut compared = 0;
     for app in apps() {
-        let files = source::discover(&app).expect("readable app").files;
+        let files = source::discover(&app, source::InputLimits::default()).expect("readable app").files;
         for context in &contexts {
             let (n, w) = (native(&files, context), wasm(&runtime, &files, context));
             assert_eq!(n, w, "{} renders differently natively and in wasm", app.display());
@@ -73,7 +73,9 @@ fn native_library_and_component_agree_byte_for_byte() {
 #[test]
 fn renders_are_deterministic_across_fresh_sandboxes() {
     let runtime = Runtime::new(EMBEDDED_PLUGIN, None).expect("load the component");
-    let files = source::discover(&workspace().join("examples/mochanet")).expect("example").files;
+    let files = source::discover(&workspace().join("examples/mochanet"), source::InputLimits::default())
+        .expect("example")
+        .files;
     let first = wasm(&runtime, &files, &RenderContext::default()).expect("renders");
     for _ in 0..5 {
         assert_eq!(wasm(&runtime, &files, &RenderContext::default()).expect("renders"), first);
@@ -125,7 +127,8 @@ fn the_component_exports_the_versioned_generator_interface() {
 
 #[test]
 fn source_discovery_is_sorted_and_relative() {
-    let files = source::discover(Path::new(&workspace().join("examples"))).expect("examples");
+    let files =
+        source::discover(Path::new(&workspace().join("examples")), source::InputLimits::default()).expect("examples");
     let paths: Vec<&str> = files.files.iter().map(|f| f.path.as_str()).collect();
     let mut sorted = paths.clone();
     sorted.sort_unstable();

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -18,8 +19,8 @@ use crate::cache::CompileCache;
 use crate::crd;
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
 use crate::report;
-use crate::runtime::{EMBEDDED_PLUGIN, RenderContext, Runtime};
-use crate::source;
+use crate::runtime::{EMBEDDED_PLUGIN, Limits, RenderContext, Runtime};
+use crate::source::{self, InputLimits};
 
 /// GitOps for ML serving: render `ModelDeployment` specs into KServe resources.
 #[derive(Debug, Parser)]
@@ -45,6 +46,48 @@ pub struct PluginOptions {
     /// Compile the plugin on every run instead of using the cache.
     #[arg(long, global = true)]
     pub no_cache: bool,
+    /// Limits on what a render may read, use and print.
+    #[command(flatten)]
+    pub limits: LimitOptions,
+}
+
+/// Limits on what a render may read, use and print (defaults suit thousands of specs).
+#[derive(Debug, Args)]
+pub struct LimitOptions {
+    /// Wall-clock seconds one plugin call may take.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 5.0, env = "MODELGEN_TIMEOUT")]
+    pub timeout: f64,
+    /// Memory the plugin may use, in MiB.
+    #[arg(long, global = true, value_name = "MIB", default_value_t = 256, env = "MODELGEN_MAX_MEMORY")]
+    pub max_memory: usize,
+    /// Total bytes of spec files read (and the largest one file may be).
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = source::DEFAULT_MAX_BYTES)]
+    pub max_input_bytes: u64,
+    /// Number of spec files read.
+    #[arg(long, global = true, value_name = "COUNT", default_value_t = source::DEFAULT_MAX_FILES)]
+    pub max_files: usize,
+    /// Bytes of manifests a render may produce.
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_output_bytes: usize,
+}
+
+impl LimitOptions {
+    fn runtime(&self) -> Result<Limits, Failure> {
+        if !(self.timeout.is_finite() && self.timeout > 0.0) {
+            return Err(Failure::Error(
+                anyhow::anyhow!("`--timeout` must be a positive number of seconds"),
+                ExitCode::from(2),
+            ));
+        }
+        Ok(Limits {
+            timeout: Duration::from_secs_f64(self.timeout),
+            memory_bytes: self.max_memory.saturating_mul(1024 * 1024),
+        })
+    }
+
+    fn input(&self) -> InputLimits {
+        InputLimits { max_bytes: self.max_input_bytes, max_files: self.max_files }
+    }
 }
 
 /// What to do.
@@ -159,9 +202,10 @@ fn cache(options: &PluginOptions) -> Option<CompileCache> {
 }
 
 fn load(options: &PluginOptions, cache: Option<&CompileCache>) -> Result<Runtime, Failure> {
+    let limits = options.limits.runtime()?;
     let runtime = match &options.plugin {
-        Some(path) => Runtime::from_file(path, cache),
-        None => Runtime::new(EMBEDDED_PLUGIN, cache).context("cannot load the built-in plugin"),
+        Some(path) => Runtime::from_file(path, cache, limits),
+        None => Runtime::with_limits(EMBEDDED_PLUGIN, cache, limits).context("cannot load the built-in plugin"),
     };
     runtime.map_err(plugin_failed)
 }
@@ -208,7 +252,7 @@ impl Input {
 /// Reads the input, runs the plugin and checks its output: the part that
 /// `render` and `validate` share.
 fn generate(options: &PluginOptions, args: &RenderArgs) -> Result<(Input, Result<Rendered, Vec<Diagnostic>>), Failure> {
-    let sources = source::discover(&args.path)?;
+    let sources = source::discover(&args.path, options.limits.input())?;
     let input = Input {
         root: sources.root.clone(),
         contents: sources.files.iter().map(|f| (f.path.clone(), f.contents.clone())).collect(),
@@ -224,7 +268,16 @@ fn generate(options: &PluginOptions, args: &RenderArgs) -> Result<(Input, Result
     let runtime = load(options, cache.as_ref())?;
     let result = runtime.generate(sources.files, &context).map_err(plugin_failed)?;
     match &result {
-        Ok(rendered) => check_output(rendered, cache.as_ref())?,
+        Ok(rendered) => {
+            let size: usize = rendered.manifests.iter().map(|m| m.yaml.len()).sum();
+            if size > options.limits.max_output_bytes {
+                return Err(plugin_failed(anyhow::anyhow!(
+                    "the render produced {size} bytes of manifests, more than the limit of {} (raise it with `--max-output-bytes`)",
+                    options.limits.max_output_bytes
+                )));
+            }
+            check_output(rendered, cache.as_ref())?;
+        }
         Err(diagnostics) if !diagnostics.iter().any(|d| d.severity == Severity::Error) => {
             return Err(Failure::Error(
                 anyhow::anyhow!("the plugin failed the render without reporting an error"),

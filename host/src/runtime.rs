@@ -8,11 +8,12 @@
 //! seeded from `wasi:random/insecure-seed`).
 
 use std::path::Path;
+use std::sync::mpsc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::{Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 use crate::cache::CompileCache;
@@ -49,16 +50,63 @@ pub struct RenderContext {
     pub parameters: Vec<(String, String)>,
 }
 
+/// The interface a plugin must export, and the contract version this host speaks.
+pub const INTERFACE: &str = "modelgen:generator/generator";
+/// The contract version (the WIT package version) this host was built against.
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// How much one plugin call may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock time of one call (instantiation and the call itself).
+    pub timeout: Duration,
+    /// Linear memory of the plugin, in bytes.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(5), memory_bytes: 256 * 1024 * 1024 }
+    }
+}
+
+/// How often the epoch advances: the granularity of the time budget.
+const TICK: Duration = Duration::from_millis(10);
+
 /// A loaded generator plugin, ready to be instantiated per call.
 pub struct Runtime {
     engine: Engine,
     pre: PluginPre<Sandbox>,
+    limits: Limits,
+    /// Dropping it stops the epoch ticker thread.
+    _ticker: mpsc::Sender<()>,
 }
 
-/// The per-call store data: a WASI context that grants nothing.
+/// The per-call store data: a WASI context that grants nothing, and the memory limiter.
 struct Sandbox {
     wasi: WasiCtx,
     table: ResourceTable,
+    limiter: MemoryLimiter,
+}
+
+/// Caps linear memory and remembers whether the cap was hit, so that the
+/// trap that follows (the guest aborts when an allocation fails) can be
+/// reported as what it is.
+struct MemoryLimiter {
+    max: usize,
+    exceeded: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = desired <= self.max;
+        self.exceeded |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
 }
 
 impl WasiView for Sandbox {
@@ -90,14 +138,22 @@ impl HostMonotonicClock for StoppedClock {
 
 impl Runtime {
     /// The engine settings every component is compiled and run with.
+    /// Epoch interruption bounds a call's time (it changes the compiled
+    /// code, so it is part of the compile cache's key).
     pub fn engine() -> Result<Engine> {
         let mut config = Config::new();
         config.wasm_component_model(true);
+        config.epoch_interruption(true);
         Engine::new(&config).map_err(anyhow::Error::from).context("create the wasm engine")
     }
 
-    /// Loads `wasm` (a component), through `cache` when given.
+    /// Loads `wasm` (a component) with default limits, through `cache` when given.
     pub fn new(wasm: &[u8], cache: Option<&CompileCache>) -> Result<Self> {
+        Self::with_limits(wasm, cache, Limits::default())
+    }
+
+    /// Loads `wasm` (a component), through `cache` when given.
+    pub fn with_limits(wasm: &[u8], cache: Option<&CompileCache>, limits: Limits) -> Result<Self> {
         let engine = Self::engine()?;
         let component = match cache {
             Some(cache) => cache.load_or_compile(&engine, wasm)?,
@@ -105,22 +161,22 @@ impl Runtime {
                 Component::new(&engine, wasm).map_err(anyhow::Error::from).context("compile the plugin component")?
             }
         };
+        check_contract(&engine, &component)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from).context("link WASI")?;
-        let pre = linker
-            .instantiate_pre(&component)
-            .map_err(anyhow::Error::from)
-            .context("the plugin imports something the host does not provide")?;
+        let pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from).context(
+            "the plugin imports something the host does not provide (only WASI 0.2 is linked, with no capabilities)",
+        )?;
         let pre = PluginPre::new(pre)
             .map_err(anyhow::Error::from)
-            .context("the component does not implement the `modelgen:generator/generator@0.1.0` interface")?;
-        Ok(Self { engine, pre })
+            .context(format!("the component does not implement `{INTERFACE}@{CONTRACT_VERSION}`"))?;
+        Ok(Self { _ticker: ticker(&engine), engine, pre, limits })
     }
 
     /// Loads the plugin component at `path`.
-    pub fn from_file(path: &Path, cache: Option<&CompileCache>) -> Result<Self> {
+    pub fn from_file(path: &Path, cache: Option<&CompileCache>, limits: Limits) -> Result<Self> {
         let wasm = std::fs::read(path).with_context(|| format!("cannot read the plugin `{}`", path.display()))?;
-        Self::new(&wasm, cache).with_context(|| format!("cannot load the plugin `{}`", path.display()))
+        Self::with_limits(&wasm, cache, limits).with_context(|| format!("cannot load the plugin `{}`", path.display()))
     }
 
     /// The component's imports, as `name` strings (for tests and `modelgen info`).
@@ -141,9 +197,32 @@ impl Runtime {
             .wall_clock(StoppedClock)
             .monotonic_clock(StoppedClock)
             .build();
-        let mut store = Store::new(&self.engine, Sandbox { wasi, table: ResourceTable::new() });
-        let plugin = self.pre.instantiate(&mut store).map_err(anyhow::Error::from).context("instantiate the plugin")?;
+        let limiter = MemoryLimiter { max: self.limits.memory_bytes, exceeded: false };
+        let mut store = Store::new(&self.engine, Sandbox { wasi, table: ResourceTable::new(), limiter });
+        store.limiter(|sandbox| &mut sandbox.limiter);
+        let ticks = self.limits.timeout.as_millis().div_ceil(TICK.as_millis()).max(1);
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store.epoch_deadline_trap();
+        let plugin = self.pre.instantiate(&mut store).map_err(|e| self.explain(&store, e))?;
         Ok((store, plugin))
+    }
+
+    /// Turns a failed call into a message that names the limit that was hit
+    /// and the flag that raises it.
+    fn explain(&self, store: &Store<Sandbox>, error: wasmtime::Error) -> anyhow::Error {
+        if store.data().limiter.exceeded {
+            let mib = self.limits.memory_bytes / (1024 * 1024);
+            return anyhow::anyhow!(
+                "the plugin tried to use more than its memory limit of {mib} MiB (raise it with `--max-memory`)"
+            );
+        }
+        if matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+            let seconds = self.limits.timeout.as_secs_f64();
+            return anyhow::anyhow!(
+                "the plugin ran longer than its time limit of {seconds} s (raise it with `--timeout`)"
+            );
+        }
+        anyhow::Error::from(error).context("the plugin crashed (a bug in the plugin, not in your spec)")
     }
 
     /// Renders `sources`. The outer error is the plugin failing (a trap);
@@ -166,8 +245,7 @@ impl Runtime {
         let result = plugin
             .modelgen_generator_generator()
             .call_generate(&mut store, &sources, &context)
-            .map_err(anyhow::Error::from)
-            .context("the plugin crashed (this is a bug in the plugin, not in your spec)")?;
+            .map_err(|e| self.explain(&store, e))?;
         Ok(match result {
             Ok(rendered) => Ok(Rendered {
                 manifests: rendered
@@ -184,22 +262,76 @@ impl Runtime {
     /// The plugin's spec JSON Schema.
     pub fn spec_schema(&self) -> Result<String> {
         let (mut store, plugin) = self.instantiate()?;
-        plugin
-            .modelgen_generator_generator()
-            .call_spec_schema(&mut store)
-            .map_err(anyhow::Error::from)
-            .context("the plugin crashed")
+        plugin.modelgen_generator_generator().call_spec_schema(&mut store).map_err(|e| self.explain(&store, e))
     }
 
     /// The plugin's name, version and kinds.
     pub fn info(&self) -> Result<PluginInfo> {
         let (mut store, plugin) = self.instantiate()?;
-        let info = plugin
-            .modelgen_generator_generator()
-            .call_info(&mut store)
-            .map_err(anyhow::Error::from)
-            .context("the plugin crashed")?;
+        let info = plugin.modelgen_generator_generator().call_info(&mut store).map_err(|e| self.explain(&store, e))?;
         Ok(PluginInfo { name: info.name, version: info.version, kinds: info.kinds })
+    }
+}
+
+/// Advances the engine's epoch every [`TICK`] until the returned sender is
+/// dropped. One thread per loaded plugin; each call's deadline is counted in
+/// ticks from its start.
+fn ticker(engine: &Engine) -> mpsc::Sender<()> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let engine = engine.clone();
+    std::thread::spawn(move || {
+        while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(TICK) {
+            engine.increment_epoch();
+        }
+    });
+    stop
+}
+
+/// Checks, before anything is linked, that the component exports a
+/// compatible version of the generator interface, and says which version it
+/// found and which this host needs.
+fn check_contract(engine: &Engine, component: &Component) -> Result<()> {
+    let exports: Vec<String> = component.component_type().exports(engine).map(|(name, _)| name.to_owned()).collect();
+    let Some(found) = exports.iter().find_map(|name| name.strip_prefix(INTERFACE)) else {
+        bail!(
+            "the component does not export `{INTERFACE}` (it exports {}); it is not a modelgen generator plugin",
+            if exports.is_empty() {
+                "nothing".to_owned()
+            } else {
+                exports.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
+            }
+        );
+    };
+    let version = found.strip_prefix('@').unwrap_or("(unversioned)");
+    if !compatible(version, CONTRACT_VERSION) {
+        bail!(
+            "the plugin implements `{INTERFACE}@{version}`, but this host speaks `{CONTRACT_VERSION}`; \
+             use a plugin built for {}, or a modelgen release that speaks {version}",
+            compatible_range(CONTRACT_VERSION),
+        );
+    }
+    Ok(())
+}
+
+/// Semver compatibility: the same major version, and while it is 0, the same minor.
+fn compatible(found: &str, needed: &str) -> bool {
+    let parts = |v: &str| -> Option<(u64, u64)> {
+        let mut it = v.split('.');
+        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+    };
+    match (parts(found), parts(needed)) {
+        (Some((0, a)), Some((0, b))) => a == b,
+        (Some((a, _)), Some((b, _))) => a == b,
+        _ => false,
+    }
+}
+
+fn compatible_range(version: &str) -> String {
+    let mut it = version.split('.');
+    match (it.next(), it.next()) {
+        (Some("0"), Some(minor)) => format!("0.{minor}.x"),
+        (Some(major), _) => format!("{major}.x"),
+        _ => version.to_owned(),
     }
 }
 
@@ -214,5 +346,22 @@ fn diagnostic(d: wit::Diagnostic) -> Diagnostic {
         field: d.field,
         message: d.message,
         hint: d.hint,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_versions_follow_semver() {
+        assert!(compatible("0.1.0", "0.1.0"));
+        assert!(compatible("0.1.7", "0.1.0"));
+        assert!(!compatible("0.2.0", "0.1.0"));
+        assert!(compatible("1.4.0", "1.0.0"));
+        assert!(!compatible("2.0.0", "1.0.0"));
+        assert!(!compatible("(unversioned)", "0.1.0"));
+        assert_eq!(compatible_range("0.1.0"), "0.1.x");
+        assert_eq!(compatible_range("1.2.0"), "1.x");
     }
 }

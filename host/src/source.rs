@@ -7,12 +7,31 @@
 //! several CVEs from tools that followed links out of the repository.
 
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-/// The largest file read, so that a stray dump in the repository cannot eat the render's memory.
-pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// Default cap on the bytes of spec files read, so that a stray dump in the
+/// repository cannot eat the render's memory.
+pub const DEFAULT_MAX_BYTES: u64 = 32 * 1024 * 1024;
+/// Default cap on the number of spec files read.
+pub const DEFAULT_MAX_FILES: usize = 20_000;
+
+/// Caps on what [`discover`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputLimits {
+    /// Total bytes of spec files (and so the largest one file may be).
+    pub max_bytes: u64,
+    /// Number of spec files.
+    pub max_files: usize,
+}
+
+impl Default for InputLimits {
+    fn default() -> Self {
+        Self { max_bytes: DEFAULT_MAX_BYTES, max_files: DEFAULT_MAX_FILES }
+    }
+}
 
 /// The marker a file must contain to be passed to the plugin.
 const MARKER: &[u8] = b"modelgen.dev/";
@@ -36,22 +55,48 @@ pub struct Sources {
 }
 
 /// Reads the spec files under `path` (a directory, or a single file).
-pub fn discover(path: &Path) -> Result<Sources> {
+pub fn discover(path: &Path, limits: InputLimits) -> Result<Sources> {
     let meta = fs::metadata(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let mut budget = Budget { limits, bytes: 0 };
     if meta.is_file() {
         let root = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         let name = path.file_name().context("the path has no file name")?.to_string_lossy().into_owned();
-        let contents = read_regular(path, meta.len())?;
+        let contents = budget.read(path, &name, meta.len())?;
         return Ok(Sources { root, files: vec![SourceFile { path: name, contents }] });
     }
     let root = fs::canonicalize(path).with_context(|| format!("cannot resolve `{}`", path.display()))?;
     let mut files = Vec::new();
-    walk(&root, &root, "", &mut files)?;
+    walk(&root, &root, "", &mut files, &mut budget)?;
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Sources { root: path.to_path_buf(), files })
 }
 
-fn walk(root: &Path, dir: &Path, prefix: &str, files: &mut Vec<SourceFile>) -> Result<()> {
+/// What is left of the input limits while walking.
+struct Budget {
+    limits: InputLimits,
+    bytes: u64,
+}
+
+impl Budget {
+    fn read(&mut self, path: &Path, relative: &str, len: u64) -> Result<Vec<u8>> {
+        self.bytes = self.bytes.saturating_add(len);
+        if self.bytes > self.limits.max_bytes {
+            bail!(
+                "reading `{relative}` ({len} bytes) would take the spec files past the limit of {} bytes (raise it with `--max-input-bytes`)",
+                self.limits.max_bytes
+            );
+        }
+        // Read at most what was budgeted, even if the file grows meanwhile.
+        let mut contents = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        fs::File::open(path)?.take(len.saturating_add(1)).read_to_end(&mut contents)?;
+        if contents.len() as u64 > len {
+            bail!("`{relative}` changed while it was being read");
+        }
+        Ok(contents)
+    }
+}
+
+fn walk(root: &Path, dir: &Path, prefix: &str, files: &mut Vec<SourceFile>, budget: &mut Budget) -> Result<()> {
     let mut entries: Vec<_> = fs::read_dir(dir)
         .with_context(|| format!("cannot list `{}`", dir.display()))?
         .collect::<Result<_, _>>()
@@ -68,7 +113,7 @@ fn walk(root: &Path, dir: &Path, prefix: &str, files: &mut Vec<SourceFile>) -> R
         let relative = if prefix.is_empty() { name.to_owned() } else { format!("{prefix}/{name}") };
         let file_type = entry.file_type().with_context(|| format!("cannot stat `{relative}`"))?;
         if file_type.is_dir() {
-            walk(root, &entry.path(), &relative, files)?;
+            walk(root, &entry.path(), &relative, files, budget)?;
             continue;
         }
         let is_yaml = Path::new(name)
@@ -94,17 +139,20 @@ fn walk(root: &Path, dir: &Path, prefix: &str, files: &mut Vec<SourceFile>) -> R
         if !meta.is_file() {
             bail!("`{relative}` is not a regular file (a FIFO, socket or device); refusing to read it");
         }
-        let contents = read_regular(&path, meta.len()).with_context(|| format!("cannot read `{relative}`"))?;
+        let contents =
+            budget.read(&path, &relative, meta.len()).with_context(|| format!("cannot read `{relative}`"))?;
         if contents.windows(MARKER.len()).any(|w| w == MARKER) {
+            if files.len() >= budget.limits.max_files {
+                bail!(
+                    "the application has more than {} spec files (raise the limit with `--max-files`)",
+                    budget.limits.max_files
+                );
+            }
             files.push(SourceFile { path: relative, contents });
+        } else {
+            // Only spec files count against the byte budget.
+            budget.bytes -= meta.len();
         }
     }
     Ok(())
-}
-
-fn read_regular(path: &Path, len: u64) -> Result<Vec<u8>> {
-    if len > MAX_FILE_BYTES {
-        bail!("`{}` is {len} bytes, more than the {MAX_FILE_BYTES}-byte limit for a spec file", path.display());
-    }
-    Ok(fs::read(path)?)
 }
