@@ -85,3 +85,102 @@ pub fn subdirectories(dir: &Path) -> Vec<PathBuf> {
     dirs.sort();
     dirs
 }
+
+/// The hostile test plugin, built for `wasm32-wasip2` once per test process
+/// (with `future-contract`, the build against the next contract version).
+pub fn hostile_plugin(future_contract: bool) -> PathBuf {
+    static CURRENT: OnceLock<PathBuf> = OnceLock::new();
+    static FUTURE: OnceLock<PathBuf> = OnceLock::new();
+    let cell = if future_contract { &FUTURE } else { &CURRENT };
+    cell.get_or_init(|| {
+        let target_dir =
+            workspace().join("target").join(if future_contract { "hostile-future" } else { "hostile-build" });
+        let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        command.current_dir(workspace()).args([
+            "build",
+            "--locked",
+            "--quiet",
+            "--package",
+            "modelgen-hostile-plugin",
+            "--target",
+            "wasm32-wasip2",
+            "--profile",
+            "plugin",
+            "--target-dir",
+        ]);
+        command.arg(&target_dir);
+        if future_contract {
+            command.args(["--features", "future-contract"]);
+        }
+        for var in
+            ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "CARGO_TARGET_DIR"]
+        {
+            command.env_remove(var);
+        }
+        let status = command.status().expect("run cargo");
+        assert!(status.success(), "building the hostile test plugin failed");
+        target_dir.join("wasm32-wasip2/plugin/modelgen_hostile_plugin.wasm")
+    })
+    .clone()
+}
+
+/// How a finished `modelgen` run went, measured by the kernel.
+pub struct Measured {
+    /// The exit code.
+    pub code: Option<i32>,
+    /// What it printed.
+    pub stdout: String,
+    /// What it printed on stderr.
+    pub stderr: String,
+    /// User plus system CPU time.
+    pub cpu: std::time::Duration,
+    /// Peak resident memory, in bytes.
+    pub max_rss: u64,
+}
+
+/// Runs `modelgen` to completion and measures its CPU time and peak memory
+/// (`wait4`), so that tests bound them by measurement, not by a deadline.
+pub fn measured(dir: &Path, args: &[&str]) -> Measured {
+    use std::io::Read as _;
+    // Reaped by `wait4` below, which also reports the child's CPU time and peak memory.
+    #[allow(clippy::zombie_processes)]
+    let mut child = modelgen()
+        .current_dir(dir)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn modelgen");
+    let mut stdout_pipe = child.stdout.take().expect("stdout");
+    let mut stderr_pipe = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let pid = i32::try_from(child.id()).expect("pid");
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data that `wait4` fills for our own child.
+    #[allow(unsafe_code)]
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::wait4(pid, &raw mut status, 0, &raw mut usage), pid, "wait4");
+        usage
+    };
+    let time = |t: libc::timeval| {
+        std::time::Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + std::time::Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    Measured {
+        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        stdout: text(&out_reader.join().expect("stdout reader")),
+        stderr: text(&err_reader.join().expect("stderr reader")),
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        max_rss: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
+    }
+}

@@ -34,9 +34,9 @@ pub fn human<'a>(
     });
     let gutter = diagnostic.position.map_or(1, |(line, _)| (line + 1).to_string().len());
     if let (Some(text), Some((line, column))) = (line_text, diagnostic.position) {
-        let column = usize::try_from(column).unwrap_or(usize::MAX);
+        let (text, column) = window(text, usize::try_from(column).unwrap_or(usize::MAX));
         let indent: String = text.chars().take(column).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-        let width = token_width(text.chars().skip(column));
+        let width = token_width(text.chars().skip(column)).min(WINDOW);
         let _ = writeln!(out, "{:gutter$} |", "");
         let _ = writeln!(out, "{} | {text}", line + 1);
         let carets = "^".repeat(width);
@@ -52,6 +52,29 @@ pub fn human<'a>(
         let _ = writeln!(out, "{:gutter$} = hint: {hint}", "");
     }
     out
+}
+
+/// The widest source line shown; longer lines are cut around the column.
+const WINDOW: usize = 100;
+
+/// At most [`WINDOW`] characters of `line` around `column`, and where the
+/// column falls in what is returned.
+fn window(line: &str, column: usize) -> (String, usize) {
+    let count = line.chars().count();
+    if count <= WINDOW {
+        return (line.to_owned(), column);
+    }
+    let start = column.saturating_sub(WINDOW / 4).min(count.saturating_sub(WINDOW));
+    let mut shown: String = line.chars().skip(start).take(WINDOW).collect();
+    let mut column = column - start;
+    if start > 0 {
+        shown.insert(0, '…');
+        column += 1;
+    }
+    if start + WINDOW < count {
+        shown.push('…');
+    }
+    (shown, column)
 }
 
 /// How many characters the token starting here spans (a quoted string up to
@@ -175,6 +198,16 @@ mod tests {
         let global =
             Diagnostic { file: None, position: None, field: None, hint: None, severity: Severity::Warning, ..d };
         assert_eq!(github(&global), "::warning::unknown field `storageURI` (100%25)");
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_column() {
+        let line = format!("  labels: {{team: {}}}", "x".repeat(10_000));
+        let (shown, column) = window(&line, 17);
+        assert!(shown.chars().count() <= WINDOW + 2);
+        assert_eq!(shown.chars().nth(column), Some('x'));
+        let (_, far) = window(&line, 5_000);
+        assert_eq!(far, WINDOW / 4 + 1);
     }
 
     #[test]

@@ -320,8 +320,9 @@ fn compatible(found: &str, needed: &str) -> bool {
         Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
     };
     match (parts(found), parts(needed)) {
-        (Some((0, a)), Some((0, b))) => a == b,
-        (Some((a, _)), Some((b, _))) => a == b,
+        (Some((major, minor)), Some((needed_major, needed_minor))) => {
+            major == needed_major && (major != 0 || minor == needed_minor)
+        }
         _ => false,
     }
 }

@@ -1,6 +1,6 @@
 //! Diagnostics: what went wrong (or deserves a look), where, and how to fix it.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 /// How serious a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -39,8 +39,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// An error with only a message; locate it with the builder methods.
+    ///
+    /// Values quoted in backticks are clipped, so that a megabyte-long
+    /// scalar does not flood the terminal or the Argo CD UI.
     pub fn error(message: impl Into<String>) -> Self {
-        Self { severity: Severity::Error, file: None, position: None, field: None, message: message.into(), hint: None }
+        let message = clip_quotes(&message.into());
+        Self { severity: Severity::Error, file: None, position: None, field: None, message, hint: None }
     }
 
     /// A warning with only a message; locate it with the builder methods.
@@ -72,7 +76,7 @@ impl Diagnostic {
     /// Adds a hint on how to fix it.
     #[must_use]
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+        self.hint = Some(clip_quotes(&hint.into()));
         self
     }
 
@@ -80,6 +84,28 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+}
+
+/// The longest value quoted in full; longer ones keep their start and end.
+const MAX_QUOTED: usize = 80;
+
+/// Clips every backtick-quoted value longer than [`MAX_QUOTED`] characters.
+pub fn clip_quotes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(1024));
+    for (i, part) in text.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        let count = part.chars().count();
+        if i % 2 == 1 && count > MAX_QUOTED {
+            out.extend(part.chars().take(MAX_QUOTED - 20));
+            let _ = write!(out, "… ({count} characters) …");
+            out.extend(part.chars().skip(count - 10));
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
 }
 
 /// `file:line:col: error: message (field)`, 1-based like compilers print it.
@@ -104,5 +130,19 @@ impl fmt::Display for Diagnostic {
             write!(f, "\n  hint: {hint}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_quoted_values_are_clipped_short_ones_kept() {
+        assert_eq!(clip_quotes("`abc` is bad"), "`abc` is bad");
+        let long = format!("`{}` is not a label value", "x".repeat(5000));
+        let clipped = clip_quotes(&long);
+        assert!(clipped.len() < 150, "{clipped}");
+        assert!(clipped.contains("(5000 characters)") && clipped.ends_with("` is not a label value"), "{clipped}");
     }
 }

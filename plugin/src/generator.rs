@@ -164,7 +164,7 @@ fn collect<'a>(
                                 document.position_of(&finding.path)
                             }))
                             .field(finding.path.to_string());
-                    diagnostic.hint = finding.hint;
+                    diagnostic.hint = finding.hint.map(|h| crate::diagnostic::clip_quotes(&h));
                     diagnostics.push(diagnostic);
                 }
                 if !failed {
@@ -178,7 +178,7 @@ fn collect<'a>(
                 };
                 let mut diagnostic =
                     Diagnostic::error(e.message).in_file(path).at(Some(position)).field(e.path.to_string());
-                diagnostic.hint = e.hint;
+                diagnostic.hint = e.hint.map(|h| crate::diagnostic::clip_quotes(&h));
                 diagnostics.push(diagnostic);
             }
         }

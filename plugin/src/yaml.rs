@@ -138,10 +138,17 @@ pub struct SyntaxError {
 pub fn parse_stream(text: &str) -> Result<Vec<Node>, SyntaxError> {
     // YAML 1.2 booleans: `on`, `yes` and `no` stay strings, as users of
     // labels and versions expect. Duplicate keys are errors, not last-wins.
+    // The budgets stop alias bombs and absurd nesting early, but leave room
+    // for monorepo-sized streams (thousands of specs in one file).
     let options = serde_saphyr::options! {
         strict_booleans: true,
         with_snippet: false,
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        budget: serde_saphyr::budget! {
+            max_documents: 100_000,
+            max_nodes: 2_000_000,
+            max_events: 10_000_000,
+        },
     };
     serde_saphyr::from_str_multiple_with_options::<Node, Vec<Node>>(text, options).map_err(|e| {
         let position = e.location().and_then(|l| {

@@ -1,0 +1,92 @@
+//! A generator plugin that misbehaves on purpose, chosen by the render parameter `mode`, to test the host's sandbox.
+//!
+//! Modes: `ok` (one valid object), `loop` (never returns), `hog` (allocates
+//! without end), `trap` (panics, which traps), `bad-utf8` (returns a string
+//! that is not UTF-8), `not-kubernetes` (a document that is no Kubernetes
+//! object), `not-yaml` (a document that is not YAML), `unknown-field` (an
+//! object with a field its CRD does not have).
+
+#![cfg(target_arch = "wasm32")]
+// The generated canonical-ABI glue is `unsafe`, and so is forging a string
+// that is not UTF-8, which is the point of one mode.
+#![allow(unsafe_code)]
+
+#[cfg(not(feature = "future-contract"))]
+mod current {
+    mod bindings {
+        //! Bindings generated from the workspace's `wit/`.
+        #![allow(clippy::all, clippy::pedantic, missing_docs)]
+        wit_bindgen::generate!({ path: "../../wit", world: "plugin" });
+    }
+
+    use bindings::exports::modelgen::generator::generator as wit;
+
+    struct Hostile;
+
+    const VALID: &str = "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata:\n  name: hostile\nspec:\n  predictor:\n    model:\n      modelFormat:\n        name: sklearn\n      storageUri: s3://m\n";
+
+    fn manifest(yaml: String) -> wit::Rendered {
+        wit::Rendered { manifests: vec![wit::Manifest { yaml, source: "hostile.yaml".into() }], warnings: vec![] }
+    }
+
+    impl wit::Guest for Hostile {
+        fn generate(
+            _: Vec<wit::SourceFile>,
+            context: wit::RenderContext,
+        ) -> Result<wit::Rendered, Vec<wit::Diagnostic>> {
+            let mode = context.parameters.iter().find(|(k, _)| k == "mode").map_or("ok", |(_, v)| v.as_str());
+            match mode {
+                "loop" => {
+                    let mut n: u64 = 0;
+                    loop {
+                        n = std::hint::black_box(n.wrapping_add(1));
+                    }
+                }
+                "hog" => {
+                    let mut hoard: Vec<Vec<u8>> = Vec::new();
+                    loop {
+                        hoard.push(vec![1; 16 * 1024 * 1024]);
+                        std::hint::black_box(&hoard);
+                    }
+                }
+                "trap" => panic!("hostile plugin: trap on purpose"),
+                // SAFETY: not safe at all, on purpose: the host must reject
+                // the bytes when it lifts the string.
+                "bad-utf8" => Ok(manifest(unsafe { String::from_utf8_unchecked(vec![b'a', 0xff, 0xfe, b'\n']) })),
+                "not-kubernetes" => Ok(manifest("hello: world\n".into())),
+                "not-yaml" => Ok(manifest("{ this: [is not\n".into())),
+                "unknown-field" => Ok(manifest(VALID.replace("      storageUri", "      storageURI"))),
+                _ => Ok(manifest(VALID.into())),
+            }
+        }
+
+        fn spec_schema() -> String {
+            "{}".into()
+        }
+
+        fn info() -> wit::PluginInfo {
+            wit::PluginInfo { name: "hostile".into(), version: "0.0.0".into(), kinds: vec![] }
+        }
+    }
+
+    bindings::export!(Hostile with_types_in bindings);
+}
+
+#[cfg(feature = "future-contract")]
+mod future {
+    mod bindings {
+        //! Bindings generated from `wit-0.2/`.
+        #![allow(clippy::all, clippy::pedantic, missing_docs)]
+        wit_bindgen::generate!({ path: "wit-0.2", world: "plugin" });
+    }
+
+    struct Future;
+
+    impl bindings::exports::modelgen::generator::generator::Guest for Future {
+        fn info() -> String {
+            "from the future".into()
+        }
+    }
+
+    bindings::export!(Future with_types_in bindings);
+}
