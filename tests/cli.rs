@@ -5,16 +5,7 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use support::{documents, modelgen, run_in, text, workspace};
 
-const SPEC: &str = "apiVersion: modelgen.dev/v1alpha1
-kind: ModelDeployment
-metadata:
-  name: tiny
-spec:
-  model:
-    format: sklearn
-    version: v1
-    storageUri: s3://models/tiny/v1
-";
+const SPEC: &str = support::TINY_SPEC;
 
 fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary app");

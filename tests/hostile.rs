@@ -10,16 +10,7 @@ use std::time::Duration;
 
 use support::{hostile_plugin, measured};
 
-const SPEC: &str = "apiVersion: modelgen.dev/v1alpha1
-kind: ModelDeployment
-metadata:
-  name: tiny
-spec:
-  model:
-    format: sklearn
-    version: v1
-    storageUri: s3://models/tiny/v1
-";
+const SPEC: &str = support::TINY_SPEC;
 
 /// Generous bounds: far above a normal render (milliseconds, tens of MiB),
 /// far below what an unbounded run would take.

@@ -9,6 +9,18 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+/// The smallest valid spec, for tests that need one to exist.
+pub const TINY_SPEC: &str = "apiVersion: modelgen.dev/v1alpha1
+kind: ModelDeployment
+metadata:
+  name: tiny
+spec:
+  model:
+    format: sklearn
+    version: v1
+    storageUri: s3://models/tiny/v1
+";
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ is in the workspace").to_path_buf()

@@ -212,10 +212,7 @@ fn check_storage_uri(path: &str, uri: &str, rules: &mut Rules) {
 
 fn check_scaling(spec: &ModelDeployment, rules: &mut Rules) {
     let Some(scaling) = &spec.spec.scaling else { return };
-    if spec.spec.backend != Backend::Kserve {
-        return; // Seldon's rules are in `check_seldon`.
-    }
-    let standard = spec.spec.mode() == DeploymentMode::Standard;
+    // Holds on every backend.
     if let (Some(min), Some(max)) = (scaling.min_replicas, scaling.max_replicas)
         && min > max
     {
@@ -225,6 +222,10 @@ fn check_scaling(spec: &ModelDeployment, rules: &mut Rules) {
             None,
         );
     }
+    if spec.spec.backend != Backend::Kserve {
+        return; // Seldon's own rules are in `check_seldon_scaling`.
+    }
+    let standard = spec.spec.mode() == DeploymentMode::Standard;
     if let Some(metric) = scaling.metric {
         if standard && matches!(metric, ScaleMetric::Concurrency | ScaleMetric::Rps) {
             rules.error(
@@ -579,15 +580,6 @@ fn check_seldon_scaling(spec: &ModelDeployment, rules: &mut Rules) {
             rules.error(
                 "spec.scaling.minReplicas",
                 "minReplicas `0` (scale to zero) needs KServe in Knative mode".to_owned(),
-                None,
-            );
-        }
-        if let (Some(min), Some(max)) = (scaling.min_replicas, scaling.max_replicas)
-            && min > max
-        {
-            rules.error(
-                "spec.scaling.minReplicas",
-                format!("minReplicas `{min}` is greater than maxReplicas `{max}`"),
                 None,
             );
         }
