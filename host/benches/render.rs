@@ -112,6 +112,7 @@ fn main() {
     let kubectl = kubectl(&workspace);
     let tmp = tempfile::tempdir().expect("tempdir");
     let (one_specs, one_rendered) = write_apps(tmp.path(), 1);
+    let (hundred_specs, hundred_rendered) = write_apps(tmp.path(), 100);
     let (many_specs, many_rendered) = write_apps(tmp.path(), 1000);
     let warm_cache = tmp.path().join("warm-cache");
     let render = |dir: &Path, cache: &Path| {
@@ -133,6 +134,10 @@ fn main() {
     });
     let warm = repeat(31, || render(&one_specs, &warm_cache));
     let peer_one = repeat(15, || kustomize(&one_rendered));
+    measure(&mut render(&hundred_specs, &warm_cache)); // record the output check's verdict
+    measure(&mut render(&many_specs, &warm_cache));
+    let hundred = repeat(11, || render(&hundred_specs, &warm_cache));
+    let peer_hundred = repeat(11, || kustomize(&hundred_rendered));
     let many = repeat(7, || render(&many_specs, &warm_cache));
     let peer_many = repeat(5, || kustomize(&many_rendered));
 
@@ -154,6 +159,13 @@ fn main() {
         ms(peer_one.0),
         ratio(cold.0, peer_one.0),
         cold.1 / 1024
+    );
+    println!(
+        "| 100 specs, warm cache | {} | {} | {:.2} | {} MiB |",
+        ms(hundred.0),
+        ms(peer_hundred.0),
+        ratio(hundred.0, peer_hundred.0),
+        hundred.1 / 1024
     );
     println!(
         "| 1,000 specs, warm cache | {} | {} | {:.2} | {} MiB |",

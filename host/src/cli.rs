@@ -1,7 +1,8 @@
-//! The command line: `modelgen render`, `schema` and `info`, their options, and their exit codes.
+//! The command line: `modelgen render`, `validate`, `schema` and `info`, their options, and their exit codes.
 //!
-//! Exit codes: 0 success; 1 the input is wrong (diagnostics on stderr);
-//! 2 the command line is wrong; 3 the plugin failed or could not be loaded.
+//! Exit codes: 0 success; 1 the input is wrong or too big (diagnostics on
+//! stderr); 2 the command line is wrong; 3 the plugin failed, hit a limit,
+//! produced objects their CRDs reject, or could not be loaded.
 //! Nothing is written to stdout unless the whole command succeeded: a GitOps
 //! controller applies whatever stdout holds.
 
