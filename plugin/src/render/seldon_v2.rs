@@ -181,3 +181,40 @@ fn replicas(spec: &Spec, object: &mut Map<String, Value>) {
         object.insert("maxReplicas".into(), json!(max));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::RenderContext;
+    use crate::source::SourceFile;
+
+    /// What Seldon's scheduler checks only after admission holds by construction.
+    #[test]
+    fn experiments_satisfy_the_scheduler_rules() {
+        let spec = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: iris}\nspec:\n  backend: seldon-v2\n  model: {format: sklearn, version: v1, storageUri: s3://m/1}\n  canary: {version: v2, storageUri: s3://m/2, trafficPercent: 30}\n  shadow: {version: v3, storageUri: s3://m/3, percent: 10}\n";
+        let rendered = crate::generate(&[SourceFile::new("m.yaml", spec)], &RenderContext::default()).expect("renders");
+        let objects: Vec<Value> =
+            rendered.manifests.iter().map(|m| serde_saphyr::from_str(&m.yaml).expect("YAML")).collect();
+        let models: Vec<&str> =
+            objects.iter().filter(|o| o["kind"] == "Model").filter_map(|o| o["metadata"]["name"].as_str()).collect();
+        assert_eq!(models, ["iris", "iris-canary", "iris-shadow"]);
+        let experiment = objects.iter().find(|o| o["kind"] == "Experiment").expect("an experiment");
+        let candidates: Vec<&str> = experiment["spec"]["candidates"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        let default = experiment["spec"]["default"].as_str().expect("default");
+        let mirror = experiment["spec"]["mirror"]["name"].as_str().expect("mirror");
+        assert!(candidates.contains(&default), "default {default} not among {candidates:?}");
+        assert!(!candidates.contains(&mirror), "the mirror {mirror} is a candidate");
+        assert!(
+            candidates.iter().chain([&mirror]).all(|name| models.contains(name)),
+            "every reference is a rendered Model"
+        );
+        for name in models.iter().chain([&default]) {
+            assert!(!name.contains('.'), "{name} has a dot");
+        }
+    }
+}
