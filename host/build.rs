@@ -15,6 +15,9 @@ use sha2::{Digest, Sha256};
 #[path = "src/crd/structural.rs"]
 mod structural;
 
+#[path = "src/engine.rs"]
+mod engine;
+
 const TARGET: &str = "wasm32-wasip2";
 
 fn main() {
@@ -27,8 +30,19 @@ fn main() {
     println!("cargo:rerun-if-changed={}", wasm.display());
     let bytes =
         std::fs::read(&wasm).unwrap_or_else(|e| panic!("cannot read the plugin component `{}`: {e}", wasm.display()));
-    std::fs::write(out.join("plugin.wasm"), bytes).expect("write plugin.wasm into OUT_DIR");
+    std::fs::write(out.join("plugin.wasm"), &bytes).expect("write plugin.wasm into OUT_DIR");
+    precompile(&out, &bytes);
     bundle_crds(&out);
+}
+
+/// Compiles the plugin with the runtime's engine settings, so that a
+/// binary's first render loads machine code instead of compiling (the
+/// runtime falls back to compiling when its engine is not compatible).
+fn precompile(out: &Path, wasm: &[u8]) {
+    let engine = wasmtime::Engine::new(&engine::config()).expect("create the wasm engine");
+    let compiled = engine.precompile_component(wasm).expect("precompile the plugin component");
+    std::fs::write(out.join("plugin.cwasm"), compiled).expect("write plugin.cwasm");
+    std::fs::write(out.join("plugin.cwasm.key"), engine::compatibility_key(&engine)).expect("write plugin.cwasm.key");
 }
 
 /// Converts every vendored CRD into JSON Schemas, one file per served

@@ -182,12 +182,15 @@ fn unknown_parameters_and_environments_are_errors() {
 
 #[test]
 fn the_compile_cache_is_written_once_and_survives_damage() {
+    // The built-in plugin ships precompiled; another plugin goes through the cache.
     let dir = app(&[("tiny.yaml", SPEC)]);
     let cache = dir.path().join("cache");
+    let plugin = support::hostile_plugin(false);
     let render = || {
         modelgen()
             .current_dir(dir.path())
-            .args(["render", "tiny.yaml"])
+            .args(["render", "tiny.yaml", "--param", "mode=ok", "--plugin"])
+            .arg(&plugin)
             .env("MODELGEN_CACHE_DIR", &cache)
             .output()
             .expect("run")
@@ -219,10 +222,12 @@ fn the_compile_cache_is_written_once_and_survives_damage() {
 fn renders_in_parallel_with_a_cold_cache_agree() {
     let dir = app(&[("tiny.yaml", SPEC)]);
     let cache = dir.path().join("cold-cache");
+    let plugin = support::hostile_plugin(false);
     let spawn = || {
         modelgen()
             .current_dir(dir.path())
-            .args(["render", "tiny.yaml"])
+            .args(["render", "tiny.yaml", "--param", "mode=ok", "--plugin"])
+            .arg(&plugin)
             .env("MODELGEN_CACHE_DIR", &cache)
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -306,4 +311,15 @@ fn warnings_fail_validate_only_when_denied() {
     let render = run_in(dir.path(), &["render"]);
     assert_eq!(render.status.code(), Some(0));
     assert!(!render.stdout.is_empty() && text(&render.stderr).contains("warning: `spec.route` is unused"));
+}
+
+#[test]
+fn the_built_in_plugin_needs_no_compiler_and_writes_no_cache() {
+    let dir = app(&[("tiny.yaml", SPEC)]);
+    let cache = dir.path().join("cache");
+    let out =
+        modelgen().current_dir(dir.path()).args(["render"]).env("MODELGEN_CACHE_DIR", &cache).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let compiled = std::fs::read_dir(&cache).map(|d| d.flatten().filter(|e| e.path().is_file()).count()).unwrap_or(0);
+    assert_eq!(compiled, 0, "the built-in plugin was compiled instead of loaded from the binary");
 }

@@ -135,3 +135,11 @@ fn source_discovery_is_sorted_and_relative() {
     assert_eq!(paths, sorted);
     assert!(paths.iter().all(|p| !p.starts_with('/') && !p.contains('\\')));
 }
+
+#[test]
+fn the_precompiled_built_in_plugin_matches_the_runtime_engine() {
+    // If this fails, the build's engine settings drifted from the runtime's,
+    // and every machine would compile the plugin on its first render again.
+    let engine = Runtime::engine().expect("engine");
+    assert_eq!(modelgen::engine::compatibility_key(&engine), modelgen::runtime::EMBEDDED_PRECOMPILED_KEY);
+}

@@ -12,7 +12,6 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -73,9 +72,7 @@ impl CompileCache {
     pub fn entry_path(&self, engine: &Engine, wasm: &[u8]) -> PathBuf {
         let mut key = Sha256::new();
         key.update(wasm);
-        let mut hasher = Sha256Hasher(Sha256::new());
-        engine.precompile_compatibility_hash().hash(&mut hasher);
-        key.update(hasher.0.finalize());
+        key.update(crate::engine::compatibility_key(engine));
         let digest = key.finalize();
         let hex = digest.iter().take(20).fold(String::with_capacity(40), |mut hex, b| {
             let _ = write!(hex, "{b:02x}");
@@ -134,20 +131,6 @@ impl CompileCache {
             file.persist(dir.join(key)).map(drop).map_err(|e| e.error)
         });
         drop(stored);
-    }
-}
-
-/// Feeds `Hash` output into SHA-256, so the key does not depend on std's
-/// unspecified `DefaultHasher`.
-struct Sha256Hasher(Sha256);
-
-impl Hasher for Sha256Hasher {
-    fn finish(&self) -> u64 {
-        0 // Unused: the digest is taken from the inner state.
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
     }
 }
 

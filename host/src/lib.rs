@@ -7,6 +7,7 @@ pub mod cache;
 pub mod cli;
 pub mod crd;
 pub mod diagnostic;
+pub mod engine;
 pub mod report;
 pub mod runtime;
 pub mod source;

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
+use wasmtime::{Engine, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::{Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 use crate::cache::CompileCache;
@@ -34,6 +34,11 @@ use bindings::{Plugin, PluginPre};
 
 /// The component built from `plugin/` by `build.rs`.
 pub const EMBEDDED_PLUGIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/plugin.wasm"));
+/// The same component compiled by `build.rs` with [`crate::engine::config`],
+/// so that a render on a machine without a warm cache needs no compiler.
+const EMBEDDED_PRECOMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/plugin.cwasm"));
+/// The compatibility key of the engine that compiled [`EMBEDDED_PRECOMPILED`].
+pub const EMBEDDED_PRECOMPILED_KEY: &str = include_str!(concat!(env!("OUT_DIR"), "/plugin.cwasm.key"));
 
 /// Everything a render may know about the outside world.
 #[derive(Clone, Debug, Default)]
@@ -141,10 +146,7 @@ impl Runtime {
     /// Epoch interruption bounds a call's time (it changes the compiled
     /// code, so it is part of the compile cache's key).
     pub fn engine() -> Result<Engine> {
-        let mut config = Config::new();
-        config.wasm_component_model(true);
-        config.epoch_interruption(true);
-        Engine::new(&config).map_err(anyhow::Error::from).context("create the wasm engine")
+        Engine::new(&crate::engine::config()).map_err(anyhow::Error::from).context("create the wasm engine")
     }
 
     /// Loads `wasm` (a component) with default limits, through `cache` when given.
@@ -155,9 +157,10 @@ impl Runtime {
     /// Loads `wasm` (a component), through `cache` when given.
     pub fn with_limits(wasm: &[u8], cache: Option<&CompileCache>, limits: Limits) -> Result<Self> {
         let engine = Self::engine()?;
-        let component = match cache {
-            Some(cache) => cache.load_or_compile(&engine, wasm)?,
-            None => {
+        let component = match (precompiled(&engine, wasm), cache) {
+            (Some(component), _) => component,
+            (None, Some(cache)) => cache.load_or_compile(&engine, wasm)?,
+            (None, None) => {
                 Component::new(&engine, wasm).map_err(anyhow::Error::from).context("compile the plugin component")?
             }
         };
@@ -271,6 +274,24 @@ impl Runtime {
         let info = plugin.modelgen_generator_generator().call_info(&mut store).map_err(|e| self.explain(&store, e))?;
         Ok(PluginInfo { name: info.name, version: info.version, kinds: info.kinds })
     }
+}
+
+/// The built-in plugin's machine code from the build, when `wasm` is the
+/// built-in plugin and this engine can run that code (the same wasmtime,
+/// settings and CPU features; a binary copied to another kind of machine
+/// compiles instead).
+fn precompiled(engine: &Engine, wasm: &[u8]) -> Option<Component> {
+    if wasm != EMBEDDED_PLUGIN || crate::engine::compatibility_key(engine) != EMBEDDED_PRECOMPILED_KEY {
+        return None;
+    }
+    // SAFETY: wasmtime requires bytes produced by `serialize`/`precompile`
+    // for a compatible engine. These were produced by this binary's own
+    // build with the same engine settings (checked through the
+    // compatibility key above) and are part of the binary itself; wasmtime
+    // re-checks the header and version on load.
+    #[allow(unsafe_code)]
+    let component = unsafe { Component::deserialize(engine, EMBEDDED_PRECOMPILED) };
+    component.ok()
 }
 
 /// Advances the engine's epoch every [`TICK`] until the returned sender is
