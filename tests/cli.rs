@@ -320,6 +320,6 @@ fn the_built_in_plugin_needs_no_compiler_and_writes_no_cache() {
     let out =
         modelgen().current_dir(dir.path()).args(["render"]).env("MODELGEN_CACHE_DIR", &cache).output().expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let compiled = std::fs::read_dir(&cache).map(|d| d.flatten().filter(|e| e.path().is_file()).count()).unwrap_or(0);
+    let compiled = std::fs::read_dir(&cache).map_or(0, |d| d.flatten().filter(|e| e.path().is_file()).count());
     assert_eq!(compiled, 0, "the built-in plugin was compiled instead of loaded from the binary");
 }
