@@ -154,7 +154,7 @@ fn main() {
         warm.1 / 1024
     );
     println!(
-        "| 1 spec, cold (compiles the component) | {} | {} | {:.2} | {} MiB |",
+        "| 1 spec, no cache (first render on a machine) | {} | {} | {:.2} | {} MiB |",
         ms(cold.0),
         ms(peer_one.0),
         ratio(cold.0, peer_one.0),

@@ -52,17 +52,25 @@ impl CompileCache {
     }
 
     /// The compiled component for `wasm`: from the cache when a valid entry
-    /// exists, else compiled now and stored. A cache that cannot be written
-    /// (read-only home, full disk) costs speed, never the render.
-    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8]) -> Result<Component> {
+    /// exists (memory-mapped, the fastest load), else from `prebuilt` (the
+    /// machine code the build made for the built-in plugin) or compiled now,
+    /// and stored. A cache that cannot be written (read-only home, full disk)
+    /// costs speed, never the render.
+    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8], prebuilt: Option<&[u8]>) -> Result<Component> {
         let path = self.entry_path(engine, wasm);
         if let Some(component) = self.load(engine, &path) {
             return Ok(component);
         }
+        if let Some(bytes) = prebuilt {
+            // Best effort: failing to store only makes the next render slower.
+            let _ = self.store(&path, bytes);
+            if let Some(component) = self.load(engine, &path) {
+                return Ok(component);
+            }
+        }
         let component =
             Component::new(engine, wasm).map_err(anyhow::Error::from).context("compile the plugin component")?;
         if let Ok(bytes) = component.serialize() {
-            // Best effort: failing to store only makes the next render slower.
             let _ = self.store(&path, &bytes);
         }
         Ok(component)

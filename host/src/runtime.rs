@@ -36,7 +36,7 @@ use bindings::{Plugin, PluginPre};
 pub const EMBEDDED_PLUGIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/plugin.wasm"));
 /// The same component compiled by `build.rs` with [`crate::engine::config`],
 /// so that a render on a machine without a warm cache needs no compiler.
-const EMBEDDED_PRECOMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/plugin.cwasm"));
+pub const EMBEDDED_PRECOMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/plugin.cwasm"));
 /// The compatibility key of the engine that compiled [`EMBEDDED_PRECOMPILED`].
 pub const EMBEDDED_PRECOMPILED_KEY: &str = include_str!(concat!(env!("OUT_DIR"), "/plugin.cwasm.key"));
 
@@ -157,9 +157,10 @@ impl Runtime {
     /// Loads `wasm` (a component), through `cache` when given.
     pub fn with_limits(wasm: &[u8], cache: Option<&CompileCache>, limits: Limits) -> Result<Self> {
         let engine = Self::engine()?;
-        let component = match (precompiled(&engine, wasm), cache) {
-            (Some(component), _) => component,
-            (None, Some(cache)) => cache.load_or_compile(&engine, wasm)?,
+        let prebuilt = prebuilt(&engine, wasm);
+        let component = match (cache, prebuilt) {
+            (Some(cache), _) => cache.load_or_compile(&engine, wasm, prebuilt)?,
+            (None, Some(bytes)) => deserialize_prebuilt(&engine, bytes)?,
             (None, None) => {
                 Component::new(&engine, wasm).map_err(anyhow::Error::from).context("compile the plugin component")?
             }
@@ -280,18 +281,20 @@ impl Runtime {
 /// built-in plugin and this engine can run that code (the same wasmtime,
 /// settings and CPU features; a binary copied to another kind of machine
 /// compiles instead).
-fn precompiled(engine: &Engine, wasm: &[u8]) -> Option<Component> {
-    if wasm != EMBEDDED_PLUGIN || crate::engine::compatibility_key(engine) != EMBEDDED_PRECOMPILED_KEY {
-        return None;
-    }
+fn prebuilt(engine: &Engine, wasm: &[u8]) -> Option<&'static [u8]> {
+    let compatible = crate::engine::compatibility_key(engine) == EMBEDDED_PRECOMPILED_KEY;
+    (compatible && wasm == EMBEDDED_PLUGIN).then_some(EMBEDDED_PRECOMPILED)
+}
+
+fn deserialize_prebuilt(engine: &Engine, bytes: &[u8]) -> Result<Component> {
     // SAFETY: wasmtime requires bytes produced by `serialize`/`precompile`
     // for a compatible engine. These were produced by this binary's own
-    // build with the same engine settings (checked through the
-    // compatibility key above) and are part of the binary itself; wasmtime
+    // build with the same engine settings (checked by `prebuilt` through the
+    // compatibility key) and are part of the binary itself; wasmtime
     // re-checks the header and version on load.
     #[allow(unsafe_code)]
-    let component = unsafe { Component::deserialize(engine, EMBEDDED_PRECOMPILED) };
-    component.ok()
+    let component = unsafe { Component::deserialize(engine, bytes) };
+    component.map_err(anyhow::Error::from).context("load the precompiled plugin")
 }
 
 /// Advances the engine's epoch every [`TICK`] until the returned sender is
