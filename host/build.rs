@@ -31,6 +31,11 @@ fn main() {
     let bytes =
         std::fs::read(&wasm).unwrap_or_else(|e| panic!("cannot read the plugin component `{}`: {e}", wasm.display()));
     std::fs::write(out.join("plugin.wasm"), &bytes).expect("write plugin.wasm into OUT_DIR");
+    let digest = Sha256::digest(&bytes).iter().fold(String::new(), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    });
+    std::fs::write(out.join("plugin.wasm.sha256"), digest).expect("write plugin.wasm.sha256");
     precompile(&out, &bytes);
     bundle_crds(&out);
 }

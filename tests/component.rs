@@ -4,7 +4,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use modelgen::runtime::{EMBEDDED_PLUGIN, RenderContext, Runtime};
+use modelgen::runtime::{EMBEDDED_PLUGIN, Limits, RenderContext, Runtime};
 use modelgen::source::{self, SourceFile};
 use support::{subdirectories, workspace};
 
@@ -53,7 +53,7 @@ fn wasm(runtime: &Runtime, files: &[SourceFile], context: &RenderContext) -> Res
 
 #[test]
 fn native_library_and_component_agree_byte_for_byte() {
-    let runtime = Runtime::new(EMBEDDED_PLUGIN, None).expect("load the component");
+    let runtime = Runtime::builtin(None, Limits::default()).expect("load the component");
     let contexts = [
         RenderContext::default(),
         RenderContext { namespace: Some("ml".into()), app_name: "x".into(), ..RenderContext::default() },
@@ -72,7 +72,7 @@ fn native_library_and_component_agree_byte_for_byte() {
 
 #[test]
 fn renders_are_deterministic_across_fresh_sandboxes() {
-    let runtime = Runtime::new(EMBEDDED_PLUGIN, None).expect("load the component");
+    let runtime = Runtime::builtin(None, Limits::default()).expect("load the component");
     let files = source::discover(&workspace().join("examples/mochanet"), source::InputLimits::default())
         .expect("example")
         .files;
@@ -81,7 +81,7 @@ fn renders_are_deterministic_across_fresh_sandboxes() {
         assert_eq!(wasm(&runtime, &files, &RenderContext::default()).expect("renders"), first);
     }
     // Another engine and another compilation give the same bytes too.
-    let other = Runtime::new(EMBEDDED_PLUGIN, None).expect("load again");
+    let other = Runtime::builtin(None, Limits::default()).expect("load again");
     assert_eq!(wasm(&other, &files, &RenderContext::default()).expect("renders"), first);
     // File order as given does not matter.
     let mut reversed = files.clone();
@@ -118,7 +118,7 @@ fn the_component_exports_the_versioned_generator_interface() {
     let component = wasmtime::component::Component::new(&engine, EMBEDDED_PLUGIN).expect("compile");
     let exports: Vec<String> = component.component_type().exports(&engine).map(|(name, _)| name.to_owned()).collect();
     assert_eq!(exports, ["modelgen:generator/generator@0.1.0"]);
-    let runtime = Runtime::new(EMBEDDED_PLUGIN, None).expect("load");
+    let runtime = Runtime::builtin(None, Limits::default()).expect("load");
     let info = runtime.info().expect("info");
     assert_eq!(info.kinds, ["modelgen.dev/v1alpha1/ModelDeployment"]);
     assert_eq!(info.version, env!("CARGO_PKG_VERSION"));

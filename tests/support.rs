@@ -34,7 +34,7 @@ fn shared_cache() -> &'static Path {
         .get_or_init(|| {
             let dir = tempfile::tempdir().expect("temporary cache directory");
             let cache = modelgen::cache::CompileCache::new(dir.path().join("cache"));
-            modelgen::runtime::Runtime::new(modelgen::runtime::EMBEDDED_PLUGIN, Some(&cache))
+            modelgen::runtime::Runtime::builtin(Some(&cache), modelgen::runtime::Limits::default())
                 .expect("the built-in plugin loads");
             dir
         })

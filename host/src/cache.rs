@@ -21,6 +21,8 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use crate::runtime::Wasm;
+
 /// A directory of compiled components.
 #[derive(Clone, Debug)]
 pub struct CompileCache {
@@ -56,12 +58,12 @@ impl CompileCache {
     /// machine code the build made for the built-in plugin) or compiled now,
     /// and stored. A cache that cannot be written (read-only home, full disk)
     /// costs speed, never the render.
-    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8], prebuilt: Option<&[u8]>) -> Result<Component> {
-        let path = self.entry_path(engine, wasm);
+    pub fn load_or_compile(&self, engine: &Engine, wasm: &Wasm<'_>) -> Result<Component> {
+        let path = self.entry_path(engine, &wasm.sha256);
         if let Some(component) = self.load(engine, &path) {
             return Ok(component);
         }
-        if let Some(bytes) = prebuilt {
+        if let Some(bytes) = wasm.prebuilt {
             // Best effort: failing to store only makes the next render slower.
             let _ = self.store(&path, bytes);
             if let Some(component) = self.load(engine, &path) {
@@ -69,20 +71,19 @@ impl CompileCache {
             }
         }
         let component =
-            Component::new(engine, wasm).map_err(anyhow::Error::from).context("compile the plugin component")?;
+            Component::new(engine, wasm.bytes).map_err(anyhow::Error::from).context("compile the plugin component")?;
         if let Ok(bytes) = component.serialize() {
             let _ = self.store(&path, &bytes);
         }
         Ok(component)
     }
 
-    /// Where the entry for `wasm` compiled by `engine` lives.
-    pub fn entry_path(&self, engine: &Engine, wasm: &[u8]) -> PathBuf {
+    /// Where the entry for the component with digest `sha256`, compiled by `engine`, lives.
+    pub fn entry_path(&self, engine: &Engine, sha256: &str) -> PathBuf {
         let mut key = Sha256::new();
-        key.update(wasm);
+        key.update(sha256);
         key.update(crate::engine::compatibility_key(engine));
-        let digest = key.finalize();
-        let hex = digest.iter().take(20).fold(String::with_capacity(40), |mut hex, b| {
+        let hex = key.finalize().iter().take(20).fold(String::with_capacity(40), |mut hex, b| {
             let _ = write!(hex, "{b:02x}");
             hex
         });

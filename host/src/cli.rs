@@ -20,7 +20,7 @@ use crate::cache::CompileCache;
 use crate::crd;
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
 use crate::report;
-use crate::runtime::{EMBEDDED_PLUGIN, Limits, RenderContext, Runtime};
+use crate::runtime::{Limits, RenderContext, Runtime};
 use crate::source::{self, InputLimits};
 
 /// GitOps for ML serving: render `ModelDeployment` specs into KServe resources.
@@ -206,7 +206,7 @@ fn load(options: &PluginOptions, cache: Option<&CompileCache>) -> Result<Runtime
     let limits = options.limits.runtime()?;
     let runtime = match &options.plugin {
         Some(path) => Runtime::from_file(path, cache, limits),
-        None => Runtime::with_limits(EMBEDDED_PLUGIN, cache, limits).context("cannot load the built-in plugin"),
+        None => Runtime::builtin(cache, limits).context("cannot load the built-in plugin"),
     };
     runtime.map_err(plugin_failed)
 }

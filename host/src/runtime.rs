@@ -11,7 +11,10 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use std::fmt::Write as _;
+
 use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::{Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
@@ -37,8 +40,32 @@ pub const EMBEDDED_PLUGIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/plu
 /// The same component compiled by `build.rs` with [`crate::engine::config`],
 /// so that a render on a machine without a warm cache needs no compiler.
 pub const EMBEDDED_PRECOMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/plugin.cwasm"));
+/// The SHA-256 of [`EMBEDDED_PLUGIN`], computed by the build.
+const EMBEDDED_PLUGIN_SHA256: &str = include_str!(concat!(env!("OUT_DIR"), "/plugin.wasm.sha256"));
 /// The compatibility key of the engine that compiled [`EMBEDDED_PRECOMPILED`].
 pub const EMBEDDED_PRECOMPILED_KEY: &str = include_str!(concat!(env!("OUT_DIR"), "/plugin.cwasm.key"));
+
+/// A component's bytes, their digest (the cache key), and machine code the
+/// build made for it, when this engine can run that code.
+pub struct Wasm<'a> {
+    /// The component.
+    pub bytes: &'a [u8],
+    /// Hex SHA-256 of `bytes`.
+    pub sha256: String,
+    /// Precompiled machine code for this engine.
+    pub prebuilt: Option<&'a [u8]>,
+}
+
+impl<'a> Wasm<'a> {
+    /// A component from elsewhere: hashed now, nothing precompiled.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        let sha256 = Sha256::digest(bytes).iter().fold(String::with_capacity(64), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        });
+        Self { bytes, sha256, prebuilt: None }
+    }
+}
 
 /// Everything a render may know about the outside world.
 #[derive(Clone, Debug, Default)]
@@ -154,16 +181,32 @@ impl Runtime {
         Self::with_limits(wasm, cache, Limits::default())
     }
 
+    /// The built-in plugin: its digest is known from the build, and on a
+    /// compatible machine its machine code too, so nothing is hashed or
+    /// compiled at run time.
+    pub fn builtin(cache: Option<&CompileCache>, limits: Limits) -> Result<Self> {
+        let engine = Self::engine()?;
+        let compatible = crate::engine::compatibility_key(&engine) == EMBEDDED_PRECOMPILED_KEY;
+        let wasm = Wasm {
+            bytes: EMBEDDED_PLUGIN,
+            sha256: EMBEDDED_PLUGIN_SHA256.to_owned(),
+            prebuilt: compatible.then_some(EMBEDDED_PRECOMPILED),
+        };
+        Self::load(engine, &wasm, cache, limits)
+    }
+
     /// Loads `wasm` (a component), through `cache` when given.
     pub fn with_limits(wasm: &[u8], cache: Option<&CompileCache>, limits: Limits) -> Result<Self> {
-        let engine = Self::engine()?;
-        let prebuilt = prebuilt(&engine, wasm);
-        let component = match (cache, prebuilt) {
-            (Some(cache), _) => cache.load_or_compile(&engine, wasm, prebuilt)?,
+        Self::load(Self::engine()?, &Wasm::new(wasm), cache, limits)
+    }
+
+    fn load(engine: Engine, wasm: &Wasm<'_>, cache: Option<&CompileCache>, limits: Limits) -> Result<Self> {
+        let component = match (cache, wasm.prebuilt) {
+            (Some(cache), _) => cache.load_or_compile(&engine, wasm)?,
             (None, Some(bytes)) => deserialize_prebuilt(&engine, bytes)?,
-            (None, None) => {
-                Component::new(&engine, wasm).map_err(anyhow::Error::from).context("compile the plugin component")?
-            }
+            (None, None) => Component::new(&engine, wasm.bytes)
+                .map_err(anyhow::Error::from)
+                .context("compile the plugin component")?,
         };
         check_contract(&engine, &component)?;
         let mut linker = Linker::new(&engine);
@@ -275,15 +318,6 @@ impl Runtime {
         let info = plugin.modelgen_generator_generator().call_info(&mut store).map_err(|e| self.explain(&store, e))?;
         Ok(PluginInfo { name: info.name, version: info.version, kinds: info.kinds })
     }
-}
-
-/// The built-in plugin's machine code from the build, when `wasm` is the
-/// built-in plugin and this engine can run that code (the same wasmtime,
-/// settings and CPU features; a binary copied to another kind of machine
-/// compiles instead).
-fn prebuilt(engine: &Engine, wasm: &[u8]) -> Option<&'static [u8]> {
-    let compatible = crate::engine::compatibility_key(engine) == EMBEDDED_PRECOMPILED_KEY;
-    (compatible && wasm == EMBEDDED_PLUGIN).then_some(EMBEDDED_PRECOMPILED)
 }
 
 fn deserialize_prebuilt(engine: &Engine, bytes: &[u8]) -> Result<Component> {
