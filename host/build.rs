@@ -31,11 +31,8 @@ fn main() {
     let bytes =
         std::fs::read(&wasm).unwrap_or_else(|e| panic!("cannot read the plugin component `{}`: {e}", wasm.display()));
     std::fs::write(out.join("plugin.wasm"), &bytes).expect("write plugin.wasm into OUT_DIR");
-    let digest = Sha256::digest(&bytes).iter().fold(String::new(), |mut hex, b| {
-        let _ = write!(hex, "{b:02x}");
-        hex
-    });
-    std::fs::write(out.join("plugin.wasm.sha256"), digest).expect("write plugin.wasm.sha256");
+    std::fs::write(out.join("plugin.wasm.sha256"), engine::hex(&Sha256::digest(&bytes)))
+        .expect("write plugin.wasm.sha256");
     precompile(&out, &bytes);
     bundle_crds(&out);
 }
@@ -87,10 +84,7 @@ fn bundle_crds(out: &Path) {
         let _ =
             writeln!(table, "    ({api_version:?}, {kind:?}, include_str!(concat!(env!(\"OUT_DIR\"), \"/{name}\"))),");
     }
-    let hex = digest.finalize().iter().fold(String::new(), |mut hex, b| {
-        let _ = write!(hex, "{b:02x}");
-        hex
-    });
+    let hex = engine::hex(&digest.finalize());
     let _ = writeln!(table, "];\n/// SHA-256 of the schemas above.\npub const DIGEST: &str = {hex:?};");
     std::fs::write(out.join("crd_bundle.rs"), table).expect("write crd_bundle.rs");
 }

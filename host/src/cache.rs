@@ -10,7 +10,6 @@
 //! the directory is private to the user, and an entry that is not a regular
 //! file owned by the current user and writable only by them is ignored.
 
-use std::fmt::Write as _;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
@@ -83,10 +82,7 @@ impl CompileCache {
         let mut key = Sha256::new();
         key.update(sha256);
         key.update(crate::engine::compatibility_key(engine));
-        let hex = key.finalize().iter().take(20).fold(String::with_capacity(40), |mut hex, b| {
-            let _ = write!(hex, "{b:02x}");
-            hex
-        });
+        let hex = crate::engine::hex(&key.finalize()[..20]);
         self.dir.join(format!("{hex}.cwasm"))
     }
 

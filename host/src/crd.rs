@@ -8,7 +8,6 @@
 pub mod structural;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -72,10 +71,7 @@ pub fn verify(rendered: &Rendered, cache: Option<&CompileCache>) -> Result<(), R
         key.update(manifest.yaml.len().to_le_bytes());
         key.update(&manifest.yaml);
     }
-    let key = key.finalize().iter().fold(String::new(), |mut hex, b| {
-        let _ = write!(hex, "{b:02x}");
-        hex
-    });
+    let key = crate::engine::hex(&key.finalize());
     if cache.is_some_and(|c| c.has_verdict(&key)) {
         return Ok(());
     }

@@ -24,7 +24,12 @@ pub fn config() -> Config {
 pub fn compatibility_key(engine: &Engine) -> String {
     let mut hasher = Sha256Hasher(Sha256::new());
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    hasher.0.finalize().iter().fold(String::with_capacity(64), |mut hex, b| {
+    hex(&hasher.0.finalize())
+}
+
+/// Lowercase hex of `bytes` (digests in cache keys and file names).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut hex, b| {
         let _ = write!(hex, "{b:02x}");
         hex
     })

@@ -11,8 +11,6 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use std::fmt::Write as _;
-
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker, ResourceTable};
@@ -59,11 +57,7 @@ pub struct Wasm<'a> {
 impl<'a> Wasm<'a> {
     /// A component from elsewhere: hashed now, nothing precompiled.
     pub fn new(bytes: &'a [u8]) -> Self {
-        let sha256 = Sha256::digest(bytes).iter().fold(String::with_capacity(64), |mut hex, b| {
-            let _ = write!(hex, "{b:02x}");
-            hex
-        });
-        Self { bytes, sha256, prebuilt: None }
+        Self { bytes, sha256: crate::engine::hex(&Sha256::digest(bytes)), prebuilt: None }
     }
 }
 
