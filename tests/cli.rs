@@ -180,21 +180,25 @@ fn unknown_parameters_and_environments_are_errors() {
     assert_eq!(usage.status.code(), Some(2), "a malformed flag is a usage error");
 }
 
+/// `modelgen render` of `dir` with a plugin that is not built in (the
+/// well-behaved mode of the hostile test plugin), so that its compiled code
+/// goes through the cache in `cache`.
+fn render_through_cache(dir: &std::path::Path, cache: &std::path::Path) -> std::process::Command {
+    let mut command = modelgen();
+    command
+        .current_dir(dir)
+        .args(["render", "tiny.yaml", "--param", "mode=ok", "--plugin"])
+        .arg(support::hostile_plugin(false))
+        .env("MODELGEN_CACHE_DIR", cache);
+    command
+}
+
 #[test]
 fn the_compile_cache_is_written_once_and_survives_damage() {
     // The built-in plugin ships precompiled; another plugin goes through the cache.
     let dir = app(&[("tiny.yaml", SPEC)]);
     let cache = dir.path().join("cache");
-    let plugin = support::hostile_plugin(false);
-    let render = || {
-        modelgen()
-            .current_dir(dir.path())
-            .args(["render", "tiny.yaml", "--param", "mode=ok", "--plugin"])
-            .arg(&plugin)
-            .env("MODELGEN_CACHE_DIR", &cache)
-            .output()
-            .expect("run")
-    };
+    let render = || render_through_cache(dir.path(), &cache).output().expect("run");
     let first = render();
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
     let entries: Vec<_> =
@@ -222,17 +226,8 @@ fn the_compile_cache_is_written_once_and_survives_damage() {
 fn renders_in_parallel_with_a_cold_cache_agree() {
     let dir = app(&[("tiny.yaml", SPEC)]);
     let cache = dir.path().join("cold-cache");
-    let plugin = support::hostile_plugin(false);
-    let spawn = || {
-        modelgen()
-            .current_dir(dir.path())
-            .args(["render", "tiny.yaml", "--param", "mode=ok", "--plugin"])
-            .arg(&plugin)
-            .env("MODELGEN_CACHE_DIR", &cache)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn")
-    };
+    let spawn =
+        || render_through_cache(dir.path(), &cache).stdout(std::process::Stdio::piped()).spawn().expect("spawn");
     let children: Vec<_> = (0..3).map(|_| spawn()).collect();
     let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().expect("wait")).collect();
     for out in &outputs {
