@@ -196,3 +196,12 @@ pub fn measured(dir: &Path, args: &[&str]) -> Measured {
         max_rss: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
     }
 }
+
+/// An outside tool installed by `tests/tools` into `target/tools/bin` (kubectl, promtool),
+/// so that every run compares against the same pinned versions rather than whatever is on `PATH`.
+/// A missing tool fails the test: nothing is skipped.
+pub fn tool(name: &str) -> PathBuf {
+    let path = workspace().join("target/tools/bin").join(name);
+    assert!(path.exists(), "`{name}` is not installed: run `tests/run` (or `tests/tools` once) to install the test tools");
+    path
+}
