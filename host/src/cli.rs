@@ -86,7 +86,7 @@ impl LimitOptions {
         })
     }
 
-    fn input(&self) -> InputLimits {
+    pub(crate) fn input(&self) -> InputLimits {
         InputLimits { max_bytes: self.max_input_bytes, max_files: self.max_files }
     }
 }
@@ -102,6 +102,9 @@ pub enum Command {
     Schema,
     /// Print the plugin's name, version and the spec kinds it handles.
     Info,
+    /// Argo CD config management plugin entry points (run by `argocd-cmp-server`).
+    #[command(subcommand)]
+    Argocd(crate::argocd::Command),
 }
 
 /// Options of `modelgen render`.
@@ -152,7 +155,7 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
 }
 
 /// Why a command failed, which decides the exit code.
-enum Failure {
+pub(crate) enum Failure {
     /// The input is wrong; diagnostics were printed.
     Input,
     /// Something else went wrong.
@@ -183,6 +186,7 @@ pub fn run(cli: &Cli) -> ExitCode {
             }
             emit(&text)
         }),
+        Command::Argocd(command) => crate::argocd::run(&cli.plugin, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -194,15 +198,15 @@ pub fn run(cli: &Cli) -> ExitCode {
     }
 }
 
-fn plugin_failed(e: anyhow::Error) -> Failure {
+pub(crate) fn plugin_failed(e: anyhow::Error) -> Failure {
     Failure::Error(e, ExitCode::from(3))
 }
 
-fn cache(options: &PluginOptions) -> Option<CompileCache> {
+pub(crate) fn cache(options: &PluginOptions) -> Option<CompileCache> {
     (!options.no_cache).then(|| CompileCache::new(options.cache_dir.clone().unwrap_or_else(CompileCache::default_dir)))
 }
 
-fn load(options: &PluginOptions, cache: Option<&CompileCache>) -> Result<Runtime, Failure> {
+pub(crate) fn load(options: &PluginOptions, cache: Option<&CompileCache>) -> Result<Runtime, Failure> {
     let limits = options.limits.runtime()?;
     let runtime = match &options.plugin {
         Some(path) => Runtime::from_file(path, cache, limits),
@@ -212,7 +216,7 @@ fn load(options: &PluginOptions, cache: Option<&CompileCache>) -> Result<Runtime
 }
 
 /// The trust boundary: nothing is printed unless every object matches its CRD.
-fn check_output(rendered: &Rendered, cache: Option<&CompileCache>) -> Result<(), Failure> {
+pub(crate) fn check_output(rendered: &Rendered, cache: Option<&CompileCache>) -> Result<(), Failure> {
     let violations = match crd::verify(rendered, cache) {
         Ok(()) => return Ok(()),
         Err(crd::Rejection::NotYaml { source, error }) => {
@@ -359,7 +363,7 @@ fn print_human(diagnostics: &[Diagnostic], input: &Input) {
 }
 
 /// Writes `text` to stdout in one go; a closed pipe (`| head`) is not an error.
-fn emit(text: &str) -> Result<(), Failure> {
+pub(crate) fn emit(text: &str) -> Result<(), Failure> {
     let mut stdout = io::stdout().lock();
     match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {

@@ -1,0 +1,263 @@
+//! `modelgen argocd generate` and `parameters`: the Argo CD config management plugin, driven by the environment `argocd-cmp-server` sets.
+//!
+//! Argo CD applies whatever `generate` prints and deletes what it no longer
+//! prints (with auto-prune), so stdout gets the manifests only once the
+//! whole render succeeded and was checked; any failure leaves it empty and
+//! exits non-zero. stderr (shown in the Argo CD UI) starts with a line naming
+//! the application, then at most a screenful of located diagnostics, and
+//! never quotes an environment value.
+
+pub mod app;
+pub mod cluster;
+pub mod location;
+pub mod parameters;
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use crate::cli::{self, Failure, PluginOptions};
+use crate::diagnostic::{Diagnostic, Rendered, Severity};
+use crate::report;
+use crate::runtime::{Project, RenderContext, Runtime};
+use crate::source::{self, SourceFile};
+use app::{Application, Vars};
+
+/// The plugin's commands, as `plugin.yaml` runs them in the application's directory.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render the application in the current directory (the plugin's `generate` command).
+    Generate,
+    /// Print the parameters the Argo CD UI offers, as JSON (the plugin's dynamic parameters command).
+    Parameters,
+}
+
+/// The most diagnostics printed: Argo CD shows stderr in a status message,
+/// where a screenful is useful and a thousand lines are not.
+const MAX_SHOWN: usize = 8;
+
+/// Runs an Argo CD command with the process's environment.
+pub(crate) fn run(options: &PluginOptions, command: &Command) -> Result<(), Failure> {
+    let vars = Vars::from_process();
+    match command {
+        Command::Generate => generate(options, &vars),
+        Command::Parameters => announce(options, &vars),
+    }
+}
+
+/// A failure before any file was read: the message alone, exit code 1.
+fn setup_failed(label: Option<&str>, error: anyhow::Error) -> Failure {
+    Failure::Error(
+        match label {
+            Some(label) => error.context(label.to_owned()),
+            None => error,
+        },
+        ExitCode::from(1),
+    )
+}
+
+/// Names the application in a failure's message.
+fn labelled(label: &str, failure: Failure) -> Failure {
+    match failure {
+        Failure::Error(e, code) => Failure::Error(e.context(label.to_owned()), code),
+        Failure::Input => Failure::Input,
+    }
+}
+
+/// The spec files of the application in the current directory, and their
+/// contents for quoting source lines.
+fn read_sources(options: &PluginOptions, label: &str) -> Result<(Vec<SourceFile>, HashMap<String, Vec<u8>>), Failure> {
+    let sources = source::discover(Path::new("."), options.limits.input()).map_err(|e| setup_failed(Some(label), e))?;
+    let contents = sources.files.iter().map(|f| (f.path.clone(), f.contents.clone())).collect();
+    Ok((sources.files, contents))
+}
+
+/// Prints `headline` and then the diagnostics, errors first, at most [`MAX_SHOWN`].
+fn print_diagnostics(
+    app: &Application,
+    headline: &str,
+    diagnostics: &[Diagnostic],
+    contents: &HashMap<String, Vec<u8>>,
+) {
+    let mut ordered: Vec<&Diagnostic> = diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
+    ordered.extend(diagnostics.iter().filter(|d| d.severity == Severity::Warning));
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{headline}");
+    for diagnostic in ordered.iter().take(MAX_SHOWN) {
+        let text = report::human(diagnostic, |p| app.display_path(p), |f| contents.get(f).map(Vec::as_slice));
+        let _ = write!(stderr, "{text}");
+    }
+    if ordered.len() > MAX_SHOWN {
+        let path = app.source_path.as_deref().unwrap_or(".");
+        let _ = writeln!(
+            stderr,
+            "... and {} more; run `modelgen validate {path}` in a checkout to see them all",
+            ordered.len() - MAX_SHOWN
+        );
+    }
+}
+
+fn count(diagnostics: &[Diagnostic], severity: Severity, noun: &str) -> String {
+    let n = diagnostics.iter().filter(|d| d.severity == severity).count();
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Asks the plugin for the project (its environments and models); a broken
+/// project is reported like a failed render.
+fn describe(
+    runtime: &Runtime,
+    app: &Application,
+    files: &[SourceFile],
+    contents: &HashMap<String, Vec<u8>>,
+) -> Result<Project, Failure> {
+    match runtime.describe(files.to_vec()).map_err(cli::plugin_failed)? {
+        Ok(project) => Ok(project),
+        Err(diagnostics) => {
+            let headline =
+                format!("error: {}: the specs have {}", app.label(), count(&diagnostics, Severity::Error, "error"));
+            print_diagnostics(app, &headline, &diagnostics, contents);
+            Err(Failure::Input)
+        }
+    }
+}
+
+/// The render context for `app`: Argo CD's namespace and revision, and the
+/// parameters that differ from their defaults.
+fn context(
+    runtime: &Runtime,
+    app: &Application,
+    files: &[SourceFile],
+    contents: &HashMap<String, Vec<u8>>,
+) -> Result<RenderContext, Failure> {
+    let mut context = RenderContext {
+        app_name: app.name.clone(),
+        namespace: app.namespace.clone(),
+        revision: app.revision.clone(),
+        environment: app.requested.environment.clone(),
+        parameters: Vec::new(),
+    };
+    if !app.requested.canary_weights.is_empty() {
+        let project = describe(runtime, app, files, contents)?;
+        context.parameters =
+            parameters::canary_parameters(&app.requested, &project).map_err(|e| setup_failed(Some(&app.label()), e))?;
+    }
+    Ok(context)
+}
+
+fn generate(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
+    let app = Application::from_vars(vars).map_err(|e| setup_failed(None, e))?;
+    let label = app.label();
+    let (files, contents) = read_sources(options, &label)?;
+    let cache = cli::cache(options);
+    let runtime = cli::load(options, cache.as_ref()).map_err(|f| labelled(&label, f))?;
+    let context = context(&runtime, &app, &files, &contents).map_err(|f| labelled(&label, f))?;
+    let rendered =
+        match runtime.generate(files, &context).map_err(cli::plugin_failed).map_err(|f| labelled(&label, f))? {
+            Ok(rendered) => rendered,
+            Err(diagnostics) => {
+                if !diagnostics.iter().any(|d| d.severity == Severity::Error) {
+                    return Err(labelled(
+                        &label,
+                        cli::plugin_failed(anyhow::anyhow!("the plugin failed the render without reporting an error")),
+                    ));
+                }
+                let headline =
+                    format!("error: {label}: rendering failed with {}", count(&diagnostics, Severity::Error, "error"));
+                print_diagnostics(&app, &headline, &diagnostics, &contents);
+                return Err(Failure::Input);
+            }
+        };
+    check(options, &app, &rendered, cache.as_ref(), &contents)?;
+    if !rendered.warnings.is_empty() {
+        let headline = format!("warning: {label}: {}", count(&rendered.warnings, Severity::Warning, "warning"));
+        print_diagnostics(&app, &headline, &rendered.warnings, &contents);
+    }
+    cli::emit(&rendered.to_stream()).map_err(|f| labelled(&label, f))
+}
+
+/// Everything a successful render must pass before Argo CD sees it: the
+/// output limit, the CRD schemas, at least one object (an empty stream makes
+/// an auto-pruning Application delete everything it manages), and the
+/// destination cluster's APIs.
+fn check(
+    options: &PluginOptions,
+    app: &Application,
+    rendered: &Rendered,
+    cache: Option<&crate::cache::CompileCache>,
+    contents: &HashMap<String, Vec<u8>>,
+) -> Result<(), Failure> {
+    let label = app.label();
+    let size: usize = rendered.manifests.iter().map(|m| m.yaml.len()).sum();
+    if size > options.limits.max_output_bytes {
+        return Err(labelled(
+            &label,
+            cli::plugin_failed(anyhow::anyhow!(
+                "the render produced {size} bytes of manifests, more than the limit of {} (raise it with `--max-output-bytes`)",
+                options.limits.max_output_bytes
+            )),
+        ));
+    }
+    cli::check_output(rendered, cache).map_err(|f| labelled(&label, f))?;
+    if rendered.manifests.is_empty() {
+        return Err(labelled(
+            &label,
+            cli::plugin_failed(anyhow::anyhow!(
+                "the plugin rendered no objects; refusing to print an empty render, which Argo CD would prune everything for"
+            )),
+        ));
+    }
+    let Some(apis) = app.api_versions.as_ref().filter(|_| app.settings.check_apis) else { return Ok(()) };
+    let missing = cluster::missing(&rendered.manifests, apis);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let cluster = app.kube_version.as_deref().map_or_else(
+        || "the destination cluster".to_owned(),
+        |version| format!("the destination cluster (Kubernetes {version})"),
+    );
+    let diagnostics: Vec<Diagnostic> = missing
+        .iter()
+        .map(|m| {
+            let located = contents.get(&m.file).and_then(|c| location::backend_of(c, &m.model));
+            Diagnostic {
+                severity: Severity::Error,
+                file: Some(m.file.clone()),
+                position: located.map(|l| l.position),
+                field: located.map(|l| l.field.to_owned()),
+                message: format!("{cluster} does not serve `{}`, which model `{}` needs", m.api, m.model),
+                hint: Some(format!(
+                    "{}; or, if another Application installs it, set `MODELGEN_CHECK_APIS` to `false` in `plugin.env`",
+                    m.hint
+                )),
+            }
+        })
+        .collect();
+    let headline = format!(
+        "error: {label}: {cluster} lacks {} the render needs (from `KUBE_API_VERSIONS`)",
+        if missing.len() == 1 { "an API".to_owned() } else { format!("{} APIs", missing.len()) }
+    );
+    print_diagnostics(app, &headline, &diagnostics, contents);
+    Err(Failure::Input)
+}
+
+/// The parameters command. It must work while the Application's parameters
+/// or settings are wrong, since the UI that shows them is where the user
+/// fixes them; `generate` reports those errors.
+fn announce(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
+    let app = Application::for_announcement(vars).map_err(|e| setup_failed(None, e))?;
+    let label = app.label();
+    let (files, contents) = read_sources(options, &label)?;
+    let cache = cli::cache(options);
+    let runtime = cli::load(options, cache.as_ref()).map_err(|f| labelled(&label, f))?;
+    let project = describe(&runtime, &app, &files, &contents).map_err(|f| labelled(&label, f))?;
+    if project.models.is_empty() {
+        return Err(setup_failed(Some(&label), anyhow::anyhow!("no `ModelDeployment` spec found")));
+    }
+    let announcement = parameters::announcement(&project, &app.settings);
+    let mut text = serde_json::to_string_pretty(&announcement).map_err(|e| setup_failed(Some(&label), e.into()))?;
+    text.push('\n');
+    cli::emit(&text).map_err(|f| labelled(&label, f))
+}

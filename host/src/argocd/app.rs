@@ -1,0 +1,295 @@
+//! The Argo CD application a plugin command runs for, read from the environment `argocd-cmp-server` sets.
+//!
+//! Values of environment variables are never quoted in messages: the
+//! sidecar's own environment may hold secrets, and Argo CD shows stderr in
+//! its UI. Messages name the variable instead.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+
+use anyhow::{Result, bail};
+
+use super::cluster::ApiVersions;
+use super::parameters::{self, Requested};
+
+/// The process environment, by name. A value that is not UTF-8 is kept as
+/// `None`, so that it is an error only if modelgen reads that variable.
+#[derive(Clone, Debug, Default)]
+pub struct Vars(BTreeMap<String, Option<String>>);
+
+impl Vars {
+    /// The environment of this process.
+    pub fn from_process() -> Self {
+        Self::from_os(std::env::vars_os())
+    }
+
+    /// Variables from `(name, value)` pairs (names that are not UTF-8 cannot
+    /// be ours and are dropped).
+    pub fn from_os(pairs: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok())))
+                .collect(),
+        )
+    }
+
+    /// Variables from UTF-8 pairs (for tests).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self(pairs.into_iter().map(|(n, v)| (n.to_owned(), Some(v.to_owned()))).collect())
+    }
+
+    /// The value of `name`, if set; an error if it is not UTF-8.
+    pub fn get(&self, name: &str) -> Result<Option<&str>> {
+        match self.0.get(name) {
+            None => Ok(None),
+            Some(Some(value)) => Ok(Some(value)),
+            Some(None) => bail!("`{name}` is not valid UTF-8"),
+        }
+    }
+
+    /// The value of `name` when set and not empty (Argo CD passes unset
+    /// optional values as empty strings).
+    pub fn non_empty(&self, name: &str) -> Result<Option<&str>> {
+        Ok(self.get(name)?.filter(|v| !v.is_empty()))
+    }
+
+    /// Every variable whose name starts with `prefix`, with the prefix removed.
+    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, Option<&'a str>)> + 'a {
+        self.0.iter().filter_map(move |(name, value)| Some((name.strip_prefix(prefix)?, value.as_deref())))
+    }
+}
+
+/// The user settings modelgen reads from the Application's `plugin.env`
+/// (which Argo CD passes prefixed with `ARGOCD_ENV_`, so that users cannot
+/// set the sidecar's own variables such as `MODELGEN_TIMEOUT`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// `MODELGEN_ENVIRONMENT`: the environment to render (like the `environment` parameter).
+    pub environment: Option<String>,
+    /// `MODELGEN_CHECK_APIS`: whether to refuse objects the destination cluster
+    /// cannot take (default `true`).
+    pub check_apis: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { environment: None, check_apis: true }
+    }
+}
+
+/// The prefix Argo CD puts before each `plugin.env` name.
+const ENV_PREFIX: &str = "ARGOCD_ENV_";
+/// The settings modelgen knows, as users write them in `plugin.env`.
+const SETTINGS: [&str; 2] = ["MODELGEN_ENVIRONMENT", "MODELGEN_CHECK_APIS"];
+
+impl Settings {
+    /// Reads `ARGOCD_ENV_MODELGEN_*`. Other `ARGOCD_ENV_*` variables are
+    /// left alone (an ApplicationSet may set them for every plugin), but a
+    /// misspelt `MODELGEN_` one is an error rather than a silent no-op.
+    pub fn from_vars(vars: &Vars) -> Result<Self> {
+        let mut settings = Self::default();
+        for (name, _) in vars.with_prefix(ENV_PREFIX) {
+            if name.starts_with("MODELGEN_") && !SETTINGS.contains(&name) {
+                bail!(
+                    "unknown setting `{ENV_PREFIX}{name}` (from the Application's `plugin.env`); modelgen reads {}",
+                    SETTINGS.map(|s| format!("`{s}`")).join(" and ")
+                );
+            }
+        }
+        settings.environment = vars.non_empty("ARGOCD_ENV_MODELGEN_ENVIRONMENT")?.map(str::to_owned);
+        if let Some(value) = vars.non_empty("ARGOCD_ENV_MODELGEN_CHECK_APIS")? {
+            settings.check_apis = match value {
+                "true" => true,
+                "false" => false,
+                _ => bail!("`ARGOCD_ENV_MODELGEN_CHECK_APIS` must be `true` or `false`"),
+            };
+        }
+        Ok(settings)
+    }
+}
+
+/// What Argo CD says about the application being rendered.
+#[derive(Clone, Debug)]
+pub struct Application {
+    /// `ARGOCD_APP_NAME`.
+    pub name: String,
+    /// `ARGOCD_APP_NAMESPACE`: the destination namespace, used for specs that set none.
+    pub namespace: Option<String>,
+    /// `ARGOCD_APP_REVISION`: the resolved commit.
+    pub revision: Option<String>,
+    /// `ARGOCD_APP_REVISION_SHORT`, for messages.
+    pub revision_short: Option<String>,
+    /// `ARGOCD_APP_SOURCE_PATH`: the application's path in the repository,
+    /// which messages put before file names so that they can be found.
+    pub source_path: Option<String>,
+    /// `KUBE_VERSION` of the destination cluster.
+    pub kube_version: Option<String>,
+    /// `KUBE_API_VERSIONS` of the destination cluster.
+    pub api_versions: Option<ApiVersions>,
+    /// Settings from `plugin.env`.
+    pub settings: Settings,
+    /// The parameters the Application sets.
+    pub requested: Requested,
+}
+
+impl Application {
+    /// Reads the application from the environment of `generate` (or, with
+    /// fewer variables, of the parameters command).
+    pub fn from_vars(vars: &Vars) -> Result<Self> {
+        let Some(name) = vars.non_empty("ARGOCD_APP_NAME")? else {
+            bail!(
+                "`ARGOCD_APP_NAME` is not set: `modelgen argocd` runs inside Argo CD's repo-server \
+                 (as a config management plugin); use `modelgen render` elsewhere"
+            );
+        };
+        let owned = |name: &str| -> Result<Option<String>> { Ok(vars.non_empty(name)?.map(str::to_owned)) };
+        let settings = Settings::from_vars(vars)?;
+        let mut requested = parameters::requested(vars)?;
+        match (&requested.environment, &settings.environment) {
+            (Some(parameter), Some(setting)) if parameter != setting => bail!(
+                "the parameter `environment` and the setting `ARGOCD_ENV_MODELGEN_ENVIRONMENT` name different \
+                 environments; set only one"
+            ),
+            (None, Some(setting)) => requested.environment = Some(setting.clone()),
+            _ => {}
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            namespace: owned("ARGOCD_APP_NAMESPACE")?,
+            revision: owned("ARGOCD_APP_REVISION")?,
+            revision_short: owned("ARGOCD_APP_REVISION_SHORT")?,
+            source_path: owned("ARGOCD_APP_SOURCE_PATH")?,
+            kube_version: owned("KUBE_VERSION")?,
+            api_versions: vars.non_empty("KUBE_API_VERSIONS")?.map(ApiVersions::parse),
+            settings,
+            requested,
+        })
+    }
+
+    /// The application as the parameters command sees it: Argo CD passes it
+    /// only the name, the source and the user's settings and parameters,
+    /// and wrong settings or parameters must not hide the announcement
+    /// (the UI that shows it is where they are fixed), so they fall back to
+    /// their defaults here and are reported by `generate`.
+    pub fn for_announcement(vars: &Vars) -> Result<Self> {
+        let owned = |name: &str| -> Result<Option<String>> { Ok(vars.non_empty(name)?.map(str::to_owned)) };
+        Ok(Self {
+            name: owned("ARGOCD_APP_NAME")?.unwrap_or_default(),
+            namespace: None,
+            revision: None,
+            revision_short: None,
+            source_path: owned("ARGOCD_APP_SOURCE_PATH")?,
+            kube_version: None,
+            api_versions: None,
+            settings: Settings::from_vars(vars).unwrap_or_default(),
+            requested: Requested::default(),
+        })
+    }
+
+    /// How messages name the application: its name, path and revision.
+    pub fn label(&self) -> String {
+        let mut label = format!("application `{}`", self.name);
+        match (self.source_path.as_deref().filter(|p| *p != "."), self.revision_short.as_deref()) {
+            (Some(path), Some(revision)) => label.push_str(&format!(" (`{path}` at {revision})")),
+            (Some(path), None) => label.push_str(&format!(" (`{path}`)")),
+            (None, Some(revision)) => label.push_str(&format!(" (at {revision})")),
+            (None, None) => {}
+        }
+        label
+    }
+
+    /// A source file's path as the user finds it in the repository.
+    pub fn display_path(&self, file: &str) -> String {
+        match self.source_path.as_deref().map(|p| p.trim_end_matches('/')).filter(|p| !p.is_empty() && *p != ".") {
+            Some(path) => format!("{path}/{file}"),
+            None => file.to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(pairs: &[(&str, &str)]) -> Result<Application> {
+        Application::from_vars(&Vars::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn reads_what_argo_cd_sets() {
+        let app = app(&[
+            ("ARGOCD_APP_NAME", "mochanet-prod"),
+            ("ARGOCD_APP_NAMESPACE", "coffee"),
+            ("ARGOCD_APP_REVISION", "53a4f2c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6"),
+            ("ARGOCD_APP_REVISION_SHORT", "53a4f2c"),
+            ("ARGOCD_APP_SOURCE_PATH", "apps/mochanet"),
+            ("KUBE_VERSION", "1.31.2"),
+            ("ARGOCD_ENV_OTHER_TOOL", "ignored"),
+        ])
+        .expect("valid");
+        assert_eq!(app.namespace.as_deref(), Some("coffee"));
+        assert_eq!(app.label(), "application `mochanet-prod` (`apps/mochanet` at 53a4f2c)");
+        assert_eq!(app.display_path("m.yaml"), "apps/mochanet/m.yaml");
+        assert!(app.settings.check_apis);
+        assert!(app.api_versions.is_none());
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let app = app(&[("ARGOCD_APP_NAME", "a"), ("ARGOCD_APP_NAMESPACE", ""), ("ARGOCD_APP_SOURCE_PATH", ".")])
+            .expect("valid");
+        assert_eq!(app.namespace, None);
+        assert_eq!(app.display_path("m.yaml"), "m.yaml");
+        assert_eq!(app.label(), "application `a`");
+    }
+
+    #[test]
+    fn outside_argo_cd_it_says_what_to_use() {
+        let e = app(&[]).expect_err("no app name").to_string();
+        assert!(e.contains("`ARGOCD_APP_NAME` is not set") && e.contains("modelgen render"), "{e}");
+    }
+
+    #[test]
+    fn settings_are_checked_without_echoing_values() {
+        let e = app(&[("ARGOCD_APP_NAME", "a"), ("ARGOCD_ENV_MODELGEN_CHECK_APIS", "s3cr3t")])
+            .expect_err("not a bool")
+            .to_string();
+        assert!(e.contains("`ARGOCD_ENV_MODELGEN_CHECK_APIS` must be `true` or `false`") && !e.contains("s3cr3t"));
+        let e =
+            app(&[("ARGOCD_APP_NAME", "a"), ("ARGOCD_ENV_MODELGEN_ENVIROMENT", "prod")]).expect_err("typo").to_string();
+        assert!(e.contains("unknown setting `ARGOCD_ENV_MODELGEN_ENVIROMENT`") && e.contains("`MODELGEN_ENVIRONMENT`"));
+        let off = app(&[("ARGOCD_APP_NAME", "a"), ("ARGOCD_ENV_MODELGEN_CHECK_APIS", "false")]).expect("valid");
+        assert!(!off.settings.check_apis);
+    }
+
+    #[test]
+    fn the_environment_comes_from_a_parameter_or_a_setting_but_not_two_different_ones() {
+        let from_setting = app(&[("ARGOCD_APP_NAME", "a"), ("ARGOCD_ENV_MODELGEN_ENVIRONMENT", "prod")]).expect("ok");
+        assert_eq!(from_setting.requested.environment.as_deref(), Some("prod"));
+        let both = [
+            ("ARGOCD_APP_NAME", "a"),
+            ("ARGOCD_ENV_MODELGEN_ENVIRONMENT", "prod"),
+            ("ARGOCD_APP_PARAMETERS", r#"[{"name":"environment","string":"prod"}]"#),
+        ];
+        assert_eq!(app(&both).expect("same").requested.environment.as_deref(), Some("prod"));
+        let clash = [
+            ("ARGOCD_APP_NAME", "a"),
+            ("ARGOCD_ENV_MODELGEN_ENVIRONMENT", "prod"),
+            ("ARGOCD_APP_PARAMETERS", r#"[{"name":"environment","string":"dev"}]"#),
+        ];
+        let e = app(&clash).expect_err("clash").to_string();
+        assert!(e.contains("name different environments") && !e.contains("dev") && !e.contains("prod"), "{e}");
+    }
+
+    #[test]
+    fn a_variable_that_is_not_utf8_is_named() {
+        use std::os::unix::ffi::OsStringExt;
+        let vars = Vars::from_os([
+            (OsString::from("ARGOCD_APP_NAME"), OsString::from("a")),
+            (OsString::from("ARGOCD_APP_NAMESPACE"), OsString::from_vec(vec![0xff, 0xfe])),
+        ]);
+        let e = Application::from_vars(&vars).expect_err("not UTF-8").to_string();
+        assert_eq!(e, "`ARGOCD_APP_NAMESPACE` is not valid UTF-8");
+    }
+}
