@@ -1,0 +1,804 @@
+//! The Argo CD config management plugin, driven the way `argocd-cmp-server` drives it, and the files that install it.
+//!
+//! The harness reads the repository's own `deploy/argocd/plugin.yaml` and
+//! does what the sidecar does for each request: unpacks the application
+//! into a fresh directory with file modes reset, decides whether the plugin
+//! applies, runs the parameters command and `generate` in the application's
+//! directory with exactly the environment Argo CD builds (the sidecar's own
+//! variables plus `ARGOCD_APP_*`, `KUBE_*`, `ARGOCD_ENV_*`, `PARAM_*`), and
+//! judges stdout, stderr and the exit code as repo-server would.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+use support::{documents, run_in, text, workspace};
+
+/// A secret in the sidecar's own environment: it must never reach stderr.
+const SIDECAR_SECRET: (&str, &str) = ("AWS_SECRET_ACCESS_KEY", "sidecar-secret-0f3c9a");
+/// The commit the fake repo-server resolved.
+const REVISION: &str = "53a4f2c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6";
+/// The repository the example Applications name.
+const REPO_URL: &str = "https://github.com/modelgen/modelgen.git";
+
+fn yaml(path: &Path) -> Value {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{} is not YAML: {e}", path.display()))
+}
+
+fn deploy(file: &str) -> PathBuf {
+    workspace().join("deploy/argocd").join(file)
+}
+
+/// `deploy/argocd/plugin.yaml`, checked as cmp-server checks it at start.
+struct Plugin {
+    config: Value,
+}
+
+impl Plugin {
+    fn load() -> Self {
+        let config = yaml(&deploy("plugin.yaml"));
+        // cmp-server's ValidatePluginConfig: it refuses to start otherwise.
+        assert_eq!(config["apiVersion"], "argoproj.io/v1alpha1");
+        assert_eq!(config["kind"], "ConfigManagementPlugin");
+        assert!(config["metadata"]["name"].as_str().is_some_and(|n| !n.is_empty()), "metadata.name is required");
+        assert!(!Self::command_of(&config["spec"]["generate"]).is_empty(), "spec.generate.command is required");
+        Self { config }
+    }
+
+    /// The name Applications select it by: `<metadata.name>-<spec.version>`.
+    fn name(&self) -> String {
+        let name = self.config["metadata"]["name"].as_str().expect("name");
+        match self.config["spec"]["version"].as_str() {
+            Some(version) => format!("{name}-{version}"),
+            None => name.to_owned(),
+        }
+    }
+
+    /// `command[0]` with `command[1:] + args`, as cmp-server execs it.
+    fn command_of(block: &Value) -> Vec<String> {
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+        };
+        let mut argv = strings(&block["command"]);
+        argv.extend(strings(&block["args"]));
+        argv
+    }
+
+    /// Whether an Application source selecting `plugin_name` gets this
+    /// plugin. With a `discover` block cmp-server would also have to match
+    /// the files; this plugin has none (see plugin.yaml), so it is used
+    /// exactly when named and never by auto-discovery.
+    fn selected_by(&self, plugin_name: Option<&str>) -> bool {
+        assert!(
+            self.config["spec"].get("discover").is_none(),
+            "plugin.yaml gained a `discover` block: teach this harness to evaluate it, and update the README"
+        );
+        plugin_name == Some(self.name().as_str())
+    }
+
+    fn generate(&self) -> Vec<String> {
+        Self::command_of(&self.config["spec"]["generate"])
+    }
+
+    fn parameters(&self) -> Vec<String> {
+        Self::command_of(&self.config["spec"]["parameters"]["dynamic"])
+    }
+}
+
+/// What the sidecar container itself carries: `modelgen` on `PATH` (as the
+/// image installs it), a private cache, and a secret of its own.
+struct Sidecar {
+    _home: tempfile::TempDir,
+    bin: PathBuf,
+    tmp: PathBuf,
+    cache: PathBuf,
+}
+
+impl Sidecar {
+    /// A sidecar whose compile cache is warm (shared by the tests in this process).
+    fn warm() -> &'static Sidecar {
+        static WARM: OnceLock<Sidecar> = OnceLock::new();
+        WARM.get_or_init(|| {
+            let sidecar = Sidecar::cold();
+            let out = Command::new(env!("CARGO_BIN_EXE_modelgen"))
+                .arg("info")
+                .env("MODELGEN_CACHE_DIR", &sidecar.cache)
+                .output()
+                .expect("run modelgen");
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            sidecar
+        })
+    }
+
+    /// A sidecar that never ran modelgen: an empty cache directory.
+    fn cold() -> Sidecar {
+        let home = tempfile::tempdir().expect("sidecar home");
+        let bin = home.path().join("bin");
+        let tmp = home.path().join("tmp");
+        fs::create_dir_all(&bin).expect("bin");
+        fs::create_dir_all(&tmp).expect("tmp");
+        symlink(env!("CARGO_BIN_EXE_modelgen"), bin.join("modelgen")).expect("install modelgen");
+        let cache = home.path().join("cache");
+        Sidecar { bin, tmp, cache, _home: home }
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("PATH".into(), format!("{}:/usr/bin:/bin", self.bin.display())),
+            ("HOME".into(), "/home/argocd".into()),
+            ("TMPDIR".into(), self.tmp.display().to_string()),
+            ("MODELGEN_CACHE_DIR".into(), self.cache.display().to_string()),
+            (SIDECAR_SECRET.0.into(), SIDECAR_SECRET.1.into()),
+        ]
+    }
+}
+
+/// An Application's source and destination, as far as the plugin sees them.
+#[derive(Clone, Debug)]
+struct App {
+    name: String,
+    path: String,
+    namespace: String,
+    plugin_name: Option<String>,
+    env: Vec<(String, String)>,
+    parameters: Vec<Value>,
+}
+
+impl App {
+    /// The Application an Argo CD `Application` manifest describes.
+    fn from_manifest(manifest: &Value) -> Self {
+        let source = &manifest["spec"]["source"];
+        let plugin = &source["plugin"];
+        App {
+            name: manifest["metadata"]["name"].as_str().expect("name").into(),
+            path: source["path"].as_str().expect("path").into(),
+            namespace: manifest["spec"]["destination"]["namespace"].as_str().unwrap_or_default().into(),
+            plugin_name: plugin["name"].as_str().map(str::to_owned),
+            env: plugin["env"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| (e["name"].as_str().expect("env name").into(), e["value"].as_str().unwrap_or("").into()))
+                .collect(),
+            parameters: plugin["parameters"].as_array().cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Argo CD's `PARAM_*` name escaping.
+    fn escaped(name: &str) -> String {
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c.to_ascii_uppercase() } else { '_' }).collect()
+    }
+
+    /// `ARGOCD_APP_PARAMETERS` and the `PARAM_*` variables
+    /// (`ApplicationSourcePluginParameters.Environ`).
+    fn parameter_env(&self) -> Vec<(String, String)> {
+        if self.parameters.is_empty() {
+            return Vec::new();
+        }
+        let mut env = vec![("ARGOCD_APP_PARAMETERS".to_owned(), Value::Array(self.parameters.clone()).to_string())];
+        for parameter in &self.parameters {
+            let base = format!("PARAM_{}", Self::escaped(parameter["name"].as_str().expect("parameter name")));
+            if let Some(s) = parameter["string"].as_str() {
+                env.push((base.clone(), s.into()));
+            }
+            for (key, value) in parameter["map"].as_object().into_iter().flatten() {
+                env.push((format!("{base}_{}", Self::escaped(key)), value.as_str().unwrap_or("").into()));
+            }
+            for (i, value) in parameter["array"].as_array().into_iter().flatten().enumerate() {
+                env.push((format!("{base}_{i}"), value.as_str().unwrap_or("").into()));
+            }
+        }
+        env
+    }
+
+    /// `plugin.env` as `ARGOCD_ENV_<NAME>`, values expanded against the
+    /// build environment first (`$$` for a literal `$`), as repo-server does.
+    fn user_env(&self, build: &[(String, String)]) -> Vec<(String, String)> {
+        let lookup = |name: &str| build.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        self.env
+            .iter()
+            .map(|(name, value)| {
+                let mut out = String::new();
+                let mut rest = value.as_str();
+                while let Some(i) = rest.find('$') {
+                    out.push_str(&rest[..i]);
+                    rest = &rest[i + 1..];
+                    if let Some(r) = rest.strip_prefix('$') {
+                        out.push('$');
+                        rest = r;
+                    } else if let Some(r) = rest.strip_prefix('{') {
+                        let end = r.find('}').expect("closed ${}");
+                        out.push_str(&lookup(&r[..end]));
+                        rest = &r[end + 1..];
+                    } else {
+                        let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+                        out.push_str(&lookup(&rest[..end]));
+                        rest = &rest[end..];
+                    }
+                }
+                out.push_str(rest);
+                (format!("ARGOCD_ENV_{name}"), out)
+            })
+            .collect()
+    }
+
+    /// The environment of `generate`: the sidecar's, the build environment,
+    /// the cluster's, the user's settings and the parameters.
+    fn generate_env(&self, sidecar: &Sidecar, api_versions: &str) -> Vec<(String, String)> {
+        let build: Vec<(String, String)> = [
+            ("ARGOCD_APP_NAME", self.name.as_str()),
+            ("ARGOCD_APP_NAMESPACE", self.namespace.as_str()),
+            ("ARGOCD_APP_PROJECT_NAME", "default"),
+            ("ARGOCD_APP_REVISION", REVISION),
+            ("ARGOCD_APP_REVISION_SHORT", &REVISION[..7]),
+            ("ARGOCD_APP_REVISION_SHORT_8", &REVISION[..8]),
+            ("ARGOCD_APP_SOURCE_PATH", self.path.as_str()),
+            ("ARGOCD_APP_SOURCE_REPO_URL", REPO_URL),
+            ("ARGOCD_APP_SOURCE_TARGET_REVISION", "main"),
+            ("KUBE_VERSION", "1.34.1"),
+            ("KUBE_API_VERSIONS", api_versions),
+        ]
+        .iter()
+        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+        .collect();
+        let mut env = sidecar.env();
+        env.extend(self.user_env(&build));
+        env.extend(build);
+        env.extend(self.parameter_env());
+        env
+    }
+
+    /// The smaller environment of the parameters command: no revision, no
+    /// namespace, no cluster.
+    fn parameters_env(&self, sidecar: &Sidecar) -> Vec<(String, String)> {
+        let build: Vec<(String, String)> = [
+            ("ARGOCD_APP_NAME", self.name.as_str()),
+            ("ARGOCD_APP_SOURCE_REPO_URL", REPO_URL),
+            ("ARGOCD_APP_SOURCE_PATH", self.path.as_str()),
+            ("ARGOCD_APP_SOURCE_TARGET_REVISION", "main"),
+        ]
+        .iter()
+        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+        .collect();
+        let mut env = sidecar.env();
+        env.extend(self.user_env(&build));
+        env.extend(build);
+        env.extend(self.parameter_env());
+        env
+    }
+}
+
+/// What a destination cluster with KServe, Seldon Core v1 and 2, Gateway API
+/// and Istio serves, in `KUBE_API_VERSIONS` form (both `group/version` and
+/// `group/version/Kind`, sorted).
+fn full_cluster() -> String {
+    let mut entries: Vec<String> = vec!["v1".into(), "v1/ConfigMap".into(), "v1/Service".into(), "apps/v1".into()];
+    entries.push("apps/v1/Deployment".into());
+    for (api_version, kind) in modelgen::crd::kinds() {
+        entries.push(api_version.to_owned());
+        entries.push(format!("{api_version}/{kind}"));
+    }
+    entries.sort();
+    entries.dedup();
+    entries.join(",")
+}
+
+/// The repository as the sidecar unpacks it for one request: a fresh
+/// `<tmp>/_cmp_server/<id>/` holding the repository's files with modes reset
+/// (0644 files, 0755 directories), `.git` excluded, and symlinks only when
+/// they stay inside the tree (made relative), as `Untgz` does.
+struct Unpacked {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Unpacked {
+    /// Unpacks `subtree` of `repo` (a directory standing for the repository root).
+    fn new(repo: &Path, subtree: &str, sidecar: &Sidecar) -> Self {
+        let dir = tempfile::Builder::new().prefix("_cmp_server").tempdir_in(&sidecar.tmp).expect("work dir");
+        let root = dir.path().join("3f6e1c2a-request");
+        fs::create_dir_all(&root).expect("root");
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).expect("chmod root");
+        Self::copy(repo, &repo.join(subtree), &root);
+        Unpacked { _dir: dir, root }
+    }
+
+    fn copy(repo: &Path, from: &Path, root: &Path) {
+        let relative = from.strip_prefix(repo).expect("inside the repo");
+        let to = root.join(relative);
+        let meta = fs::symlink_metadata(from).expect("stat");
+        if relative.starts_with(".git") {
+            return; // --plugin-tar-exclude=.git/*
+        }
+        if meta.file_type().is_symlink() {
+            let target = fs::canonicalize(from).expect("resolvable link");
+            assert!(target.starts_with(repo), "Untgz refuses `{}`: illegal filepath in symlink", from.display());
+            let relative_target =
+                pathdiff(&target, from.parent().expect("parent")).expect("a relative path to the target");
+            symlink(relative_target, &to).expect("symlink");
+        } else if meta.is_dir() {
+            fs::create_dir_all(&to).expect("mkdir");
+            fs::set_permissions(&to, fs::Permissions::from_mode(0o755)).expect("chmod dir");
+            for entry in fs::read_dir(from).expect("list") {
+                Self::copy(repo, &entry.expect("entry").path(), root);
+            }
+        } else if meta.is_file() {
+            fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+            fs::copy(from, &to).expect("copy");
+            fs::set_permissions(&to, fs::Permissions::from_mode(0o644)).expect("chmod file");
+        }
+        // Anything else (FIFOs, devices) is not archived at all.
+    }
+
+    fn app_dir(&self, app: &App) -> PathBuf {
+        self.root.join(&app.path)
+    }
+}
+
+/// `target` relative to `base` (both absolute, `base` a directory).
+fn pathdiff(target: &Path, base: &Path) -> Option<PathBuf> {
+    let base = fs::canonicalize(base).ok()?;
+    let common = target.components().zip(base.components()).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in base.components().skip(common) {
+        out.push("..");
+    }
+    for part in target.components().skip(common) {
+        out.push(part);
+    }
+    Some(out)
+}
+
+/// Runs a plugin command as cmp-server does: a plain exec of `argv` (found
+/// on the sidecar's `PATH`), in `dir`, with exactly `env`.
+fn exec(argv: &[String], dir: &Path, env: &[(String, String)]) -> Output {
+    Command::new(&argv[0])
+        .args(&argv[1..])
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.iter().map(|(n, v)| (n, v)))
+        .output()
+        .unwrap_or_else(|e| panic!("exec {argv:?}: {e}"))
+}
+
+/// Checks a successful `generate` the way repo-server reads it: exit 0 and
+/// a non-empty stream of Kubernetes objects.
+fn objects(out: &Output, context: &str) -> Vec<Value> {
+    assert_eq!(out.status.code(), Some(0), "{context}: generate failed:\n{}", text(&out.stderr));
+    let docs = documents(&text(&out.stdout));
+    assert!(!docs.is_empty(), "{context}: exit 0 with no objects would make Argo CD prune everything");
+    for doc in &docs {
+        assert!(doc["apiVersion"].is_string() && doc["kind"].is_string(), "{context}: not an object: {doc}");
+        assert!(doc["metadata"]["name"].is_string(), "{context}: an object without a name: {doc}");
+    }
+    docs
+}
+
+/// Checks a failed `generate`: non-zero exit, nothing on stdout, a short
+/// stderr that names the application and leaks no environment value.
+fn failure(out: &Output, app: &App, context: &str) -> String {
+    let stderr = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{context}: must fail");
+    assert!(out.stdout.is_empty(), "{context}: a failure printed to stdout:\n{}", text(&out.stdout));
+    assert!(
+        stderr.lines().next().is_some_and(|l| l.contains(&format!("application `{}`", app.name))),
+        "{context}: the first line must name the application:\n{stderr}"
+    );
+    assert!(stderr.lines().count() <= 50, "{context}: stderr is longer than a screen:\n{stderr}");
+    assert!(!stderr.contains(SIDECAR_SECRET.1), "{context}: the sidecar's secret leaked:\n{stderr}");
+    assert!(!stderr.contains(REVISION), "{context}: the full revision is noise:\n{stderr}");
+    stderr
+}
+
+/// One Application per example directory, as deploy/argocd/applicationset.yaml makes them.
+fn applicationset_apps() -> Vec<App> {
+    let set = yaml(&deploy("applicationset.yaml"));
+    assert_eq!(set["kind"], "ApplicationSet");
+    let pattern = set["spec"]["generators"][0]["git"]["directories"][0]["path"].as_str().expect("a directory glob");
+    let parent = pattern.strip_suffix("/*").expect("a one-level `dir/*` glob");
+    let template = &set["spec"]["template"];
+    let mut apps = Vec::new();
+    for dir in support::subdirectories(&workspace().join(parent)) {
+        let basename = dir.file_name().expect("name").to_string_lossy().into_owned();
+        let path = format!("{parent}/{basename}");
+        let fill = |s: &str| s.replace("{{.path.basename}}", &basename).replace("{{.path.path}}", &path);
+        let manifest = json!({
+            "metadata": {"name": fill(template["metadata"]["name"].as_str().expect("name template"))},
+            "spec": {
+                "source": {
+                    "path": fill(template["spec"]["source"]["path"].as_str().expect("path template")),
+                    "plugin": template["spec"]["source"]["plugin"].clone(),
+                },
+                "destination": {"namespace": fill(template["spec"]["destination"]["namespace"].as_str().unwrap_or(""))},
+            },
+        });
+        apps.push(App::from_manifest(&manifest));
+    }
+    assert!(apps.len() >= 5, "every example is an Application: {apps:?}");
+    apps
+}
+
+/// What `modelgen render` prints for the same directory and namespace.
+fn render(path: &str, namespace: &str) -> String {
+    let out = run_in(&workspace(), &["render", path, "--namespace", namespace]);
+    assert_eq!(out.status.code(), Some(0), "render {path}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn plugin_yaml_is_what_cmp_server_accepts_and_applications_name_it() {
+    let plugin = Plugin::load();
+    assert_eq!(plugin.name(), "modelgen-v1");
+    assert_eq!(plugin.generate(), ["modelgen", "argocd", "generate"]);
+    assert_eq!(plugin.parameters(), ["modelgen", "argocd", "parameters"]);
+    assert_eq!(plugin.config["spec"]["preserveFileMode"], false);
+    assert_eq!(plugin.config["spec"]["provideGitCreds"], false);
+    // No discovery: named Applications get it, auto-discovery (`plugin: {}`) does not.
+    assert!(plugin.selected_by(Some("modelgen-v1")));
+    assert!(!plugin.selected_by(None));
+    assert!(!plugin.selected_by(Some("modelgen")), "without the version the name does not match (argo-cd#13013)");
+    let application = App::from_manifest(&yaml(&deploy("application.yaml")));
+    assert!(plugin.selected_by(application.plugin_name.as_deref()), "application.yaml names the plugin");
+    for app in applicationset_apps() {
+        assert!(plugin.selected_by(app.plugin_name.as_deref()), "applicationset.yaml names the plugin");
+    }
+}
+
+#[test]
+fn every_example_renders_through_the_cmp_contract_exactly_as_modelgen_render() {
+    let plugin = Plugin::load();
+    let sidecar = Sidecar::warm();
+    for app in applicationset_apps() {
+        let repo = Unpacked::new(&workspace(), &app.path, sidecar);
+        let dir = repo.app_dir(&app);
+        assert!(plugin.selected_by(app.plugin_name.as_deref()));
+
+        let announced = exec(&plugin.parameters(), &dir, &app.parameters_env(sidecar));
+        assert_eq!(announced.status.code(), Some(0), "{}: parameters: {}", app.name, text(&announced.stderr));
+        let announced: Value = serde_json::from_slice(&announced.stdout).expect("the announcement is JSON");
+        let list = announced.as_array().expect("a JSON list of parameters");
+        for parameter in list {
+            assert!(parameter["name"].is_string() && parameter["collectionType"].is_string(), "{parameter}");
+        }
+
+        let out = exec(&plugin.generate(), &dir, &app.generate_env(sidecar, &full_cluster()));
+        let docs = objects(&out, &app.name);
+        assert_eq!(text(&out.stdout), render(&app.path, &app.namespace), "{}: generate differs from render", app.name);
+        support::assert_valid_against_crds(&text(&out.stdout), &app.name);
+
+        // The announced canary weights are the specs' own.
+        let weights: BTreeMap<String, String> = docs
+            .iter()
+            .filter_map(|d| {
+                let model = d["metadata"]["labels"]["app.kubernetes.io/name"].as_str()?;
+                let percent = d["spec"]["predictor"]["canaryTrafficPercent"].as_u64()?;
+                Some((model.to_owned(), percent.to_string()))
+            })
+            .collect();
+        let announced_weights = list.iter().find(|p| p["name"] == "canary-weight").map(|p| p["map"].clone());
+        if !weights.is_empty() {
+            assert_eq!(announced_weights, Some(json!(weights)), "{}: canary-weight defaults", app.name);
+        }
+    }
+}
+
+#[test]
+fn the_example_application_renders_with_its_parameters_and_settings() {
+    let plugin = Plugin::load();
+    let sidecar = Sidecar::warm();
+    let mut app = App::from_manifest(&yaml(&deploy("application.yaml")));
+    assert!(!app.parameters.is_empty(), "the example shows a parameter");
+    let repo = Unpacked::new(&workspace(), &app.path, sidecar);
+    let expected = render(&app.path, &app.namespace);
+    let out = exec(&plugin.generate(), &repo.app_dir(&app), &app.generate_env(sidecar, &full_cluster()));
+    objects(&out, "application.yaml");
+    assert_eq!(text(&out.stdout), expected);
+
+    // The same through `PARAM_*` alone, and with a setting in `plugin.env`
+    // (expanded against the build environment, as Argo CD does).
+    app.env.push(("MODELGEN_CHECK_APIS".into(), "true".into()));
+    let env: Vec<(String, String)> =
+        app.generate_env(sidecar, &full_cluster()).into_iter().filter(|(n, _)| n != "ARGOCD_APP_PARAMETERS").collect();
+    assert!(env.iter().any(|(n, v)| n == "PARAM_CANARY_WEIGHT_MOCHANET" && v == "10"), "{env:?}");
+    let out = exec(&plugin.generate(), &repo.app_dir(&app), &env);
+    objects(&out, "PARAM_ variables");
+    assert_eq!(text(&out.stdout), expected);
+}
+
+/// An application in a temporary repository, at `apps/<name>`.
+fn temp_app(name: &str, files: &[(&str, &[u8])]) -> (tempfile::TempDir, App) {
+    let repo = tempfile::tempdir().expect("repo");
+    for (path, contents) in files {
+        let path = repo.path().join("apps").join(name).join(path);
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(path, contents).expect("write");
+    }
+    let app = App {
+        name: name.into(),
+        path: format!("apps/{name}"),
+        namespace: "models".into(),
+        plugin_name: Some("modelgen-v1".into()),
+        env: vec![("TOKEN".into(), "user-secret-77d1".into())],
+        parameters: Vec::new(),
+    };
+    (repo, app)
+}
+
+#[test]
+fn a_failing_app_exits_non_zero_with_empty_stdout_and_a_located_message() {
+    let plugin = Plugin::load();
+    let sidecar = Sidecar::warm();
+    let bad = support::TINY_SPEC.replace("    version: v1\n", "    version: v1\n    verison: v2\n");
+    let (repo, app) = temp_app(
+        "broken",
+        &[("models/tiny.yaml", bad.as_bytes()), ("ok.yaml", support::TINY_SPEC.replace("tiny", "fine").as_bytes())],
+    );
+    let unpacked = Unpacked::new(repo.path(), "apps", sidecar);
+    let out = exec(&plugin.generate(), &unpacked.app_dir(&app), &app.generate_env(sidecar, &full_cluster()));
+    let stderr = failure(&out, &app, "broken");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.starts_with("error: application `broken` (`apps/broken` at 53a4f2c): rendering failed with 1 error\n"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("apps/broken/models/tiny.yaml:9:5: error: unknown field `verison`"), "{stderr}");
+    assert!(stderr.contains("spec.model.verison"), "{stderr}");
+    assert!(!stderr.contains("user-secret-77d1"), "a plugin.env value leaked:\n{stderr}");
+}
+
+#[test]
+fn many_errors_stay_on_one_screen() {
+    let sidecar = Sidecar::warm();
+    let bad = support::TINY_SPEC.replace("format: sklearn", "format: sklearn\n    fromat: x");
+    let files: Vec<(String, Vec<u8>)> =
+        (0..30).map(|i| (format!("m{i:02}.yaml"), bad.replace("tiny", &format!("tiny{i}")).into_bytes())).collect();
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(p, c)| (p.as_str(), c.as_slice())).collect();
+    let (repo, app) = temp_app("many", &refs);
+    let unpacked = Unpacked::new(repo.path(), "apps", sidecar);
+    let out = exec(&Plugin::load().generate(), &unpacked.app_dir(&app), &app.generate_env(sidecar, &full_cluster()));
+    let stderr = failure(&out, &app, "many");
+    assert!(stderr.contains("rendering failed with 30 errors"), "{stderr}");
+    assert!(
+        stderr.contains("... and 22 more; run `modelgen validate apps/many` in a checkout to see them all"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn no_spec_at_all_is_an_error_not_an_empty_render() {
+    let sidecar = Sidecar::warm();
+    let (repo, app) =
+        temp_app("empty", &[("kustomization.yaml", b"resources: []\n"), ("README.md", b"nothing here\n")]);
+    let unpacked = Unpacked::new(repo.path(), "apps", sidecar);
+    let out = exec(&Plugin::load().generate(), &unpacked.app_dir(&app), &app.generate_env(sidecar, &full_cluster()));
+    let stderr = failure(&out, &app, "empty");
+    assert!(stderr.contains("no `ModelDeployment` spec found"), "{stderr}");
+}
+
+#[test]
+fn a_cluster_without_the_backend_api_fails_naming_the_api_and_the_model() {
+    let sidecar = Sidecar::warm();
+    let spec = support::TINY_SPEC.replace("spec:\n", "spec:\n  backend: seldon-v2\n");
+    let (repo, app) = temp_app("iris", &[("iris.yaml", spec.as_bytes())]);
+    let unpacked = Unpacked::new(repo.path(), "apps", sidecar);
+    let without_seldon: String =
+        full_cluster().split(',').filter(|e| !e.starts_with("mlops.seldon.io")).collect::<Vec<_>>().join(",");
+    let out = exec(&Plugin::load().generate(), &unpacked.app_dir(&app), &app.generate_env(sidecar, &without_seldon));
+    let stderr = failure(&out, &app, "no Seldon Core 2");
+    assert!(stderr.contains("apps/iris/iris.yaml:6:12: error: the destination cluster (Kubernetes 1.34.1) does not serve `mlops.seldon.io/v1alpha1/Model`, which model `tiny` needs"), "{stderr}");
+    assert!(stderr.contains("^^^^^^^^^ spec.backend"), "{stderr}");
+    assert!(stderr.contains("serves no `mlops.seldon.io` API at all"), "{stderr}");
+
+    // Switched off in `plugin.env` (when another Application installs the CRDs).
+    let mut off = app.clone();
+    off.env.push(("MODELGEN_CHECK_APIS".into(), "false".into()));
+    let out = exec(&Plugin::load().generate(), &unpacked.app_dir(&off), &off.generate_env(sidecar, &without_seldon));
+    objects(&out, "check switched off");
+
+    // Without `KUBE_API_VERSIONS` nothing is assumed about the cluster.
+    let env: Vec<_> = app.generate_env(sidecar, "").into_iter().filter(|(n, _)| n != "KUBE_API_VERSIONS").collect();
+    objects(&exec(&Plugin::load().generate(), &unpacked.app_dir(&app), &env), "no API list");
+}
+
+#[test]
+fn bad_parameters_and_settings_fail_generate_but_not_the_announcement() {
+    let sidecar = Sidecar::warm();
+    let canary = support::TINY_SPEC.to_owned()
+        + "  canary:\n    version: v2\n    storageUri: s3://models/tiny/v2\n    trafficPercent: 10\n";
+    let (repo, mut app) = temp_app("params", &[("tiny.yaml", canary.as_bytes())]);
+    let unpacked = Unpacked::new(repo.path(), "apps", sidecar);
+    let dir = unpacked.app_dir(&app);
+    let plugin = Plugin::load();
+    let cases: [(&str, Value, &str); 3] = [
+        (
+            "unknown model",
+            json!({"name": "canary-weight", "map": {"tine": "20"}}),
+            "names `tine`, which is not a model of this application; models with a canary: `tiny`",
+        ),
+        (
+            "not a percent",
+            json!({"name": "canary-weight", "map": {"tiny": "250"}}),
+            "the parameter `canary-weight` for model `tiny` is not a whole percentage from 0 to 100",
+        ),
+        ("unknown parameter", json!({"name": "replicas", "string": "3"}), "unknown parameter `replicas`"),
+    ];
+    for (case, parameter, message) in cases {
+        app.parameters = vec![parameter];
+        let stderr = failure(&exec(&plugin.generate(), &dir, &app.generate_env(sidecar, &full_cluster())), &app, case);
+        assert!(stderr.contains(message), "{case}: {stderr}");
+        let announced = exec(&plugin.parameters(), &dir, &app.parameters_env(sidecar));
+        assert_eq!(
+            announced.status.code(),
+            Some(0),
+            "{case}: the UI must still get the announcement: {}",
+            text(&announced.stderr)
+        );
+        let announced: Value = serde_json::from_slice(&announced.stdout).expect("JSON");
+        assert_eq!(
+            announced,
+            json!([{
+                "name": "canary-weight",
+                "title": "Canary weight (%)",
+                "tooltip": "Percent of traffic each model's canary gets, 0 to 100. Defaults to the spec's spec.canary.trafficPercent.",
+                "collectionType": "map",
+                "itemType": "string",
+                "map": {"tiny": "10"},
+            }])
+        );
+    }
+    app.parameters.clear();
+    app.env = vec![("MODELGEN_CHEK_APIS".into(), "false".into())];
+    let stderr = failure(&exec(&plugin.generate(), &dir, &app.generate_env(sidecar, &full_cluster())), &app, "typo");
+    assert!(stderr.contains("unknown setting `ARGOCD_ENV_MODELGEN_CHEK_APIS`"), "{stderr}");
+}
+
+#[test]
+fn outside_argo_cd_generate_refuses_to_guess() {
+    let dir = tempfile::tempdir().expect("dir");
+    fs::write(dir.path().join("tiny.yaml"), support::TINY_SPEC).expect("write");
+    let out = run_in(dir.path(), &["argocd", "generate"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(text(&out.stderr).contains("`ARGOCD_APP_NAME` is not set"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn two_generates_at_once_with_a_cold_cache_agree() {
+    let plugin = Plugin::load();
+    let sidecar = Sidecar::cold();
+    let app = App::from_manifest(&yaml(&deploy("application.yaml")));
+    let repos: Vec<Unpacked> = (0..2).map(|_| Unpacked::new(&workspace(), &app.path, &sidecar)).collect();
+    let env = app.generate_env(&sidecar, &full_cluster());
+    let children: Vec<_> = repos
+        .iter()
+        .map(|repo| {
+            Command::new(&plugin.generate()[0])
+                .args(&plugin.generate()[1..])
+                .current_dir(repo.app_dir(&app))
+                .env_clear()
+                .envs(env.iter().map(|(n, v)| (n, v)))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn generate")
+        })
+        .collect();
+    let outputs: Vec<Output> = children.into_iter().map(|c| c.wait_with_output().expect("wait")).collect();
+    let first = objects(&outputs[0], "first");
+    let second = objects(&outputs[1], "second");
+    assert_eq!(first, second);
+    assert_eq!(outputs[0].stdout, outputs[1].stdout);
+    assert_eq!(text(&outputs[0].stdout), render(&app.path, &app.namespace));
+    let entries: Vec<_> = fs::read_dir(&sidecar.cache).expect("the cache was created").flatten().collect();
+    assert!(
+        entries.iter().any(|e| e.path().extension().is_some_and(|x| x == "cwasm")),
+        "the compiled plugin was cached"
+    );
+    assert!(
+        !entries.iter().any(|e| e.file_name().to_string_lossy().starts_with(".tmp-")),
+        "no half-written cache entry is left behind"
+    );
+}
+
+#[test]
+fn a_read_only_warm_cache_serves_the_sidecar() {
+    // The image warms the cache at build time and runs with a read-only root
+    // file system: loading must work without writing.
+    let plugin = Plugin::load();
+    let sidecar = Sidecar::cold();
+    let warm = Command::new(env!("CARGO_BIN_EXE_modelgen"))
+        .arg("info")
+        .env("MODELGEN_CACHE_DIR", &sidecar.cache)
+        .output()
+        .expect("warm the cache");
+    assert!(warm.status.success());
+    let entry = fs::read_dir(&sidecar.cache)
+        .expect("cache")
+        .flatten()
+        .find(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        .expect("an entry");
+    let before = fs::metadata(entry.path()).expect("stat").modified().expect("mtime");
+    fs::set_permissions(&sidecar.cache, fs::Permissions::from_mode(0o500)).expect("read-only");
+    let app = App::from_manifest(&yaml(&deploy("application.yaml")));
+    let repo = Unpacked::new(&workspace(), &app.path, &sidecar);
+    let out = exec(&plugin.generate(), &repo.app_dir(&app), &app.generate_env(&sidecar, &full_cluster()));
+    fs::set_permissions(&sidecar.cache, fs::Permissions::from_mode(0o700)).expect("restore");
+    objects(&out, "read-only cache");
+    assert_eq!(
+        fs::metadata(entry.path()).expect("stat").modified().expect("mtime"),
+        before,
+        "the entry was loaded, not rewritten"
+    );
+}
+
+#[test]
+fn the_sidecar_reads_only_regular_files_inside_the_application() {
+    let plugin = Plugin::load();
+    let sidecar = Sidecar::warm();
+    let secret_dir = tempfile::tempdir().expect("outside");
+    let outside = secret_dir.path().join("stolen.yaml");
+    fs::write(&outside, format!("# modelgen.dev/ {}\n{}", "secret-of-the-host-9d2e", support::TINY_SPEC))
+        .expect("write");
+
+    let setups: [(&str, &dyn Fn(&Path), &str); 4] = [
+        (
+            "symlink out of the repository",
+            &|dir: &Path| symlink(&outside, dir.join("link.yaml")).expect("symlink"),
+            "`link.yaml` is a symlink to",
+        ),
+        (
+            "symlink up and out",
+            &|dir: &Path| {
+                symlink("../../../../../../../../../../../../etc/passwd", dir.join("up.yaml")).expect("symlink")
+            },
+            "`up.yaml` is a symlink to",
+        ),
+        (
+            "a FIFO",
+            &|dir: &Path| {
+                let path = std::ffi::CString::new(dir.join("pipe.yaml").as_os_str().as_encoded_bytes()).expect("path");
+                // SAFETY: a valid NUL-terminated path; mkfifo only creates a node.
+                #[allow(unsafe_code)]
+                let rc = unsafe { libc::mkfifo(path.as_ptr(), 0o644) };
+                assert_eq!(rc, 0, "mkfifo");
+            },
+            "`pipe.yaml` is not a regular file",
+        ),
+        (
+            "a file over the size limit",
+            &|dir: &Path| {
+                let mut big = support::TINY_SPEC.as_bytes().to_vec();
+                big.resize(33 * 1024 * 1024, b'#');
+                fs::write(dir.join("big.yaml"), big).expect("write");
+            },
+            "past the limit of 33554432 bytes",
+        ),
+    ];
+    for (case, setup, message) in setups {
+        let (repo, app) = temp_app("guarded", &[("tiny.yaml", support::TINY_SPEC.as_bytes())]);
+        let unpacked = Unpacked::new(repo.path(), "apps", sidecar);
+        let dir = unpacked.app_dir(&app);
+        setup(&dir);
+        let started = std::time::Instant::now();
+        let out = exec(&plugin.generate(), &dir, &app.generate_env(sidecar, &full_cluster()));
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "{case}: took too long");
+        let stderr = failure(&out, &app, case);
+        assert!(stderr.contains(message), "{case}: {stderr}");
+        assert!(!stderr.contains("secret-of-the-host-9d2e"), "{case}: the file outside was read:\n{stderr}");
+    }
+
+    // A link that stays inside the application is followed.
+    let (repo, app) = temp_app("linked", &[("specs/tiny.txt", support::TINY_SPEC.as_bytes())]);
+    let unpacked = Unpacked::new(repo.path(), "apps", sidecar);
+    let dir = unpacked.app_dir(&app);
+    symlink("specs/tiny.txt", dir.join("tiny.yaml")).expect("symlink");
+    let docs = objects(&exec(&plugin.generate(), &dir, &app.generate_env(sidecar, &full_cluster())), "inside link");
+    assert_eq!(docs.len(), 1, "{docs:?}");
+}
