@@ -21,7 +21,7 @@ use crate::crd;
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
 use crate::report;
 use crate::runtime::{Limits, RenderContext, Runtime};
-use crate::source::{self, InputLimits};
+use crate::source::{self, InputLimits, SourceFile};
 
 /// GitOps for ML serving: render `ModelDeployment` specs into KServe resources.
 #[derive(Debug, Parser)]
@@ -267,7 +267,16 @@ fn generate(options: &PluginOptions, args: &RenderArgs) -> Result<(Input, Result
     };
     let cache = cache(options);
     let runtime = load(options, cache.as_ref())?;
-    let result = runtime.generate(sources.files, &context).map_err(plugin_failed)?;
+    let mut input = input;
+    let result = match with_references(&runtime, sources, &context, options.limits.input())? {
+        Ok(files) => {
+            for file in &files {
+                input.contents.entry(file.path.clone()).or_insert_with(|| file.contents.clone());
+            }
+            runtime.generate(files, &context).map_err(plugin_failed)?
+        }
+        Err(diagnostics) => Err(diagnostics),
+    };
     match &result {
         Ok(rendered) => {
             let size: usize = rendered.manifests.iter().map(|m| m.yaml.len()).sum();
@@ -289,6 +298,46 @@ fn generate(options: &PluginOptions, args: &RenderArgs) -> Result<(Input, Result
     }
     Ok((input, result))
 }
+
+/// The application's files plus those its project file names (patch files),
+/// read under the same rules; or the diagnostics that stop the render.
+fn with_references(
+    runtime: &Runtime,
+    sources: source::Sources,
+    context: &RenderContext,
+    limits: InputLimits,
+) -> Result<Result<Vec<SourceFile>, Vec<Diagnostic>>, Failure> {
+    let mut files = sources.files;
+    if !files.iter().any(|f| f.path == PROJECT_FILE) {
+        return Ok(Ok(files));
+    }
+    let project = match runtime.describe(files.clone(), context).map_err(plugin_failed)? {
+        Ok(project) => project,
+        Err(diagnostics) => return Ok(Err(diagnostics)),
+    };
+    let mut refused = Vec::new();
+    for reference in project.references {
+        if files.iter().any(|f| f.path == reference.path) {
+            continue;
+        }
+        match source::read_reference(&sources.root, &reference.path, limits) {
+            Ok(Some(file)) => files.push(file),
+            Ok(None) => {}
+            Err(e) => refused.push(Diagnostic {
+                severity: Severity::Error,
+                file: Some(reference.referrer),
+                position: reference.position,
+                field: None,
+                message: format!("{e:#}"),
+                hint: Some("patch files must be regular files inside the application directory".to_owned()),
+            }),
+        }
+    }
+    Ok(if refused.is_empty() { Ok(files) } else { Err(refused) })
+}
+
+/// The project file's name at the application root (see the plugin's `project` module).
+const PROJECT_FILE: &str = "modelgen.yaml";
 
 fn render(options: &PluginOptions, args: &RenderArgs) -> Result<(), Failure> {
     let (input, result) = generate(options, args)?;
