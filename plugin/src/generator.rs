@@ -108,6 +108,8 @@ fn assemble<'a>(sources: &'a [SourceFile], context: &'a RenderContext) -> Result
                 None
             }
         },
+        // A project file that failed to load has been reported already.
+        (Some(_), None) if files.iter().any(|f| f.path == project::FILE) => None,
         (Some(name), None) => {
             diagnostics.push(
                 Diagnostic::error(format!("unknown environment `{name}`: this application has no `{}`", project::FILE))

@@ -225,6 +225,8 @@ impl Context<'_> {
         Ok(json_patch::Patch(operations))
     }
 
+    /// Applies the operations one at a time, so that a failure or a change
+    /// of identity is reported at the operation that caused it.
     fn json_patch(
         &self,
         body: &Body,
@@ -234,18 +236,23 @@ impl Context<'_> {
     ) -> Result<(), Diagnostic> {
         let before = identity(object);
         let mut patched = object.clone();
-        json_patch::patch(&mut patched, patch).map_err(|e| {
-            let node = items.get(e.operation).unwrap_or(&body.documents[0]);
-            let what = describe(object);
-            let message = match e.kind {
-                json_patch::PatchErrorKind::TestFailed => format!("the `test` at `{}` failed on {what}", e.path),
-                json_patch::PatchErrorKind::InvalidPointer => format!("the path `{}` does not exist in {what}", e.path),
-                json_patch::PatchErrorKind::CannotMoveInsideItself => format!("cannot move `{}` inside itself", e.path),
-                _ => format!("the operation at `{}` failed on {what}: {e}", e.path),
-            };
-            self.error_in(body, node, message)
-        })?;
-        self.check_identity(&before, &patched, body, &body.documents[0])?;
+        for (operation, node) in patch.0.iter().zip(items) {
+            json_patch::patch(&mut patched, std::slice::from_ref(operation)).map_err(|e| {
+                let what = describe(object);
+                let message = match e.kind {
+                    json_patch::PatchErrorKind::TestFailed => format!("the `test` at `{}` failed on {what}", e.path),
+                    json_patch::PatchErrorKind::InvalidPointer => {
+                        format!("the path `{}` does not exist in {what}", e.path)
+                    }
+                    json_patch::PatchErrorKind::CannotMoveInsideItself => {
+                        format!("cannot move `{}` inside itself", e.path)
+                    }
+                    _ => format!("the operation at `{}` failed on {what}: {e}", e.path),
+                };
+                self.error_in(body, node, message)
+            })?;
+            self.check_identity(&before, &patched, body, node)?;
+        }
         *object = patched;
         Ok(())
     }
