@@ -108,7 +108,8 @@ impl Origin {
 impl Context<'_> {
     /// A diagnostic about the entry (or one of its fields) in the project file.
     fn error(&self, message: String, field: &str) -> Diagnostic {
-        let path = if field.is_empty() { self.at.clone() } else { self.at.key(field) };
+        let mut path = self.at.clone();
+        path.0.extend(FieldPath::parse(field).0);
         Diagnostic::error(message)
             .in_file(&self.project.file)
             .at(Some(self.project.document.position_of(&path)))
@@ -360,7 +361,7 @@ impl Context<'_> {
                 .map(|v| {
                     Regex::new(&format!("^(?:{v})$")).map_err(|e| {
                         self.error(
-                            format!("`{v}` is not a valid regular expression: {}", first_line(&e.to_string())),
+                            format!("`{v}` is not a valid regular expression: {}", gist(&e.to_string())),
                             &format!("target.{field}"),
                         )
                     })
@@ -388,8 +389,10 @@ impl Context<'_> {
     }
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().last().unwrap_or(text).trim()
+/// The gist of a multi-line `regex` error: its last line, without the `error:` prefix.
+fn gist(text: &str) -> &str {
+    let last = text.lines().last().unwrap_or(text).trim();
+    last.strip_prefix("error:").map_or(last, str::trim)
 }
 
 /// A compiled patch target.
