@@ -117,7 +117,7 @@ impl Context<'_> {
     }
 
     /// A diagnostic about a node of the patch text.
-    fn error_in(&self, body: &Body, node: &Node, message: String) -> Diagnostic {
+    fn error_in(body: &Body, node: &Node, message: String) -> Diagnostic {
         Diagnostic::error(message).in_file(&body.file).at(Some(body.origin.map(node.position)))
     }
 
@@ -157,10 +157,12 @@ impl Context<'_> {
         let node = self.project.document.at(&self.at.key("patch"));
         let Some(node) = node else { return Origin::default() };
         let start = node.position;
-        let block =
-            self.project.text.lines().nth(start.line as usize).is_some_and(|line| {
-                line.chars().skip(start.column as usize).next().is_some_and(|c| c == '|' || c == '>')
-            });
+        let block = self
+            .project
+            .text
+            .lines()
+            .nth(start.line as usize)
+            .is_some_and(|line| line.chars().nth(start.column as usize).is_some_and(|c| c == '|' || c == '>'));
         if block {
             let indent = self
                 .project
@@ -189,7 +191,7 @@ impl Context<'_> {
                 )
             })?;
             let selector = self.selector(target)?;
-            let patch = self.operations(body, items)?;
+            let patch = Self::operations(body, items)?;
             for (object, _) in objects.iter_mut() {
                 if selector.matches(object) {
                     matched += 1;
@@ -214,11 +216,11 @@ impl Context<'_> {
     }
 
     /// Parses RFC 6902 operations one by one, so that a bad one is reported at its own line.
-    fn operations(&self, body: &Body, items: &[Node]) -> Result<json_patch::Patch, Diagnostic> {
+    fn operations(body: &Body, items: &[Node]) -> Result<json_patch::Patch, Diagnostic> {
         let mut operations = Vec::new();
         for item in items {
             let operation: json_patch::PatchOperation = serde_json::from_value(item.to_json()).map_err(|e| {
-                self.error_in(body, item, format!("not a JSON patch operation: {e}"))
+                Self::error_in(body, item, format!("not a JSON patch operation: {e}"))
                     .hint("an operation is `{op: add|remove|replace|move|copy|test, path: /a/b, value: ...}`")
             })?;
             operations.push(operation);
@@ -250,7 +252,7 @@ impl Context<'_> {
                     }
                     _ => format!("the operation at `{}` failed on {what}: {e}", e.path),
                 };
-                self.error_in(body, node, message)
+                Self::error_in(body, node, message)
             })?;
             self.check_identity(&before, &patched, body, node)?;
         }
@@ -262,7 +264,7 @@ impl Context<'_> {
     fn strategic(&self, body: &Body, document: &Node, objects: &mut Vec<Object<'_>>) -> Result<usize, Diagnostic> {
         let patch = document.to_json();
         if !patch.is_object() {
-            return Err(self.error_in(
+            return Err(Self::error_in(
                 body,
                 document,
                 "a strategic-merge patch must be a mapping (a partial object)".to_owned(),
@@ -270,14 +272,14 @@ impl Context<'_> {
         }
         // kustomize tells a strategic-merge patch from a JSON patch by its `kind`.
         if !patch.get("kind").is_some_and(Json::is_string) {
-            return Err(self.error_in(body, document, "a strategic-merge patch needs a `kind`".to_owned()).hint(
+            return Err(Self::error_in(body, document, "a strategic-merge patch needs a `kind`".to_owned()).hint(
                 "write the kind of the objects it patches (with a `target`, any kind will do, as in kustomize)",
             ));
         }
         let selector = match &self.entry.target {
             Some(target) => self.selector(target)?,
             None => Target::of_patch(&patch).ok_or_else(|| {
-                self.error_in(body, document, "this patch names no object: give it `apiVersion`, `kind` and `metadata.name`, or give the entry a `target`".to_owned())
+                Self::error_in(body, document, "this patch names no object: give it `apiVersion`, `kind` and `metadata.name`, or give the entry a `target`".to_owned())
             })?,
         };
         let mut matched = 0;
@@ -306,7 +308,7 @@ impl Context<'_> {
                 Ok(strategic::Outcome::Deleted) => deleted.push(i),
                 Err(e) => {
                     let node = document.at(&FieldPath::parse(&e.path)).unwrap_or(document);
-                    return Err(self.error_in(body, node, e.message));
+                    return Err(Self::error_in(body, node, e.message));
                 }
             }
         }
@@ -320,8 +322,7 @@ impl Context<'_> {
                 Some(_) => "check the patch's `apiVersion`, `kind`, `metadata.name` and `metadata.namespace`".to_owned(),
                 None => "without `metadata.namespace` the patch only names an object without a namespace; add the namespace, or give the entry a `target`".to_owned(),
             };
-            return Err(self
-                .error_in(body, document, format!("no object matches this patch ({})", describe(&patch)))
+            return Err(Self::error_in(body, document, format!("no object matches this patch ({})", describe(&patch)))
                 .hint(hint));
         }
         Ok(matched)
@@ -338,18 +339,20 @@ impl Context<'_> {
         let (kind, name) = identity(after);
         let options = self.entry.options;
         if kind != before.0 && !options.allow_kind_change {
-            return Err(self
-                .error_in(
-                    body,
-                    node,
-                    format!("this patch changes the kind of {} to `{kind}`", describe_identity(before)),
-                )
-                .hint("set `options: {allowKindChange: true}` on the patch if that is intended"));
+            return Err(Self::error_in(
+                body,
+                node,
+                format!("this patch changes the kind of {} to `{kind}`", describe_identity(before)),
+            )
+            .hint("set `options: {allowKindChange: true}` on the patch if that is intended"));
         }
         if name != before.1 && !options.allow_name_change {
-            return Err(self
-                .error_in(body, node, format!("this patch renames {} to `{name}`", describe_identity(before)))
-                .hint("set `options: {allowNameChange: true}` on the patch if that is intended"));
+            return Err(Self::error_in(
+                body,
+                node,
+                format!("this patch renames {} to `{name}`", describe_identity(before)),
+            )
+            .hint("set `options: {allowNameChange: true}` on the patch if that is intended"));
         }
         Ok(())
     }
