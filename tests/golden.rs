@@ -64,9 +64,28 @@ fn examples_render_to_their_committed_output() {
         .filter(|d| d.join("rendered.yaml").exists())
         .collect();
     assert!(examples.len() >= 2, "examples are missing their rendered output");
+    let mut environments = 0;
     for example in examples {
         check_case(&example, &example, &[], &example.join("rendered.yaml"), &example.join("rendered.stderr"));
+        // Each environment of the project file renders to `rendered/<env>.yaml`.
+        let Ok(project) = std::fs::read_to_string(example.join("modelgen.yaml")) else { continue };
+        let project: serde_json::Value = serde_saphyr::from_str(&project).expect("project YAML");
+        for name in
+            project["environments"].as_object().map(|e| e.keys().cloned().collect::<Vec<_>>()).unwrap_or_default()
+        {
+            let rendered = example.join("rendered");
+            let args = ["--env".to_owned(), name.clone()];
+            check_case(
+                &example,
+                &example,
+                &args,
+                &rendered.join(format!("{name}.yaml")),
+                &rendered.join(format!("{name}.stderr")),
+            );
+            environments += 1;
+        }
     }
+    assert!(environments >= 3, "the multi-environment example is missing");
 }
 
 #[test]

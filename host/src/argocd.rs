@@ -19,11 +19,13 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use crate::application;
+use crate::cache::CompileCache;
 use crate::cli::{self, Failure, PluginOptions};
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
 use crate::report;
-use crate::runtime::{Project, RenderContext, Runtime};
-use crate::source::{self, SourceFile};
+use crate::runtime::{RenderContext, Runtime};
+use crate::source::{self, SourceFile, Sources};
 use app::{Application, Vars};
 
 /// The plugin's commands, as `plugin.yaml` runs them in the application's directory.
@@ -39,6 +41,9 @@ pub enum Command {
 /// where a screenful is useful and a thousand lines are not.
 const MAX_SHOWN: usize = 8;
 
+/// File contents by path, for quoting source lines.
+type Contents = HashMap<String, Vec<u8>>;
+
 /// Runs an Argo CD command with the process's environment.
 pub(crate) fn run(options: &PluginOptions, command: &Command) -> Result<(), Failure> {
     let vars = Vars::from_process();
@@ -48,15 +53,13 @@ pub(crate) fn run(options: &PluginOptions, command: &Command) -> Result<(), Fail
     }
 }
 
-/// A failure before any file was read: the message alone, exit code 1.
+/// A failure that is the input's or the Application's fault: the message, exit code 1.
 fn setup_failed(label: Option<&str>, error: anyhow::Error) -> Failure {
-    Failure::Error(
-        match label {
-            Some(label) => error.context(label.to_owned()),
-            None => error,
-        },
-        ExitCode::from(1),
-    )
+    let error = match label {
+        Some(label) => error.context(label.to_owned()),
+        None => error,
+    };
+    Failure::Error(error, ExitCode::from(1))
 }
 
 /// Names the application in a failure's message.
@@ -69,19 +72,14 @@ fn labelled(label: &str, failure: Failure) -> Failure {
 
 /// The spec files of the application in the current directory, and their
 /// contents for quoting source lines.
-fn read_sources(options: &PluginOptions, label: &str) -> Result<(Vec<SourceFile>, HashMap<String, Vec<u8>>), Failure> {
+fn read_sources(options: &PluginOptions, label: &str) -> Result<(Sources, Contents), Failure> {
     let sources = source::discover(Path::new("."), options.limits.input()).map_err(|e| setup_failed(Some(label), e))?;
     let contents = sources.files.iter().map(|f| (f.path.clone(), f.contents.clone())).collect();
-    Ok((sources.files, contents))
+    Ok((sources, contents))
 }
 
 /// Prints `headline` and then the diagnostics, errors first, at most [`MAX_SHOWN`].
-fn print_diagnostics(
-    app: &Application,
-    headline: &str,
-    diagnostics: &[Diagnostic],
-    contents: &HashMap<String, Vec<u8>>,
-) {
+fn print_diagnostics(app: &Application, headline: &str, diagnostics: &[Diagnostic], contents: &Contents) {
     let mut ordered: Vec<&Diagnostic> = diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
     ordered.extend(diagnostics.iter().filter(|d| d.severity == Severity::Warning));
     let mut stderr = std::io::stderr().lock();
@@ -105,32 +103,23 @@ fn count(diagnostics: &[Diagnostic], severity: Severity, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
-/// Asks the plugin for the project (its environments and models); a broken
-/// project is reported like a failed render.
-fn describe(
-    runtime: &Runtime,
-    app: &Application,
-    files: &[SourceFile],
-    contents: &HashMap<String, Vec<u8>>,
-) -> Result<Project, Failure> {
-    match runtime.describe(files.to_vec()).map_err(cli::plugin_failed)? {
-        Ok(project) => Ok(project),
-        Err(diagnostics) => {
-            let headline =
-                format!("error: {}: the specs have {}", app.label(), count(&diagnostics, Severity::Error, "error"));
-            print_diagnostics(app, &headline, &diagnostics, contents);
-            Err(Failure::Input)
-        }
-    }
+/// Prints why the application cannot be rendered and returns the input failure.
+fn input_failed(app: &Application, diagnostics: &[Diagnostic], contents: &Contents) -> Failure {
+    let headline =
+        format!("error: {}: rendering failed with {}", app.label(), count(diagnostics, Severity::Error, "error"));
+    print_diagnostics(app, &headline, diagnostics, contents);
+    Failure::Input
 }
 
-/// The render context for `app`: Argo CD's namespace and revision, and the
-/// parameters that differ from their defaults.
+/// The render context for `app`: Argo CD's namespace and revision, the
+/// environment, and the canary weights that differ from the ones the
+/// environment already renders (looked up with `describe` only when the
+/// Application sets any).
 fn context(
     runtime: &Runtime,
     app: &Application,
     files: &[SourceFile],
-    contents: &HashMap<String, Vec<u8>>,
+    contents: &Contents,
 ) -> Result<RenderContext, Failure> {
     let mut context = RenderContext {
         app_name: app.name.clone(),
@@ -140,7 +129,10 @@ fn context(
         parameters: Vec::new(),
     };
     if !app.requested.canary_weights.is_empty() {
-        let project = describe(runtime, app, files, contents)?;
+        let project = match runtime.describe(files.to_vec(), &context).map_err(cli::plugin_failed)? {
+            Ok(project) => project,
+            Err(diagnostics) => return Err(input_failed(app, &diagnostics, contents)),
+        };
         context.parameters =
             parameters::canary_parameters(&app.requested, &project).map_err(|e| setup_failed(Some(&app.label()), e))?;
     }
@@ -150,26 +142,32 @@ fn context(
 fn generate(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
     let app = Application::from_vars(vars).map_err(|e| setup_failed(None, e))?;
     let label = app.label();
-    let (files, contents) = read_sources(options, &label)?;
+    let (sources, mut contents) = read_sources(options, &label)?;
     let cache = cli::cache(options);
     let runtime = cli::load(options, cache.as_ref()).map_err(|f| labelled(&label, f))?;
-    let context = context(&runtime, &app, &files, &contents).map_err(|f| labelled(&label, f))?;
-    let rendered =
-        match runtime.generate(files, &context).map_err(cli::plugin_failed).map_err(|f| labelled(&label, f))? {
-            Ok(rendered) => rendered,
-            Err(diagnostics) => {
-                if !diagnostics.iter().any(|d| d.severity == Severity::Error) {
-                    return Err(labelled(
-                        &label,
-                        cli::plugin_failed(anyhow::anyhow!("the plugin failed the render without reporting an error")),
-                    ));
-                }
-                let headline =
-                    format!("error: {label}: rendering failed with {}", count(&diagnostics, Severity::Error, "error"));
-                print_diagnostics(&app, &headline, &diagnostics, &contents);
-                return Err(Failure::Input);
-            }
-        };
+    let context = context(&runtime, &app, &sources.files, &contents).map_err(|f| labelled(&label, f))?;
+    // With a project file, the patch files it names are read too.
+    let files = match application::files(&runtime, sources, &context, options.limits.input())
+        .map_err(|e| labelled(&label, cli::plugin_failed(e)))?
+    {
+        Ok(files) => files,
+        Err(diagnostics) => return Err(input_failed(&app, &diagnostics, &contents)),
+    };
+    for file in &files {
+        contents.entry(file.path.clone()).or_insert_with(|| file.contents.clone());
+    }
+    let rendered = match runtime.generate(files, &context).map_err(|e| labelled(&label, cli::plugin_failed(e)))? {
+        Ok(rendered) => rendered,
+        Err(diagnostics) if diagnostics.iter().any(|d| d.severity == Severity::Error) => {
+            return Err(input_failed(&app, &diagnostics, &contents));
+        }
+        Err(_) => {
+            return Err(labelled(
+                &label,
+                cli::plugin_failed(anyhow::anyhow!("the plugin failed the render without reporting an error")),
+            ));
+        }
+    };
     check(options, &app, &rendered, cache.as_ref(), &contents)?;
     if !rendered.warnings.is_empty() {
         let headline = format!("warning: {label}: {}", count(&rendered.warnings, Severity::Warning, "warning"));
@@ -186,8 +184,8 @@ fn check(
     options: &PluginOptions,
     app: &Application,
     rendered: &Rendered,
-    cache: Option<&crate::cache::CompileCache>,
-    contents: &HashMap<String, Vec<u8>>,
+    cache: Option<&CompileCache>,
+    contents: &Contents,
 ) -> Result<(), Failure> {
     let label = app.label();
     let size: usize = rendered.manifests.iter().map(|m| m.yaml.len()).sum();
@@ -205,7 +203,7 @@ fn check(
         return Err(labelled(
             &label,
             cli::plugin_failed(anyhow::anyhow!(
-                "the plugin rendered no objects; refusing to print an empty render, which Argo CD would prune everything for"
+                "the plugin rendered no objects; an empty render would make Argo CD prune everything, so none is printed"
             )),
         ));
     }
@@ -249,10 +247,27 @@ fn check(
 fn announce(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
     let app = Application::for_announcement(vars).map_err(|e| setup_failed(None, e))?;
     let label = app.label();
-    let (files, contents) = read_sources(options, &label)?;
+    let (sources, contents) = read_sources(options, &label)?;
     let cache = cli::cache(options);
     let runtime = cli::load(options, cache.as_ref()).map_err(|f| labelled(&label, f))?;
-    let project = describe(&runtime, &app, &files, &contents).map_err(|f| labelled(&label, f))?;
+    // The models as the requested environment configures them, so that the
+    // announced canary weights are the ones `generate` would render; an
+    // environment that does not exist falls back to the specs as written
+    // (`generate` reports it).
+    let mut context = RenderContext {
+        app_name: app.name.clone(),
+        environment: app.requested.environment.clone(),
+        ..RenderContext::default()
+    };
+    let mut described = runtime.describe(sources.files.clone(), &context);
+    if matches!(described, Ok(Err(_))) && context.environment.is_some() {
+        context.environment = None;
+        described = runtime.describe(sources.files, &context);
+    }
+    let project = match described.map_err(|e| labelled(&label, cli::plugin_failed(e)))? {
+        Ok(project) => project,
+        Err(diagnostics) => return Err(input_failed(&app, &diagnostics, &contents)),
+    };
     if project.models.is_empty() {
         return Err(setup_failed(Some(&label), anyhow::anyhow!("no `ModelDeployment` spec found")));
     }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use super::cluster::ApiVersions;
 use super::parameters::{self, Requested};
@@ -143,6 +143,10 @@ impl Application {
                  (as a config management plugin); use `modelgen render` elsewhere"
             );
         };
+        Self::named(vars, name).with_context(|| format!("application `{name}`"))
+    }
+
+    fn named(vars: &Vars, name: &str) -> Result<Self> {
         let owned = |name: &str| -> Result<Option<String>> { Ok(vars.non_empty(name)?.map(str::to_owned)) };
         let settings = Settings::from_vars(vars)?;
         let mut requested = parameters::requested(vars)?;
@@ -173,6 +177,8 @@ impl Application {
     /// (the UI that shows it is where they are fixed), so they fall back to
     /// their defaults here and are reported by `generate`.
     pub fn for_announcement(vars: &Vars) -> Result<Self> {
+        let settings = Settings::from_vars(vars).unwrap_or_default();
+        let environment = parameters::requested(vars).ok().and_then(|r| r.environment).or(settings.environment.clone());
         let owned = |name: &str| -> Result<Option<String>> { Ok(vars.non_empty(name)?.map(str::to_owned)) };
         Ok(Self {
             name: owned("ARGOCD_APP_NAME")?.unwrap_or_default(),
@@ -182,8 +188,8 @@ impl Application {
             source_path: owned("ARGOCD_APP_SOURCE_PATH")?,
             kube_version: None,
             api_versions: None,
-            settings: Settings::from_vars(vars).unwrap_or_default(),
-            requested: Requested::default(),
+            settings,
+            requested: Requested { environment, canary_weights: Vec::new() },
         })
     }
 
@@ -252,12 +258,11 @@ mod tests {
 
     #[test]
     fn settings_are_checked_without_echoing_values() {
-        let e = app(&[("ARGOCD_APP_NAME", "a"), ("ARGOCD_ENV_MODELGEN_CHECK_APIS", "s3cr3t")])
-            .expect_err("not a bool")
-            .to_string();
+        let e = app(&[("ARGOCD_APP_NAME", "a"), ("ARGOCD_ENV_MODELGEN_CHECK_APIS", "s3cr3t")]).expect_err("not a bool");
+        let e = format!("{e:#}");
         assert!(e.contains("`ARGOCD_ENV_MODELGEN_CHECK_APIS` must be `true` or `false`") && !e.contains("s3cr3t"));
-        let e =
-            app(&[("ARGOCD_APP_NAME", "a"), ("ARGOCD_ENV_MODELGEN_ENVIROMENT", "prod")]).expect_err("typo").to_string();
+        let e = app(&[("ARGOCD_APP_NAME", "a"), ("ARGOCD_ENV_MODELGEN_ENVIROMENT", "prod")]).expect_err("typo");
+        let e = format!("{e:#}");
         assert!(e.contains("unknown setting `ARGOCD_ENV_MODELGEN_ENVIROMENT`") && e.contains("`MODELGEN_ENVIRONMENT`"));
         let off = app(&[("ARGOCD_APP_NAME", "a"), ("ARGOCD_ENV_MODELGEN_CHECK_APIS", "false")]).expect("valid");
         assert!(!off.settings.check_apis);
@@ -278,7 +283,7 @@ mod tests {
             ("ARGOCD_ENV_MODELGEN_ENVIRONMENT", "prod"),
             ("ARGOCD_APP_PARAMETERS", r#"[{"name":"environment","string":"dev"}]"#),
         ];
-        let e = app(&clash).expect_err("clash").to_string();
+        let e = format!("{:#}", app(&clash).expect_err("clash"));
         assert!(e.contains("name different environments") && !e.contains("dev") && !e.contains("prod"), "{e}");
     }
 
@@ -289,7 +294,7 @@ mod tests {
             (OsString::from("ARGOCD_APP_NAME"), OsString::from("a")),
             (OsString::from("ARGOCD_APP_NAMESPACE"), OsString::from_vec(vec![0xff, 0xfe])),
         ]);
-        let e = Application::from_vars(&vars).expect_err("not UTF-8").to_string();
-        assert_eq!(e, "`ARGOCD_APP_NAMESPACE` is not valid UTF-8");
+        let e = format!("{:#}", Application::from_vars(&vars).expect_err("not UTF-8"));
+        assert_eq!(e, "application `a`: `ARGOCD_APP_NAMESPACE` is not valid UTF-8");
     }
 }

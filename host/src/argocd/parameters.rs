@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use super::app::{Settings, Vars};
-use crate::runtime::{ModelSummary, Project};
+use crate::diagnostic::{ModelSummary, Project};
 
 /// The name of the environment parameter.
 pub const ENVIRONMENT: &str = "environment";
@@ -240,6 +240,7 @@ mod tests {
         Project {
             environments: vec!["dev".into(), "prod".into()],
             models: vec![model("mocha-net", Some(10)), model("plain", None), model("ranker", Some(0))],
+            references: Vec::new(),
         }
     }
 
@@ -329,7 +330,7 @@ mod tests {
         assert_eq!(announced[1]["name"], "canary-weight");
         assert_eq!(announced[1]["collectionType"], "map");
         assert_eq!(announced[1]["map"], json!({"mocha-net": "10", "ranker": "0"}));
-        let bare = Project { environments: vec![], models: vec![project().models[1].clone()] };
+        let bare = Project { models: vec![project().models[1].clone()], ..Project::default() };
         assert_eq!(announcement(&bare, &Settings::default()), json!([]));
         let preset = Settings { environment: Some("prod".into()), ..Settings::default() };
         assert_eq!(announcement(&project(), &preset)[0]["string"], "prod");
