@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use mlua::Lua;
 use serde_json::{Value, json};
 use support::{documents, run_in, text, workspace};
 
@@ -801,4 +802,445 @@ fn the_sidecar_reads_only_regular_files_inside_the_application() {
     symlink("specs/tiny.txt", dir.join("tiny.yaml")).expect("symlink");
     let docs = objects(&exec(&plugin.generate(), &dir, &app.generate_env(sidecar, &full_cluster())), "inside link");
     assert_eq!(docs.len(), 1, "{docs:?}");
+}
+
+/// The multi-environment example as an Application with parameters.
+fn fraud(parameters: Vec<Value>, env: Vec<(String, String)>) -> App {
+    App {
+        name: "fraud".into(),
+        path: "examples/fraud-environments".into(),
+        namespace: "fraud".into(),
+        plugin_name: Some("modelgen-v1".into()),
+        env,
+        parameters,
+    }
+}
+
+fn render_with(path: &str, args: &[&str]) -> String {
+    let mut all = vec!["render", path];
+    all.extend_from_slice(args);
+    let out = run_in(&workspace(), &all);
+    assert_eq!(out.status.code(), Some(0), "render {all:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn environment_and_canary_weight_parameters_reach_the_render() {
+    let plugin = Plugin::load();
+    let sidecar = Sidecar::warm();
+    let generate = |app: &App| -> String {
+        let repo = Unpacked::new(&workspace(), &app.path, sidecar);
+        let out = exec(&plugin.generate(), &repo.app_dir(app), &app.generate_env(sidecar, &full_cluster()));
+        objects(&out, &app.name);
+        text(&out.stdout)
+    };
+    let announce = |app: &App| -> Value {
+        let repo = Unpacked::new(&workspace(), &app.path, sidecar);
+        let out = exec(&plugin.parameters(), &repo.app_dir(app), &app.parameters_env(sidecar));
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    let path = "examples/fraud-environments";
+
+    // prod with a raised canary: the environment's patch files are read too.
+    let prod_40 = fraud(
+        vec![
+            json!({"name": "environment", "string": "prod"}),
+            json!({"name": "canary-weight", "map": {"fraud": "40"}}),
+        ],
+        vec![],
+    );
+    let expected = render_with(path, &["-n", "fraud", "--env", "prod", "--param", "canary-weight.fraud=40"]);
+    assert!(expected.contains("canaryTrafficPercent: 40") && expected.contains("cc-fraud-prod"), "{expected}");
+    assert_eq!(generate(&prod_40), expected);
+
+    // The environment's own weight is the default: setting it changes nothing.
+    let prod_10 = fraud(
+        vec![
+            json!({"name": "environment", "string": "prod"}),
+            json!({"name": "canary-weight", "map": {"fraud": "10"}}),
+        ],
+        vec![],
+    );
+    assert_eq!(generate(&prod_10), render_with(path, &["-n", "fraud", "--env", "prod"]));
+
+    // The environment from `plugin.env` instead of a parameter.
+    let staging = fraud(vec![], vec![("MODELGEN_ENVIRONMENT".into(), "staging".into())]);
+    assert_eq!(generate(&staging), render_with(path, &["-n", "fraud", "--env", "staging"]));
+
+    // The announcement lists the environments and the canary weights as the
+    // chosen environment renders them: dev has no canary at all.
+    let announced = announce(&fraud(vec![], vec![]));
+    assert_eq!(announced[0]["name"], "environment");
+    assert_eq!(announced[0]["string"], "");
+    assert!(announced[0]["tooltip"].as_str().is_some_and(|t| t.contains("`dev`, `prod`, `staging`")), "{announced}");
+    assert_eq!(announced[1]["map"], json!({"fraud": "10"}));
+    let dev = announce(&fraud(vec![json!({"name": "environment", "string": "dev"})], vec![]));
+    assert_eq!(dev.as_array().map(Vec::len), Some(1), "no canary to weigh in dev: {dev}");
+    assert_eq!(announce(&staging)[0]["string"], "staging", "the setting is the default");
+
+    // An environment that does not exist fails generate, listing the real
+    // ones, but not the announcement (the UI is where it gets fixed).
+    let typo = fraud(vec![json!({"name": "environment", "string": "prdo"})], vec![]);
+    let repo = Unpacked::new(&workspace(), &typo.path, sidecar);
+    let out = exec(&plugin.generate(), &repo.app_dir(&typo), &typo.generate_env(sidecar, &full_cluster()));
+    let stderr = failure(&out, &typo, "unknown environment");
+    assert!(stderr.contains("prdo") && stderr.contains("prod"), "{stderr}");
+    assert_eq!(announce(&typo)[0]["name"], "environment");
+}
+
+#[test]
+fn every_deploy_file_parses_as_what_it_claims_to_be() {
+    let kinds: BTreeMap<&str, &str> = [
+        ("plugin.yaml", "ConfigManagementPlugin"),
+        ("repo-server-patch.yaml", "Deployment"),
+        ("kustomization.yaml", "Component"),
+        ("application.yaml", "Application"),
+        ("applicationset.yaml", "ApplicationSet"),
+    ]
+    .into_iter()
+    .collect();
+    let mut seen = 0;
+    for entry in fs::read_dir(workspace().join("deploy/argocd")).expect("deploy/argocd").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(kind) = kinds.get(name.as_str()) {
+            assert_eq!(yaml(&entry.path())["kind"], *kind, "{name}");
+            seen += 1;
+        } else if name == "helm-values.yaml" {
+            assert!(yaml(&entry.path())["repoServer"]["extraContainers"].is_array(), "{name}");
+        } else {
+            assert!(name == "Dockerfile" || name == "health", "`deploy/argocd/{name}` is not checked by any test");
+        }
+    }
+    assert_eq!(seen, kinds.len());
+    let lua = Lua::new();
+    for (key, path) in health_checks() {
+        lua.load(&fs::read_to_string(&path).expect("read")).set_name(key).into_function().expect("Lua 5.1 syntax");
+    }
+}
+
+/// The `resource.customizations.health.<group>_<kind>` keys and their scripts.
+fn health_checks() -> Vec<(String, PathBuf)> {
+    let mut checks: Vec<(String, PathBuf)> = fs::read_dir(deploy("health"))
+        .expect("health")
+        .flatten()
+        .map(|e| {
+            let stem = e.path().file_stem().expect("stem").to_string_lossy().into_owned();
+            (format!("resource.customizations.health.{stem}"), e.path())
+        })
+        .collect();
+    checks.sort();
+    checks
+}
+
+/// `kubectl kustomize` of a stock Argo CD (the repo-server Deployment from
+/// tests/data/argocd and the stock, empty `argocd-cm`) with deploy/argocd as
+/// a component, as the README installs it.
+fn kustomized() -> Vec<Value> {
+    let dir = tempfile::tempdir().expect("kustomization");
+    fs::copy(
+        workspace().join("tests/data/argocd/argocd-repo-server-deployment.yaml"),
+        dir.path().join("argocd-repo-server-deployment.yaml"),
+    )
+    .expect("copy the stock Deployment");
+    // The stock argocd-cm (manifests/base/config/argocd-cm.yaml) carries no data.
+    fs::write(
+        dir.path().join("argocd-cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\n  labels:\n    app.kubernetes.io/name: argocd-cm\n    app.kubernetes.io/part-of: argocd\n",
+    )
+    .expect("argocd-cm");
+    let component = pathdiff(&workspace().join("deploy/argocd"), dir.path()).expect("relative path");
+    fs::write(
+        dir.path().join("kustomization.yaml"),
+        format!(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: argocd\nresources:\n  - argocd-repo-server-deployment.yaml\n  - argocd-cm.yaml\ncomponents:\n  - {}\n",
+            component.display()
+        ),
+    )
+    .expect("kustomization");
+    let out = Command::new(support::tool("kubectl"))
+        .arg("kustomize")
+        .arg(dir.path())
+        .output()
+        .expect("run kubectl kustomize");
+    assert!(out.status.success(), "kubectl kustomize failed:\n{}", text(&out.stderr));
+    documents(&text(&out.stdout))
+}
+
+fn find<'a>(items: &'a [Value], kind: &str, name_prefix: &str) -> &'a Value {
+    items
+        .iter()
+        .find(|i| i["kind"] == kind && i["metadata"]["name"].as_str().is_some_and(|n| n.starts_with(name_prefix)))
+        .unwrap_or_else(|| panic!("no {kind} {name_prefix}*"))
+}
+
+fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array().into_iter().flatten().find(|i| i["name"] == name).unwrap_or_else(|| panic!("no `{name}` in {list}"))
+}
+
+#[test]
+fn the_sidecar_patch_applies_cleanly_to_the_stock_repo_server() {
+    let stock = yaml(&workspace().join("tests/data/argocd/argocd-repo-server-deployment.yaml"));
+    let items = kustomized();
+    let deployment = find(&items, "Deployment", "argocd-repo-server");
+    let pod = &deployment["spec"]["template"]["spec"];
+
+    // The stock parts are untouched.
+    let stock_pod = &stock["spec"]["template"]["spec"];
+    assert_eq!(named(&pod["containers"], "argocd-repo-server"), named(&stock_pod["containers"], "argocd-repo-server"));
+    assert_eq!(pod["initContainers"], stock_pod["initContainers"]);
+    for volume in stock_pod["volumes"].as_array().expect("volumes") {
+        assert_eq!(named(&pod["volumes"], volume["name"].as_str().expect("name")), volume);
+    }
+
+    // The sidecar, as Argo CD's CMP documentation requires it.
+    let sidecar = named(&pod["containers"], "modelgen");
+    assert_eq!(sidecar["command"], json!(["/var/run/argocd/argocd-cmp-server"]));
+    assert_eq!(sidecar["securityContext"]["runAsUser"], 999);
+    assert_eq!(sidecar["securityContext"]["runAsNonRoot"], true);
+    let mounts = &sidecar["volumeMounts"];
+    assert_eq!(named(mounts, "var-files")["mountPath"], "/var/run/argocd");
+    assert_eq!(named(mounts, "plugins")["mountPath"], "/home/argocd/cmp-server/plugins");
+    let tmp = mounts.as_array().expect("mounts").iter().find(|m| m["mountPath"] == "/tmp").expect("its own /tmp");
+    assert_ne!(tmp["name"], "tmp", "the sidecar must not share the repo-server's /tmp");
+    assert_eq!(named(&pod["volumes"], tmp["name"].as_str().expect("name"))["emptyDir"], json!({}));
+    let config = mounts
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .find(|m| m["mountPath"] == "/home/argocd/cmp-server/config/plugin.yaml")
+        .expect("plugin.yaml mounted");
+    assert_eq!(config["subPath"], "plugin.yaml");
+    let volume = named(&pod["volumes"], config["name"].as_str().expect("name"));
+    let configmap = find(&items, "ConfigMap", volume["configMap"]["name"].as_str().expect("a ConfigMap volume"));
+    assert_eq!(
+        configmap["data"]["plugin.yaml"].as_str(),
+        Some(fs::read_to_string(deploy("plugin.yaml")).expect("plugin.yaml").as_str()),
+        "the ConfigMap holds the repository's plugin.yaml"
+    );
+    assert_eq!(configmap["metadata"]["namespace"], "argocd");
+
+    // The health checks land in argocd-cm, under Argo CD's key names.
+    let cm = find(&items, "ConfigMap", "argocd-cm");
+    assert_eq!(cm["metadata"]["name"], "argocd-cm", "argocd-cm keeps its name (no hash suffix)");
+    for (key, path) in health_checks() {
+        assert_eq!(cm["data"][&key].as_str(), Some(fs::read_to_string(path).expect("lua").as_str()), "{key}");
+    }
+}
+
+#[test]
+fn the_helm_values_install_the_same_plugin_sidecar_and_health_checks() {
+    let values = yaml(&deploy("helm-values.yaml"));
+    let plugin = yaml(&deploy("plugin.yaml"));
+    let patch = yaml(&deploy("repo-server-patch.yaml"));
+
+    // configs.cmp.plugins.<name> becomes a ConfigManagementPlugin with that name and spec.
+    assert_eq!(values["configs"]["cmp"]["create"], true);
+    let plugins = values["configs"]["cmp"]["plugins"].as_object().expect("plugins");
+    let name = plugin["metadata"]["name"].as_str().expect("name");
+    assert_eq!(plugins.get(name), Some(&plugin["spec"]), "configs.cmp.plugins.{name} is plugin.yaml's spec");
+
+    // The same container; the plugin file comes from the chart's argocd-cmp-cm.
+    let mut from_values = named(&values["repoServer"]["extraContainers"], "modelgen").clone();
+    let mut from_patch = named(&patch["spec"]["template"]["spec"]["containers"], "modelgen").clone();
+    let config = |c: &mut Value| -> Value {
+        let mounts = c["volumeMounts"].as_array_mut().expect("mounts");
+        let at =
+            mounts.iter().position(|m| m["mountPath"] == "/home/argocd/cmp-server/config/plugin.yaml").expect("config");
+        mounts.remove(at)
+    };
+    let values_config = config(&mut from_values);
+    config(&mut from_patch);
+    assert_eq!(from_values, from_patch);
+    assert_eq!(values_config["subPath"], format!("{name}.yaml"));
+    let volume = named(&values["repoServer"]["volumes"], values_config["name"].as_str().expect("name"));
+    assert_eq!(volume["configMap"]["name"], "argocd-cmp-cm");
+    let patch_volumes = &patch["spec"]["template"]["spec"]["volumes"];
+    let tmp = named(&from_values["volumeMounts"], "modelgen-tmp");
+    assert_eq!(tmp["mountPath"], "/tmp");
+    assert_eq!(named(&values["repoServer"]["volumes"], "modelgen-tmp"), named(patch_volumes, "modelgen-tmp"));
+
+    for (key, path) in health_checks() {
+        assert_eq!(
+            values["configs"]["cm"][&key].as_str(),
+            Some(fs::read_to_string(path).expect("lua").as_str()),
+            "{key}"
+        );
+    }
+}
+
+#[test]
+fn the_dockerfile_builds_the_image_the_sidecar_patch_expects() {
+    let dockerfile = fs::read_to_string(deploy("Dockerfile")).expect("Dockerfile");
+    // Instructions, with line continuations joined and comments dropped.
+    let joined = dockerfile.replace("\\\n", " ");
+    let instructions: Vec<(String, String)> = joined
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (op, rest) = l.split_once(' ').unwrap_or((l, ""));
+            (op.to_ascii_uppercase(), rest.trim().to_owned())
+        })
+        .collect();
+    let last_from = instructions.iter().rposition(|(op, _)| op == "FROM").expect("a FROM");
+    let (build, runtime) = instructions.split_at(last_from);
+    assert!(build.iter().any(|(op, arg)| op == "RUN" && arg.contains("cargo build --release --locked -p modelgen")));
+    assert!(runtime[0].1.contains("distroless"), "the runtime image is distroless: {}", runtime[0].1);
+    assert!(!runtime.iter().any(|(op, _)| op == "RUN"), "the runtime stage needs no shell");
+    let value = |op: &str| -> Vec<&str> { runtime.iter().filter(|(o, _)| o == op).map(|(_, a)| a.as_str()).collect() };
+    assert_eq!(value("USER"), ["999:999"], "Argo CD's sidecars run as 999");
+
+    // `modelgen` lands on the PATH the plugin's commands rely on.
+    let plugin = Plugin::load();
+    assert_eq!(plugin.generate()[0], "modelgen");
+    assert!(value("COPY").iter().any(|c| c.ends_with("/src/target/release/modelgen /usr/local/bin/modelgen")));
+
+    // The cache the build warms is the one the image uses: owned by 999 and
+    // named by MODELGEN_CACHE_DIR.
+    let env = value("ENV");
+    let cache_dir = env.iter().find_map(|e| e.strip_prefix("MODELGEN_CACHE_DIR=")).expect("MODELGEN_CACHE_DIR");
+    let warm = build.iter().find(|(op, arg)| op == "RUN" && arg.contains("modelgen info")).expect("a warm-up run");
+    let warmed = warm.1.split_whitespace().find_map(|w| w.strip_prefix("MODELGEN_CACHE_DIR=")).expect("warmed dir");
+    assert!(warm.1.contains(&format!("chown -R 999:999 {warmed}")), "{}", warm.1);
+    assert!(
+        value("COPY").iter().any(|c| c.contains("--chown=999:999") && c.ends_with(&format!("{warmed} {cache_dir}"))),
+        "the warm cache is copied to MODELGEN_CACHE_DIR"
+    );
+    assert!(
+        value("COPY")
+            .iter()
+            .any(|c| c.ends_with("deploy/argocd/plugin.yaml /home/argocd/cmp-server/config/plugin.yaml")),
+        "plugin.yaml is baked in where cmp-server reads it"
+    );
+}
+
+/// Runs a health check as Argo CD does (gopher-lua, Lua 5.1): the object
+/// as the global `obj`, the script returning `{status, message}`.
+fn health(check: &str, object: &Value) -> (String, String) {
+    let (_, path) = health_checks().into_iter().find(|(key, _)| key.ends_with(check)).expect("a health check");
+    let lua = Lua::new();
+    let options = mlua::serde::SerializeOptions::new().serialize_none_to_null(false).serialize_unit_to_null(false);
+    let obj = mlua::serde::LuaSerdeExt::to_value_with(&lua, object, options).expect("object to Lua");
+    lua.globals().set("obj", obj).expect("set obj");
+    let result: mlua::Table = lua.load(&fs::read_to_string(path).expect("lua")).eval().expect("the script runs");
+    let status: String = result.get("status").expect("status");
+    let message: String = result.get("message").expect("message");
+    assert!(!message.is_empty(), "{check}: Argo CD shows the message; say something");
+    (status, message)
+}
+
+/// A rendered object of `kind` from an example's committed output, with a
+/// generation and `status` as the controller writes it.
+fn sample(example: &str, kind: &str, generation: u64, status: Option<Value>) -> Value {
+    let rendered =
+        fs::read_to_string(workspace().join("examples").join(example).join("rendered.yaml")).expect("rendered");
+    let mut object = documents(&rendered).into_iter().find(|d| d["kind"] == kind).expect("the kind is rendered");
+    object["metadata"]["generation"] = json!(generation);
+    if let Some(status) = status {
+        object["status"] = status;
+    }
+    object
+}
+
+/// A condition as knative's condition set writes it.
+fn condition(kind: &str, status: &str, message: &str, reason: &str) -> Value {
+    let mut c = json!({"type": kind, "status": status, "lastTransitionTime": "2026-11-20T10:00:00Z"});
+    if !message.is_empty() {
+        c["message"] = json!(message);
+    }
+    if !reason.is_empty() {
+        c["reason"] = json!(reason);
+    }
+    c
+}
+
+#[test]
+fn seldon_deployment_health_follows_the_operator_state() {
+    let check = "SeldonDeployment";
+    let available = json!({
+        "state": "Available", "replicas": 1, "observedGeneration": 2,
+        "address": {"url": "http://fraud-detector-default.fraud.svc.cluster.local:8000/api/v1.0/predictions"},
+        "deploymentStatus": {"fraud-detector-default-0-classifier": {"availableReplicas": 1, "replicas": 1}},
+        "conditions": [condition("DeploymentsReady", "True", "", "All Deployments are Ready"), condition("Ready", "True", "", "")],
+    });
+    assert_eq!(health(check, &sample("fraud-seldon", "SeldonDeployment", 2, Some(available.clone()))).0, "Healthy");
+    let stale = health(check, &sample("fraud-seldon", "SeldonDeployment", 3, Some(available)));
+    assert_eq!(stale.0, "Progressing", "a status for an older generation: {stale:?}");
+    let creating = json!({"state": "Creating", "description": "", "conditions": [condition("DeploymentsReady", "False", "", "Not all deployments are ready")]});
+    assert_eq!(
+        health(check, &sample("fraud-seldon", "SeldonDeployment", 1, Some(creating))),
+        ("Progressing".into(), "Creating".into())
+    );
+    let failed =
+        json!({"state": "Failed", "description": "Cannot find defined container classifier in componentSpecs"});
+    assert_eq!(
+        health(check, &sample("fraud-seldon", "SeldonDeployment", 1, Some(failed))),
+        ("Degraded".into(), "Cannot find defined container classifier in componentSpecs".into())
+    );
+    assert_eq!(health(check, &sample("fraud-seldon", "SeldonDeployment", 1, None)).0, "Progressing");
+}
+
+#[test]
+fn seldon_model_health_follows_the_scheduler_state() {
+    let check = "mlops.seldon.io_Model";
+    let model = |status| sample("iris-seldon-v2", "Model", 1, status);
+    let ready = json!({"replicas": 1, "conditions": [
+        condition("ModelReady", "True", "ModelAvailable", ""),
+        condition("Ready", "True", "ModelAvailable", ""),
+    ]});
+    assert_eq!(health(check, &model(Some(ready))), ("Healthy".into(), "ModelAvailable".into()));
+    let loading = json!({"replicas": 1, "conditions": [
+        condition("ModelReady", "False", "ModelProgressing", ""),
+        condition("Ready", "False", "ModelProgressing", ""),
+    ]});
+    assert_eq!(health(check, &model(Some(loading))).0, "Progressing");
+    let unschedulable = json!({"replicas": 0, "conditions": [
+        condition("ModelReady", "False", "ScheduleFailed", "failed to schedule model iris. [no matching servers are available]"),
+        condition("Ready", "False", "ScheduleFailed", "failed to schedule model iris. [no matching servers are available]"),
+    ]});
+    let (status, message) = health(check, &model(Some(unschedulable)));
+    assert_eq!(status, "Degraded");
+    assert_eq!(message, "ScheduleFailed: failed to schedule model iris. [no matching servers are available]");
+    // Releases before 2.8 put the scheduler's reason alone in `reason`.
+    let old = json!({"conditions": [condition("ModelReady", "False", "", "Failed to load model: artifact not found"), condition("Ready", "False", "", "")]});
+    assert_eq!(health(check, &model(Some(old))).0, "Degraded");
+    assert_eq!(health(check, &model(None)).0, "Progressing");
+}
+
+#[test]
+fn seldon_experiment_health_follows_its_candidates() {
+    let check = "mlops.seldon.io_Experiment";
+    let experiment = |status| sample("iris-seldon-v2", "Experiment", 1, status);
+    let active = json!({"conditions": [
+        condition("CandidatesReady", "True", "", "Candidates ready"),
+        condition("ExperimentReady", "True", "", "experiment active"),
+        condition("MirrorReady", "True", "", "Mirror ready"),
+        condition("Ready", "True", "", ""),
+    ]});
+    assert_eq!(health(check, &experiment(Some(active))), ("Healthy".into(), "experiment active".into()));
+    let waiting = json!({"conditions": [
+        condition("CandidatesReady", "False", "", "Candidates not ready"),
+        condition("ExperimentReady", "False", "", "Candidates not ready"),
+        condition("MirrorReady", "True", "", "Mirror ready"),
+        condition("Ready", "False", "", "Candidates not ready"),
+    ]});
+    assert_eq!(
+        health(check, &experiment(Some(waiting))),
+        ("Progressing".into(), "Waiting for the candidate models to be ready".into())
+    );
+    let mirror = json!({"conditions": [
+        condition("CandidatesReady", "True", "", "Candidates ready"),
+        condition("MirrorReady", "False", "", "Mirror not ready"),
+        condition("Ready", "False", "", "Mirror not ready"),
+    ]});
+    assert_eq!(health(check, &experiment(Some(mirror))).1, "Waiting for the mirror model to be ready");
+    let refused = json!({"conditions": [
+        condition("ModelReady", "False", "", "rpc error: code = FailedPrecondition desc = default model iris-x is not a candidate"),
+        condition("Ready", "False", "", ""),
+    ]});
+    let (status, message) = health(check, &experiment(Some(refused)));
+    assert_eq!(status, "Degraded");
+    assert!(message.contains("is not a candidate"), "{message}");
+    assert_eq!(health(check, &experiment(None)).0, "Progressing");
 }

@@ -17,17 +17,20 @@ for _, condition in ipairs(status.conditions) do
     model = condition
   end
 end
+-- "<message>: <reason>", either alone, or `default` (a table literal cannot
+-- hold a nil message, so each is checked on its own).
 local function describe(condition, default)
-  local parts = {}
-  for _, text in ipairs({ condition.message, condition.reason }) do
-    if text ~= nil and text ~= "" then
-      table.insert(parts, text)
-    end
+  local message, reason = condition.message, condition.reason
+  local has_message = message ~= nil and message ~= ""
+  local has_reason = reason ~= nil and reason ~= ""
+  if has_message and has_reason then
+    return message .. ": " .. reason
+  elseif has_message then
+    return message
+  elseif has_reason then
+    return reason
   end
-  if #parts == 0 then
-    return default
-  end
-  return table.concat(parts, ": ")
+  return default
 end
 if ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
