@@ -8,6 +8,7 @@
 
 use std::fs;
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -88,7 +89,14 @@ impl Budget {
         }
         // Read at most what was budgeted, even if the file grows meanwhile.
         let mut contents = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-        fs::File::open(path)?.take(len.saturating_add(1)).read_to_end(&mut contents)?;
+        // What is read must be what was checked: opening never blocks (a
+        // FIFO swapped in after the check would), and the opened file
+        // itself must be a regular file.
+        let file = fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+        if !file.metadata()?.is_file() {
+            bail!("`{relative}` is not a regular file (a FIFO, socket or device); refusing to read it");
+        }
+        file.take(len.saturating_add(1)).read_to_end(&mut contents)?;
         if contents.len() as u64 > len {
             bail!("`{relative}` changed while it was being read");
         }
@@ -122,7 +130,7 @@ fn walk(root: &Path, dir: &Path, prefix: &str, files: &mut Vec<SourceFile>, budg
         if !is_yaml {
             continue;
         }
-        let path = entry.path();
+        let mut path = entry.path();
         if file_type.is_symlink() {
             let target = fs::canonicalize(&path).with_context(|| format!("`{relative}` is a broken symlink"))?;
             if !target.starts_with(root) {
@@ -134,6 +142,8 @@ fn walk(root: &Path, dir: &Path, prefix: &str, files: &mut Vec<SourceFile>, budg
             if target.is_dir() {
                 continue; // Directories are walked once, where they really are.
             }
+            // Read the target that was checked, not the link again.
+            path = target;
         }
         let meta = fs::metadata(&path).with_context(|| format!("cannot stat `{relative}`"))?;
         if !meta.is_file() {
