@@ -85,7 +85,7 @@ const SETTINGS: [&str; 2] = ["MODELGEN_ENVIRONMENT", "MODELGEN_CHECK_APIS"];
 
 impl Settings {
     /// Reads `ARGOCD_ENV_MODELGEN_*`. Other `ARGOCD_ENV_*` variables are
-    /// left alone (an ApplicationSet may set them for every plugin), but a
+    /// left alone (an `ApplicationSet` may set them for every plugin), but a
     /// misspelt `MODELGEN_` one is an error rather than a silent no-op.
     pub fn from_vars(vars: &Vars) -> Result<Self> {
         let mut settings = Self::default();
@@ -195,14 +195,13 @@ impl Application {
 
     /// How messages name the application: its name, path and revision.
     pub fn label(&self) -> String {
-        let mut label = format!("application `{}`", self.name);
+        let name = &self.name;
         match (self.source_path.as_deref().filter(|p| *p != "."), self.revision_short.as_deref()) {
-            (Some(path), Some(revision)) => label.push_str(&format!(" (`{path}` at {revision})")),
-            (Some(path), None) => label.push_str(&format!(" (`{path}`)")),
-            (None, Some(revision)) => label.push_str(&format!(" (at {revision})")),
-            (None, None) => {}
+            (Some(path), Some(revision)) => format!("application `{name}` (`{path}` at {revision})"),
+            (Some(path), None) => format!("application `{name}` (`{path}`)"),
+            (None, Some(revision)) => format!("application `{name}` (at {revision})"),
+            (None, None) => format!("application `{name}`"),
         }
-        label
     }
 
     /// A source file's path as the user finds it in the repository.
