@@ -54,7 +54,8 @@ pub fn generate(sources: &[SourceFile], context: &RenderContext) -> Result<Rende
     for spec in &found {
         let namespace = spec.spec.metadata.namespace.as_deref().or(context.namespace.as_deref());
         let target = Target { spec: &spec.spec, source: spec.file, namespace };
-        for object in render::render(&target) {
+        for mut object in render::render(&target) {
+            render::guard_substitution(&mut object);
             manifests.push(Manifest { yaml: yaml::emit(&object), source: spec.file.to_owned() });
         }
     }
