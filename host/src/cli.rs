@@ -24,7 +24,7 @@ use crate::krm;
 use crate::output;
 use crate::report;
 use crate::runtime::{Limits, RenderContext, Runtime};
-use crate::source::{self, InputLimits};
+use crate::source::{self, InputLimits, SourceFile};
 
 /// GitOps for ML serving: render `ModelDeployment` specs into KServe resources.
 #[derive(Debug, Parser)]
@@ -336,21 +336,44 @@ fn generate(options: &PluginOptions, args: &RenderArgs) -> Result<(Input, Result
         environment: args.environment.clone(),
         parameters: args.parameters.clone(),
     };
-    let result = run_plugin(options, sources.files, &context)?;
+    let cache = cache(options);
+    let runtime = load(options, cache.as_ref())?;
+    let mut input = input;
+    let result = match with_references(&runtime, sources, &context, options.limits.input())? {
+        Ok(files) => {
+            for file in &files {
+                input.contents.entry(file.path.clone()).or_insert_with(|| file.contents.clone());
+            }
+            runtime.generate(files, &context).map_err(plugin_failed)?
+        }
+        Err(diagnostics) => Err(diagnostics),
+    };
+    check_result(options, cache.as_ref(), &result)?;
     Ok((input, result))
 }
 
-/// Runs the plugin on `files` and checks its output: nothing it returns
-/// reaches anyone unless it fits the output limit and its CRDs.
+/// Runs the plugin on `files` as they are (no project references), checked
+/// like any render.
 fn run_plugin(
     options: &PluginOptions,
-    files: Vec<source::SourceFile>,
+    files: Vec<SourceFile>,
     context: &RenderContext,
 ) -> Result<Result<Rendered, Vec<Diagnostic>>, Failure> {
     let cache = cache(options);
     let runtime = load(options, cache.as_ref())?;
     let result = runtime.generate(files, context).map_err(plugin_failed)?;
-    match &result {
+    check_result(options, cache.as_ref(), &result)?;
+    Ok(result)
+}
+
+/// Nothing a plugin returns reaches anyone unless it fits the output limit
+/// and its CRDs, and a failed render reports an error.
+fn check_result(
+    options: &PluginOptions,
+    cache: Option<&CompileCache>,
+    result: &Result<Rendered, Vec<Diagnostic>>,
+) -> Result<(), Failure> {
+    match result {
         Ok(rendered) => {
             let size: usize = rendered.manifests.iter().map(|m| m.yaml.len()).sum();
             if size > options.limits.max_output_bytes {
@@ -359,7 +382,7 @@ fn run_plugin(
                     options.limits.max_output_bytes
                 )));
             }
-            check_output(rendered, cache.as_ref())?;
+            check_output(rendered, cache)?;
         }
         Err(diagnostics) if !diagnostics.iter().any(|d| d.severity == Severity::Error) => {
             return Err(Failure::Error(
@@ -369,8 +392,48 @@ fn run_plugin(
         }
         Err(_) => {}
     }
-    Ok(result)
+    Ok(())
 }
+
+/// The application's files plus those its project file names (patch files),
+/// read under the same rules; or the diagnostics that stop the render.
+fn with_references(
+    runtime: &Runtime,
+    sources: source::Sources,
+    context: &RenderContext,
+    limits: InputLimits,
+) -> Result<Result<Vec<SourceFile>, Vec<Diagnostic>>, Failure> {
+    let mut files = sources.files;
+    if !files.iter().any(|f| f.path == PROJECT_FILE) {
+        return Ok(Ok(files));
+    }
+    let project = match runtime.describe(files.clone(), context).map_err(plugin_failed)? {
+        Ok(project) => project,
+        Err(diagnostics) => return Ok(Err(diagnostics)),
+    };
+    let mut refused = Vec::new();
+    for reference in project.references {
+        if files.iter().any(|f| f.path == reference.path) {
+            continue;
+        }
+        match source::read_reference(&sources.root, &reference.path, limits) {
+            Ok(Some(file)) => files.push(file),
+            Ok(None) => {}
+            Err(e) => refused.push(Diagnostic {
+                severity: Severity::Error,
+                file: Some(reference.referrer),
+                position: reference.position,
+                field: None,
+                message: format!("{e:#}"),
+                hint: Some("patch files must be regular files inside the application directory".to_owned()),
+            }),
+        }
+    }
+    Ok(if refused.is_empty() { Ok(files) } else { Err(refused) })
+}
+
+/// The project file's name at the application root (see the plugin's `project` module).
+const PROJECT_FILE: &str = "modelgen.yaml";
 
 fn render(options: &PluginOptions, args: &RenderArgs) -> Result<(), Failure> {
     let (input, result) = generate(options, args)?;
