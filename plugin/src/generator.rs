@@ -350,7 +350,12 @@ fn collect<'a>(
     let spec = match decode::<ModelDeployment>(&merged) {
         Ok(spec) => spec,
         Err(e) => {
-            let location = stack.locate(&e.path, false);
+            let mut location = stack.locate(&e.path, false);
+            // With the spec as the only layer, the node's own position is
+            // exact even where the path cannot be walked (a `null` key).
+            if let Some(position) = e.position.filter(|_| !e.missing && stack.is_single()) {
+                location.position = Some(position);
+            }
             let mut diagnostic = Diagnostic::error(e.message).at(location.position).field(location.field);
             diagnostic.file = location.file;
             diagnostic.hint = e.hint.map(|h| crate::diagnostic::clip_quotes(&h));

@@ -111,6 +111,11 @@ impl<'a> Stack<'a> {
         self.layers.push(layer);
     }
 
+    /// Whether the spec document is the only layer.
+    pub fn is_single(&self) -> bool {
+        self.layers.len() == 1
+    }
+
     /// The spec document as written.
     pub fn spec_document(&self) -> &Node {
         &self.layers[self.spec].document

@@ -260,6 +260,12 @@ impl Context<'_> {
                 "a strategic-merge patch must be a mapping (a partial object)".to_owned(),
             ));
         }
+        // kustomize tells a strategic-merge patch from a JSON patch by its `kind`.
+        if !patch.get("kind").is_some_and(Json::is_string) {
+            return Err(self.error_in(body, document, "a strategic-merge patch needs a `kind`".to_owned()).hint(
+                "write the kind of the objects it patches (with a `target`, any kind will do, as in kustomize)",
+            ));
+        }
         let selector = match &self.entry.target {
             Some(target) => self.selector(target)?,
             None => Target::of_patch(&patch).ok_or_else(|| {
@@ -298,6 +304,17 @@ impl Context<'_> {
         }
         for i in deleted.into_iter().rev() {
             objects.remove(i);
+        }
+        if matched == 0 && self.entry.target.is_none() {
+            // As in kustomize: a patch that names its object must find it.
+            let namespace = patch["metadata"].get("namespace").and_then(Json::as_str);
+            let hint = match namespace {
+                Some(_) => "check the patch's `apiVersion`, `kind`, `metadata.name` and `metadata.namespace`".to_owned(),
+                None => "without `metadata.namespace` the patch only names an object without a namespace; add the namespace, or give the entry a `target`".to_owned(),
+            };
+            return Err(self
+                .error_in(body, document, format!("no object matches this patch ({})", describe(&patch)))
+                .hint(hint));
         }
         Ok(matched)
     }
@@ -392,7 +409,13 @@ impl Target {
             version: Some(version.to_owned()),
             kind: Some(kind.to_owned()),
             name: Regex::new(&format!("^{}$", regex::escape(name))).ok(),
-            namespace: namespace.and_then(|n| Regex::new(&format!("^{}$", regex::escape(n))).ok()),
+            // kustomize compares the patch's namespace exactly, an absent one
+            // being `default` (as on the objects).
+            namespace: Regex::new(&match namespace.filter(|n| *n != "default") {
+                Some(n) => format!("^{}$", regex::escape(n)),
+                None => "^(?:|default)$".to_owned(),
+            })
+            .ok(),
             labels: None,
             annotations: None,
         })
