@@ -119,7 +119,19 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Object>> {
 }
 
 fn documents(text: &str) -> Result<Vec<Value>, serde_saphyr::Error> {
-    let options = serde_saphyr::options! { strict_booleans: true };
+    // As the plugin reads specs: YAML 1.2 booleans, duplicate keys refused,
+    // budgets that stop alias bombs but take a monorepo's render in one
+    // stream; no snippet, which could quote a value nobody should see.
+    let options = serde_saphyr::options! {
+        strict_booleans: true,
+        with_snippet: false,
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        budget: serde_saphyr::budget! {
+            max_documents: 100_000,
+            max_nodes: 2_000_000,
+            max_events: 10_000_000,
+        },
+    };
     serde_saphyr::from_multiple_with_options(text, options)
 }
 
@@ -359,7 +371,7 @@ mod tests {
             "{comment}"
         );
         assert!(comment.contains("| changed | `A ml/x` |\n"), "{comment}");
-        assert!(comment.contains("```diff\n@@ -5,4 +5,4 @@\n"), "{comment}");
+        assert!(comment.contains("```diff\n@@ -4,4 +4,4 @@\n"), "{comment}");
         assert!(markdown(&[], "base", "head", 3).contains("No changes"));
 
         let many: Vec<String> = (0..3000).map(|i| object("A", &format!("m{i}"), 1)).collect();

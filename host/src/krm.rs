@@ -74,7 +74,17 @@ impl Request {
     /// specs that are missing or wrong become results instead, so that the
     /// orchestrator can show them.
     pub fn parse(text: &str) -> Result<Self> {
-        let options = serde_saphyr::options! { strict_booleans: true };
+        // YAML 1.2 booleans and duplicate keys refused, as for specs; room for
+        // a large package in one list; no snippet, which could quote a Secret.
+        let options = serde_saphyr::options! {
+            strict_booleans: true,
+            with_snippet: false,
+            duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+            budget: serde_saphyr::budget! {
+                max_nodes: 2_000_000,
+                max_events: 10_000_000,
+            },
+        };
         let list: Value = serde_saphyr::from_str_with_options(text, options).map_err(|e| anyhow::anyhow!("{e}"))?;
         let Some(fields) = list.as_object() else { bail!("it is not a mapping") };
         let api_version = fields.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
@@ -99,7 +109,12 @@ impl Request {
             problems: Vec::new(),
             file_backed,
         };
-        let specs = request.collect_specs(fields.get("functionConfig").filter(|c| !c.is_null()));
+        // kpt passes an empty `ConfigMap` when it was given no function config.
+        let empty_config_map = |c: &&Value| {
+            c["kind"] == "ConfigMap" && c["apiVersion"] == "v1" && c["data"].as_object().is_none_or(Map::is_empty)
+        };
+        let config = fields.get("functionConfig").filter(|c| !c.is_null() && !empty_config_map(c));
+        let specs = request.collect_specs(config);
         request.group(specs);
         Ok(request)
     }
