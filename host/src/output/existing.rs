@@ -50,7 +50,7 @@ impl Existing {
                     has_manifest: false,
                 });
             }
-            Err(e) => return Err(e).with_context(|| format!("cannot look at `{shown}`")),
+            Err(e) => return Err(e).with_context(|| format!("cannot use `{shown}` as the output directory")),
             Ok(meta) if meta.file_type().is_symlink() => {
                 // Swap the directory the link points to, keeping the link.
                 let target = fs::canonicalize(dir).with_context(|| format!("`{shown}` is a broken symlink"))?;
