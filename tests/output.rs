@@ -396,3 +396,258 @@ fn objects_that_mention_a_variable_are_safe_under_flux_substitution() {
         assert_eq!(annotations["docs"], "https://wiki/${MODEL}");
     }
 }
+
+/// The documents of a YAML file in the repository.
+fn repository_yaml(path: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(workspace().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    documents(&text)
+}
+
+/// The CI workflow's `env` value `name`.
+fn workflow_env(workflow: &Value, name: &str) -> String {
+    workflow["env"][name].as_str().unwrap_or_else(|| panic!("the workflow sets no `{name}`")).to_owned()
+}
+
+/// The `run` script of the step called `name` in `job`.
+fn step(workflow: &Value, job: &str, name: &str) -> String {
+    let steps = workflow["jobs"][job]["steps"].as_array().unwrap_or_else(|| panic!("no job `{job}`"));
+    let step = steps.iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("no step `{name}` in `{job}`"));
+    step["run"].as_str().expect("a run script").to_owned()
+}
+
+/// A repository laid out as the CI workflow expects: two examples' specs in `models/`.
+fn repository(workflow: &Value) -> tempfile::TempDir {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let models = repo.path().join(workflow_env(workflow, "MODELS"));
+    std::fs::create_dir_all(&models).expect("mkdir");
+    for example in ["iris-seldon-v2/iris.yaml", "mochanet/mochanet.yaml"] {
+        let from = workspace().join("examples").join(example);
+        std::fs::copy(&from, models.join(from.file_name().expect("a name"))).expect("copy an example");
+    }
+    repo
+}
+
+/// Runs a workflow step's script with bash, as the runner would, with
+/// `modelgen` from this build on the PATH.
+fn run_step(workflow: &Value, repo: &Path, script: &str) -> std::process::Output {
+    let bin = Path::new(env!("CARGO_BIN_EXE_modelgen")).parent().expect("a directory").to_path_buf();
+    let temp = repo.join(".runner-temp");
+    std::fs::create_dir_all(&temp).expect("mkdir");
+    let mut command = std::process::Command::new("bash");
+    command
+        .current_dir(repo)
+        .args(["-e", "-o", "pipefail", "-c", script])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("MODELS", workflow_env(workflow, "MODELS"))
+        .env("RENDERED", workflow_env(workflow, "RENDERED"))
+        .env("RUNNER_TEMP", &temp)
+        .env("GITHUB_STEP_SUMMARY", temp.join("summary.md"))
+        .env("PR", "1")
+        .env("GH_TOKEN", "");
+    for (key, value) in modelgen().get_envs() {
+        if let Some(value) = value {
+            command.env(key, value);
+        }
+    }
+    command.output().expect("run bash")
+}
+
+#[test]
+fn the_flux_manifests_build_and_their_kustomizations_point_at_what_out_writes() {
+    let workflow = repository_yaml("examples/ci/github-actions.yml").remove(0);
+    let rendered = workflow_env(&workflow, "RENDERED");
+    let repo = repository(&workflow);
+    // The workflow's own render step writes the directory Flux reads.
+    let render = run_step(&workflow, repo.path(), &step(&workflow, "publish-git", "Render"));
+    assert!(render.status.success(), "{}", text(&render.stderr));
+    let printed = run_in(repo.path(), &["render", &workflow_env(&workflow, "MODELS")]);
+    let expected = by_identity(documents(&text(&printed.stdout)));
+    assert!(expected.len() >= 5, "both examples render");
+
+    let push = step(&workflow, "publish-oci", "Push and sign the artifact");
+    assert!(push.contains("--path=\"./$RENDERED\""), "the artifact is the rendered directory: {push}");
+    let mut kustomizations = Vec::new();
+    for (variant, source_kind, root) in
+        [("oci", "OCIRepository", repo.path().join(&rendered)), ("git", "GitRepository", repo.path().to_path_buf())]
+    {
+        let objects = kustomize(&workspace().join("deploy/flux").join(variant));
+        assert_eq!(objects.len(), 2, "{variant}: a source and a Kustomization");
+        let find =
+            |kind: &str| objects.iter().find(|o| o["kind"] == kind).unwrap_or_else(|| panic!("{variant}: no {kind}"));
+        let (source, kustomization) = (find(source_kind), find("Kustomization"));
+        assert_eq!(
+            (source["apiVersion"].as_str(), source["kind"].as_str()),
+            (Some("source.toolkit.fluxcd.io/v1"), Some(source_kind))
+        );
+        assert_eq!(kustomization["apiVersion"], "kustomize.toolkit.fluxcd.io/v1");
+        assert_eq!(kustomization["kind"], "Kustomization");
+        let spec = &kustomization["spec"];
+        assert_eq!((spec["prune"].as_bool(), spec["wait"].as_bool()), (Some(true), Some(true)), "{variant}");
+        assert_eq!(spec["sourceRef"]["kind"], source_kind);
+        assert_eq!(spec["sourceRef"]["name"], source["metadata"]["name"]);
+        assert_eq!(kustomization["metadata"]["namespace"], source["metadata"]["namespace"]);
+        // What Flux's kustomize-controller builds at that path is the render.
+        let path = spec["path"].as_str().expect("a path");
+        assert_eq!(by_identity(kustomize(&root.join(path))), expected, "{variant}: `{path}` in the source");
+        if variant == "oci" {
+            let verify = &source["spec"]["verify"];
+            assert_eq!(verify["provider"], "cosign");
+            let identity = &verify["matchOIDCIdentity"][0];
+            assert_eq!(identity["issuer"], "^https://token\\.actions\\.githubusercontent\\.com$");
+            let subject = identity["subject"].as_str().expect("a subject");
+            assert!(subject.ends_with("/\\.github/workflows/models\\.yml@refs/heads/main$"), "{subject}");
+        } else {
+            let ignore = source["spec"]["ignore"].as_str().expect("an ignore list");
+            assert!(ignore.contains(&format!("!/{rendered}/")), "the rendered directory is fetched: {ignore}");
+        }
+        kustomizations.push(kustomization.clone());
+    }
+    // The two differ in where the files come from, nothing else.
+    let [oci, git] = kustomizations.as_mut_slice() else { unreachable!() };
+    for k in [&mut *oci, &mut *git] {
+        k["spec"]["sourceRef"]["kind"] = Value::Null;
+        k["spec"]["path"] = Value::Null;
+    }
+    assert_eq!(oci, git, "deploy/flux/oci and deploy/flux/git disagree beyond their source");
+}
+
+#[test]
+fn health_check_expressions_judge_every_serving_kind() {
+    let kustomization = kustomize(&workspace().join("deploy/flux/oci"))
+        .into_iter()
+        .find(|o| o["kind"] == "Kustomization")
+        .expect("a Kustomization");
+    let checks = kustomization["spec"]["healthCheckExprs"].as_array().expect("healthCheckExprs").clone();
+    // Every kind modelgen renders that reports readiness is covered. Flux
+    // keys the checks by API group and kind (a second one for the same pair
+    // is refused), so the version does not matter.
+    let group_kind = |api_version: &str, kind: &str| {
+        (api_version.rsplit_once('/').map_or("", |(g, _)| g).to_owned(), kind.to_owned())
+    };
+    let covered: Vec<(String, String)> = checks
+        .iter()
+        .map(|c| group_kind(c["apiVersion"].as_str().expect("apiVersion"), c["kind"].as_str().expect("kind")))
+        .collect();
+    let mut unique = covered.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), covered.len(), "one check per group and kind");
+    for (api_version, kind) in modelgen::crd::kinds() {
+        let status = modelgen::crd::schema(api_version, kind).map(|s| s["properties"]["status"]["properties"].clone());
+        let reports = status.is_some_and(|s| s["conditions"].is_object() || s["state"].is_object());
+        let is_route = matches!(kind, "HTTPRoute" | "VirtualService");
+        if reports && !is_route {
+            assert!(covered.contains(&group_kind(api_version, kind)), "no health check for {api_version} {kind}");
+        }
+    }
+    // Evaluated as Flux does: the object's top-level fields are the variables.
+    let evaluate = |expression: &str, object: &Value| -> Option<bool> {
+        let program =
+            cel::Program::compile(expression).unwrap_or_else(|e| panic!("`{expression}` does not parse: {e}"));
+        let mut context = cel::Context::default();
+        for (key, value) in object.as_object().expect("an object") {
+            context.add_variable_from_value(key.as_str(), cel::to_value(value).expect("a CEL value"));
+        }
+        match program.execute(&context) {
+            Ok(cel::Value::Bool(b)) => Some(b),
+            Ok(other) => panic!("`{expression}` returned {other:?}"),
+            // Flux keeps waiting on an expression that cannot be evaluated yet.
+            Err(_) => None,
+        }
+    };
+    let judge = |kind: &str, status: Value| -> &'static str {
+        let check = checks.iter().find(|c| c["kind"] == kind).expect("a check");
+        let object = serde_json::json!({"apiVersion": check["apiVersion"], "kind": kind, "metadata": {"name": "m"}, "status": status});
+        if check["failed"].as_str().is_some_and(|e| evaluate(e, &object) == Some(true)) {
+            return "failed";
+        }
+        if evaluate(check["current"].as_str().expect("current"), &object) == Some(true) {
+            "current"
+        } else {
+            "in progress"
+        }
+    };
+    let ready = |status: &str| serde_json::json!({"conditions": [{"type": "PredictorReady", "status": "True"}, {"type": "Ready", "status": status}]});
+    assert_eq!(judge("InferenceService", ready("True")), "current");
+    assert_eq!(judge("InferenceService", ready("Unknown")), "in progress");
+    assert_eq!(judge("InferenceService", ready("False")), "in progress", "a Standard-mode rollout reports Ready=False");
+    let mut blocked = ready("False");
+    blocked["modelStatus"] = serde_json::json!({"transitionStatus": "BlockedByFailedLoad"});
+    assert_eq!(judge("InferenceService", blocked), "failed");
+    let mut loading = ready("Unknown");
+    loading["modelStatus"] = serde_json::json!({"states": {"activeModelState": "Loading"}});
+    assert_eq!(judge("InferenceService", loading), "in progress");
+    assert_eq!(judge("InferenceService", serde_json::json!({})), "in progress");
+    for (state, verdict) in [("Available", "current"), ("Creating", "in progress"), ("Failed", "failed")] {
+        assert_eq!(judge("SeldonDeployment", serde_json::json!({ "state": state })), verdict);
+    }
+    for kind in ["Model", "Experiment", "Server"] {
+        let progressing = serde_json::json!({"conditions": [{"type": "ModelReady", "status": "False", "reason": "ModelProgressing"}, {"type": "Ready", "status": "False"}]});
+        assert_eq!(judge(kind, progressing), "in progress", "{kind}: Seldon reports Ready=False while loading");
+        assert_eq!(
+            judge(kind, serde_json::json!({"conditions": [{"type": "Ready", "status": "True"}]})),
+            "current",
+            "{kind}"
+        );
+        assert_eq!(judge(kind, serde_json::json!({"conditions": []})), "in progress", "{kind}");
+    }
+}
+
+#[test]
+fn the_ci_workflow_validates_checks_drift_and_comments_with_modelgen() {
+    let workflow = repository_yaml("examples/ci/github-actions.yml").remove(0);
+    let jobs = &workflow["jobs"];
+    assert_eq!(jobs["check"]["if"], "github.event_name == 'pull_request'");
+    assert_eq!(jobs["check"]["permissions"]["pull-requests"], "write");
+    assert_eq!(jobs["publish-git"]["permissions"]["contents"], "write");
+    assert_eq!(jobs["publish-oci"]["permissions"]["id-token"], "write", "keyless cosign needs the OIDC token");
+    let push = step(&workflow, "publish-oci", "Push and sign the artifact");
+    for expected in [
+        "flux push artifact",
+        "--source=\"$SOURCE\"",
+        "--revision=\"$GITHUB_REF_NAME@sha1:$GITHUB_SHA\"",
+        "cosign sign --yes",
+        "flux tag artifact",
+    ] {
+        assert!(push.contains(expected), "`{expected}` missing from:\n{push}");
+    }
+    assert_eq!(step(&workflow, "publish-oci", "Render"), step(&workflow, "publish-git", "Render"));
+
+    // The pull-request steps, run as the runner would run them.
+    let repo = repository(&workflow);
+    let validate = step(&workflow, "check", "Validate the specs");
+    let clean = run_step(&workflow, repo.path(), &validate);
+    assert!(clean.status.success() && clean.stdout.is_empty(), "{}{}", text(&clean.stdout), text(&clean.stderr));
+    let spec = repo.path().join("models/mochanet.yaml");
+    let good = std::fs::read_to_string(&spec).expect("read");
+    std::fs::write(&spec, good.replace("trafficPercent: 10", "trafficPercent: 150")).expect("break");
+    let broken = run_step(&workflow, repo.path(), &validate);
+    assert!(!broken.status.success());
+    assert!(text(&broken.stdout).starts_with("::error file=models/mochanet.yaml,line="), "{}", text(&broken.stdout));
+    std::fs::write(&spec, &good).expect("repair");
+
+    let render = step(&workflow, "publish-git", "Render");
+    assert!(run_step(&workflow, repo.path(), &render).status.success());
+    let drift = step(&workflow, "check", "Check that the committed rendered output is current");
+    assert!(run_step(&workflow, repo.path(), &drift).status.success(), "current after a render");
+    std::fs::write(&spec, good.replace("trafficPercent: 10", "trafficPercent: 20")).expect("change the canary");
+    let stale = run_step(&workflow, repo.path(), &drift);
+    assert!(!stale.status.success(), "a forgotten render is caught");
+    assert!(text(&stale.stdout).contains("+    canaryTrafficPercent: 20"), "{}", text(&stale.stdout));
+
+    // The comment: the base is the specs before the change.
+    let base = repo.path().join(".base").join(workflow_env(&workflow, "MODELS"));
+    std::fs::create_dir_all(&base).expect("mkdir");
+    std::fs::write(base.join("mochanet.yaml"), &good).expect("base");
+    let comment = run_step(&workflow, repo.path(), &step(&workflow, "check", "Comment what changes"));
+    assert!(comment.status.success(), "{}", text(&comment.stderr));
+    assert!(
+        text(&comment.stdout).contains("::warning::could not comment"),
+        "no GitHub here: {}",
+        text(&comment.stdout)
+    );
+    let summary = std::fs::read_to_string(repo.path().join(".runner-temp/summary.md")).expect("a job summary");
+    assert!(summary.contains("1 changed, 4 added, 0 removed"), "{summary}");
+    assert!(summary.contains("| changed | `InferenceService coffee/mochanet` |"), "{summary}");
+    assert!(summary.contains("-    canaryTrafficPercent: 10\n+    canaryTrafficPercent: 20\n"), "{summary}");
+}

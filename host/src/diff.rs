@@ -5,7 +5,8 @@
 //! the caller), or rendered YAML (a file, a directory of files, or `-` for
 //! stdin). Objects are matched by API group, kind, namespace and name, and
 //! compared in one normal form (keys sorted, the same emitter), so that
-//! formatting never shows up as a change.
+//! formatting never shows up as a change. A directory with neither specs nor
+//! objects is an empty render.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -97,9 +98,8 @@ pub fn load(path: &Path, limits: InputLimits, stdin: impl FnOnce() -> Result<Str
         }
         objects.extend(normalize(documents, &shown)?);
     }
-    if objects.is_empty() {
-        bail!("`{}` holds neither specs nor objects rendered by modelgen", path.display());
-    }
+    // A directory without specs or objects is an empty render: the base of
+    // the pull request that adds the first specs, or of one that deletes them all.
     Ok(Side::Objects(objects))
 }
 
