@@ -176,6 +176,17 @@ pub fn write(dir: &Path, sets: &[Set<'_>]) -> Result<Summary> {
 pub fn write_tree(dir: &Path, tree: &Tree) -> Result<Summary> {
     let existing = Existing::scan(dir)?;
     refuse_conflicts(dir, &existing, tree)?;
+    // The swap replaces the whole directory: never a repository, nor the
+    // directory a shell (or this process) stands in.
+    if existing.entries.contains_key(".git") {
+        bail!("`{}` holds a Git repository: write the output to a directory of its own", dir.display());
+    }
+    if existing.exists
+        && let (Ok(cwd), Ok(target)) = (std::env::current_dir(), fs::canonicalize(&existing.path))
+        && cwd.starts_with(&target)
+    {
+        bail!("`{}` contains the current directory: write the output to a directory of its own", dir.display());
+    }
     let mut staging = Staging::beside(&existing)?;
     for (path, entry) in existing.foreign() {
         staging.keep(&existing.path, path, entry)?;
@@ -417,8 +428,25 @@ mod tests {
         assert_eq!(fs::read_to_string(out.join("ml/model_a.yaml")).expect("kept"), "hand-written");
         assert!(check(&out, &[(None, &objects)]).is_err(), "check refuses what write would refuse");
 
+        fs::create_dir_all(root.path().join("repo/.git")).expect("a repository");
+        let err = format!("{:#}", write(&root.path().join("repo"), &[(None, &objects)]).expect_err("a repository"));
+        assert!(err.contains("holds a Git repository"), "{err}");
+
         let file = root.path().join("file");
         fs::write(&file, "x").expect("write");
         assert!(format!("{:#}", write(&file, &[(None, &objects)]).expect_err("a file")).contains("is a file"));
+    }
+
+    #[test]
+    fn a_symlinked_output_directory_is_updated_through_the_link() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let real = root.path().join("real");
+        fs::create_dir(&real).expect("mkdir");
+        let link = root.path().join("rendered");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        let objects = [manifest("Model", None, "a")];
+        write(&link, &[(None, &objects)]).expect("written");
+        assert!(fs::symlink_metadata(&link).expect("stat").file_type().is_symlink(), "the link stays a link");
+        assert_eq!(files(&real), [".modelgen-owned", "kustomization.yaml", "model_a.yaml"]);
     }
 }
