@@ -195,7 +195,8 @@ fn check(kubectl: &Path, case: &Case) -> Result<(), String> {
             if ours == theirs {
                 Ok(())
             } else {
-                let diff = similar::TextDiff::from_lines(&pretty(&theirs), &pretty(&ours))
+                let (theirs, ours) = (pretty(&theirs), pretty(&ours));
+                let diff = similar::TextDiff::from_lines(theirs.as_str(), ours.as_str())
                     .unified_diff()
                     .context_radius(2)
                     .header("kustomize", "modelgen")

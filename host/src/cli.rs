@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
+use crate::application;
 use crate::cache::CompileCache;
 use crate::crd;
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
@@ -24,7 +25,7 @@ use crate::krm;
 use crate::output;
 use crate::report;
 use crate::runtime::{Limits, RenderContext, Runtime};
-use crate::source::{self, InputLimits, SourceFile};
+use crate::source::{self, InputLimits};
 
 /// GitOps for ML serving: render `ModelDeployment` specs into KServe resources.
 #[derive(Debug, Parser)]
@@ -182,9 +183,13 @@ pub struct RenderArgs {
     /// The environment to render.
     #[arg(long = "env", value_name = "NAME")]
     pub environment: Option<String>,
-    /// A render parameter, KEY=VALUE (repeatable).
+    /// A render parameter, KEY=VALUE (repeatable): `canary-weight.<model>=N`
+    /// sets a model's canary traffic percent.
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
     pub parameters: Vec<(String, String)>,
+    /// Fail (exit 1, nothing on stdout) on warnings too, such as a patch whose target matches nothing.
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
 /// Options of `modelgen validate`.
@@ -197,9 +202,6 @@ pub struct ValidateArgs {
     /// line) or `github` (workflow annotations), the last two to stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Fail (exit 1) on warnings too.
-    #[arg(long)]
-    pub deny_warnings: bool,
 }
 
 /// Diagnostic output formats.
@@ -339,7 +341,7 @@ fn generate(options: &PluginOptions, args: &RenderArgs) -> Result<(Input, Result
     let cache = cache(options);
     let runtime = load(options, cache.as_ref())?;
     let mut input = input;
-    let result = match with_references(&runtime, sources, &context, options.limits.input())? {
+    let result = match application::files(&runtime, sources, &context, options.limits.input()).map_err(plugin_failed)? {
         Ok(files) => {
             for file in &files {
                 input.contents.entry(file.path.clone()).or_insert_with(|| file.contents.clone());
@@ -395,51 +397,19 @@ fn check_result(
     Ok(())
 }
 
-/// The application's files plus those its project file names (patch files),
-/// read under the same rules; or the diagnostics that stop the render.
-fn with_references(
-    runtime: &Runtime,
-    sources: source::Sources,
-    context: &RenderContext,
-    limits: InputLimits,
-) -> Result<Result<Vec<SourceFile>, Vec<Diagnostic>>, Failure> {
-    let mut files = sources.files;
-    if !files.iter().any(|f| f.path == PROJECT_FILE) {
-        return Ok(Ok(files));
-    }
-    let project = match runtime.describe(files.clone(), context).map_err(plugin_failed)? {
-        Ok(project) => project,
-        Err(diagnostics) => return Ok(Err(diagnostics)),
-    };
-    let mut refused = Vec::new();
-    for reference in project.references {
-        if files.iter().any(|f| f.path == reference.path) {
-            continue;
-        }
-        match source::read_reference(&sources.root, &reference.path, limits) {
-            Ok(Some(file)) => files.push(file),
-            Ok(None) => {}
-            Err(e) => refused.push(Diagnostic {
-                severity: Severity::Error,
-                file: Some(reference.referrer),
-                position: reference.position,
-                field: None,
-                message: format!("{e:#}"),
-                hint: Some("patch files must be regular files inside the application directory".to_owned()),
-            }),
-        }
-    }
-    Ok(if refused.is_empty() { Ok(files) } else { Err(refused) })
-}
-
-/// The project file's name at the application root (see the plugin's `project` module).
-const PROJECT_FILE: &str = "modelgen.yaml";
-
 fn render(options: &PluginOptions, args: &RenderArgs) -> Result<(), Failure> {
     let (input, result) = generate(options, args)?;
     match result {
         Ok(rendered) => {
             print_human(&rendered.warnings, &input);
+            if args.deny_warnings && !rendered.warnings.is_empty() {
+                eprintln!(
+                    "error: rendering `{}` failed: {} and `--deny-warnings`",
+                    args.path.display(),
+                    count(&rendered.warnings, Severity::Warning, "warning")
+                );
+                return Err(Failure::Input);
+            }
             emit(&rendered.to_stream())
         }
         Err(diagnostics) => {
@@ -487,7 +457,7 @@ fn validate(options: &PluginOptions, args: &ValidateArgs) -> Result<(), Failure>
             emit(&text)?;
         }
     }
-    if errors > 0 || (args.deny_warnings && warnings > 0) { Err(Failure::Input) } else { Ok(()) }
+    if errors > 0 || (args.input.deny_warnings && warnings > 0) { Err(Failure::Input) } else { Ok(()) }
 }
 
 fn count(diagnostics: &[Diagnostic], severity: Severity, noun: &str) -> String {

@@ -112,6 +112,8 @@ fn assemble<'a>(sources: &'a [SourceFile], context: &'a RenderContext) -> Result
                 None
             }
         },
+        // A project file that failed to load has been reported already.
+        (Some(_), None) if files.iter().any(|f| f.path == project::FILE) => None,
         (Some(name), None) => {
             diagnostics.push(
                 Diagnostic::error(format!("unknown environment `{name}`: this application has no `{}`", project::FILE))
@@ -577,6 +579,37 @@ mod tests {
         let diagnostics = generate(&sources, &RenderContext::default()).expect_err("all invalid");
         assert_eq!(diagnostics.len(), MAX_DIAGNOSTICS + 1);
         assert_eq!(diagnostics[MAX_DIAGNOSTICS].message, "100 more diagnostics not shown");
+    }
+
+    const SPEC: &str = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: fraud}\nspec:\n  model: {format: sklearn, version: v1, storageUri: s3://m/1}\n  canary: {version: v2, storageUri: s3://m/2, trafficPercent: 10}\n";
+    const PROJECT: &str = "apiVersion: modelgen.dev/v1alpha1\nkind: Project\nenvironments:\n  prod:\n    overrides: {canary: {trafficPercent: 25}}\n    patches: [{path: patches/x.yaml, target: {kind: InferenceService}}]\n  dev:\n    overrides: {canary: null}\n";
+
+    #[test]
+    fn describe_lists_environments_models_and_patch_files_for_the_environment() {
+        let sources = [SourceFile::new("fraud.yaml", SPEC), SourceFile::new("modelgen.yaml", PROJECT)];
+        let context = |environment: Option<&str>| RenderContext {
+            environment: environment.map(str::to_owned),
+            ..RenderContext::default()
+        };
+        let base = describe(&sources, &context(None)).expect("describes");
+        assert_eq!(base.environments, ["dev", "prod"]);
+        assert_eq!(base.models[0].name, "fraud");
+        assert_eq!(base.models[0].canary_percent, Some(10));
+        assert_eq!(base.references[0].path, "patches/x.yaml");
+        assert_eq!(base.references[0].position, Some(Position { line: 5, column: 21 }));
+        assert_eq!(describe(&sources, &context(Some("prod"))).expect("prod").models[0].canary_percent, Some(25));
+        assert_eq!(describe(&sources, &context(Some("dev"))).expect("dev").models[0].canary_percent, None);
+    }
+
+    #[test]
+    fn a_canary_weight_parameter_wins_over_every_file() {
+        let sources = [SourceFile::new("fraud.yaml", SPEC), SourceFile::new("modelgen.yaml", PROJECT)];
+        let context = RenderContext {
+            environment: Some("prod".into()),
+            parameters: vec![("canary-weight.fraud".into(), "40".into())],
+            ..RenderContext::default()
+        };
+        assert_eq!(describe(&sources, &context).expect("describes").models[0].canary_percent, Some(40));
     }
 
     #[test]

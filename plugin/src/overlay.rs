@@ -129,7 +129,7 @@ impl<'a> Stack<'a> {
     /// All layers merged, lowest first.
     pub fn merged(&self) -> Node {
         let mut layers = self.layers.iter();
-        let mut merged = layers.next().map(|l| l.document.clone()).unwrap_or_else(|| empty(Position::default()));
+        let mut merged = layers.next().map_or_else(|| empty(Position::default()), |l| l.document.clone());
         for layer in layers {
             merge(&mut merged, &layer.document);
         }

@@ -108,7 +108,8 @@ impl Origin {
 impl Context<'_> {
     /// A diagnostic about the entry (or one of its fields) in the project file.
     fn error(&self, message: String, field: &str) -> Diagnostic {
-        let path = if field.is_empty() { self.at.clone() } else { self.at.key(field) };
+        let mut path = self.at.clone();
+        path.0.extend(FieldPath::parse(field).0);
         Diagnostic::error(message)
             .in_file(&self.project.file)
             .at(Some(self.project.document.position_of(&path)))
@@ -116,7 +117,7 @@ impl Context<'_> {
     }
 
     /// A diagnostic about a node of the patch text.
-    fn error_in(&self, body: &Body, node: &Node, message: String) -> Diagnostic {
+    fn error_in(body: &Body, node: &Node, message: String) -> Diagnostic {
         Diagnostic::error(message).in_file(&body.file).at(Some(body.origin.map(node.position)))
     }
 
@@ -156,10 +157,12 @@ impl Context<'_> {
         let node = self.project.document.at(&self.at.key("patch"));
         let Some(node) = node else { return Origin::default() };
         let start = node.position;
-        let block =
-            self.project.text.lines().nth(start.line as usize).is_some_and(|line| {
-                line.chars().skip(start.column as usize).next().is_some_and(|c| c == '|' || c == '>')
-            });
+        let block = self
+            .project
+            .text
+            .lines()
+            .nth(start.line as usize)
+            .is_some_and(|line| line.chars().nth(start.column as usize).is_some_and(|c| c == '|' || c == '>'));
         if block {
             let indent = self
                 .project
@@ -188,7 +191,7 @@ impl Context<'_> {
                 )
             })?;
             let selector = self.selector(target)?;
-            let patch = self.operations(body, items)?;
+            let patch = Self::operations(body, items)?;
             for (object, _) in objects.iter_mut() {
                 if selector.matches(object) {
                     matched += 1;
@@ -213,11 +216,11 @@ impl Context<'_> {
     }
 
     /// Parses RFC 6902 operations one by one, so that a bad one is reported at its own line.
-    fn operations(&self, body: &Body, items: &[Node]) -> Result<json_patch::Patch, Diagnostic> {
+    fn operations(body: &Body, items: &[Node]) -> Result<json_patch::Patch, Diagnostic> {
         let mut operations = Vec::new();
         for item in items {
             let operation: json_patch::PatchOperation = serde_json::from_value(item.to_json()).map_err(|e| {
-                self.error_in(body, item, format!("not a JSON patch operation: {e}"))
+                Self::error_in(body, item, format!("not a JSON patch operation: {e}"))
                     .hint("an operation is `{op: add|remove|replace|move|copy|test, path: /a/b, value: ...}`")
             })?;
             operations.push(operation);
@@ -225,6 +228,8 @@ impl Context<'_> {
         Ok(json_patch::Patch(operations))
     }
 
+    /// Applies the operations one at a time, so that a failure or a change
+    /// of identity is reported at the operation that caused it.
     fn json_patch(
         &self,
         body: &Body,
@@ -234,18 +239,23 @@ impl Context<'_> {
     ) -> Result<(), Diagnostic> {
         let before = identity(object);
         let mut patched = object.clone();
-        json_patch::patch(&mut patched, patch).map_err(|e| {
-            let node = items.get(e.operation).unwrap_or(&body.documents[0]);
-            let what = describe(object);
-            let message = match e.kind {
-                json_patch::PatchErrorKind::TestFailed => format!("the `test` at `{}` failed on {what}", e.path),
-                json_patch::PatchErrorKind::InvalidPointer => format!("the path `{}` does not exist in {what}", e.path),
-                json_patch::PatchErrorKind::CannotMoveInsideItself => format!("cannot move `{}` inside itself", e.path),
-                _ => format!("the operation at `{}` failed on {what}: {e}", e.path),
-            };
-            self.error_in(body, node, message)
-        })?;
-        self.check_identity(&before, &patched, body, &body.documents[0])?;
+        for (operation, node) in patch.0.iter().zip(items) {
+            json_patch::patch(&mut patched, std::slice::from_ref(operation)).map_err(|e| {
+                let what = describe(object);
+                let message = match e.kind {
+                    json_patch::PatchErrorKind::TestFailed => format!("the `test` at `{}` failed on {what}", e.path),
+                    json_patch::PatchErrorKind::InvalidPointer => {
+                        format!("the path `{}` does not exist in {what}", e.path)
+                    }
+                    json_patch::PatchErrorKind::CannotMoveInsideItself => {
+                        format!("cannot move `{}` inside itself", e.path)
+                    }
+                    _ => format!("the operation at `{}` failed on {what}: {e}", e.path),
+                };
+                Self::error_in(body, node, message)
+            })?;
+            self.check_identity(&before, &patched, body, node)?;
+        }
         *object = patched;
         Ok(())
     }
@@ -254,7 +264,7 @@ impl Context<'_> {
     fn strategic(&self, body: &Body, document: &Node, objects: &mut Vec<Object<'_>>) -> Result<usize, Diagnostic> {
         let patch = document.to_json();
         if !patch.is_object() {
-            return Err(self.error_in(
+            return Err(Self::error_in(
                 body,
                 document,
                 "a strategic-merge patch must be a mapping (a partial object)".to_owned(),
@@ -262,14 +272,14 @@ impl Context<'_> {
         }
         // kustomize tells a strategic-merge patch from a JSON patch by its `kind`.
         if !patch.get("kind").is_some_and(Json::is_string) {
-            return Err(self.error_in(body, document, "a strategic-merge patch needs a `kind`".to_owned()).hint(
+            return Err(Self::error_in(body, document, "a strategic-merge patch needs a `kind`".to_owned()).hint(
                 "write the kind of the objects it patches (with a `target`, any kind will do, as in kustomize)",
             ));
         }
         let selector = match &self.entry.target {
             Some(target) => self.selector(target)?,
             None => Target::of_patch(&patch).ok_or_else(|| {
-                self.error_in(body, document, "this patch names no object: give it `apiVersion`, `kind` and `metadata.name`, or give the entry a `target`".to_owned())
+                Self::error_in(body, document, "this patch names no object: give it `apiVersion`, `kind` and `metadata.name`, or give the entry a `target`".to_owned())
             })?,
         };
         let mut matched = 0;
@@ -298,7 +308,7 @@ impl Context<'_> {
                 Ok(strategic::Outcome::Deleted) => deleted.push(i),
                 Err(e) => {
                     let node = document.at(&FieldPath::parse(&e.path)).unwrap_or(document);
-                    return Err(self.error_in(body, node, e.message));
+                    return Err(Self::error_in(body, node, e.message));
                 }
             }
         }
@@ -312,8 +322,7 @@ impl Context<'_> {
                 Some(_) => "check the patch's `apiVersion`, `kind`, `metadata.name` and `metadata.namespace`".to_owned(),
                 None => "without `metadata.namespace` the patch only names an object without a namespace; add the namespace, or give the entry a `target`".to_owned(),
             };
-            return Err(self
-                .error_in(body, document, format!("no object matches this patch ({})", describe(&patch)))
+            return Err(Self::error_in(body, document, format!("no object matches this patch ({})", describe(&patch)))
                 .hint(hint));
         }
         Ok(matched)
@@ -330,18 +339,20 @@ impl Context<'_> {
         let (kind, name) = identity(after);
         let options = self.entry.options;
         if kind != before.0 && !options.allow_kind_change {
-            return Err(self
-                .error_in(
-                    body,
-                    node,
-                    format!("this patch changes the kind of {} to `{kind}`", describe_identity(before)),
-                )
-                .hint("set `options: {allowKindChange: true}` on the patch if that is intended"));
+            return Err(Self::error_in(
+                body,
+                node,
+                format!("this patch changes the kind of {} to `{kind}`", describe_identity(before)),
+            )
+            .hint("set `options: {allowKindChange: true}` on the patch if that is intended"));
         }
         if name != before.1 && !options.allow_name_change {
-            return Err(self
-                .error_in(body, node, format!("this patch renames {} to `{name}`", describe_identity(before)))
-                .hint("set `options: {allowNameChange: true}` on the patch if that is intended"));
+            return Err(Self::error_in(
+                body,
+                node,
+                format!("this patch renames {} to `{name}`", describe_identity(before)),
+            )
+            .hint("set `options: {allowNameChange: true}` on the patch if that is intended"));
         }
         Ok(())
     }
@@ -353,7 +364,7 @@ impl Context<'_> {
                 .map(|v| {
                     Regex::new(&format!("^(?:{v})$")).map_err(|e| {
                         self.error(
-                            format!("`{v}` is not a valid regular expression: {}", first_line(&e.to_string())),
+                            format!("`{v}` is not a valid regular expression: {}", gist(&e.to_string())),
                             &format!("target.{field}"),
                         )
                     })
@@ -381,8 +392,10 @@ impl Context<'_> {
     }
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().last().unwrap_or(text).trim()
+/// The gist of a multi-line `regex` error: its last line, without the `error:` prefix.
+fn gist(text: &str) -> &str {
+    let last = text.lines().last().unwrap_or(text).trim();
+    last.strip_prefix("error:").map_or(last, str::trim)
 }
 
 /// A compiled patch target.

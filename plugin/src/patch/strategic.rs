@@ -1,7 +1,7 @@
 //! Strategic-merge patches as kustomize applies them to custom resources, whose schemas it does not know.
 //!
 //! kustomize merges a patch into an object of a kind without a built-in
-//! schema (every kind modelgen renders is a custom resource, or a ConfigMap)
+//! schema (every kind modelgen renders is a custom resource, or a `ConfigMap`)
 //! like a JSON merge patch with kustomize's directives: mappings merge, `null`
 //! deletes a key, `$patch: delete` deletes the mapping it is in (the whole
 //! object at the top), `$patch: replace` replaces it instead of merging, and
@@ -52,11 +52,11 @@ pub fn merge(object: &mut Value, patch: &Value) -> Result<Outcome, Error> {
 }
 
 /// Rejects what kustomize would apply to no good effect.
-fn check(patch: &Value, path: &str) -> Result<(), Error> {
+fn check(patch: &Value, at: &str) -> Result<(), Error> {
     match patch {
         Value::Object(map) => {
             for (key, value) in map {
-                let here = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                let here = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
                 if key == PATCH {
                     match value.as_str() {
                         Some("delete" | "replace" | "merge") => {}
@@ -86,7 +86,7 @@ fn check(patch: &Value, path: &str) -> Result<(), Error> {
             for (i, item) in items.iter().enumerate() {
                 if item.get(PATCH).is_some() {
                     return Err(Error {
-                        path: format!("{path}[{i}]"),
+                        path: format!("{at}[{i}]"),
                         message: "a `$patch` directive in a list: lists of custom resources are replaced whole, so kustomize would keep the directive as data".to_owned(),
                     });
                 }
