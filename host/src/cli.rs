@@ -25,7 +25,7 @@ use crate::krm;
 use crate::output;
 use crate::report;
 use crate::runtime::{Limits, RenderContext, Runtime};
-use crate::source::{self, InputLimits};
+use crate::source::{self, InputLimits, SourceFile};
 
 /// GitOps for ML serving: render `ModelDeployment` specs into KServe resources.
 #[derive(Debug, Parser)]
@@ -505,10 +505,19 @@ fn rendered_or_report(
     input: &Input,
     result: Result<Rendered, Vec<Diagnostic>>,
     path: &Path,
+    deny_warnings: bool,
 ) -> Result<Rendered, Failure> {
     match result {
         Ok(rendered) => {
             print_human(&rendered.warnings, input);
+            if deny_warnings && !rendered.warnings.is_empty() {
+                eprintln!(
+                    "error: rendering `{}` failed: {} and `--deny-warnings`",
+                    path.display(),
+                    count(&rendered.warnings, Severity::Warning, "warning")
+                );
+                return Err(Failure::Input);
+            }
             Ok(rendered)
         }
         Err(diagnostics) => {
@@ -536,7 +545,7 @@ fn render_out(options: &PluginOptions, args: &RenderArgs, dir: &Path, check: boo
         .into());
     }
     let (input, result) = generate(options, args)?;
-    let rendered = rendered_or_report(&input, result, &args.path)?;
+    let rendered = rendered_or_report(&input, result, &args.path, args.deny_warnings)?;
     let sets: [output::Set<'_>; 1] = [(None, &rendered.manifests)];
     if check {
         let changes = output::check(dir, &sets)?;
@@ -587,9 +596,10 @@ fn diff_command(options: &PluginOptions, args: &DiffArgs) -> Result<(), Failure>
                     namespace: args.namespace.clone(),
                     environment: args.environment.clone(),
                     parameters: args.parameters.clone(),
+                    deny_warnings: false,
                 };
                 let (input, result) = generate(options, &render_args)?;
-                let rendered = rendered_or_report(&input, result, path)?;
+                let rendered = rendered_or_report(&input, result, path, false)?;
                 Ok(diff::from_manifests(&rendered.manifests)?)
             }
         }
