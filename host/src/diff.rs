@@ -23,6 +23,9 @@ use crate::source::{self, InputLimits};
 /// One object of a render result, in normal form.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Object {
+    /// The set (an environment's subdirectory) it belongs to, when a
+    /// directory `render --out` wrote holds several.
+    pub set: Option<String>,
     /// The API group (empty for the core group).
     pub group: String,
     /// The kind.
@@ -38,27 +41,29 @@ pub struct Object {
 impl Object {
     /// `Kind namespace/name`, or `Kind name`.
     pub fn label(&self) -> String {
+        let set = self.set.as_ref().map(|s| format!("{s}: ")).unwrap_or_default();
         match &self.namespace {
-            Some(namespace) => format!("{} {namespace}/{}", self.kind, self.name),
-            None => format!("{} {}", self.kind, self.name),
+            Some(namespace) => format!("{set}{} {namespace}/{}", self.kind, self.name),
+            None => format!("{set}{} {}", self.kind, self.name),
         }
     }
 
     /// `Kind/namespace/name`: the object as a path, for diff headers.
     fn path(&self) -> String {
+        let set = self.set.as_ref().map(|s| format!("{s}/")).unwrap_or_default();
         match &self.namespace {
-            Some(namespace) => format!("{}/{namespace}/{}", self.kind, self.name),
-            None => format!("{}/{}", self.kind, self.name),
+            Some(namespace) => format!("{set}{}/{namespace}/{}", self.kind, self.name),
+            None => format!("{set}{}/{}", self.kind, self.name),
         }
     }
 
-    fn key(&self) -> (&str, &str, Option<&str>, &str) {
-        (&self.kind, &self.name, self.namespace.as_deref(), &self.group)
+    fn key(&self) -> (Option<&str>, &str, &str, Option<&str>, &str) {
+        (self.set.as_deref(), &self.kind, &self.name, self.namespace.as_deref(), &self.group)
     }
 }
 
-/// An object's identity: kind, name, namespace and API group, in sort order.
-type Key = (String, String, Option<String>, String);
+/// An object's identity: set, kind, name, namespace and API group, in sort order.
+type Key = (Option<String>, String, String, Option<String>, String);
 
 /// What a side of a diff turned out to be.
 pub enum Side {
@@ -78,11 +83,21 @@ pub fn load(path: &Path, limits: InputLimits, stdin: impl FnOnce() -> Result<Str
     if path.is_dir() && manifest.is_file() {
         let text = fs::read_to_string(&manifest).with_context(|| format!("cannot read `{}`", manifest.display()))?;
         let files = owned::parse(&text).with_context(|| format!("`{}` is not modelgen's", manifest.display()))?;
+        let is_kustomization = |f: &str| f.rsplit('/').next() == Some(KUSTOMIZATION);
+        // Sets in subdirectories (environments) each have their kustomization.
+        let sets: Vec<&str> = files.iter().filter_map(|f| f.strip_suffix(&format!("/{KUSTOMIZATION}"))).collect();
         let mut objects = Vec::new();
-        for file in files.iter().filter(|f| !f.ends_with(KUSTOMIZATION) && f.as_str() != KUSTOMIZATION) {
+        for file in files.iter().filter(|f| !is_kustomization(f)) {
             let full = path.join(file);
+            // Never through a link: what is read may end up in a pull-request comment.
+            if !fs::symlink_metadata(&full).with_context(|| format!("cannot read `{}`", full.display()))?.is_file() {
+                bail!("`{}` is not a regular file", full.display());
+            }
             let text = fs::read_to_string(&full).with_context(|| format!("cannot read `{}`", full.display()))?;
-            objects.extend(parse(&text, &full.display().to_string())?);
+            let set = sets.iter().find(|s| file.starts_with(&format!("{s}/"))).map(|s| (*s).to_owned());
+            objects.extend(
+                parse(&text, &full.display().to_string())?.into_iter().map(|o| Object { set: set.clone(), ..o }),
+            );
         }
         return Ok(Side::Objects(objects));
     }
@@ -161,7 +176,14 @@ fn normalize(documents: Vec<Value>, origin: &str) -> Result<Vec<Object>> {
         };
         let group = api_version.rsplit_once('/').map(|(group, _)| group.to_owned()).unwrap_or_default();
         let yaml = serde_saphyr::to_string(&document).context("cannot write an object as YAML")?;
-        objects.push(Object { group, kind, namespace: text(&document["metadata"]["namespace"]), name, yaml });
+        objects.push(Object {
+            set: None,
+            group,
+            kind,
+            namespace: text(&document["metadata"]["namespace"]),
+            name,
+            yaml,
+        });
     }
     Ok(objects)
 }
@@ -211,8 +233,14 @@ pub fn compare(old: Vec<Object>, new: Vec<Object>, old_label: &str, new_label: &
     let index = |objects: Vec<Object>, label: &str| -> Result<BTreeMap<Key, Object>> {
         let mut map = BTreeMap::new();
         for object in objects {
-            let (kind, name, namespace, group) = object.key();
-            let key: Key = (kind.to_owned(), name.to_owned(), namespace.map(str::to_owned), group.to_owned());
+            let (set, kind, name, namespace, group) = object.key();
+            let key: Key = (
+                set.map(str::to_owned),
+                kind.to_owned(),
+                name.to_owned(),
+                namespace.map(str::to_owned),
+                group.to_owned(),
+            );
             if map.contains_key(&key) {
                 bail!("`{}` appears twice in `{label}`", object.label());
             }
@@ -379,5 +407,26 @@ mod tests {
         let comment = markdown(&added, "base", "head", 3);
         assert!(comment.len() < 65_536, "{}", comment.len());
         assert!(comment.contains("more diffs not shown"), "{comment}");
+    }
+
+    #[test]
+    fn a_directory_with_environments_keeps_them_apart_and_is_read_without_following_links() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let manifest = |name: &str| Manifest { yaml: object("Model", name, 1), source: "m.yaml".into() };
+        let (dev, prod) = ([manifest("a")], [manifest("a"), manifest("b")]);
+        crate::output::write(root.path(), &[(Some("dev"), &dev), (Some("prod"), &prod)]).expect("written");
+        let Side::Objects(objects) = load(root.path(), InputLimits::default(), || unreachable!()).expect("read") else {
+            panic!("a rendered directory")
+        };
+        let labels: Vec<String> = objects.iter().map(Object::label).collect();
+        assert_eq!(labels, ["dev: Model ml/a", "prod: Model ml/a", "prod: Model ml/b"]);
+
+        let secret = root.path().join("secret.txt");
+        fs::write(&secret, "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n").expect("write");
+        let file = root.path().join("prod/ml/model_b.yaml");
+        fs::remove_file(&file).expect("remove");
+        std::os::unix::fs::symlink(&secret, &file).expect("symlink");
+        let err = load(root.path(), InputLimits::default(), || unreachable!()).err().expect("refused").to_string();
+        assert!(err.ends_with("prod/ml/model_b.yaml` is not a regular file"), "{err}");
     }
 }

@@ -198,7 +198,8 @@ pub fn write_tree(dir: &Path, tree: &Tree) -> Result<Summary> {
             continue;
         }
         summary.written += 1;
-        let before = existing.owned.contains(path).then(|| fs::read(existing.path.join(path)).ok()).flatten();
+        let regular = existing.owned.contains(path) && existing.entries.get(path) == Some(&existing::Entry::File);
+        let before = regular.then(|| fs::read(existing.path.join(path)).ok()).flatten();
         if before.as_deref() != Some(text.as_bytes()) {
             summary.changed += 1;
         }
@@ -223,6 +224,11 @@ pub fn check_tree(dir: &Path, tree: &Tree) -> Result<Vec<Change>> {
     }
     refuse_conflicts(dir, &existing, tree)?;
     let read = |path: &str| -> Result<Option<String>> {
+        // A link is shown as a link, never followed: the diff goes to CI logs.
+        if existing.entries.get(path) == Some(&existing::Entry::Symlink) {
+            let target = fs::read_link(existing.path.join(path)).unwrap_or_default();
+            return Ok(Some(format!("(a symbolic link to `{}`)\n", target.display())));
+        }
         match fs::read(existing.path.join(path)) {
             Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -448,5 +454,20 @@ mod tests {
         write(&link, &[(None, &objects)]).expect("written");
         assert!(fs::symlink_metadata(&link).expect("stat").file_type().is_symlink(), "the link stays a link");
         assert_eq!(files(&real), [".modelgen-owned", "kustomization.yaml", "model_a.yaml"]);
+    }
+
+    #[test]
+    fn check_shows_a_link_in_place_of_an_owned_file_without_following_it() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let out = root.path().join("rendered");
+        let objects = [manifest("Model", None, "a")];
+        write(&out, &[(None, &objects)]).expect("written");
+        fs::write(root.path().join("private"), "do not print").expect("write");
+        fs::remove_file(out.join("model_a.yaml")).expect("remove");
+        std::os::unix::fs::symlink(root.path().join("private"), out.join("model_a.yaml")).expect("symlink");
+        let changes = check(&out, &[(None, &objects)]).expect("checked");
+        assert_eq!(changes.len(), 1);
+        let shown = changes[0].old.as_deref().expect("something stands there");
+        assert!(shown.starts_with("(a symbolic link to `") && !shown.contains("do not print"), "{shown}");
     }
 }
