@@ -202,6 +202,9 @@ pub fn measured(dir: &Path, args: &[&str]) -> Measured {
 /// A missing tool fails the test: nothing is skipped.
 pub fn tool(name: &str) -> PathBuf {
     let path = workspace().join("target/tools/bin").join(name);
-    assert!(path.exists(), "`{name}` is not installed: run `tests/run` (or `tests/tools` once) to install the test tools");
+    assert!(
+        path.exists(),
+        "`{name}` is not installed: run `tests/run` (or `tests/tools` once) to install the test tools"
+    );
     path
 }
