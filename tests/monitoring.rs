@@ -82,7 +82,10 @@ fn every_dashboard_parses_and_every_panel_query_is_valid_promql() {
             let data = config_map["data"].as_object().expect("data");
             assert_eq!(data.len(), 1, "{name}: one dashboard per ConfigMap");
             let (key, json_text) = data.iter().next().expect("one entry");
-            assert!(key.ends_with(".json"), "{name}: `{key}` is not a .json file name");
+            assert!(
+                Path::new(key).extension().is_some_and(|e| e == "json"),
+                "{name}: `{key}` is not a .json file name"
+            );
             let dashboard: Value = serde_json::from_str(json_text.as_str().expect("a string"))
                 .unwrap_or_else(|e| panic!("{name}: the dashboard is not JSON: {e}"));
             assert!(dashboard["uid"].as_str().is_some_and(|uid| !uid.is_empty() && uid.len() <= 40), "{name}: uid");

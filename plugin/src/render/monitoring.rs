@@ -322,9 +322,33 @@ fn kserve_scrape(plan: &Plan<'_>) -> (Value, Vec<Value>) {
             }
         }
         DeploymentMode::Standard => {
+            // KServe's runtimes need not declare the port they listen on, and
+            // Prometheus drops targets on undeclared ports: point the model
+            // server's target at its HTTP port (8080, KServe's default) by address.
+            let mut relabelings = vec![
+                json!({
+                    "action": "keep",
+                    "sourceLabels": ["__meta_kubernetes_pod_container_name"],
+                    "regex": "kserve-container",
+                }),
+                json!({
+                    "action": "replace",
+                    "sourceLabels": ["__meta_kubernetes_pod_ip"],
+                    "regex": "([^:]+)",
+                    "targetLabel": "__address__",
+                    "replacement": "$1:8080",
+                }),
+                json!({
+                    "action": "replace",
+                    "sourceLabels": ["__meta_kubernetes_pod_ip"],
+                    "regex": "(.+:.+)",
+                    "targetLabel": "__address__",
+                    "replacement": "[$1]:8080",
+                }),
+            ];
+            relabelings.extend(pod_relabelings(plan));
             let mut server = endpoint(plan, "/metrics");
-            server.insert("portNumber".into(), json!(8080));
-            server.insert("relabelings".into(), json!(pod_relabelings(plan)));
+            server.insert("relabelings".into(), json!(relabelings));
             endpoints.push(Value::Object(server));
         }
     }
