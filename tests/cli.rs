@@ -135,7 +135,7 @@ fn schema_prints_the_spec_json_schema() {
     let out = run_in(&workspace(), &["schema"]);
     assert_eq!(out.status.code(), Some(0));
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(schema["title"], "ModelDeployment");
+    assert_eq!(schema["$defs"]["ModelDeployment"]["title"], "ModelDeployment");
     assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
 }
 
@@ -320,4 +320,49 @@ fn a_cold_cache_is_filled_with_the_machine_code_the_build_made() {
     assert_eq!(entries.len(), 1, "{entries:?}");
     // The entry is the build's precompiled code, so the next render memory-maps it.
     assert!(std::fs::read(&entries[0]).expect("entry") == modelgen::runtime::EMBEDDED_PRECOMPILED);
+}
+
+const PROJECT_WITH_PATCH_FILE: &str = "apiVersion: modelgen.dev/v1alpha1
+kind: Project
+environments:
+  prod:
+    patches:
+      - path: patches/gpu.patch
+        target: {kind: InferenceService}
+";
+
+#[test]
+fn a_patch_file_behind_a_symlink_that_leaves_the_app_is_refused_at_its_line() {
+    let outside = app(&[("gpu.patch", "- {op: add, path: /metadata/labels/leaked, value: \"yes\"}\n")]);
+    let dir = app(&[("tiny.yaml", SPEC), ("modelgen.yaml", PROJECT_WITH_PATCH_FILE)]);
+    std::fs::create_dir(dir.path().join("patches")).expect("mkdir");
+    std::os::unix::fs::symlink(outside.path().join("gpu.patch"), dir.path().join("patches/gpu.patch"))
+        .expect("symlink");
+    let out = run_in(dir.path(), &["render", "--env", "prod"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "a refused render printed manifests");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("modelgen.yaml:6:15: error: `patches/gpu.patch` leads outside the application directory"),
+        "{stderr}"
+    );
+    // The same file inside the application is read and applied.
+    std::fs::remove_file(dir.path().join("patches/gpu.patch")).expect("unlink");
+    std::fs::copy(outside.path().join("gpu.patch"), dir.path().join("patches/gpu.patch")).expect("copy");
+    let out = run_in(dir.path(), &["render", "--env", "prod"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("leaked: \"yes\""));
+}
+
+#[test]
+fn deny_warnings_turns_an_unmatched_patch_into_a_failed_render() {
+    let project = PROJECT_WITH_PATCH_FILE.replace("kind: InferenceService", "kind: SeldonDeployment");
+    let dir =
+        app(&[("tiny.yaml", SPEC), ("modelgen.yaml", &project), ("patches/gpu.patch", "- {op: remove, path: /x}\n")]);
+    let lenient = run_in(dir.path(), &["render", "--env", "prod"]);
+    assert_eq!(lenient.status.code(), Some(0));
+    assert!(text(&lenient.stderr).contains("warning: this patch matches no object"));
+    let strict = run_in(dir.path(), &["render", "--env", "prod", "--deny-warnings"]);
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(strict.stdout.is_empty());
 }

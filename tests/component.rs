@@ -4,6 +4,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
+use modelgen::application;
 use modelgen::runtime::{EMBEDDED_PLUGIN, Limits, RenderContext, Runtime};
 use modelgen::source::{self, SourceFile};
 use support::{subdirectories, workspace};
@@ -60,10 +61,22 @@ fn native_library_and_component_agree_byte_for_byte() {
     ];
     let mut compared = 0;
     for app in apps() {
-        let files = source::discover(&app, source::InputLimits::default()).expect("readable app").files;
-        for context in &contexts {
-            let (n, w) = (native(&files, context), wasm(&runtime, &files, context));
-            assert_eq!(n, w, "{} renders differently natively and in wasm", app.display());
+        let sources = source::discover(&app, source::InputLimits::default()).expect("readable app");
+        // Every environment of the project file, and none.
+        let environments = runtime
+            .describe(sources.files.clone(), &RenderContext::default())
+            .expect("the plugin does not trap")
+            .map(|p| p.environments)
+            .unwrap_or_default();
+        let discovered = sources.files.clone();
+        let files = application::files(&runtime, sources, &RenderContext::default(), source::InputLimits::default())
+            .expect("the plugin does not trap")
+            .unwrap_or(discovered);
+        let with_environments =
+            environments.iter().map(|e| RenderContext { environment: Some(e.clone()), ..RenderContext::default() });
+        for context in contexts.iter().cloned().chain(with_environments) {
+            let (n, w) = (native(&files, &context), wasm(&runtime, &files, &context));
+            assert_eq!(n, w, "{} renders differently natively and in wasm ({context:?})", app.display());
             compared += 1;
         }
     }

@@ -64,9 +64,28 @@ fn examples_render_to_their_committed_output() {
         .filter(|d| d.join("rendered.yaml").exists())
         .collect();
     assert!(examples.len() >= 2, "examples are missing their rendered output");
+    let mut environments = 0;
     for example in examples {
         check_case(&example, &example, &[], &example.join("rendered.yaml"), &example.join("rendered.stderr"));
+        // Each environment of the project file renders to `rendered/<env>.yaml`.
+        let Ok(project) = std::fs::read_to_string(example.join("modelgen.yaml")) else { continue };
+        let project: serde_json::Value = serde_saphyr::from_str(&project).expect("project YAML");
+        for name in
+            project["environments"].as_object().map(|e| e.keys().cloned().collect::<Vec<_>>()).unwrap_or_default()
+        {
+            let rendered = example.join("rendered");
+            let args = ["--env".to_owned(), name.clone()];
+            check_case(
+                &example,
+                &example,
+                &args,
+                &rendered.join(format!("{name}.yaml")),
+                &rendered.join(format!("{name}.stderr")),
+            );
+            environments += 1;
+        }
     }
+    assert!(environments >= 3, "the multi-environment example is missing");
 }
 
 #[test]
@@ -139,7 +158,10 @@ fn the_published_schema_is_current_and_accepts_every_valid_spec() {
         for file in modelgen::source::discover(&app, modelgen::source::InputLimits::default()).expect("readable").files
         {
             let text = String::from_utf8(file.contents).expect("UTF-8");
-            for doc in support::documents(&text).into_iter().filter(|d| d["kind"] == "ModelDeployment") {
+            for doc in support::documents(&text)
+                .into_iter()
+                .filter(|d| d["kind"] == "ModelDeployment" || d["kind"] == "Project")
+            {
                 let errors: Vec<String> =
                     validator.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
                 assert!(
@@ -158,4 +180,7 @@ fn the_published_schema_is_current_and_accepts_every_valid_spec() {
     let typo = serde_json::json!({"apiVersion": "modelgen.dev/v1alpha1", "kind": "ModelDeployment", "metadata": {"name": "m"},
         "spec": {"model": {"format": "sklearn", "version": "v1", "storageURI": "s3://m"}}});
     assert!(!validator.is_valid(&typo));
+    let project_typo = serde_json::json!({"apiVersion": "modelgen.dev/v1alpha1", "kind": "Project",
+        "environments": {"prod": {"overrides": {"scalling": {"minReplicas": 3}}}}});
+    assert!(!validator.is_valid(&project_typo), "the schema must catch a typo in an override");
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
+use crate::application;
 use crate::cache::CompileCache;
 use crate::crd;
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
@@ -116,9 +117,13 @@ pub struct RenderArgs {
     /// The environment to render.
     #[arg(long = "env", value_name = "NAME")]
     pub environment: Option<String>,
-    /// A render parameter, KEY=VALUE (repeatable).
+    /// A render parameter, KEY=VALUE (repeatable): `canary-weight.<model>=N`
+    /// sets a model's canary traffic percent.
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
     pub parameters: Vec<(String, String)>,
+    /// Fail (exit 1, nothing on stdout) on warnings too, such as a patch whose target matches nothing.
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
 /// Options of `modelgen validate`.
@@ -131,9 +136,6 @@ pub struct ValidateArgs {
     /// line) or `github` (workflow annotations), the last two to stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Fail (exit 1) on warnings too.
-    #[arg(long)]
-    pub deny_warnings: bool,
 }
 
 /// Diagnostic output formats.
@@ -267,7 +269,16 @@ fn generate(options: &PluginOptions, args: &RenderArgs) -> Result<(Input, Result
     };
     let cache = cache(options);
     let runtime = load(options, cache.as_ref())?;
-    let result = runtime.generate(sources.files, &context).map_err(plugin_failed)?;
+    let mut input = input;
+    let result = match application::files(&runtime, sources, &context, options.limits.input()).map_err(plugin_failed)? {
+        Ok(files) => {
+            for file in &files {
+                input.contents.entry(file.path.clone()).or_insert_with(|| file.contents.clone());
+            }
+            runtime.generate(files, &context).map_err(plugin_failed)?
+        }
+        Err(diagnostics) => Err(diagnostics),
+    };
     match &result {
         Ok(rendered) => {
             let size: usize = rendered.manifests.iter().map(|m| m.yaml.len()).sum();
@@ -295,6 +306,14 @@ fn render(options: &PluginOptions, args: &RenderArgs) -> Result<(), Failure> {
     match result {
         Ok(rendered) => {
             print_human(&rendered.warnings, &input);
+            if args.deny_warnings && !rendered.warnings.is_empty() {
+                eprintln!(
+                    "error: rendering `{}` failed: {} and `--deny-warnings`",
+                    args.path.display(),
+                    count(&rendered.warnings, Severity::Warning, "warning")
+                );
+                return Err(Failure::Input);
+            }
             emit(&rendered.to_stream())
         }
         Err(diagnostics) => {
@@ -342,7 +361,7 @@ fn validate(options: &PluginOptions, args: &ValidateArgs) -> Result<(), Failure>
             emit(&text)?;
         }
     }
-    if errors > 0 || (args.deny_warnings && warnings > 0) { Err(Failure::Input) } else { Ok(()) }
+    if errors > 0 || (args.input.deny_warnings && warnings > 0) { Err(Failure::Input) } else { Ok(()) }
 }
 
 fn count(diagnostics: &[Diagnostic], severity: Severity, noun: &str) -> String {

@@ -66,3 +66,38 @@ pub struct PluginInfo {
     /// The spec kinds it handles, as `apiVersion/kind`.
     pub kinds: Vec<String>,
 }
+
+/// What an application holds, as the plugin describes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Project {
+    /// The project file's environments, sorted.
+    pub environments: Vec<String>,
+    /// The models, as configured for the described environment.
+    pub models: Vec<ModelSummary>,
+    /// Files the project refers to, which `generate` needs too.
+    pub references: Vec<FileReference>,
+}
+
+/// One model of an application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelSummary {
+    /// `metadata.name`.
+    pub name: String,
+    /// The spec file.
+    pub file: String,
+    /// `kserve`, `seldon` or `seldon-v2`.
+    pub backend: String,
+    /// The canary's share of traffic, if there is a canary.
+    pub canary_percent: Option<u8>,
+}
+
+/// A file the project names (a patch file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileReference {
+    /// Relative to the application root.
+    pub path: String,
+    /// The file that names it.
+    pub referrer: String,
+    /// 0-based line and column in `referrer`.
+    pub position: Option<(u32, u32)>,
+}

@@ -3,6 +3,7 @@
 //! [`runtime`] is the only module that knows wasmtime; [`cli`] is the only
 //! one that knows the command line.
 
+pub mod application;
 pub mod cache;
 pub mod cli;
 pub mod crd;

@@ -18,7 +18,7 @@ use wasmtime::{Engine, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::{Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 use crate::cache::CompileCache;
-use crate::diagnostic::{Diagnostic, Manifest, PluginInfo, Rendered, Severity};
+use crate::diagnostic::{Diagnostic, FileReference, Manifest, ModelSummary, PluginInfo, Project, Rendered, Severity};
 use crate::source::SourceFile;
 
 mod bindings {
@@ -274,15 +274,7 @@ impl Runtime {
         context: &RenderContext,
     ) -> Result<Result<Rendered, Vec<Diagnostic>>> {
         let (mut store, plugin) = self.instantiate()?;
-        let sources: Vec<wit::SourceFile> =
-            sources.into_iter().map(|f| wit::SourceFile { path: f.path, contents: f.contents }).collect();
-        let context = wit::RenderContext {
-            app_name: context.app_name.clone(),
-            namespace: context.namespace.clone(),
-            revision: context.revision.clone(),
-            environment: context.environment.clone(),
-            parameters: context.parameters.clone(),
-        };
+        let (sources, context) = wit_input(sources, context);
         let result = plugin
             .modelgen_generator_generator()
             .call_generate(&mut store, &sources, &context)
@@ -300,6 +292,46 @@ impl Runtime {
         })
     }
 
+    /// Describes the application in `sources` for `context`: environments,
+    /// models and the files the project refers to. Errors as for [`Self::generate`].
+    pub fn describe(
+        &self,
+        sources: Vec<SourceFile>,
+        context: &RenderContext,
+    ) -> Result<Result<Project, Vec<Diagnostic>>> {
+        let (mut store, plugin) = self.instantiate()?;
+        let (sources, context) = wit_input(sources, context);
+        let result = plugin
+            .modelgen_generator_generator()
+            .call_describe(&mut store, &sources, &context)
+            .map_err(|e| self.explain(&store, e))?;
+        Ok(match result {
+            Ok(project) => Ok(Project {
+                environments: project.environments,
+                models: project
+                    .models
+                    .into_iter()
+                    .map(|m| ModelSummary {
+                        name: m.name,
+                        file: m.file,
+                        backend: m.backend,
+                        canary_percent: m.canary_percent,
+                    })
+                    .collect(),
+                references: project
+                    .references
+                    .into_iter()
+                    .map(|r| FileReference {
+                        path: r.path,
+                        referrer: r.referrer,
+                        position: r.position.map(|p| (p.line, p.column)),
+                    })
+                    .collect(),
+            }),
+            Err(diagnostics) => Err(diagnostics.into_iter().map(diagnostic).collect()),
+        })
+    }
+
     /// The plugin's spec JSON Schema.
     pub fn spec_schema(&self) -> Result<String> {
         let (mut store, plugin) = self.instantiate()?;
@@ -312,6 +344,18 @@ impl Runtime {
         let info = plugin.modelgen_generator_generator().call_info(&mut store).map_err(|e| self.explain(&store, e))?;
         Ok(PluginInfo { name: info.name, version: info.version, kinds: info.kinds })
     }
+}
+
+fn wit_input(sources: Vec<SourceFile>, context: &RenderContext) -> (Vec<wit::SourceFile>, wit::RenderContext) {
+    let sources = sources.into_iter().map(|f| wit::SourceFile { path: f.path, contents: f.contents }).collect();
+    let context = wit::RenderContext {
+        app_name: context.app_name.clone(),
+        namespace: context.namespace.clone(),
+        revision: context.revision.clone(),
+        environment: context.environment.clone(),
+        parameters: context.parameters.clone(),
+    };
+    (sources, context)
 }
 
 fn deserialize_prebuilt(engine: &Engine, bytes: &[u8]) -> Result<Component> {

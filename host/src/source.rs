@@ -156,3 +156,26 @@ fn walk(root: &Path, dir: &Path, prefix: &str, files: &mut Vec<SourceFile>, budg
     }
     Ok(())
 }
+
+/// Reads a file the project names (a patch file) under the rules spec files
+/// follow: inside the application root once symlinks are resolved, a regular
+/// file, within the byte limit. `Ok(None)` when it does not exist (the plugin
+/// reports that, at the line that names it).
+pub fn read_reference(root: &Path, relative: &str, limits: InputLimits) -> Result<Option<SourceFile>> {
+    let root = fs::canonicalize(root).with_context(|| format!("cannot resolve `{}`", root.display()))?;
+    let path = root.join(relative);
+    if fs::symlink_metadata(&path).is_err() {
+        return Ok(None);
+    }
+    let target = fs::canonicalize(&path).with_context(|| format!("`{relative}` is a broken symlink"))?;
+    if !target.starts_with(&root) {
+        bail!("`{relative}` leads outside the application directory (through a symlink); refusing to read it");
+    }
+    let meta = fs::metadata(&target).with_context(|| format!("cannot stat `{relative}`"))?;
+    if !meta.is_file() {
+        bail!("`{relative}` is not a regular file; refusing to read it");
+    }
+    let mut budget = Budget { limits, bytes: 0 };
+    let contents = budget.read(&target, relative, meta.len()).with_context(|| format!("cannot read `{relative}`"))?;
+    Ok(Some(SourceFile { path: relative.to_owned(), contents }))
+}

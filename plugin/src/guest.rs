@@ -21,15 +21,7 @@ impl wit::Guest for Plugin {
         sources: Vec<wit::SourceFile>,
         context: wit::RenderContext,
     ) -> Result<wit::Rendered, Vec<wit::Diagnostic>> {
-        let sources: Vec<crate::SourceFile> =
-            sources.into_iter().map(|f| crate::SourceFile { path: f.path, contents: f.contents }).collect();
-        let context = crate::RenderContext {
-            app_name: context.app_name,
-            namespace: context.namespace,
-            revision: context.revision,
-            environment: context.environment,
-            parameters: context.parameters,
-        };
+        let (sources, context) = input(sources, context);
         match crate::generate(&sources, &context) {
             Ok(rendered) => Ok(wit::Rendered {
                 manifests: rendered
@@ -38,6 +30,38 @@ impl wit::Guest for Plugin {
                     .map(|m| wit::Manifest { yaml: m.yaml, source: m.source })
                     .collect(),
                 warnings: rendered.warnings.into_iter().map(diagnostic).collect(),
+            }),
+            Err(diagnostics) => Err(diagnostics.into_iter().map(diagnostic).collect()),
+        }
+    }
+
+    fn describe(
+        sources: Vec<wit::SourceFile>,
+        context: wit::RenderContext,
+    ) -> Result<wit::Project, Vec<wit::Diagnostic>> {
+        let (sources, context) = input(sources, context);
+        match crate::describe(&sources, &context) {
+            Ok(description) => Ok(wit::Project {
+                environments: description.environments,
+                models: description
+                    .models
+                    .into_iter()
+                    .map(|m| wit::ModelSummary {
+                        name: m.name,
+                        file: m.file,
+                        backend: m.backend,
+                        canary_percent: m.canary_percent,
+                    })
+                    .collect(),
+                references: description
+                    .references
+                    .into_iter()
+                    .map(|r| wit::FileReference {
+                        path: r.path,
+                        referrer: r.referrer,
+                        position: r.position.map(position),
+                    })
+                    .collect(),
             }),
             Err(diagnostics) => Err(diagnostics.into_iter().map(diagnostic).collect()),
         }
@@ -52,6 +76,22 @@ impl wit::Guest for Plugin {
     }
 }
 
+fn input(sources: Vec<wit::SourceFile>, context: wit::RenderContext) -> (Vec<crate::SourceFile>, crate::RenderContext) {
+    let sources = sources.into_iter().map(|f| crate::SourceFile { path: f.path, contents: f.contents }).collect();
+    let context = crate::RenderContext {
+        app_name: context.app_name,
+        namespace: context.namespace,
+        revision: context.revision,
+        environment: context.environment,
+        parameters: context.parameters,
+    };
+    (sources, context)
+}
+
+fn position(p: crate::Position) -> wit::Position {
+    wit::Position { line: p.line, column: p.column }
+}
+
 fn diagnostic(d: crate::Diagnostic) -> wit::Diagnostic {
     wit::Diagnostic {
         severity: match d.severity {
@@ -59,7 +99,7 @@ fn diagnostic(d: crate::Diagnostic) -> wit::Diagnostic {
             crate::Severity::Warning => wit::Severity::Warning,
         },
         file: d.file,
-        position: d.position.map(|p| wit::Position { line: p.line, column: p.column }),
+        position: d.position.map(position),
         field: d.field,
         message: d.message,
         hint: d.hint,

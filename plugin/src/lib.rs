@@ -9,9 +9,13 @@ pub mod diagnostic;
 pub mod fields;
 pub mod generator;
 pub mod manifest;
+pub mod overlay;
+pub mod patch;
 pub mod path;
+pub mod project;
 pub mod render;
 pub mod schema;
+pub mod selector;
 pub mod source;
 pub mod spec;
 pub mod validate;
@@ -22,8 +26,9 @@ mod guest;
 
 pub use context::RenderContext;
 pub use diagnostic::{Diagnostic, Position, Severity};
-pub use generator::generate;
+pub use generator::{Description, ModelSummary, describe, generate};
 pub use manifest::{Manifest, Rendered};
+pub use patch::Reference;
 pub use schema::spec_schema;
 pub use source::SourceFile;
 

@@ -501,7 +501,7 @@ pub enum TaintEffect {
     NoExecute,
 }
 
-fn api_version_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+pub(crate) fn api_version_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "const": API_VERSION, "description": "Always `modelgen.dev/v1alpha1`." })
 }
 

@@ -905,7 +905,7 @@ fn check_monitoring_backend(spec: &ModelDeployment, monitoring: &monitoring_spec
             at("latency.quantile"),
             "a latency quantile",
             why,
-            "remove `quantile`: the alert then compares the mean latency",
+            "remove `quantile` (a spec removes a project default with `quantile: null`): the alert then compares the mean latency",
         );
     }
     if alerts.quality.is_some()

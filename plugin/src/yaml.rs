@@ -82,6 +82,11 @@ impl Node {
         self.walk(path).0
     }
 
+    /// The node at `path`, when every step of it exists.
+    pub fn at(&self, path: &FieldPath) -> Option<&Node> {
+        self.walk(path).1
+    }
+
     /// The position of the last key (or list item) on `path` that exists,
     /// and the node at `path` if it exists.
     fn walk(&self, path: &FieldPath) -> (Position, Option<&Node>) {
@@ -104,9 +109,44 @@ impl Node {
         (key_position, Some(node))
     }
 
+    /// The value as JSON (positions dropped; non-string keys written as text).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as Json;
+        match &self.value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(n) => Json::from(*n),
+            Value::UInt(n) => Json::from(*n),
+            Value::Float(x) => serde_json::Number::from_f64(*x).map_or(Json::Null, Json::Number),
+            Value::String(s) => Json::String(s.clone()),
+            Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => Json::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.as_str().map_or_else(|| k.value.plain(), str::to_owned), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
     /// How this value reads in a message: `` `text` ``, or its kind for collections.
     pub fn describe(&self) -> String {
         self.value.to_string()
+    }
+}
+
+impl Value {
+    /// A scalar as YAML would write it, without quoting or a type name.
+    fn plain(&self) -> String {
+        match self {
+            Value::Null => "null".to_owned(),
+            Value::Bool(b) => b.to_string(),
+            Value::Int(n) => n.to_string(),
+            Value::UInt(n) => n.to_string(),
+            Value::Float(x) => x.to_string(),
+            Value::String(s) => s.clone(),
+            Value::Seq(_) | Value::Map(_) => self.to_string(),
+        }
     }
 }
 

@@ -1,0 +1,50 @@
+//! An application's complete input: its spec files plus the files its project file names (patch files).
+
+use anyhow::Result;
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::runtime::{RenderContext, Runtime};
+use crate::source::{self, InputLimits, SourceFile, Sources};
+
+/// The project file's name at the application root (the plugin's `project::FILE`).
+pub const PROJECT_FILE: &str = "modelgen.yaml";
+
+/// Everything a render of `sources` needs: when there is a project file, the
+/// plugin names the patch files it refers to (`describe`), and they are read
+/// under the same rules as spec files. The inner error holds the diagnostics
+/// that stop the render (the project's own, or a refused file at the line
+/// that names it); the outer one, a plugin failure.
+pub fn files(
+    runtime: &Runtime,
+    sources: Sources,
+    context: &RenderContext,
+    limits: InputLimits,
+) -> Result<Result<Vec<SourceFile>, Vec<Diagnostic>>> {
+    let mut files = sources.files;
+    if !files.iter().any(|f| f.path == PROJECT_FILE) {
+        return Ok(Ok(files));
+    }
+    let project = match runtime.describe(files.clone(), context)? {
+        Ok(project) => project,
+        Err(diagnostics) => return Ok(Err(diagnostics)),
+    };
+    let mut refused = Vec::new();
+    for reference in project.references {
+        if files.iter().any(|f| f.path == reference.path) {
+            continue;
+        }
+        match source::read_reference(&sources.root, &reference.path, limits) {
+            Ok(Some(file)) => files.push(file),
+            Ok(None) => {} // The plugin reports a missing file where it is named.
+            Err(e) => refused.push(Diagnostic {
+                severity: Severity::Error,
+                file: Some(reference.referrer),
+                position: reference.position,
+                field: None,
+                message: format!("{e:#}"),
+                hint: Some("patch files must be regular files inside the application directory".to_owned()),
+            }),
+        }
+    }
+    Ok(if refused.is_empty() { Ok(files) } else { Err(refused) })
+}

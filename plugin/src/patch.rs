@@ -1,0 +1,475 @@
+//! An environment's output patches, in kustomize's `patches:` format, applied to the rendered objects.
+//!
+//! RFC 6902 JSON patches go through the `json-patch` crate; strategic-merge
+//! patches through [`strategic`]. Targets select as kustomize's do: group,
+//! version and kind exactly, name and namespace as anchored regular
+//! expressions, labels and annotations with Kubernetes label selectors.
+
+pub mod strategic;
+
+use std::collections::BTreeMap;
+
+use regex::Regex;
+use serde_json::Value as Json;
+
+use crate::diagnostic::{Diagnostic, Position};
+use crate::path::FieldPath;
+use crate::project::{self, Loaded, PatchEntry, PatchTarget};
+use crate::selector::Selector;
+use crate::source::SourceFile;
+use crate::yaml::{self, Node, Value};
+
+/// A file the project refers to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    /// Relative to the application root, normalised.
+    pub path: String,
+    /// The file that names it.
+    pub referrer: String,
+    /// Where.
+    pub position: Option<Position>,
+}
+
+/// Every patch file of every environment (the host reads them for `generate`).
+pub fn references(project: &Loaded) -> Vec<Reference> {
+    let mut found = Vec::new();
+    for (name, environment) in &project.project.environments {
+        for (i, entry) in environment.patches.iter().enumerate() {
+            let Some(path) = entry.path.as_deref() else { continue };
+            let Ok(path) = project::relative_path(path) else { continue };
+            let at = entry_path(name, i).key("path");
+            found.push(Reference {
+                path,
+                referrer: project.file.clone(),
+                position: Some(project.document.position_of(&at)),
+            });
+        }
+    }
+    found
+}
+
+fn entry_path(environment: &str, index: usize) -> FieldPath {
+    FieldPath::parse("environments").key(environment).key("patches").index(index)
+}
+
+/// A rendered object and the spec file it came from.
+pub type Object<'a> = (Json, &'a str);
+
+/// Applies environment `name`'s patches, in order, to `objects`.
+pub fn apply(
+    project: &Loaded,
+    name: &str,
+    sources: &[SourceFile],
+    objects: &mut Vec<Object<'_>>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let Some(environment) = project.project.environments.get(name) else { return };
+    for (i, entry) in environment.patches.iter().enumerate() {
+        let at = entry_path(name, i);
+        let context = Context { project, entry, at: &at };
+        match context.body(sources).and_then(|body| context.apply(&body, objects)) {
+            Ok(Some(warning)) => diagnostics.push(warning),
+            Ok(None) => {}
+            Err(error) => diagnostics.push(error),
+        }
+    }
+}
+
+/// One patch entry being applied.
+struct Context<'a> {
+    project: &'a Loaded,
+    entry: &'a PatchEntry,
+    /// The entry's path in the project file.
+    at: &'a FieldPath,
+}
+
+/// A patch's documents and where their text sits.
+struct Body {
+    /// The file the patch text is in.
+    file: String,
+    /// Where the patch text starts in that file (for an inline patch, inside the project file).
+    origin: Origin,
+    documents: Vec<Node>,
+}
+
+/// Maps positions inside a patch's text to positions in its file.
+#[derive(Clone, Copy, Default)]
+struct Origin {
+    line: u32,
+    column: u32,
+}
+
+impl Origin {
+    fn map(self, position: Position) -> Position {
+        Position { line: position.line + self.line, column: position.column + self.column }
+    }
+}
+
+impl Context<'_> {
+    /// A diagnostic about the entry (or one of its fields) in the project file.
+    fn error(&self, message: String, field: &str) -> Diagnostic {
+        let mut path = self.at.clone();
+        path.0.extend(FieldPath::parse(field).0);
+        Diagnostic::error(message)
+            .in_file(&self.project.file)
+            .at(Some(self.project.document.position_of(&path)))
+            .field(path.to_string())
+    }
+
+    /// A diagnostic about a node of the patch text.
+    fn error_in(body: &Body, node: &Node, message: String) -> Diagnostic {
+        Diagnostic::error(message).in_file(&body.file).at(Some(body.origin.map(node.position)))
+    }
+
+    /// Reads and parses the patch text.
+    fn body(&self, sources: &[SourceFile]) -> Result<Body, Diagnostic> {
+        let (file, text, origin) = match (&self.entry.path, &self.entry.patch) {
+            (Some(path), _) => {
+                let normal = project::relative_path(path)
+                    .map_err(|why| self.error(format!("the patch file `{path}` {why}"), "path"))?;
+                let source = sources.iter().find(|s| s.path == normal).ok_or_else(|| {
+                    self.error(format!("the patch file `{path}` does not exist"), "path")
+                        .hint("paths are relative to the application root")
+                })?;
+                let text = std::str::from_utf8(&source.contents)
+                    .map_err(|_| self.error(format!("the patch file `{path}` is not valid UTF-8"), "path"))?;
+                (normal, text.to_owned(), Origin::default())
+            }
+            (None, Some(text)) => (self.project.file.clone(), text.clone(), self.inline_origin()),
+            (None, None) => return Err(self.error("a patch needs `path` or `patch`".to_owned(), "")),
+        };
+        let documents = yaml::parse_stream(&text).map_err(|e| {
+            Diagnostic::error(format!("the patch is not valid YAML: {}", e.message))
+                .in_file(&file)
+                .at(Some(origin.map(e.position.unwrap_or_default())))
+        })?;
+        if documents.is_empty() {
+            return Err(
+                self.error("the patch is empty".to_owned(), if self.entry.path.is_some() { "path" } else { "patch" })
+            );
+        }
+        Ok(Body { file, origin, documents })
+    }
+
+    /// Where an inline patch's text starts in the project file: for a block
+    /// scalar (`patch: |`), at the next line's indentation.
+    fn inline_origin(&self) -> Origin {
+        let node = self.project.document.at(&self.at.key("patch"));
+        let Some(node) = node else { return Origin::default() };
+        let start = node.position;
+        let block = self
+            .project
+            .text
+            .lines()
+            .nth(start.line as usize)
+            .is_some_and(|line| line.chars().nth(start.column as usize).is_some_and(|c| c == '|' || c == '>'));
+        if block {
+            let indent = self
+                .project
+                .text
+                .lines()
+                .skip(start.line as usize + 1)
+                .find(|l| !l.trim().is_empty())
+                .map_or(0, |l| l.chars().take_while(|c| *c == ' ').count());
+            Origin { line: start.line + 1, column: u32::try_from(indent).unwrap_or(0) }
+        } else {
+            Origin { line: start.line, column: start.column }
+        }
+    }
+
+    /// Applies the patch; a target that matches nothing is a warning.
+    fn apply(&self, body: &Body, objects: &mut Vec<Object<'_>>) -> Result<Option<Diagnostic>, Diagnostic> {
+        let operations = match body.documents.as_slice() {
+            [Node { value: Value::Seq(items), .. }] => Some(items),
+            _ => None,
+        };
+        let mut matched = 0;
+        if let Some(items) = operations {
+            let target = self.entry.target.as_ref().ok_or_else(|| {
+                self.error("a JSON patch needs a `target`".to_owned(), "").hint(
+                    "say which objects it applies to, for example `target: {kind: InferenceService, name: fraud}`",
+                )
+            })?;
+            let selector = self.selector(target)?;
+            let patch = Self::operations(body, items)?;
+            for (object, _) in objects.iter_mut() {
+                if selector.matches(object) {
+                    matched += 1;
+                    self.json_patch(body, items, &patch, object)?;
+                }
+            }
+        } else {
+            for document in &body.documents {
+                matched += self.strategic(body, document, objects)?;
+            }
+        }
+        Ok((matched == 0).then(|| {
+            let mut warning = self.error(
+                "this patch matches no object".to_owned(),
+                if self.entry.target.is_some() { "target" } else { "" },
+            );
+            warning.severity = crate::diagnostic::Severity::Warning;
+            warning.hint(
+                "kustomize would skip it silently; check the target (render with `--deny-warnings` to fail on this)",
+            )
+        }))
+    }
+
+    /// Parses RFC 6902 operations one by one, so that a bad one is reported at its own line.
+    fn operations(body: &Body, items: &[Node]) -> Result<json_patch::Patch, Diagnostic> {
+        let mut operations = Vec::new();
+        for item in items {
+            let operation: json_patch::PatchOperation = serde_json::from_value(item.to_json()).map_err(|e| {
+                Self::error_in(body, item, format!("not a JSON patch operation: {e}"))
+                    .hint("an operation is `{op: add|remove|replace|move|copy|test, path: /a/b, value: ...}`")
+            })?;
+            operations.push(operation);
+        }
+        Ok(json_patch::Patch(operations))
+    }
+
+    /// Applies the operations one at a time, so that a failure or a change
+    /// of identity is reported at the operation that caused it.
+    fn json_patch(
+        &self,
+        body: &Body,
+        items: &[Node],
+        patch: &json_patch::Patch,
+        object: &mut Json,
+    ) -> Result<(), Diagnostic> {
+        let before = identity(object);
+        let mut patched = object.clone();
+        for (operation, node) in patch.0.iter().zip(items) {
+            json_patch::patch(&mut patched, std::slice::from_ref(operation)).map_err(|e| {
+                let what = describe(object);
+                let message = match e.kind {
+                    json_patch::PatchErrorKind::TestFailed => format!("the `test` at `{}` failed on {what}", e.path),
+                    json_patch::PatchErrorKind::InvalidPointer => {
+                        format!("the path `{}` does not exist in {what}", e.path)
+                    }
+                    json_patch::PatchErrorKind::CannotMoveInsideItself => {
+                        format!("cannot move `{}` inside itself", e.path)
+                    }
+                    _ => format!("the operation at `{}` failed on {what}: {e}", e.path),
+                };
+                Self::error_in(body, node, message)
+            })?;
+            self.check_identity(&before, &patched, body, node)?;
+        }
+        *object = patched;
+        Ok(())
+    }
+
+    /// Applies one strategic-merge document; returns how many objects it matched.
+    fn strategic(&self, body: &Body, document: &Node, objects: &mut Vec<Object<'_>>) -> Result<usize, Diagnostic> {
+        let patch = document.to_json();
+        if !patch.is_object() {
+            return Err(Self::error_in(
+                body,
+                document,
+                "a strategic-merge patch must be a mapping (a partial object)".to_owned(),
+            ));
+        }
+        // kustomize tells a strategic-merge patch from a JSON patch by its `kind`.
+        if !patch.get("kind").is_some_and(Json::is_string) {
+            return Err(Self::error_in(body, document, "a strategic-merge patch needs a `kind`".to_owned()).hint(
+                "write the kind of the objects it patches (with a `target`, any kind will do, as in kustomize)",
+            ));
+        }
+        let selector = match &self.entry.target {
+            Some(target) => self.selector(target)?,
+            None => Target::of_patch(&patch).ok_or_else(|| {
+                Self::error_in(body, document, "this patch names no object: give it `apiVersion`, `kind` and `metadata.name`, or give the entry a `target`".to_owned())
+            })?,
+        };
+        let mut matched = 0;
+        let mut deleted = Vec::new();
+        for (i, (object, _)) in objects.iter_mut().enumerate() {
+            if !selector.matches(object) {
+                continue;
+            }
+            matched += 1;
+            // As kustomize does, the patch takes the identity of each object it
+            // patches, so that one patch can apply to several.
+            let mut patch = patch.clone();
+            for field in ["apiVersion", "kind"] {
+                patch[field] = object[field].clone();
+            }
+            if let Some(metadata) = patch.get_mut("metadata").and_then(Json::as_object_mut) {
+                for field in ["name", "namespace"] {
+                    match object["metadata"].get(field) {
+                        Some(value) => metadata.insert(field.to_owned(), value.clone()),
+                        None => metadata.remove(field),
+                    };
+                }
+            }
+            match strategic::merge(object, &patch) {
+                Ok(strategic::Outcome::Kept) => {}
+                Ok(strategic::Outcome::Deleted) => deleted.push(i),
+                Err(e) => {
+                    let node = document.at(&FieldPath::parse(&e.path)).unwrap_or(document);
+                    return Err(Self::error_in(body, node, e.message));
+                }
+            }
+        }
+        for i in deleted.into_iter().rev() {
+            objects.remove(i);
+        }
+        if matched == 0 && self.entry.target.is_none() {
+            // As in kustomize: a patch that names its object must find it.
+            let namespace = patch["metadata"].get("namespace").and_then(Json::as_str);
+            let hint = match namespace {
+                Some(_) => "check the patch's `apiVersion`, `kind`, `metadata.name` and `metadata.namespace`".to_owned(),
+                None => "without `metadata.namespace` the patch only names an object without a namespace; add the namespace, or give the entry a `target`".to_owned(),
+            };
+            return Err(Self::error_in(body, document, format!("no object matches this patch ({})", describe(&patch)))
+                .hint(hint));
+        }
+        Ok(matched)
+    }
+
+    /// Name and kind may only change when the entry's options allow it, as in kustomize.
+    fn check_identity(
+        &self,
+        before: &(String, String),
+        after: &Json,
+        body: &Body,
+        node: &Node,
+    ) -> Result<(), Diagnostic> {
+        let (kind, name) = identity(after);
+        let options = self.entry.options;
+        if kind != before.0 && !options.allow_kind_change {
+            return Err(Self::error_in(
+                body,
+                node,
+                format!("this patch changes the kind of {} to `{kind}`", describe_identity(before)),
+            )
+            .hint("set `options: {allowKindChange: true}` on the patch if that is intended"));
+        }
+        if name != before.1 && !options.allow_name_change {
+            return Err(Self::error_in(
+                body,
+                node,
+                format!("this patch renames {} to `{name}`", describe_identity(before)),
+            )
+            .hint("set `options: {allowNameChange: true}` on the patch if that is intended"));
+        }
+        Ok(())
+    }
+
+    fn selector(&self, target: &PatchTarget) -> Result<Target, Diagnostic> {
+        let regex = |field: &str, value: &Option<String>| -> Result<Option<Regex>, Diagnostic> {
+            value
+                .as_deref()
+                .map(|v| {
+                    Regex::new(&format!("^(?:{v})$")).map_err(|e| {
+                        self.error(
+                            format!("`{v}` is not a valid regular expression: {}", gist(&e.to_string())),
+                            &format!("target.{field}"),
+                        )
+                    })
+                })
+                .transpose()
+        };
+        let selector = |field: &str, value: &Option<String>| -> Result<Option<Selector>, Diagnostic> {
+            value
+                .as_deref()
+                .map(|v| {
+                    Selector::parse(v)
+                        .map_err(|e| self.error(format!("invalid selector: {e}"), &format!("target.{field}")))
+                })
+                .transpose()
+        };
+        Ok(Target {
+            group: target.group.clone(),
+            version: target.version.clone(),
+            kind: target.kind.clone(),
+            name: regex("name", &target.name)?,
+            namespace: regex("namespace", &target.namespace)?,
+            labels: selector("labelSelector", &target.label_selector)?,
+            annotations: selector("annotationSelector", &target.annotation_selector)?,
+        })
+    }
+}
+
+/// The gist of a multi-line `regex` error: its last line, without the `error:` prefix.
+fn gist(text: &str) -> &str {
+    let last = text.lines().last().unwrap_or(text).trim();
+    last.strip_prefix("error:").map_or(last, str::trim)
+}
+
+/// A compiled patch target.
+struct Target {
+    group: Option<String>,
+    version: Option<String>,
+    kind: Option<String>,
+    name: Option<Regex>,
+    namespace: Option<Regex>,
+    labels: Option<Selector>,
+    annotations: Option<Selector>,
+}
+
+impl Target {
+    /// The target a strategic-merge patch names by itself.
+    fn of_patch(patch: &Json) -> Option<Self> {
+        let api_version = patch.get("apiVersion")?.as_str()?;
+        let kind = patch.get("kind")?.as_str()?;
+        let name = patch.get("metadata")?.get("name")?.as_str()?;
+        let (group, version) = split_api_version(api_version);
+        let namespace = patch["metadata"].get("namespace").and_then(Json::as_str);
+        Some(Self {
+            group: Some(group.to_owned()),
+            version: Some(version.to_owned()),
+            kind: Some(kind.to_owned()),
+            name: Regex::new(&format!("^{}$", regex::escape(name))).ok(),
+            // kustomize compares the patch's namespace exactly, an absent one
+            // being `default` (as on the objects).
+            namespace: Regex::new(&match namespace.filter(|n| *n != "default") {
+                Some(n) => format!("^{}$", regex::escape(n)),
+                None => "^(?:|default)$".to_owned(),
+            })
+            .ok(),
+            labels: None,
+            annotations: None,
+        })
+    }
+
+    fn matches(&self, object: &Json) -> bool {
+        let api_version = object["apiVersion"].as_str().unwrap_or_default();
+        let (group, version) = split_api_version(api_version);
+        let metadata = &object["metadata"];
+        let text = |field: &str| metadata.get(field).and_then(Json::as_str).unwrap_or_default();
+        let map = |field: &str| -> BTreeMap<String, String> {
+            metadata
+                .get(field)
+                .and_then(Json::as_object)
+                .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+                .unwrap_or_default()
+        };
+        self.group.as_deref().is_none_or(|g| g == group)
+            && self.version.as_deref().is_none_or(|v| v == version)
+            && self.kind.as_deref().is_none_or(|k| Some(k) == object["kind"].as_str())
+            && self.name.as_ref().is_none_or(|r| r.is_match(text("name")))
+            && self.namespace.as_ref().is_none_or(|r| r.is_match(text("namespace")))
+            && self.labels.as_ref().is_none_or(|s| s.matches(&map("labels")))
+            && self.annotations.as_ref().is_none_or(|s| s.matches(&map("annotations")))
+    }
+}
+
+/// `group/version` → (group, version); the core group is empty.
+fn split_api_version(api_version: &str) -> (&str, &str) {
+    api_version.rsplit_once('/').unwrap_or(("", api_version))
+}
+
+fn identity(object: &Json) -> (String, String) {
+    let text = |v: &Json| v.as_str().unwrap_or_default().to_owned();
+    (text(&object["kind"]), text(&object["metadata"]["name"]))
+}
+
+fn describe_identity((kind, name): &(String, String)) -> String {
+    format!("{kind} `{name}`")
+}
+
+fn describe(object: &Json) -> String {
+    describe_identity(&identity(object))
+}

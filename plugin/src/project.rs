@@ -1,0 +1,369 @@
+//! The project file `modelgen.yaml`: defaults for every spec and the environments an application renders into.
+//!
+//! The spec fragments (`defaults`, `overrides`) are kept as YAML trees rather
+//! than typed here, so that each value keeps the line it was written on; they
+//! are checked against the spec's schema where they are used (see
+//! [`crate::overlay`]).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer};
+
+use crate::decode::decode;
+use crate::diagnostic::Diagnostic;
+use crate::fields;
+use crate::overlay::Layer;
+use crate::path::FieldPath;
+use crate::spec::API_VERSION;
+use crate::yaml::{Node, Value};
+
+/// The project file's path, relative to the application root.
+pub const FILE: &str = "modelgen.yaml";
+/// The kind of the project file's document.
+pub const KIND: &str = "Project";
+
+/// An application's defaults and environments.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "Project")]
+pub struct Project {
+    /// Always `modelgen.dev/v1alpha1`.
+    #[schemars(schema_with = "crate::spec::api_version_schema")]
+    pub api_version: String,
+    /// Always `Project`.
+    #[schemars(schema_with = "kind_schema")]
+    pub kind: String,
+    /// The project's name (informational).
+    #[serde(default)]
+    pub metadata: Option<ProjectMetadata>,
+    /// Values every spec starts from: `namespace`, `labels`, `annotations` and any field of a spec's `spec` (for example `backend` or `resources`). A spec's own values win.
+    #[serde(default)]
+    pub defaults: Option<Fragment>,
+    /// The environments, by name (for example `dev`, `staging`, `prod`). Render one with `modelgen render --env NAME`.
+    #[serde(default)]
+    pub environments: BTreeMap<String, Environment>,
+}
+
+/// The project's identity.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProjectMetadata {
+    /// The project's name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// How one environment differs from the specs as written.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Environment {
+    /// Merged into every spec (JSON merge patch: maps merge, other values replace, `null` deletes): `namespace`, `labels`, `annotations` and any field of a spec's `spec`.
+    #[serde(default)]
+    pub overrides: Option<Fragment>,
+    /// Overrides for the models a selector picks, applied in order after `overrides`.
+    #[serde(default)]
+    pub models: Vec<ModelOverride>,
+    /// Patches of the rendered objects, in kustomize's `patches:` format, applied in order after rendering.
+    #[serde(default)]
+    pub patches: Vec<PatchEntry>,
+}
+
+/// Overrides for some models of an environment.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ModelOverride {
+    /// The model's name (`metadata.name`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Labels the model must carry (after the project's defaults).
+    #[serde(default)]
+    pub match_labels: BTreeMap<String, String>,
+    /// What to merge into the selected models, as for the environment's `overrides`.
+    pub overrides: Fragment,
+}
+
+/// One patch of the rendered objects: kustomize's `patches:` entry.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PatchEntry {
+    /// A file holding the patch, relative to the application root.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The patch itself: a strategic-merge patch (a partial object) or an RFC 6902 JSON patch (a list of operations).
+    #[serde(default)]
+    pub patch: Option<String>,
+    /// Which objects to patch. Without it, a strategic-merge patch applies to the object its own `apiVersion`, `kind` and `metadata.name` name.
+    #[serde(default)]
+    pub target: Option<PatchTarget>,
+    /// kustomize's patch options.
+    #[serde(default)]
+    pub options: PatchOptions,
+}
+
+/// Which objects a patch applies to; every field given must match (names are anchored regular expressions, as in kustomize).
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PatchTarget {
+    /// API group (regular expression).
+    #[serde(default)]
+    pub group: Option<String>,
+    /// API version (regular expression).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Kind (regular expression).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Object name (regular expression).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Namespace (regular expression).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// A Kubernetes label selector (`app=x,tier in (a,b),!legacy`).
+    #[serde(default)]
+    pub label_selector: Option<String>,
+    /// A label selector over annotations.
+    #[serde(default)]
+    pub annotation_selector: Option<String>,
+}
+
+/// kustomize's patch options.
+#[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PatchOptions {
+    /// Allow the patch to change an object's name.
+    #[serde(default)]
+    pub allow_name_change: bool,
+    /// Allow the patch to change an object's kind.
+    #[serde(default)]
+    pub allow_kind_change: bool,
+}
+
+fn kind_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "const": KIND, "description": "Always `Project`." })
+}
+
+/// A part of a spec (checked where it is used, so that its values keep their positions).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Fragment;
+
+impl<'de> Deserialize<'de> for Fragment {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        IgnoredAny::deserialize(deserializer).map(|_| Fragment)
+    }
+}
+
+impl JsonSchema for Fragment {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SpecFragment".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "description": "`namespace`, `labels`, `annotations` and any field of a ModelDeployment's `spec`."
+        })
+    }
+}
+
+/// The project file, parsed and checked.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// Its path.
+    pub file: String,
+    /// Its text, to map positions inside inline patches.
+    pub text: String,
+    /// Its document, for positions and fragments.
+    pub document: Node,
+    /// Its typed content.
+    pub project: Project,
+}
+
+impl Loaded {
+    /// The environment called `name`, or a diagnostic listing the known ones.
+    pub fn environment(&self, name: &str) -> Result<&Environment, Diagnostic> {
+        self.project.environments.get(name).ok_or_else(|| {
+            let known: Vec<String> = self.project.environments.keys().map(|k| format!("`{k}`")).collect();
+            let hint = if known.is_empty() {
+                format!("`{}` defines no environments", self.file)
+            } else {
+                let names: Vec<&str> = self.project.environments.keys().map(String::as_str).collect();
+                crate::decode::suggest(name, &names).map_or_else(
+                    || format!("known environments: {}", known.join(", ")),
+                    |s| format!("{s} (known environments: {})", known.join(", ")),
+                )
+            };
+            Diagnostic::error(format!("unknown environment `{name}`")).hint(hint)
+        })
+    }
+
+    /// The fragment at `path` (a mapping), as a layer.
+    pub fn layer(&self, path: &FieldPath) -> Option<Layer<'_>> {
+        self.document.at(path).map(|node| Layer::fragment(&self.file, node, path.clone()))
+    }
+}
+
+/// Reads the project document of `file`, reporting every problem.
+pub fn load(file: &str, text: &str, document: Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Loaded> {
+    let before = diagnostics.len();
+    let schema = schemars::schema_for!(Project).to_value();
+    for field in fields::unknown_fields(&document, &schema) {
+        diagnostics.push(
+            Diagnostic::error(format!("unknown field `{}`", field.key))
+                .in_file(file)
+                .at(Some(field.position))
+                .field(field.path.to_string())
+                .hint(field.hint),
+        );
+    }
+    if diagnostics.len() > before {
+        return None;
+    }
+    let project = match decode::<Project>(&document) {
+        Ok(project) => project,
+        Err(e) => {
+            let position = match e.position {
+                Some(position) if !e.missing => position,
+                _ => document.position_of(&e.path),
+            };
+            let mut diagnostic =
+                Diagnostic::error(e.message).in_file(file).at(Some(position)).field(e.path.to_string());
+            diagnostic.hint = e.hint;
+            diagnostics.push(diagnostic);
+            return None;
+        }
+    };
+    let loaded = Loaded { file: file.to_owned(), text: text.to_owned(), document, project };
+    check(&loaded, diagnostics);
+    (diagnostics.len() == before).then_some(loaded)
+}
+
+/// Checks what typing cannot: names, fragments, and each patch's source.
+fn check(loaded: &Loaded, diagnostics: &mut Vec<Diagnostic>) {
+    let error = |message: String, path: FieldPath| {
+        Diagnostic::error(message)
+            .in_file(&loaded.file)
+            .at(Some(loaded.document.position_of(&path)))
+            .field(path.to_string())
+    };
+    if loaded.project.api_version != API_VERSION {
+        diagnostics.push(
+            error(format!("unsupported apiVersion `{}`", loaded.project.api_version), FieldPath::parse("apiVersion"))
+                .hint(format!("use `{API_VERSION}`")),
+        );
+    }
+    let mut fragments = vec![FieldPath::parse("defaults")];
+    for (name, environment) in &loaded.project.environments {
+        let at = FieldPath::parse("environments").key(name);
+        if !is_environment_name(name) {
+            diagnostics.push(
+                Diagnostic::error(format!("`{name}` is not a valid environment name"))
+                    .in_file(&loaded.file)
+                    .at(Some(loaded.document.key_position_of(&at)))
+                    .field(at.to_string())
+                    .hint("use lowercase letters, digits and `-`, starting with a letter (it names a directory)"),
+            );
+        }
+        fragments.push(at.key("overrides"));
+        for (i, selector) in environment.models.iter().enumerate() {
+            let item = at.key("models").index(i);
+            if selector.name.is_none() && selector.match_labels.is_empty() {
+                diagnostics.push(
+                    error("this entry selects no model".to_owned(), item.clone())
+                        .hint("give `name` or `matchLabels` (use the environment's `overrides` for every model)"),
+                );
+            }
+            fragments.push(item.key("overrides"));
+        }
+        for (i, entry) in environment.patches.iter().enumerate() {
+            let item = at.key("patches").index(i);
+            match (&entry.path, &entry.patch) {
+                (Some(_), Some(_)) => diagnostics.push(
+                    error("a patch has both `path` and `patch`".to_owned(), item.key("patch"))
+                        .hint("keep one: the file or the inline patch"),
+                ),
+                (None, None) => diagnostics.push(
+                    error("a patch needs `path` or `patch`".to_owned(), item.clone())
+                        .hint("name a file with `path`, or write the patch inline under `patch: |`"),
+                ),
+                (Some(path), None) => {
+                    if let Err(why) = relative_path(path) {
+                        diagnostics.push(
+                            error(format!("the patch file `{path}` {why}"), item.key("path"))
+                                .hint("patch files must be inside the application directory"),
+                        );
+                    }
+                }
+                (None, Some(_)) => {}
+            }
+        }
+    }
+    let schema = crate::schema::spec_schema_value();
+    for path in fragments {
+        if let Some(layer) = loaded.layer(&path) {
+            diagnostics.extend(layer.check(&schema));
+        }
+    }
+}
+
+/// A path relative to the application root, normalised, or why it is not one.
+pub fn relative_path(path: &str) -> Result<String, &'static str> {
+    if path.starts_with('/') || path.contains('\\') || path.contains(':') {
+        return Err("is not a relative path");
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err("is outside the application directory");
+                }
+            }
+            part => parts.push(part),
+        }
+    }
+    if parts.is_empty() {
+        return Err("names no file");
+    }
+    Ok(parts.join("/"))
+}
+
+fn is_environment_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes[0].is_ascii_lowercase()
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && !name.ends_with('-')
+}
+
+/// Whether `document` is a project document (by kind, in our API group).
+pub fn is_project(document: &Node) -> bool {
+    matches!(document.get("kind").map(|k| &k.value), Some(Value::String(kind)) if kind == KIND)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_stay_inside_the_root() {
+        assert_eq!(relative_path("patches/./gpu.yaml"), Ok("patches/gpu.yaml".to_owned()));
+        assert_eq!(relative_path("a/../b.yaml"), Ok("b.yaml".to_owned()));
+        assert!(relative_path("../b.yaml").is_err());
+        assert!(relative_path("a/../../b.yaml").is_err());
+        assert!(relative_path("/etc/passwd").is_err());
+        assert!(relative_path(".").is_err());
+    }
+
+    #[test]
+    fn environment_names_are_directory_safe() {
+        assert!(is_environment_name("prod-eu1"));
+        assert!(!is_environment_name("Prod"));
+        assert!(!is_environment_name("../x"));
+        assert!(!is_environment_name("1prod"));
+    }
+}
