@@ -824,6 +824,35 @@ mod tests {
         assert_eq!(and("{model=\"m\"}", "code=\"5\""), "{model=\"m\", code=\"5\"}");
     }
 
+    fn spec(yaml: &str) -> Spec {
+        let model =
+            if yaml.contains("model:") { "" } else { "model: {format: sklearn, version: v1, storageUri: s3://m/1}\n" };
+        let text = format!("{model}{yaml}");
+        let node = crate::yaml::parse_stream(&text).expect("YAML").remove(0);
+        crate::decode::decode(&node).expect("a spec")
+    }
+
+    #[test]
+    fn each_backend_reads_the_metrics_it_really_exports() {
+        assert_eq!(Source::of(&spec("")), Source::QueueProxy);
+        assert_eq!(Source::of(&spec("deploymentMode: Standard")), Source::KservePython);
+        assert_eq!(
+            Source::of(&spec("deploymentMode: Standard\nmodel: {format: tensorflow, version: v1, storageUri: s3://m}")),
+            Source::KserveOther
+        );
+        let pinned = "deploymentMode: Standard\nmodel: {format: sklearn, version: v1, storageUri: s3://m, runtime: kserve-mlserver}";
+        assert_eq!(Source::of(&spec(pinned)), Source::KserveOther);
+        assert_eq!(Source::of(&spec("backend: seldon")), Source::SeldonExecutor);
+        assert_eq!(Source::of(&spec("backend: seldon-v2")), Source::SeldonAgent);
+        assert!(Source::KservePython.errors_missing().is_some() && Source::KservePython.requests_missing().is_none());
+        assert!(Source::SeldonAgent.quantiles_missing().is_some() && Source::SeldonAgent.errors_missing().is_none());
+        assert!(
+            quality_missing(&spec("backend: seldon-v2\nmodel: {format: onnx, version: v1, storageUri: s3://m}"))
+                .is_some()
+        );
+        assert!(quality_missing(&spec("backend: seldon-v2")).is_none());
+    }
+
     #[test]
     fn quantiles_read_as_percentiles() {
         assert_eq!(percentile(0.99), "p99");
