@@ -5,6 +5,7 @@
 //! against each backend's limits before anything is rendered.
 
 pub mod kserve;
+pub mod monitoring;
 pub mod route;
 pub mod seldon;
 pub mod seldon_v2;
@@ -28,11 +29,13 @@ pub const SOURCE_ANNOTATION: &str = "modelgen.dev/source";
 
 /// Renders one spec with its backend.
 pub fn render(target: &Target<'_>) -> Vec<Value> {
-    match target.spec.spec.backend {
+    let mut objects = match target.spec.spec.backend {
         Backend::Kserve => kserve::render(target),
         Backend::Seldon => seldon::render(target),
         Backend::SeldonV2 => seldon_v2::render(target),
-    }
+    };
+    monitoring::render(target, &mut objects);
+    objects
 }
 
 /// The formats a backend can serve.

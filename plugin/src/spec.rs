@@ -3,6 +3,8 @@
 //! Field names here are the product's interface. Doc comments become the
 //! descriptions of the published JSON Schema (`modelgen schema`).
 
+pub mod monitoring;
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -93,6 +95,9 @@ pub struct Spec {
     /// Taints the model server pods tolerate.
     #[serde(default)]
     pub tolerations: Vec<Toleration>,
+    /// Prometheus scraping, alert rules and a Grafana dashboard for the model, its canary and its shadow.
+    #[serde(default)]
+    pub monitoring: Option<monitoring::Monitoring>,
 }
 
 impl Spec {
