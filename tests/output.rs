@@ -168,6 +168,8 @@ fn a_rerender_updates_prunes_stale_files_and_keeps_foreign_ones_untouched() {
     assert_eq!(entries(dir.path()), ["models", "rendered"], "no staging directory is left behind");
     let model = std::fs::read_to_string(rendered.join("ml/model_iris.yaml")).expect("written");
     assert!(model.contains("s3://models/iris/v2"), "{model}");
+    let again = run_in(dir.path(), &["render", "models", "--out", "rendered"]);
+    assert_eq!(text(&again.stderr), "`rendered` is up to date: 2 files\n");
 }
 
 #[test]

@@ -564,6 +564,10 @@ fn render_out(options: &PluginOptions, args: &RenderArgs, dir: &Path, check: boo
         return Err(Failure::Input);
     }
     let summary = output::write(dir, &sets)?;
+    if summary.changed == 0 && summary.removed.is_empty() {
+        eprintln!("`{}` is up to date: {} files", dir.display(), summary.written);
+        return Ok(());
+    }
     eprintln!(
         "wrote `{}`: {} files, {} changed, {} removed",
         dir.display(),

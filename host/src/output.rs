@@ -187,24 +187,35 @@ pub fn write_tree(dir: &Path, tree: &Tree) -> Result<Summary> {
     {
         bail!("`{}` contains the current directory: write the output to a directory of its own", dir.display());
     }
+    let mut summary = Summary::default();
+    let mut manifest_current = false;
+    for (path, text) in tree.files() {
+        let before = if path == owned::FILE {
+            existing.has_manifest.then(|| fs::read(existing.path.join(path)).ok()).flatten()
+        } else {
+            let regular = existing.owned.contains(path) && existing.entries.get(path) == Some(&existing::Entry::File);
+            regular.then(|| fs::read(existing.path.join(path)).ok()).flatten()
+        };
+        let same = before.as_deref() == Some(text.as_bytes());
+        if path == owned::FILE {
+            manifest_current = same;
+        } else {
+            summary.written += 1;
+            summary.changed += usize::from(!same);
+        }
+    }
+    summary.removed = existing.owned.iter().filter(|p| tree.get(p).is_none()).cloned().collect();
+    // Nothing to do: leave the directory alone (times, inodes, watchers).
+    if summary.changed == 0 && summary.removed.is_empty() && manifest_current {
+        return Ok(summary);
+    }
     let mut staging = Staging::beside(&existing)?;
     for (path, entry) in existing.foreign() {
         staging.keep(&existing.path, path, entry)?;
     }
-    let mut summary = Summary::default();
     for (path, text) in tree.files() {
         staging.write(path, text.as_bytes())?;
-        if path == owned::FILE {
-            continue;
-        }
-        summary.written += 1;
-        let regular = existing.owned.contains(path) && existing.entries.get(path) == Some(&existing::Entry::File);
-        let before = regular.then(|| fs::read(existing.path.join(path)).ok()).flatten();
-        if before.as_deref() != Some(text.as_bytes()) {
-            summary.changed += 1;
-        }
     }
-    summary.removed = existing.owned.iter().filter(|p| tree.get(p).is_none()).cloned().collect();
     summary.leftover = staging.swap_into(&existing)?;
     Ok(summary)
 }
@@ -399,6 +410,13 @@ mod tests {
         let leftovers: Vec<_> = fs::read_dir(root.path()).expect("readable").flatten().map(|e| e.file_name()).collect();
         assert_eq!(leftovers, ["rendered"], "no staging directory is left behind");
         assert_eq!(check(&out, &[(Some("dev"), &dev), (Some("prod"), &prod)]).expect("checked"), []);
+
+        // The same render again touches nothing.
+        let inode = |p: &str| std::os::unix::fs::MetadataExt::ino(&fs::metadata(out.join(p)).expect("stat"));
+        let before = (inode("."), inode("dev/ml/model_a.yaml"));
+        let third = write(&out, &[(Some("dev"), &dev), (Some("prod"), &prod)]).expect("written");
+        assert_eq!((third.written, third.changed, third.removed.len()), (5, 0, 0));
+        assert_eq!((inode("."), inode("dev/ml/model_a.yaml")), before);
     }
 
     #[test]
