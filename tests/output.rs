@@ -653,3 +653,50 @@ fn the_ci_workflow_validates_checks_drift_and_comments_with_modelgen() {
     assert!(summary.contains("| changed | `InferenceService coffee/mochanet` |"), "{summary}");
     assert!(summary.contains("-    canaryTrafficPercent: 10\n+    canaryTrafficPercent: 20\n"), "{summary}");
 }
+
+#[test]
+fn all_environments_render_into_a_directory_each_in_one_write() {
+    let example = workspace().join("examples/fraud-environments");
+    let out = tempfile::tempdir().expect("output");
+    let dir = out.path().join("rendered");
+    let dir_arg = dir.to_str().expect("UTF-8 path");
+    let example_arg = example.to_str().expect("UTF-8 path");
+    let written = run_in(&workspace(), &["render", example_arg, "--all-environments", "--out", dir_arg]);
+    assert_eq!(written.status.code(), Some(0), "{}", text(&written.stderr));
+    assert!(written.stdout.is_empty(), "--out prints nothing");
+    for environment in ["dev", "staging", "prod"] {
+        // Each directory builds to exactly what `render --env` prints.
+        let alone = run_in(&workspace(), &["render", example_arg, "--env", environment]);
+        assert_eq!(
+            by_identity(kustomize(&dir.join(environment))),
+            by_identity(documents(&text(&alone.stdout))),
+            "{environment}"
+        );
+    }
+    let check = run_in(&workspace(), &["render", example_arg, "--all-environments", "--out", dir_arg, "--check"]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+
+    // One broken environment writes nothing at all.
+    let broken = tempfile::tempdir().expect("app");
+    for file in ["fraud.yaml", "modelgen.yaml", "patches/no-eviction.yaml"] {
+        let to = broken.path().join(file);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(example.join(file), to).expect("copy");
+    }
+    let project = std::fs::read_to_string(broken.path().join("modelgen.yaml")).expect("project");
+    std::fs::write(broken.path().join("modelgen.yaml"), project.replace("minReplicas: 3", "minReplicas: three"))
+        .expect("write");
+    let before = snapshot(&dir);
+    let failed = run_in(broken.path(), &["render", ".", "--all-environments", "--out", dir_arg]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(
+        text(&failed.stderr).contains("environments.prod.overrides.scaling.minReplicas"),
+        "{}",
+        text(&failed.stderr)
+    );
+    assert_eq!(snapshot(&dir), before, "a failed environment must leave every directory as it was");
+
+    let none = run_in(&workspace().join("examples/mochanet"), &["render", ".", "--all-environments", "--out", dir_arg]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(text(&none.stderr).contains("defines no environments"), "{}", text(&none.stderr));
+}

@@ -133,6 +133,9 @@ pub struct OutputArgs {
     /// With `--out`: write nothing, print a diff and exit 1 if DIR is not what a render would write.
     #[arg(long, requires = "out")]
     pub check: bool,
+    /// With `--out`: render every environment of the project file, each into `DIR/<env>/`, in one atomic write.
+    #[arg(long, requires = "out", conflicts_with = "environment")]
+    pub all_environments: bool,
 }
 
 /// Options of `modelgen diff`.
@@ -172,7 +175,7 @@ pub enum DiffFormat {
 }
 
 /// Options of `modelgen render`.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct RenderArgs {
     /// The application directory (searched recursively), or a single spec file.
     #[arg(default_value = ".")]
@@ -237,7 +240,7 @@ impl From<anyhow::Error> for Failure {
 pub fn run(cli: &Cli) -> ExitCode {
     let result = match &cli.command {
         Command::Render(command) => match &command.output.out {
-            Some(dir) => render_out(&cli.plugin, &command.input, dir, command.output.check),
+            Some(dir) => render_out(&cli.plugin, &command.input, dir, &command.output),
             None => render(&cli.plugin, &command.input),
         },
         Command::Diff(args) => diff_command(&cli.plugin, args),
@@ -533,7 +536,7 @@ fn rendered_or_report(
 }
 
 /// `modelgen render --out DIR [--check]`: files instead of stdout.
-fn render_out(options: &PluginOptions, args: &RenderArgs, dir: &Path, check: bool) -> Result<(), Failure> {
+fn render_out(options: &PluginOptions, args: &RenderArgs, dir: &Path, output: &OutputArgs) -> Result<(), Failure> {
     if let (Ok(app), Ok(out)) = (std::fs::canonicalize(&args.path), std::fs::canonicalize(dir))
         && app.starts_with(&out)
     {
@@ -544,9 +547,22 @@ fn render_out(options: &PluginOptions, args: &RenderArgs, dir: &Path, check: boo
         )
         .into());
     }
-    let (input, result) = generate(options, args)?;
-    let rendered = rendered_or_report(&input, result, &args.path, args.deny_warnings)?;
-    let sets: [output::Set<'_>; 1] = [(None, &rendered.manifests)];
+    // One render, or one per environment; nothing is written unless all succeed.
+    let renders: Vec<(Option<String>, Rendered)> = if output.all_environments {
+        let mut renders = Vec::new();
+        for environment in environments(options, args)? {
+            let args = RenderArgs { environment: Some(environment.clone()), ..args.clone() };
+            let (input, result) = generate(options, &args)?;
+            renders.push((Some(environment), rendered_or_report(&input, result, &args.path, args.deny_warnings)?));
+        }
+        renders
+    } else {
+        let (input, result) = generate(options, args)?;
+        vec![(None, rendered_or_report(&input, result, &args.path, args.deny_warnings)?)]
+    };
+    let sets: Vec<output::Set<'_>> =
+        renders.iter().map(|(environment, rendered)| (environment.as_deref(), rendered.manifests.as_slice())).collect();
+    let check = output.check;
     if check {
         let changes = output::check(dir, &sets)?;
         if changes.is_empty() {
@@ -579,6 +595,35 @@ fn render_out(options: &PluginOptions, args: &RenderArgs, dir: &Path, check: boo
         eprintln!("warning: the previous output could not be deleted from `{}`", leftover.display());
     }
     Ok(())
+}
+
+/// The environments of the application's project file; none is an error.
+fn environments(options: &PluginOptions, args: &RenderArgs) -> Result<Vec<String>, Failure> {
+    let sources = source::discover(&args.path, options.limits.input())?;
+    let input = Input {
+        root: sources.root.clone(),
+        contents: sources.files.iter().map(|f| (f.path.clone(), f.contents.clone())).collect(),
+    };
+    let runtime = load(options, cache(options).as_ref())?;
+    let context = RenderContext { app_name: fs_name(&args.path), ..RenderContext::default() };
+    match runtime.describe(sources.files, &context).map_err(plugin_failed)? {
+        Ok(project) if project.environments.is_empty() => Err(anyhow::anyhow!(
+            "`--all-environments`: `{}` defines no environments (they are listed under `environments:` in `{}`)",
+            args.path.display(),
+            application::PROJECT_FILE
+        )
+        .into()),
+        Ok(project) => Ok(project.environments),
+        Err(diagnostics) => {
+            print_human(&diagnostics, &input);
+            eprintln!(
+                "error: reading `{}` failed with {}",
+                args.path.display(),
+                count(&diagnostics, Severity::Error, "error")
+            );
+            Err(Failure::Input)
+        }
+    }
 }
 
 /// `modelgen diff OLD NEW`.
