@@ -402,29 +402,8 @@ fn check_result(
 
 fn render(options: &PluginOptions, args: &RenderArgs) -> Result<(), Failure> {
     let (input, result) = generate(options, args)?;
-    match result {
-        Ok(rendered) => {
-            print_human(&rendered.warnings, &input);
-            if args.deny_warnings && !rendered.warnings.is_empty() {
-                eprintln!(
-                    "error: rendering `{}` failed: {} and `--deny-warnings`",
-                    args.path.display(),
-                    count(&rendered.warnings, Severity::Warning, "warning")
-                );
-                return Err(Failure::Input);
-            }
-            emit(&rendered.to_stream())
-        }
-        Err(diagnostics) => {
-            print_human(&diagnostics, &input);
-            eprintln!(
-                "error: rendering `{}` failed with {}",
-                args.path.display(),
-                count(&diagnostics, Severity::Error, "error")
-            );
-            Err(Failure::Input)
-        }
-    }
+    let rendered = rendered_or_report(&input, result, &args.path, args.deny_warnings)?;
+    emit(&rendered.to_stream())
 }
 
 fn validate(options: &PluginOptions, args: &ValidateArgs) -> Result<(), Failure> {
