@@ -135,7 +135,7 @@ fn schema_prints_the_spec_json_schema() {
     let out = run_in(&workspace(), &["schema"]);
     assert_eq!(out.status.code(), Some(0));
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(schema["title"], "ModelDeployment");
+    assert_eq!(schema["$defs"]["ModelDeployment"]["title"], "ModelDeployment");
     assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
 }
 

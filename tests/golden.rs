@@ -158,7 +158,10 @@ fn the_published_schema_is_current_and_accepts_every_valid_spec() {
         for file in modelgen::source::discover(&app, modelgen::source::InputLimits::default()).expect("readable").files
         {
             let text = String::from_utf8(file.contents).expect("UTF-8");
-            for doc in support::documents(&text).into_iter().filter(|d| d["kind"] == "ModelDeployment") {
+            for doc in support::documents(&text)
+                .into_iter()
+                .filter(|d| d["kind"] == "ModelDeployment" || d["kind"] == "Project")
+            {
                 let errors: Vec<String> =
                     validator.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
                 assert!(
@@ -177,4 +180,7 @@ fn the_published_schema_is_current_and_accepts_every_valid_spec() {
     let typo = serde_json::json!({"apiVersion": "modelgen.dev/v1alpha1", "kind": "ModelDeployment", "metadata": {"name": "m"},
         "spec": {"model": {"format": "sklearn", "version": "v1", "storageURI": "s3://m"}}});
     assert!(!validator.is_valid(&typo));
+    let project_typo = serde_json::json!({"apiVersion": "modelgen.dev/v1alpha1", "kind": "Project",
+        "environments": {"prod": {"overrides": {"scalling": {"minReplicas": 3}}}}});
+    assert!(!validator.is_valid(&project_typo), "the schema must catch a typo in an override");
 }

@@ -20,9 +20,12 @@ use crate::application;
 use crate::cache::CompileCache;
 use crate::crd;
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
+use crate::diff;
+use crate::krm;
+use crate::output;
 use crate::report;
 use crate::runtime::{Limits, RenderContext, Runtime};
-use crate::source::{self, InputLimits};
+use crate::source::{self, InputLimits, SourceFile};
 
 /// GitOps for ML serving: render `ModelDeployment` specs into KServe resources.
 #[derive(Debug, Parser)]
@@ -95,21 +98,87 @@ impl LimitOptions {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Render every spec under PATH and print the manifests as one YAML stream.
-    Render(RenderArgs),
+    /// Render every spec under PATH and print the manifests as one YAML stream (or write them to `--out DIR`).
+    Render(RenderCommand),
     /// Check every spec under PATH (and the objects it would render) without printing manifests.
     Validate(ValidateArgs),
     /// Print the JSON Schema of the spec (for editors and CI).
     Schema,
     /// Print the plugin's name, version and the spec kinds it handles.
     Info,
+    /// Show what changes between two render results, object by object.
+    Diff(DiffArgs),
+    /// Run as a KRM function: a `ResourceList` on stdin, the same list with the generated objects on stdout.
+    Krm,
     /// Argo CD config management plugin entry points (run by `argocd-cmp-server`).
     #[command(subcommand)]
     Argocd(crate::argocd::Command),
 }
 
-/// Options of `modelgen render`.
+/// `modelgen render`: what to render, and where to put it.
 #[derive(Debug, Args)]
+pub struct RenderCommand {
+    /// What to render.
+    #[command(flatten)]
+    pub input: RenderArgs,
+    /// Where to write it.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Where `modelgen render` writes.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Write one file per object and a `kustomization.yaml` into DIR, atomically, instead of printing.
+    /// Stale files modelgen wrote are removed; files it did not write are kept.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// With `--out`: write nothing, print a diff and exit 1 if DIR is not what a render would write.
+    #[arg(long, requires = "out")]
+    pub check: bool,
+    /// With `--out`: render every environment of the project file, each into `DIR/<env>/`, in one atomic write.
+    #[arg(long, requires = "out", conflicts_with = "environment")]
+    pub all_environments: bool,
+}
+
+/// Options of `modelgen diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old side: an application, a directory `render --out` wrote, rendered YAML, or `-` (stdin).
+    pub old: PathBuf,
+    /// The new side, likewise.
+    pub new: PathBuf,
+    /// Namespace for specs that do not set `metadata.namespace` (applications only).
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+    /// The environment to render (applications only).
+    #[arg(long = "env", value_name = "NAME")]
+    pub environment: Option<String>,
+    /// A render parameter, KEY=VALUE (repeatable; applications only).
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    pub parameters: Vec<(String, String)>,
+    /// `unified` (a diff per object) or `markdown` (a pull-request comment).
+    #[arg(long, value_enum, default_value_t = DiffFormat::Unified)]
+    pub format: DiffFormat,
+    /// Lines of context around each change.
+    #[arg(long, value_name = "LINES", default_value_t = 3)]
+    pub context: usize,
+    /// Exit 1 when the sides differ (as `git diff --exit-code`).
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+/// How `modelgen diff` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// A unified diff per object.
+    Unified,
+    /// Markdown for a pull-request comment: a summary, a table and collapsible diffs.
+    Markdown,
+}
+
+/// Options of `modelgen render`.
+#[derive(Clone, Debug, Args)]
 pub struct RenderArgs {
     /// The application directory (searched recursively), or a single spec file.
     #[arg(default_value = ".")]
@@ -173,7 +242,12 @@ impl From<anyhow::Error> for Failure {
 /// Runs the parsed command line and returns the process's exit code.
 pub fn run(cli: &Cli) -> ExitCode {
     let result = match &cli.command {
-        Command::Render(args) => render(&cli.plugin, args),
+        Command::Render(command) => match &command.output.out {
+            Some(dir) => render_out(&cli.plugin, &command.input, dir, &command.output),
+            None => render(&cli.plugin, &command.input),
+        },
+        Command::Diff(args) => diff_command(&cli.plugin, args),
+        Command::Krm => krm_command(&cli.plugin),
         Command::Validate(args) => validate(&cli.plugin, args),
         Command::Schema => load(&cli.plugin, cache(&cli.plugin).as_ref())
             .and_then(|rt| rt.spec_schema().map_err(plugin_failed))
@@ -283,7 +357,32 @@ fn generate(options: &PluginOptions, args: &RenderArgs) -> Result<(Input, Result
         }
         Err(diagnostics) => Err(diagnostics),
     };
-    match &result {
+    check_result(options, cache.as_ref(), &result)?;
+    Ok((input, result))
+}
+
+/// Runs the plugin on `files` as they are (no project references), checked
+/// like any render.
+fn run_plugin(
+    options: &PluginOptions,
+    files: Vec<SourceFile>,
+    context: &RenderContext,
+) -> Result<Result<Rendered, Vec<Diagnostic>>, Failure> {
+    let cache = cache(options);
+    let runtime = load(options, cache.as_ref())?;
+    let result = runtime.generate(files, context).map_err(plugin_failed)?;
+    check_result(options, cache.as_ref(), &result)?;
+    Ok(result)
+}
+
+/// Nothing a plugin returns reaches anyone unless it fits the output limit
+/// and its CRDs, and a failed render reports an error.
+fn check_result(
+    options: &PluginOptions,
+    cache: Option<&CompileCache>,
+    result: &Result<Rendered, Vec<Diagnostic>>,
+) -> Result<(), Failure> {
+    match result {
         Ok(rendered) => {
             let size: usize = rendered.manifests.iter().map(|m| m.yaml.len()).sum();
             if size > options.limits.max_output_bytes {
@@ -292,7 +391,7 @@ fn generate(options: &PluginOptions, args: &RenderArgs) -> Result<(Input, Result
                     options.limits.max_output_bytes
                 )));
             }
-            check_output(rendered, cache.as_ref())?;
+            check_output(rendered, cache)?;
         }
         Err(diagnostics) if !diagnostics.iter().any(|d| d.severity == Severity::Error) => {
             return Err(Failure::Error(
@@ -302,34 +401,13 @@ fn generate(options: &PluginOptions, args: &RenderArgs) -> Result<(Input, Result
         }
         Err(_) => {}
     }
-    Ok((input, result))
+    Ok(())
 }
 
 fn render(options: &PluginOptions, args: &RenderArgs) -> Result<(), Failure> {
     let (input, result) = generate(options, args)?;
-    match result {
-        Ok(rendered) => {
-            print_human(&rendered.warnings, &input);
-            if args.deny_warnings && !rendered.warnings.is_empty() {
-                eprintln!(
-                    "error: rendering `{}` failed: {} and `--deny-warnings`",
-                    args.path.display(),
-                    count(&rendered.warnings, Severity::Warning, "warning")
-                );
-                return Err(Failure::Input);
-            }
-            emit(&rendered.to_stream())
-        }
-        Err(diagnostics) => {
-            print_human(&diagnostics, &input);
-            eprintln!(
-                "error: rendering `{}` failed with {}",
-                args.path.display(),
-                count(&diagnostics, Severity::Error, "error")
-            );
-            Err(Failure::Input)
-        }
-    }
+    let rendered = rendered_or_report(&input, result, &args.path, args.deny_warnings)?;
+    emit(&rendered.to_stream())
 }
 
 fn validate(options: &PluginOptions, args: &ValidateArgs) -> Result<(), Failure> {
@@ -405,4 +483,207 @@ fn fs_name(path: &Path) -> String {
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_default()
+}
+
+/// The manifests of a successful render; otherwise the diagnostics are
+/// printed and the render fails.
+fn rendered_or_report(
+    input: &Input,
+    result: Result<Rendered, Vec<Diagnostic>>,
+    path: &Path,
+    deny_warnings: bool,
+) -> Result<Rendered, Failure> {
+    match result {
+        Ok(rendered) => {
+            print_human(&rendered.warnings, input);
+            if deny_warnings && !rendered.warnings.is_empty() {
+                eprintln!(
+                    "error: rendering `{}` failed: {} and `--deny-warnings`",
+                    path.display(),
+                    count(&rendered.warnings, Severity::Warning, "warning")
+                );
+                return Err(Failure::Input);
+            }
+            Ok(rendered)
+        }
+        Err(diagnostics) => {
+            print_human(&diagnostics, input);
+            eprintln!(
+                "error: rendering `{}` failed with {}",
+                path.display(),
+                count(&diagnostics, Severity::Error, "error")
+            );
+            Err(Failure::Input)
+        }
+    }
+}
+
+/// `modelgen render --out DIR [--check]`: files instead of stdout.
+fn render_out(options: &PluginOptions, args: &RenderArgs, dir: &Path, output: &OutputArgs) -> Result<(), Failure> {
+    if let (Ok(app), Ok(out)) = (std::fs::canonicalize(&args.path), std::fs::canonicalize(dir))
+        && app.starts_with(&out)
+    {
+        return Err(anyhow::anyhow!(
+            "the output directory `{}` contains the application `{}`: write the output to a directory of its own",
+            dir.display(),
+            args.path.display()
+        )
+        .into());
+    }
+    // One render, or one per environment; nothing is written unless all succeed.
+    let renders: Vec<(Option<String>, Rendered)> = if output.all_environments {
+        let mut renders = Vec::new();
+        for environment in environments(options, args)? {
+            let args = RenderArgs { environment: Some(environment.clone()), ..args.clone() };
+            let (input, result) = generate(options, &args)?;
+            renders.push((Some(environment), rendered_or_report(&input, result, &args.path, args.deny_warnings)?));
+        }
+        renders
+    } else {
+        let (input, result) = generate(options, args)?;
+        vec![(None, rendered_or_report(&input, result, &args.path, args.deny_warnings)?)]
+    };
+    let sets: Vec<output::Set<'_>> =
+        renders.iter().map(|(environment, rendered)| (environment.as_deref(), rendered.manifests.as_slice())).collect();
+    let check = output.check;
+    if check {
+        let changes = output::check(dir, &sets)?;
+        if changes.is_empty() {
+            return Ok(());
+        }
+        emit(&output::unified_diff(dir, &changes))?;
+        eprintln!(
+            "error: `{}` is out of date: {} file{} differ{} from a render of `{}`; render it again with `--out` and commit the result",
+            dir.display(),
+            changes.len(),
+            if changes.len() == 1 { "" } else { "s" },
+            if changes.len() == 1 { "s" } else { "" },
+            args.path.display()
+        );
+        return Err(Failure::Input);
+    }
+    let summary = output::write(dir, &sets)?;
+    if summary.changed == 0 && summary.removed.is_empty() {
+        eprintln!("`{}` is up to date: {} files", dir.display(), summary.written);
+        return Ok(());
+    }
+    eprintln!(
+        "wrote `{}`: {} files, {} changed, {} removed",
+        dir.display(),
+        summary.written,
+        summary.changed,
+        summary.removed.len()
+    );
+    if let Some(leftover) = summary.leftover {
+        eprintln!("warning: the previous output could not be deleted from `{}`", leftover.display());
+    }
+    Ok(())
+}
+
+/// The environments of the application's project file; none is an error.
+fn environments(options: &PluginOptions, args: &RenderArgs) -> Result<Vec<String>, Failure> {
+    let sources = source::discover(&args.path, options.limits.input())?;
+    let input = Input {
+        root: sources.root.clone(),
+        contents: sources.files.iter().map(|f| (f.path.clone(), f.contents.clone())).collect(),
+    };
+    let runtime = load(options, cache(options).as_ref())?;
+    let context = RenderContext { app_name: fs_name(&args.path), ..RenderContext::default() };
+    match runtime.describe(sources.files, &context).map_err(plugin_failed)? {
+        Ok(project) if project.environments.is_empty() => Err(anyhow::anyhow!(
+            "`--all-environments`: `{}` defines no environments (they are listed under `environments:` in `{}`)",
+            args.path.display(),
+            application::PROJECT_FILE
+        )
+        .into()),
+        Ok(project) => Ok(project.environments),
+        Err(diagnostics) => {
+            print_human(&diagnostics, &input);
+            eprintln!(
+                "error: reading `{}` failed with {}",
+                args.path.display(),
+                count(&diagnostics, Severity::Error, "error")
+            );
+            Err(Failure::Input)
+        }
+    }
+}
+
+/// `modelgen diff OLD NEW`.
+fn diff_command(options: &PluginOptions, args: &DiffArgs) -> Result<(), Failure> {
+    let mut stdin_used = false;
+    let mut side = |path: &PathBuf| -> Result<Vec<diff::Object>, Failure> {
+        let read_stdin = || {
+            anyhow::ensure!(!stdin_used, "only one side can be `-` (stdin)");
+            read_stdin(options.limits.max_input_bytes)
+        };
+        let loaded = diff::load(path, options.limits.input(), read_stdin)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        stdin_used |= path.as_os_str() == "-";
+        match loaded {
+            diff::Side::Objects(objects) => Ok(objects),
+            diff::Side::App => {
+                let render_args = RenderArgs {
+                    path: path.clone(),
+                    namespace: args.namespace.clone(),
+                    environment: args.environment.clone(),
+                    parameters: args.parameters.clone(),
+                    deny_warnings: false,
+                };
+                let (input, result) = generate(options, &render_args)?;
+                let rendered = rendered_or_report(&input, result, path, false)?;
+                Ok(diff::from_manifests(&rendered.manifests)?)
+            }
+        }
+    };
+    let old = side(&args.old)?;
+    let new = side(&args.new)?;
+    let (old_label, new_label) = (args.old.display().to_string(), args.new.display().to_string());
+    let differences = diff::compare(old, new, &old_label, &new_label)?;
+    let text = match args.format {
+        DiffFormat::Unified => diff::unified(&differences, args.context),
+        DiffFormat::Markdown => diff::markdown(&differences, &old_label, &new_label, args.context),
+    };
+    emit(&text)?;
+    if differences.is_empty() {
+        eprintln!("no differences between `{old_label}` and `{new_label}`");
+        return Ok(());
+    }
+    eprintln!("`{old_label}` → `{new_label}`: {}", diff::summary(&differences));
+    if args.exit_code { Err(Failure::Input) } else { Ok(()) }
+}
+
+/// `modelgen krm`: a KRM function (see [`krm`]).
+fn krm_command(options: &PluginOptions) -> Result<(), Failure> {
+    let text = read_stdin(options.limits.max_input_bytes)?;
+    let request = krm::Request::parse(&text).context("the ResourceList on stdin is malformed")?;
+    let result = if request.has_problems() {
+        None
+    } else {
+        let context = RenderContext { app_name: fs_name(Path::new(".")), ..RenderContext::default() };
+        Some(run_plugin(options, request.sources().to_vec(), &context)?)
+    };
+    let response = request.respond(result.as_ref())?;
+    if let Some(result) = &result {
+        let diagnostics = match result {
+            Ok(rendered) => &rendered.warnings,
+            Err(diagnostics) => diagnostics,
+        };
+        let input = Input { root: PathBuf::new(), contents: HashMap::new() };
+        print_human(&request.for_people(diagnostics), &input);
+    }
+    emit(&response.text)?;
+    if response.failed { Err(Failure::Input) } else { Ok(()) }
+}
+
+/// All of stdin as UTF-8, at most `max` bytes.
+fn read_stdin(max: u64) -> Result<String> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    io::stdin().lock().take(max.saturating_add(1)).read_to_end(&mut bytes).context("cannot read stdin")?;
+    if bytes.len() as u64 > max {
+        anyhow::bail!("stdin holds more than {max} bytes (raise the limit with `--max-input-bytes`)");
+    }
+    String::from_utf8(bytes)
+        .map_err(|e| anyhow::anyhow!("stdin is not UTF-8 (at byte {})", e.utf8_error().valid_up_to()))
 }

@@ -202,17 +202,58 @@ mod tests {
     }
 
     #[test]
+    fn core_kinds_have_their_core_api_version() {
+        let config_map = json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": { "name": "x", "labels": { "grafana_dashboard": "1" } },
+            "data": { "x.json": "{}" },
+        });
+        assert_eq!(check(std::slice::from_ref(&config_map)), []);
+        let mut misspelled = config_map;
+        misspelled["metadata"]["label"] = json!({});
+        assert!(check(&[misspelled]).iter().any(|v| v.message.contains("label")));
+    }
+
+    #[test]
+    fn go_case_insensitive_patterns_keep_their_meaning() {
+        assert_eq!(structural::ecma_pattern("^(?i)(abort|warn)?$"), "^([aA][bB][oO][rR][tT]|[wW][aA][rR][nN])?$");
+        assert_eq!(structural::ecma_pattern("^(?i)[a-cX]\\d$"), "^[a-cA-CxX]\\d$");
+        assert_eq!(structural::ecma_pattern("^[a-z]+$"), "^[a-z]+$");
+        let rule = |strategy: &str| {
+            json!({
+                "apiVersion": "monitoring.coreos.com/v1",
+                "kind": "PrometheusRule",
+                "metadata": { "name": "m" },
+                "spec": { "groups": [{ "name": "g", "partial_response_strategy": strategy, "rules": [] }] },
+            })
+        };
+        assert_eq!(check(&[rule("ABORT")]), []);
+        assert_eq!(check(&[rule("warn")]), []);
+        assert_eq!(check(&[rule("ignore")]).len(), 1);
+    }
+
+    #[test]
     fn kinds_without_a_schema_are_refused() {
-        let config_map = json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "x" } });
-        assert!(check(&[config_map])[0].message.contains("not a kind modelgen knows"));
+        let secret = json!({ "apiVersion": "v1", "kind": "Secret", "metadata": { "name": "x" } });
+        assert!(check(&[secret])[0].message.contains("not a kind modelgen knows"));
     }
 
     #[test]
     fn every_vendored_kind_is_embedded() {
         let kinds: Vec<_> = kinds().map(|(_, kind)| kind).collect();
-        for kind in
-            ["InferenceService", "SeldonDeployment", "Model", "Experiment", "Server", "HTTPRoute", "VirtualService"]
-        {
+        for kind in [
+            "InferenceService",
+            "SeldonDeployment",
+            "Model",
+            "Experiment",
+            "Server",
+            "HTTPRoute",
+            "VirtualService",
+            "PodMonitor",
+            "PrometheusRule",
+            "ConfigMap",
+        ] {
             assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
         }
     }

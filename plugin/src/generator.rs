@@ -58,8 +58,12 @@ pub fn generate(sources: &[SourceFile], context: &RenderContext) -> Result<Rende
         return Err(diagnostics);
     }
     let manifests = objects
-        .iter()
-        .map(|(object, source)| Manifest { yaml: yaml::emit(object), source: (*source).to_owned() })
+        .iter_mut()
+        .map(|(object, source)| {
+            // After the patches: whatever they added is guarded too.
+            render::guard_substitution(object);
+            Manifest { yaml: yaml::emit(object), source: (*source).to_owned() }
+        })
         .collect();
     Ok(Rendered { manifests, warnings: diagnostics })
 }

@@ -30,8 +30,10 @@ pub const KIND: &str = "Project";
 #[schemars(title = "Project")]
 pub struct Project {
     /// Always `modelgen.dev/v1alpha1`.
+    #[schemars(schema_with = "crate::spec::api_version_schema")]
     pub api_version: String,
     /// Always `Project`.
+    #[schemars(schema_with = "kind_schema")]
     pub kind: String,
     /// The project's name (informational).
     #[serde(default)]
@@ -137,6 +139,10 @@ pub struct PatchOptions {
     /// Allow the patch to change an object's kind.
     #[serde(default)]
     pub allow_kind_change: bool,
+}
+
+fn kind_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "const": KIND, "description": "Always `Project`." })
 }
 
 /// A part of a spec (checked where it is used, so that its values keep their positions).

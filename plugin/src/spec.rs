@@ -3,6 +3,8 @@
 //! Field names here are the product's interface. Doc comments become the
 //! descriptions of the published JSON Schema (`modelgen schema`).
 
+pub mod monitoring;
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -93,6 +95,9 @@ pub struct Spec {
     /// Taints the model server pods tolerate.
     #[serde(default)]
     pub tolerations: Vec<Toleration>,
+    /// Prometheus scraping, alert rules and a Grafana dashboard for the model, its canary and its shadow.
+    #[serde(default)]
+    pub monitoring: Option<monitoring::Monitoring>,
 }
 
 impl Spec {
@@ -496,7 +501,7 @@ pub enum TaintEffect {
     NoExecute,
 }
 
-fn api_version_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+pub(crate) fn api_version_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "const": API_VERSION, "description": "Always `modelgen.dev/v1alpha1`." })
 }
 

@@ -5,7 +5,9 @@
 
 use crate::diagnostic::Severity;
 use crate::path::FieldPath;
+use crate::render::monitoring::{self, dashboard as monitoring_dashboard};
 use crate::render::{self, kserve, seldon};
+use crate::spec::monitoring as monitoring_spec;
 use crate::spec::{Backend, CanaryStrategy, Protocol, Router, Shadow};
 use crate::spec::{Canary, DeploymentMode, ModelDeployment, ScaleMetric, TaintEffect, TolerationOperator};
 
@@ -73,6 +75,7 @@ pub fn check(spec: &ModelDeployment, namespace: Option<&str>) -> Vec<Finding> {
         Backend::Kserve => check_kserve(spec, namespace, &mut rules),
         Backend::Seldon | Backend::SeldonV2 => check_seldon(spec, &mut rules),
     }
+    check_monitoring(spec, &mut rules);
     rules.findings
 }
 
@@ -693,6 +696,223 @@ pub fn is_quantity(text: &str) -> bool {
         .map(|exp| exp.strip_prefix(['+', '-']).unwrap_or(exp))
         .is_some_and(|exp| !exp.is_empty() && exp.chars().all(|c| c.is_ascii_digit()));
     number_ok && suffix_ok
+}
+
+/// `spec.monitoring`: values in range, durations Prometheus reads, and no
+/// alert that the backend's metrics cannot feed (it would never fire).
+fn check_monitoring(spec: &ModelDeployment, rules: &mut Rules) {
+    let Some(monitoring) = &spec.spec.monitoring else { return };
+    let base = FieldPath::parse("spec.monitoring");
+    for (key, value) in &monitoring.labels {
+        let path = base.key("labels").key(key.clone());
+        if RESERVED_LABELS.contains(&key.as_str()) || key == monitoring_dashboard::SIDECAR_LABEL {
+            rules.push(
+                Severity::Error,
+                path,
+                format!("label `{key}` is set by modelgen and cannot be overridden"),
+                None,
+            );
+        } else if let Err(why) = qualified_name(key) {
+            rules.key_error(path, format!("`{key}` is not a valid label key: {why}"));
+        } else if let Err(why) = label_value(value) {
+            rules.push(Severity::Error, path, format!("`{value}` is not a valid label value: {why}"), None);
+        }
+    }
+    check_scrape(&monitoring.scrape, rules);
+    check_alert_values(spec, monitoring, rules);
+    if monitoring.enabled {
+        check_monitoring_backend(spec, monitoring, rules);
+    }
+}
+
+/// A Prometheus duration at `path`, in milliseconds.
+fn duration_at(path: &str, duration: Option<&monitoring_spec::Duration>, rules: &mut Rules) -> Option<u64> {
+    let duration = duration?;
+    match duration.millis() {
+        Ok(ms) => Some(ms),
+        Err(why) => {
+            rules.error(
+                path,
+                format!("`{duration}` is not a duration: {why}"),
+                Some("write a Prometheus duration such as `30s`, `5m` or `1h30m`"),
+            );
+            None
+        }
+    }
+}
+
+fn check_scrape(scrape: &monitoring_spec::Scrape, rules: &mut Rules) {
+    let interval = duration_at("spec.monitoring.scrape.interval", scrape.interval.as_ref(), rules);
+    if interval == Some(0) {
+        rules.error("spec.monitoring.scrape.interval", "the scrape interval cannot be `0`".to_owned(), None);
+    } else if let Some(ms) = interval
+        && ms > monitoring::MAX_INTERVAL_MS
+    {
+        rules.error(
+            "spec.monitoring.scrape.interval",
+            format!(
+                "a scrape interval of `{}` leaves fewer than four samples in the `{}` rate window of the alerts",
+                scrape.interval(),
+                monitoring::WINDOW
+            ),
+            Some("scrape at least every `75s`"),
+        );
+    }
+    let timeout = duration_at("spec.monitoring.scrape.timeout", scrape.timeout.as_ref(), rules);
+    if timeout == Some(0) {
+        rules.error("spec.monitoring.scrape.timeout", "the scrape timeout cannot be `0`".to_owned(), None);
+    } else if let (Some(timeout), Some(interval)) = (
+        timeout,
+        if scrape.interval.is_some() {
+            interval
+        } else {
+            monitoring_spec::parse_duration(monitoring_spec::DEFAULT_INTERVAL).ok()
+        },
+    ) && timeout > interval
+    {
+        rules.error(
+            "spec.monitoring.scrape.timeout",
+            format!(
+                "the scrape timeout `{}` is longer than the interval `{}`",
+                scrape.timeout.as_ref().map(ToString::to_string).unwrap_or_default(),
+                scrape.interval()
+            ),
+            Some("Prometheus refuses a timeout longer than the interval"),
+        );
+    }
+}
+
+/// A finite, positive number at `path`.
+fn positive(path: &str, what: &str, value: f64, rules: &mut Rules) -> bool {
+    if value.is_finite() && value > 0.0 {
+        return true;
+    }
+    rules.error(path, format!("`{value}` is not a valid {what}: it must be a number above 0"), None);
+    false
+}
+
+fn check_alert_values(spec: &ModelDeployment, monitoring: &monitoring_spec::Monitoring, rules: &mut Rules) {
+    let alerts = &monitoring.alerts;
+    let at = |field: &str| format!("spec.monitoring.alerts.{field}");
+    if let Some(latency) = &alerts.latency {
+        positive(&at("latency.thresholdMs"), "latency threshold", latency.threshold_ms, rules);
+        if let Some(q) = latency.quantile
+            && !(q > 0.0 && q < 1.0)
+        {
+            rules.error(
+                &at("latency.quantile"),
+                format!("`{q}` is not a quantile: it must lie between 0 and 1"),
+                Some("`0.99` is the 99th percentile"),
+            );
+        }
+        duration_at(&at("latency.for"), latency.for_.as_ref(), rules);
+    }
+    if let Some(errors) = &alerts.error_rate {
+        if !(errors.percent.is_finite() && (0.0..=100.0).contains(&errors.percent)) {
+            rules.error(
+                &at("errorRate.percent"),
+                format!("`{}` is not a percentage from 0 to 100", errors.percent),
+                None,
+            );
+        } else if errors.percent >= 100.0 {
+            rules.error(
+                &at("errorRate.percent"),
+                "an error rate cannot rise above `100` percent, so the alert would never fire".to_owned(),
+                Some("alert on a share such as `1` or `5` percent"),
+            );
+        }
+        duration_at(&at("errorRate.for"), errors.for_.as_ref(), rules);
+    }
+    if let Some(traffic) = &alerts.traffic {
+        positive(&at("traffic.minRequestsPerSecond"), "request rate", traffic.min_requests_per_second, rules);
+        duration_at(&at("traffic.for"), traffic.for_.as_ref(), rules);
+    }
+    if let Some(quality) = &alerts.quality {
+        let name_ok = quality.metric.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == ':')
+            && quality.metric.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+        if !name_ok {
+            rules.error(
+                &at("quality.metric"),
+                format!("`{}` is not a Prometheus metric name", quality.metric),
+                Some("use letters, digits, `_` and `:`, not starting with a digit, as in `mochanet_accuracy`"),
+            );
+        }
+        if !quality.threshold.is_finite() {
+            rules.error(&at("quality.threshold"), format!("`{}` is not a finite number", quality.threshold), None);
+        }
+        duration_at(&at("quality.for"), quality.for_.as_ref(), rules);
+    }
+    if let Some(canary) = &alerts.canary {
+        for (field, factor) in [("errorRateFactor", canary.error_rate_factor), ("latencyFactor", canary.latency_factor)]
+        {
+            if let Some(factor) = factor
+                && !(factor.is_finite() && factor >= 1.0)
+            {
+                rules.error(
+                    &at(&format!("canary.{field}")),
+                    format!("`{factor}` is not a factor of at least 1"),
+                    Some("a factor below 1 would alert on a canary that does better than the stable model"),
+                );
+            }
+        }
+        duration_at(&at("canary.for"), canary.for_.as_ref(), rules);
+        if spec.spec.canary.is_none() {
+            rules.push(
+                Severity::Warning,
+                FieldPath::parse(&at("canary")),
+                "`alerts.canary` is unused: the spec has no canary".to_owned(),
+                Some("it applies while `spec.canary` is set"),
+            );
+        }
+    }
+}
+
+/// Alerts the backend's metrics cannot feed are errors: they would never fire.
+fn check_monitoring_backend(spec: &ModelDeployment, monitoring: &monitoring_spec::Monitoring, rules: &mut Rules) {
+    let alerts = &monitoring.alerts;
+    let source = monitoring::Source::of(&spec.spec);
+    let at = |field: &str| format!("spec.monitoring.alerts.{field}");
+    let backend = spec.spec.backend;
+    let refuse = |rules: &mut Rules, path: String, what: &str, why: &str, hint: &str| {
+        rules.error(&path, format!("{what} cannot work on `{backend}` here: {why}"), Some(hint));
+    };
+    let knative_hint = "use `deploymentMode: Knative` (its queue-proxy counts requests), or remove this alert";
+    if let Some(why) = source.requests_missing() {
+        let hint = "use `deploymentMode: Knative`, pin one of KServe's Python runtimes (`kserve-sklearnserver`, ...), or remove this alert";
+        if alerts.latency.is_some() {
+            refuse(rules, at("latency"), "a latency alert", why, hint);
+        }
+        if alerts.traffic.is_some() {
+            refuse(rules, at("traffic"), "a traffic alert", why, hint);
+        }
+        if alerts.canary.as_ref().is_some_and(|c| c.latency_factor.is_some()) {
+            refuse(rules, at("canary.latencyFactor"), "a canary latency comparison", why, hint);
+        }
+    }
+    if let Some(why) = source.errors_missing() {
+        if alerts.error_rate.is_some() {
+            refuse(rules, at("errorRate"), "an error-rate alert", why, knative_hint);
+        }
+        if alerts.canary.as_ref().is_some_and(|c| c.error_rate_factor.is_some()) {
+            refuse(rules, at("canary.errorRateFactor"), "a canary error-rate comparison", why, knative_hint);
+        }
+    }
+    if let Some(why) = source.quantiles_missing()
+        && alerts.latency.as_ref().is_some_and(|l| l.quantile.is_some())
+    {
+        refuse(
+            rules,
+            at("latency.quantile"),
+            "a latency quantile",
+            why,
+            "remove `quantile` (a spec removes a project default with `quantile: null`): the alert then compares the mean latency",
+        );
+    }
+    if alerts.quality.is_some()
+        && let Some(why) = monitoring::quality_missing(&spec.spec)
+    {
+        refuse(rules, at("quality"), "a quality alert", &why, "serve the model on MLServer, or remove this alert");
+    }
 }
 
 #[cfg(test)]

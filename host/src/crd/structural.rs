@@ -26,7 +26,9 @@ pub fn served_schemas(crd: &Value) -> Vec<(String, String, Value)> {
                 }
             }
             to_json_schema(&mut schema);
-            let api_version = format!("{group}/{}", version["name"].as_str().unwrap_or_default());
+            let version = version["name"].as_str().unwrap_or_default();
+            // The core group is empty: its objects say `v1`, not `/v1`.
+            let api_version = if group.is_empty() { version.to_owned() } else { format!("{group}/{version}") };
             (api_version, kind.to_owned(), schema)
         })
         .collect()
@@ -45,6 +47,9 @@ pub fn to_json_schema(schema: &mut Value) {
     {
         map.insert("type".into(), json!([t, "null"]));
     }
+    if let Some(Value::String(pattern)) = map.get_mut("pattern") {
+        *pattern = ecma_pattern(pattern);
+    }
     let preserve = map.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
     if map.contains_key("properties") && !preserve && !map.contains_key("additionalProperties") {
         map.insert("additionalProperties".into(), Value::Bool(false));
@@ -52,6 +57,57 @@ pub fn to_json_schema(schema: &mut Value) {
     // Annotations jsonschema does not know; dropping them keeps the embedded bundle small.
     map.retain(|key, _| !key.starts_with("x-kubernetes-") || key == "x-kubernetes-preserve-unknown-fields");
     children(map);
+}
+
+/// The API server reads `pattern` as a Go (RE2) expression, JSON Schema as
+/// an ECMA-262 one. RE2's case-insensitive flag `(?i)` (the Prometheus
+/// Operator's `partial_response_strategy` uses it) has no ECMA form, so
+/// every letter after it becomes a class of both cases: `(?i)ab` → `[aA][bB]`.
+pub fn ecma_pattern(pattern: &str) -> String {
+    let Some((before, after)) = pattern.split_once("(?i)") else { return pattern.to_owned() };
+    let mut out = String::from(before);
+    let chars: Vec<char> = after.chars().collect();
+    let mut in_class = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\\' => {
+                out.extend(&chars[i..(i + 2).min(chars.len())]);
+                i += 2;
+                continue;
+            }
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            // A letter range inside a class gets its other-case twin: `a-c` → `a-cA-C`.
+            c if in_class
+                && c.is_ascii_alphabetic()
+                && chars.get(i + 1) == Some(&'-')
+                && chars.get(i + 2).is_some_and(char::is_ascii_alphabetic) =>
+            {
+                let end = chars[i + 2];
+                let swap =
+                    |c: char| if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() };
+                out.extend([c, '-', end, swap(c), '-', swap(end)]);
+                i += 3;
+                continue;
+            }
+            c if c.is_ascii_alphabetic() && in_class => {
+                out.extend([c.to_ascii_lowercase(), c.to_ascii_uppercase()]);
+                i += 1;
+                continue;
+            }
+            c if c.is_ascii_alphabetic() => {
+                out.extend(['[', c.to_ascii_lowercase(), c.to_ascii_uppercase(), ']']);
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
 }
 
 fn children(map: &mut Map<String, Value>) {
