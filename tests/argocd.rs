@@ -402,13 +402,20 @@ fn failure(out: &Output, app: &App, context: &str) -> String {
 fn applicationset_apps() -> Vec<App> {
     let set = yaml(&deploy("applicationset.yaml"));
     assert_eq!(set["kind"], "ApplicationSet");
-    let pattern = set["spec"]["generators"][0]["git"]["directories"][0]["path"].as_str().expect("a directory glob");
+    let directories = set["spec"]["generators"][0]["git"]["directories"].as_array().expect("directories");
+    let pattern = directories[0]["path"].as_str().expect("a directory glob");
     let parent = pattern.strip_suffix("/*").expect("a one-level `dir/*` glob");
+    // Entries with `exclude: true` name directories that get no Application.
+    let excluded: Vec<&str> =
+        directories.iter().filter(|d| d["exclude"] == true).filter_map(|d| d["path"].as_str()).collect();
     let template = &set["spec"]["template"];
     let mut apps = Vec::new();
     for dir in support::subdirectories(&workspace().join(parent)) {
         let basename = dir.file_name().expect("name").to_string_lossy().into_owned();
         let path = format!("{parent}/{basename}");
+        if excluded.contains(&path.as_str()) {
+            continue;
+        }
         let fill = |s: &str| s.replace("{{.path.basename}}", &basename).replace("{{.path.path}}", &path);
         let manifest = json!({
             "metadata": {"name": fill(template["metadata"]["name"].as_str().expect("name template"))},
