@@ -106,8 +106,10 @@ const PATCHES: &str = "
 /// Adds a project file with environment `prod` to `specs`, and a kustomization
 /// applying the same patches to `rendered`; returns the latter.
 fn write_environment(root: &Path, specs: &Path, rendered: &Path) -> PathBuf {
+    // Under `patches:` at four spaces, the list items need four more.
+    let patches = PATCHES.replace('\n', "\n    ");
     let project =
-        format!("apiVersion: modelgen.dev/v1alpha1\nkind: Project\nenvironments:\n  prod:\n    patches:{PATCHES}");
+        format!("apiVersion: modelgen.dev/v1alpha1\nkind: Project\nenvironments:\n  prod:\n    patches:{patches}");
     std::fs::write(specs.join("modelgen.yaml"), project).expect("write project");
     let overlay = root.join("overlay-prod");
     std::fs::create_dir_all(&overlay).expect("mkdir");
