@@ -113,8 +113,9 @@ fn write_environment(root: &Path, specs: &Path, rendered: &Path) -> PathBuf {
     std::fs::write(specs.join("modelgen.yaml"), project).expect("write project");
     let overlay = root.join("overlay-prod");
     std::fs::create_dir_all(&overlay).expect("mkdir");
-    let base = rendered.canonicalize().expect("rendered directory");
-    let kustomization = format!("resources:\n- {}\npatches:{PATCHES}", base.display());
+    // A base outside the kustomization is named relatively, as kustomize requires.
+    let base = rendered.file_name().expect("rendered directory").to_string_lossy();
+    let kustomization = format!("resources:\n- ../{base}\npatches:{PATCHES}");
     std::fs::write(overlay.join("kustomization.yaml"), kustomization).expect("write kustomization");
     overlay
 }
