@@ -49,14 +49,24 @@ fn repeat(runs: usize, mut make: impl FnMut() -> Command) -> (Duration, i64) {
     median((0..runs).map(|_| measure(&mut make())).collect())
 }
 
+/// The example without its `monitoring` section (the last one): one InferenceService per
+/// model, the workload the earlier figures were measured on.
+fn plain_spec() -> String {
+    SPEC.split("\n  monitoring:").next().expect("a spec").to_owned() + "\n"
+}
+
 fn write_apps(root: &Path, models: usize) -> (PathBuf, PathBuf) {
+    write_apps_of(root, models, &plain_spec())
+}
+
+fn write_apps_of(root: &Path, models: usize, spec: &str) -> (PathBuf, PathBuf) {
     let specs = root.join(format!("specs-{models}"));
     let rendered = root.join(format!("rendered-{models}"));
     std::fs::create_dir_all(&specs).expect("mkdir");
     std::fs::create_dir_all(&rendered).expect("mkdir");
     for i in 0..models {
         let name = format!("model-{i:04}");
-        std::fs::write(specs.join(format!("{name}.yaml")), SPEC.replace("name: mochanet", &format!("name: {name}")))
+        std::fs::write(specs.join(format!("{name}.yaml")), spec.replace("name: mochanet", &format!("name: {name}")))
             .expect("write spec");
     }
     // The peer reads the very manifests modelgen produces: one file per model.
@@ -133,7 +143,11 @@ fn main() {
     let (one_specs, one_rendered) = write_apps(tmp.path(), 1);
     let (hundred_specs, hundred_rendered) = write_apps(tmp.path(), 100);
     let (many_specs, many_rendered) = write_apps(tmp.path(), 1000);
-    let overlay = write_environment(tmp.path(), &hundred_specs, &hundred_rendered);
+    // The environment gets its own copy, so that the plain rows stay without a project file.
+    let env_root = tmp.path().join("environment");
+    let (env_specs, env_rendered) = write_apps(&env_root, 100);
+    let overlay = write_environment(&env_root, &env_specs, &env_rendered);
+    let (monitored_specs, monitored_rendered) = write_apps_of(&tmp.path().join("monitoring"), 100, SPEC);
     let warm_cache = tmp.path().join("warm-cache");
     let render = |dir: &Path, cache: &Path| {
         let mut c = Command::new(bin);
@@ -159,13 +173,16 @@ fn main() {
     let hundred = repeat(11, || render(&hundred_specs, &warm_cache));
     let peer_hundred = repeat(11, || kustomize(&hundred_rendered));
     let environment = || {
-        let mut c = render(&hundred_specs, &warm_cache);
+        let mut c = render(&env_specs, &warm_cache);
         c.args(["--env", "prod"]);
         c
     };
     measure(&mut environment());
     let with_patches = repeat(11, environment);
     let peer_patches = repeat(11, || kustomize(&overlay));
+    measure(&mut render(&monitored_specs, &warm_cache));
+    let monitored = repeat(11, || render(&monitored_specs, &warm_cache));
+    let peer_monitored = repeat(5, || kustomize(&monitored_rendered));
     let many = repeat(7, || render(&many_specs, &warm_cache));
     let peer_many = repeat(5, || kustomize(&many_rendered));
 
@@ -201,6 +218,13 @@ fn main() {
         ms(peer_patches.0),
         ratio(with_patches.0, peer_patches.0),
         with_patches.1 / 1024
+    );
+    println!(
+        "| 100 specs with monitoring (4 objects each, one a Grafana dashboard), warm cache | {} | {} | {:.2} | {} MiB |",
+        ms(monitored.0),
+        ms(peer_monitored.0),
+        ratio(monitored.0, peer_monitored.0),
+        monitored.1 / 1024
     );
     println!(
         "| 1,000 specs, warm cache | {} | {} | {:.2} | {} MiB |",
