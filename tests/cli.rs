@@ -3,19 +3,9 @@
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
-use support::{documents, modelgen, run_in, text, workspace};
+use support::{app, documents, modelgen, run_in, text, workspace};
 
 const SPEC: &str = support::TINY_SPEC;
-
-fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temporary app");
-    for (path, contents) in files {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
-        std::fs::write(path, contents).expect("write");
-    }
-    dir
-}
 
 #[test]
 fn a_valid_app_renders_to_stdout_and_exits_zero() {

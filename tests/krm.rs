@@ -8,24 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
-use support::{documents, modelgen, run_in, text};
-
-const SPEC: &str = "apiVersion: modelgen.dev/v1alpha1
-kind: ModelDeployment
-metadata:
-  name: iris
-  namespace: ml
-spec:
-  backend: seldon-v2
-  model:
-    format: sklearn
-    version: v1
-    storageUri: s3://models/iris/v1
-  canary:
-    version: v2
-    storageUri: s3://models/iris/v2
-    trafficPercent: 10
-";
+use support::{SELDON_V2_CANARY as SPEC, documents, modelgen, run_in, text};
 
 fn spec() -> Value {
     documents(SPEC).remove(0)

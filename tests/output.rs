@@ -7,25 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use support::{documents, modelgen, run_in, text, workspace};
-
-/// A Seldon Core 2 spec with a canary: four objects, two of which go away with the canary.
-const SPEC: &str = "apiVersion: modelgen.dev/v1alpha1
-kind: ModelDeployment
-metadata:
-  name: iris
-  namespace: ml
-spec:
-  backend: seldon-v2
-  model:
-    format: sklearn
-    version: v1
-    storageUri: s3://models/iris/v1
-  canary:
-    version: v2
-    storageUri: s3://models/iris/v2
-    trafficPercent: 10
-";
+use support::{SELDON_V2_CANARY as SPEC, app, documents, modelgen, run_in, text, workspace};
 
 /// The same spec after the canary was promoted.
 fn promoted() -> String {
@@ -34,16 +16,6 @@ fn promoted() -> String {
         .next()
         .expect("a prefix")
         .to_owned()
-}
-
-fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    for (path, contents) in files {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
-        std::fs::write(path, contents).expect("write");
-    }
-    dir
 }
 
 /// Every file under `dir` with its bytes, by relative path.

@@ -21,6 +21,35 @@ spec:
     storageUri: s3://models/tiny/v1
 ";
 
+/// A Seldon Core 2 spec with a canary: four objects, two of which go away with the canary.
+pub const SELDON_V2_CANARY: &str = "apiVersion: modelgen.dev/v1alpha1
+kind: ModelDeployment
+metadata:
+  name: iris
+  namespace: ml
+spec:
+  backend: seldon-v2
+  model:
+    format: sklearn
+    version: v1
+    storageUri: s3://models/iris/v1
+  canary:
+    version: v2
+    storageUri: s3://models/iris/v2
+    trafficPercent: 10
+";
+
+/// A temporary application directory holding `files` (relative path, contents).
+pub fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary app");
+    for (path, contents) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
+        std::fs::write(path, contents).expect("write");
+    }
+    dir
+}
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ is in the workspace").to_path_buf()
