@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
-use support::{SELDON_V2_CANARY as SPEC, documents, modelgen, run_in, text};
+use support::{SELDON_V2_CANARY as SPEC, documents, modelgen, run_in, snapshot, text};
 
 fn spec() -> Value {
     documents(SPEC).remove(0)
@@ -237,20 +237,7 @@ fn a_malformed_resource_list_is_an_error_with_nothing_on_stdout() {
 
 /// Every file of a package with its text.
 fn package(dir: &Path) -> BTreeMap<String, String> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("readable").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let relative = path.strip_prefix(dir).expect("inside").display().to_string();
-                files.insert(relative, std::fs::read_to_string(&path).expect("text"));
-            }
-        }
-    }
-    files
+    snapshot(dir).into_iter().map(|(path, bytes)| (path, String::from_utf8(bytes).expect("text"))).collect()
 }
 
 /// `kpt fn eval DIR --exec "modelgen krm"`, as kpt users run it.

@@ -7,7 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use support::{SELDON_V2_CANARY as SPEC, app, documents, modelgen, run_in, text, workspace};
+use support::{SELDON_V2_CANARY as SPEC, app, documents, modelgen, run_in, snapshot, text, workspace};
 
 /// The same spec after the canary was promoted.
 fn promoted() -> String {
@@ -16,24 +16,6 @@ fn promoted() -> String {
         .next()
         .expect("a prefix")
         .to_owned()
-}
-
-/// Every file under `dir` with its bytes, by relative path.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("readable").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let relative = path.strip_prefix(dir).expect("inside").display().to_string();
-                files.insert(relative, std::fs::read(&path).expect("read"));
-            }
-        }
-    }
-    files
 }
 
 fn names(dir: &Path) -> Vec<String> {
