@@ -156,6 +156,7 @@ fn assemble<'a>(sources: &'a [SourceFile], context: &'a RenderContext) -> Result
         );
     }
     check_duplicates(&found, &mut diagnostics);
+    unique(&mut diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         cap(&mut diagnostics);
         return Err(diagnostics);
@@ -393,6 +394,12 @@ fn stack<'a>(
     let mut stack = Stack::new(Layer::spec(path, document));
     if let Some(project) = layers.project {
         project_layers(&mut stack, project, layers.environment, used_selectors);
+        // Defaults for a canary, a shadow or their route describe how to
+        // run one; they never add one to a spec that has none.
+        let (canary, shadow) = (FieldPath::parse("spec.canary"), FieldPath::parse("spec.shadow"));
+        stack.drop_unclaimed_defaults(&canary, std::slice::from_ref(&canary));
+        stack.drop_unclaimed_defaults(&shadow, std::slice::from_ref(&shadow));
+        stack.drop_unclaimed_defaults(&FieldPath::parse("spec.route"), &[canary, shadow]);
     }
     // A canary weight set for the render (Argo CD parameters) wins over every
     // file; it only ever adjusts an existing canary (see `check_weights`).
@@ -416,10 +423,16 @@ fn project_layers<'a>(
     if let Some(defaults) = project.layer(&FieldPath::parse("defaults")) {
         stack.push_under(defaults);
     }
+    if let Some(facts) = project.cluster_layer(&FieldPath::parse("cluster")) {
+        stack.push_under(facts);
+    }
     if let Some((name, environment)) = environment {
         let at = FieldPath::parse("environments").key(name);
         if let Some(overrides) = project.layer(&at.key("overrides")) {
             stack.push(overrides);
+        }
+        if let Some(facts) = project.cluster_layer(&at.key("cluster")) {
+            stack.push(facts);
         }
         // Selectors see the model as configured so far (its name and labels after the defaults).
         let so_far = stack.merged();
@@ -547,6 +560,13 @@ fn check_duplicates(found: &[Found<'_>], diagnostics: &mut Vec<Diagnostic>) {
             seen.insert(key, spec);
         }
     }
+}
+
+/// Drops repeated diagnostics: a bad value in the project file is found
+/// once per spec it is merged into, and reported once.
+fn unique(diagnostics: &mut Vec<Diagnostic>) {
+    let mut seen = std::collections::HashSet::new();
+    diagnostics.retain(|d| seen.insert(d.clone()));
 }
 
 /// Keeps the report readable when a directory is badly broken.

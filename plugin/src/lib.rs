@@ -14,6 +14,7 @@ pub mod patch;
 pub mod path;
 pub mod project;
 pub mod render;
+pub mod rules;
 pub mod schema;
 pub mod selector;
 pub mod source;

@@ -23,30 +23,41 @@ pub struct Layer<'a> {
     /// Where a fragment sits in its file (`environments.prod.overrides`);
     /// `None` when the layer is a spec document itself.
     pub prefix: Option<FieldPath>,
+    /// How many leading segments of a document path the fragment's own
+    /// path replaces (`spec` for a fragment, `spec.cluster` for cluster facts).
+    skip: usize,
 }
 
 impl<'a> Layer<'a> {
     /// A whole spec document.
     pub fn spec(file: &'a str, document: Node) -> Self {
-        Self { file: Some(file), document, prefix: None }
+        Self { file: Some(file), document, prefix: None, skip: 0 }
     }
 
     /// A fragment of `file` at `prefix`: `namespace`, `labels` and
     /// `annotations` go to `metadata`, everything else to `spec`.
     pub fn fragment(file: &'a str, fragment: &Node, prefix: FieldPath) -> Self {
-        Self { file: Some(file), document: document_of(fragment), prefix: Some(prefix) }
+        Self { file: Some(file), document: document_of(fragment), prefix: Some(prefix), skip: 1 }
+    }
+
+    /// Cluster facts written outside a spec (the project's `cluster`, an
+    /// environment's `cluster`): they become the spec's `spec.cluster`.
+    pub fn cluster(file: &'a str, facts: &Node, prefix: FieldPath) -> Self {
+        let at = facts.position;
+        let wrap = |name: &str, node: Node| Node { value: Value::Map(vec![(key(name, at), node)]), position: at };
+        Self { file: Some(file), document: wrap("spec", wrap("cluster", facts.clone())), prefix: Some(prefix), skip: 2 }
     }
 
     /// A layer that comes from outside any file (render parameters), already document-shaped.
     pub fn parameters(document: Node) -> Self {
-        Self { file: None, document, prefix: None }
+        Self { file: None, document, prefix: None, skip: 0 }
     }
 
     /// The path of `path` (a spec document path) as the user wrote it in this layer's file.
     pub fn field(&self, path: &FieldPath) -> FieldPath {
         let Some(prefix) = &self.prefix else { return path.clone() };
         let mut field = prefix.clone();
-        field.0.extend(path.0.iter().skip(1).cloned());
+        field.0.extend(path.0.iter().skip(self.skip).cloned());
         field
     }
 
@@ -126,6 +137,20 @@ impl<'a> Stack<'a> {
         self.layers[self.spec].file.unwrap_or_default()
     }
 
+    /// Drops `path` from the layers under the spec (project defaults) unless
+    /// the spec, or a layer over it, sets a mapping at one of `claims`:
+    /// defaults for a canary refine a spec's canary, they never add one.
+    pub fn drop_unclaimed_defaults(&mut self, path: &FieldPath, claims: &[FieldPath]) {
+        let claimed = self.layers[self.spec..]
+            .iter()
+            .any(|l| claims.iter().any(|c| l.document.at(c).is_some_and(|n| matches!(n.value, Value::Map(_)))));
+        if !claimed {
+            for layer in &mut self.layers[..self.spec] {
+                remove(&mut layer.document, &path.0);
+            }
+        }
+    }
+
     /// All layers merged, lowest first.
     pub fn merged(&self) -> Node {
         let mut layers = self.layers.iter();
@@ -170,6 +195,17 @@ pub fn merge(base: &mut Node, patch: &Node) {
             (Some(i), _) => merge(&mut entries[i].1, value),
             (None, _) => entries.push((key.clone(), without_nulls(value))),
         }
+    }
+}
+
+/// Removes the value at `path` (mapping keys only) from `node`, if it is there.
+fn remove(node: &mut Node, path: &[Segment]) {
+    let (Some(Segment::Key(first)), Value::Map(entries)) = (path.first(), &mut node.value) else { return };
+    let Some(i) = entries.iter().position(|(k, _)| k.as_str() == Some(first.as_str())) else { return };
+    if path.len() == 1 {
+        entries.remove(i);
+    } else {
+        remove(&mut entries[i].1, &path[1..]);
     }
 }
 

@@ -16,7 +16,7 @@ use crate::diagnostic::Diagnostic;
 use crate::fields;
 use crate::overlay::Layer;
 use crate::path::FieldPath;
-use crate::spec::API_VERSION;
+use crate::spec::{API_VERSION, Cluster};
 use crate::yaml::{Node, Value};
 
 /// The project file's path, relative to the application root.
@@ -38,9 +38,12 @@ pub struct Project {
     /// The project's name (informational).
     #[serde(default)]
     pub metadata: Option<ProjectMetadata>,
-    /// Values every spec starts from: `namespace`, `labels`, `annotations` and any field of a spec's `spec` (for example `backend` or `resources`). A spec's own values win.
+    /// Values every spec starts from: `namespace`, `labels`, `annotations` and any field of a spec's `spec` (for example `backend` or `resources`). A spec's own values win. Its `canary`, `shadow` and `route` refine a spec that has a canary or shadow; they never add one.
     #[serde(default)]
     pub defaults: Option<Fragment>,
+    /// Facts about the cluster every spec is deployed to (Gateway API implementation and version, Knative feature flags, confirmed prerequisites), under every spec's own `cluster`.
+    #[serde(default)]
+    pub cluster: Option<Cluster>,
     /// The environments, by name (for example `dev`, `staging`, `prod`). Render one with `modelgen render --env NAME`.
     #[serde(default)]
     pub environments: BTreeMap<String, Environment>,
@@ -59,6 +62,9 @@ pub struct ProjectMetadata {
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Environment {
+    /// Facts about this environment's cluster, merged over the project's and the specs' `cluster`.
+    #[serde(default)]
+    pub cluster: Option<Cluster>,
     /// Merged into every spec (JSON merge patch: maps merge, other values replace, `null` deletes): `namespace`, `labels`, `annotations` and any field of a spec's `spec`.
     #[serde(default)]
     pub overrides: Option<Fragment>,
@@ -197,6 +203,11 @@ impl Loaded {
             };
             Diagnostic::error(format!("unknown environment `{name}`")).hint(hint)
         })
+    }
+
+    /// The cluster facts at `path` (the project's or an environment's `cluster`), as a layer.
+    pub fn cluster_layer(&self, path: &FieldPath) -> Option<Layer<'_>> {
+        self.document.at(path).map(|node| Layer::cluster(&self.file, node, path.clone()))
     }
 
     /// The fragment at `path` (a mapping), as a layer.

@@ -98,9 +98,21 @@ pub struct Spec {
     /// Prometheus scraping, alert rules and a Grafana dashboard for the model, its canary and its shadow.
     #[serde(default)]
     pub monitoring: Option<monitoring::Monitoring>,
+    /// Facts about the cluster the model is deployed to that decide what works there (Gateway API implementation and version, Knative feature flags, confirmed prerequisites). Usually set once for all models in `modelgen.yaml` (`cluster`, or per environment).
+    #[serde(default)]
+    pub cluster: Option<Cluster>,
 }
 
+/// The facts of a spec that states none.
+static NO_FACTS: Cluster =
+    Cluster { gateway_implementation: None, gateway_api_version: None, knative_features: None, acknowledge: Vec::new() };
+
 impl Spec {
+    /// The cluster facts the spec (or its project) states; none stated is an empty set.
+    pub fn cluster(&self) -> &Cluster {
+        self.cluster.as_ref().unwrap_or(&NO_FACTS)
+    }
+
     /// The KServe deployment mode, defaulted.
     pub fn mode(&self) -> DeploymentMode {
         self.deployment_mode.unwrap_or_default()
@@ -461,6 +473,97 @@ pub struct GatewayRef {
     /// Gateway API only: the listener to attach to.
     #[serde(default)]
     pub section_name: Option<String>,
+}
+
+/// Facts about the destination cluster that modelgen cannot read from Git.
+///
+/// Each rule that depends on one says so in its message. Without a fact,
+/// modelgen warns (or refuses, where the common case is broken); with it,
+/// it knows.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Cluster {
+    /// The Gateway API implementation behind `spec.route.gateway`. A KServe `split` route in Knative mode needs one that routes to `ExternalName` Services and sets a backend's `Host` header; of the known implementations only `istio` does.
+    #[serde(default)]
+    pub gateway_implementation: Option<GatewayImplementation>,
+    /// The Gateway API CRD release installed, as `v1.3.0` or `v1.3`. A shadow that mirrors less than 100 % needs `RequestMirror.percent`, in the standard channel from v1.3: older CRDs prune it and every request is mirrored.
+    #[serde(default)]
+    pub gateway_api_version: Option<String>,
+    /// The Knative `config-features` flags that are `enabled` or `allowed` on the cluster (for example `kubernetes.podspec-nodeselector`). Without this list, Knative-mode node placement is a warning naming the flags it needs; with it, a missing flag is an error.
+    #[serde(default)]
+    pub knative_features: Option<Vec<String>>,
+    /// Prerequisites that modelgen cannot check, confirmed for this cluster by the id their warning names: `knative-hpa`, `knative-request-metrics`, `knative-canary-first-apply`, `gateway-knative-backends`.
+    #[serde(default)]
+    pub acknowledge: Vec<Acknowledgement>,
+}
+
+impl Cluster {
+    /// Whether the user confirmed `what`.
+    pub fn acknowledges(&self, what: Acknowledgement) -> bool {
+        self.acknowledge.contains(&what)
+    }
+}
+
+/// A Gateway API implementation, as its conformance reports name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(missing_docs)]
+pub enum GatewayImplementation {
+    Istio,
+    EnvoyGateway,
+    Cilium,
+    Kgateway,
+    NginxGatewayFabric,
+    Traefik,
+    Contour,
+    GkeGateway,
+    Agentgateway,
+    /// Any other implementation.
+    Other,
+}
+
+impl GatewayImplementation {
+    /// The name as written in specs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GatewayImplementation::Istio => "istio",
+            GatewayImplementation::EnvoyGateway => "envoy-gateway",
+            GatewayImplementation::Cilium => "cilium",
+            GatewayImplementation::Kgateway => "kgateway",
+            GatewayImplementation::NginxGatewayFabric => "nginx-gateway-fabric",
+            GatewayImplementation::Traefik => "traefik",
+            GatewayImplementation::Contour => "contour",
+            GatewayImplementation::GkeGateway => "gke-gateway",
+            GatewayImplementation::Agentgateway => "agentgateway",
+            GatewayImplementation::Other => "other",
+        }
+    }
+}
+
+/// A prerequisite the user confirmed (see [`crate::rules`] for each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Acknowledgement {
+    /// Knative's `serving-hpa` extension is installed (needed by `scaling.metric: cpu` in Knative mode).
+    KnativeHpa,
+    /// `config-observability` sets `request-metrics-protocol: prometheus` (Knative 1.19 and later), so the queue-proxy exports the request metrics the alerts read.
+    KnativeRequestMetrics,
+    /// A Knative-mode native canary on a cluster where the InferenceService is new takes 100 % of the traffic (kserve#2649).
+    KnativeCanaryFirstApply,
+    /// The Gateway API implementation (`other`) routes to `ExternalName` Services and applies a backend's `RequestHeaderModifier` on `Host`.
+    GatewayKnativeBackends,
+}
+
+impl Acknowledgement {
+    /// The id as written in `cluster.acknowledge`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Acknowledgement::KnativeHpa => "knative-hpa",
+            Acknowledgement::KnativeRequestMetrics => "knative-request-metrics",
+            Acknowledgement::KnativeCanaryFirstApply => "knative-canary-first-apply",
+            Acknowledgement::GatewayKnativeBackends => "gateway-knative-backends",
+        }
+    }
 }
 
 /// A Kubernetes toleration.

@@ -7,8 +7,9 @@ use crate::diagnostic::Severity;
 use crate::path::FieldPath;
 use crate::render::monitoring::{self, dashboard as monitoring_dashboard};
 use crate::render::{self, kserve, seldon};
+use crate::rules::{self, Rule, gateway_api, knative};
 use crate::spec::monitoring as monitoring_spec;
-use crate::spec::{Backend, CanaryStrategy, Protocol, Router, Shadow};
+use crate::spec::{Acknowledgement, Backend, CanaryStrategy, Protocol, Router, Shadow};
 use crate::spec::{Canary, DeploymentMode, ModelDeployment, ScaleMetric, TaintEffect, TolerationOperator};
 
 /// One broken rule.
@@ -36,9 +37,7 @@ pub const MAX_NAME_WITH_STANDARD_CANARY: usize = 63 - "-canary-predictor".len();
 pub const RESERVED_LABELS: [&str; 3] =
     ["app.kubernetes.io/name", "app.kubernetes.io/version", "app.kubernetes.io/managed-by"];
 
-/// URI schemes KServe's storage initializer understands (v0.20 `SupportedStorageURIPrefixList`).
-pub const STORAGE_SCHEMES: [&str; 11] =
-    ["s3", "gs", "pvc", "file", "https", "http", "hdfs", "webhdfs", "oci", "oci+native", "hf"];
+pub use crate::rules::kserve::STORAGE_SCHEMES;
 
 struct Rules {
     findings: Vec<Finding>,
@@ -56,6 +55,42 @@ impl Rules {
     fn key_error(&mut self, path: FieldPath, message: String) {
         self.findings.push(Finding { severity: Severity::Error, path, message, hint: None, on_key: true });
     }
+
+    /// An error that a backend rule causes; the hint cites the rule.
+    fn refuse(&mut self, path: &str, rule: &Rule, message: String, hint: &str) {
+        self.error(path, message, Some(&format!("{hint} ({})", rule.cite())));
+    }
+
+    /// A warning about a prerequisite modelgen cannot check, unless the
+    /// spec's `cluster.acknowledge` confirms it.
+    fn unless_acknowledged(
+        &mut self,
+        spec: &ModelDeployment,
+        path: &str,
+        what: Acknowledgement,
+        rule: &Rule,
+        message: String,
+        hint: &str,
+    ) {
+        if spec.spec.cluster().acknowledges(what) {
+            return;
+        }
+        self.push(
+            Severity::Warning,
+            FieldPath::parse(path),
+            message,
+            Some(&format!(
+                "{hint}; once the cluster is set up, add `{}` to `cluster.acknowledge` ({})",
+                what.as_str(),
+                rule.cite()
+            )),
+        );
+    }
+}
+
+/// The rule called `id` (the tables are static: a missing id is a bug the tests catch).
+fn rule(id: &str) -> &'static Rule {
+    rules::all().into_iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no backend rule `{id}`"))
 }
 
 /// Checks one decoded spec; `namespace` is where its objects will go, if known.
@@ -65,6 +100,7 @@ pub fn check(spec: &ModelDeployment, namespace: Option<&str>) -> Vec<Finding> {
     check_model(spec, &mut rules);
     check_scaling(spec, &mut rules);
     check_placement(spec, &mut rules);
+    check_cluster(spec, &mut rules);
     if let Some(canary) = &spec.spec.canary {
         check_canary(spec, canary, &mut rules);
     }
@@ -255,9 +291,114 @@ fn check_scaling(spec: &ModelDeployment, rules: &mut Rules) {
             Some("use `deploymentMode: Knative`, or at least one replica"),
         );
     }
+    if !standard {
+        check_knative_scaling(spec, rules);
+    }
+}
+
+/// Knative mode: `cpu` runs on Knative's HPA class (which KServe's webhook
+/// requires for it), `memory` cannot be expressed there, targets must be positive.
+fn check_knative_scaling(spec: &ModelDeployment, rules: &mut Rules) {
+    let Some(scaling) = &spec.spec.scaling else { return };
+    let hpa = rule("knative-hpa");
+    match scaling.metric {
+        Some(ScaleMetric::Memory) => rules.refuse(
+            "spec.scaling.metric",
+            hpa,
+            "metric `memory` cannot work in Knative mode: KServe's webhook accepts it only with Knative's HPA class, which reads the target as MiB per pod, while the webhook caps any HPA target at 100".to_owned(),
+            "use `cpu` (a utilisation percentage), or `deploymentMode: Standard`, whose HPA takes memory utilisation",
+        ),
+        Some(ScaleMetric::Cpu) if scaling.min_replicas == Some(0) => rules.refuse(
+            "spec.scaling.minReplicas",
+            hpa,
+            "minReplicas `0` cannot work with metric `cpu` in Knative mode: Knative's HPA class never scales below one replica, so it would silently keep one".to_owned(),
+            "use at least one replica, or `concurrency`/`rps`, which scale to zero",
+        ),
+        Some(ScaleMetric::Cpu) => rules.unless_acknowledged(
+            spec,
+            "spec.scaling.metric",
+            Acknowledgement::KnativeHpa,
+            hpa,
+            "metric `cpu` in Knative mode runs on Knative's HPA class (modelgen sets `autoscaling.knative.dev/class: hpa.autoscaling.knative.dev`), which needs Knative's `serving-hpa` extension; without it the revision is never scaled and never becomes ready".to_owned(),
+            "install `serving-hpa.yaml` of your Knative release",
+        ),
+        _ => {}
+    }
+    if scaling.target == Some(0) && !matches!(scaling.metric, Some(ScaleMetric::Cpu | ScaleMetric::Memory)) {
+        rules.refuse(
+            "spec.scaling.target",
+            rule("knative-scale-target"),
+            "target `0` is refused in Knative mode: the autoscaler's target must be at least 0.01 (and KServe's webhook wants an `rps` target of at least 1)".to_owned(),
+            "give a target of at least 1, or remove it for Knative's default",
+        );
+    }
+}
+
+/// Knative mode copies node placement onto a revision, which Knative
+/// accepts only with its `config-features` flags on.
+fn check_knative_placement(spec: &ModelDeployment, rules: &mut Rules) {
+    let s = &spec.spec;
+    if s.backend != Backend::Kserve || s.mode() != DeploymentMode::Knative {
+        return;
+    }
+    let flags = rule("knative-podspec-flags");
+    for (field, present, flag) in [
+        ("spec.nodeSelector", !s.node_selector.is_empty(), knative::NODE_SELECTOR),
+        ("spec.tolerations", !s.tolerations.is_empty(), knative::TOLERATIONS),
+    ] {
+        if !present {
+            continue;
+        }
+        let what = field.trim_start_matches("spec.");
+        match &s.cluster().knative_features {
+            Some(enabled) if enabled.iter().any(|f| f == flag) => {}
+            Some(_) => rules.refuse(
+                field,
+                flags,
+                format!("`{what}` in Knative mode needs the Knative feature flag `{flag}`, which `cluster.knativeFeatures` does not list: Knative's webhook would reject the revision and the model would never serve"),
+                &format!("set `{flag}: enabled` in Knative's `config-features` and add it to `cluster.knativeFeatures`, or use `deploymentMode: Standard`"),
+            ),
+            None => rules.push(
+                Severity::Warning,
+                FieldPath::parse(field),
+                format!("`{what}` in Knative mode needs the Knative feature flag `{flag}` (disabled by default): without it Knative's webhook rejects the revision and the model never serves"),
+                Some(&format!(
+                    "set `{flag}: enabled` in Knative's `config-features`, then state it in `cluster.knativeFeatures` ({})",
+                    flags.cite()
+                )),
+            ),
+        }
+    }
+}
+
+/// `spec.cluster`: facts in the form their rules read them.
+fn check_cluster(spec: &ModelDeployment, rules: &mut Rules) {
+    let Some(cluster) = &spec.spec.cluster else { return };
+    if let Some(version) = &cluster.gateway_api_version
+        && gateway_api::parse_version(version).is_none()
+    {
+        rules.error(
+            "spec.cluster.gatewayApiVersion",
+            format!("`{version}` is not a Gateway API release"),
+            Some("write the installed release, as in `v1.3.0` or `v1.3`"),
+        );
+    }
+    for (i, flag) in cluster.knative_features.iter().flatten().enumerate() {
+        if !knative::is_feature(flag) {
+            let hint = crate::decode::suggest(flag, &knative::FEATURES)
+                .unwrap_or_else(|| "list the keys of `config-features` that are `enabled` or `allowed`".to_owned());
+            rules.push(
+                Severity::Error,
+                FieldPath::parse("spec.cluster.knativeFeatures").index(i),
+                format!("`{flag}` is not a feature flag of Knative Serving 1.20"),
+                Some(&hint),
+            );
+        }
+    }
 }
 
 fn check_placement(spec: &ModelDeployment, rules: &mut Rules) {
+    check_knative_placement(spec, rules);
     if let Some(sa) = &spec.spec.service_account_name
         && let Err(why) = dns_subdomain(sa)
     {
@@ -392,7 +533,30 @@ fn check_kserve(spec: &ModelDeployment, namespace: Option<&str>, rules: &mut Rul
             Some("use `spec.model.runtime`"),
         );
     }
+    if let Some(mismatch) = rules::kserve::mismatch(&s.model) {
+        let id = if s.model.runtime.is_some() { "kserve-pinned-runtime" } else { "kserve-runtime-match" };
+        rules.refuse(&format!("spec.model.{}", mismatch.field), rule(id), mismatch.message, &mismatch.hint);
+    }
     let split_canary = s.canary.is_some() && s.canary_strategy() == CanaryStrategy::Split;
+    if s.shadow.is_some() && s.mode() == DeploymentMode::Knative {
+        rules.refuse(
+            "spec.shadow",
+            rule("knative-shadow-host"),
+            "a shadow cannot work in Knative mode: the mirrored request keeps the caller's `Host`, which Knative's cluster-local gateway does not route to the shadow's revision, so every copy gets a 404 that nobody sees (mirror answers are discarded)".to_owned(),
+            "use `deploymentMode: Standard` for this model, whose predictor Services take any `Host`, or remove `shadow`",
+        );
+        return; // The route checks below would only add to this.
+    }
+    if s.canary.is_some() && !split_canary && s.mode() == DeploymentMode::Knative {
+        rules.unless_acknowledged(
+            spec,
+            "spec.canary",
+            Acknowledgement::KnativeCanaryFirstApply,
+            rule("knative-canary-first-apply"),
+            "a native Knative canary splits only when KServe has a rolled-out revision of this InferenceService: on a fresh cluster, or if the InferenceService is recreated, the canary takes 100 % of the traffic (kserve#2649)".to_owned(),
+            "use `strategy: split` (set `canary: {strategy: split}` in the project's `defaults` for every model) so that Git holds both versions and the weights",
+        );
+    }
     if s.shadow.is_some() && s.canary.is_some() && !split_canary {
         rules.error(
             "spec.shadow",
@@ -495,6 +659,100 @@ fn check_kserve_route(spec: &ModelDeployment, split_canary: bool, namespace: Opt
                 .to_owned(),
             Some("set `metadata.namespace`, or render with `--namespace`"),
         );
+    }
+    if s.router() == Router::GatewayApi {
+        if s.mode() == DeploymentMode::Knative {
+            check_gateway_knative_backends(spec, anchor("spec.route"), rules);
+        }
+        if let Some(shadow) = &s.shadow {
+            check_gateway_mirror(spec, shadow, rules);
+        }
+    }
+}
+
+/// A Knative predictor is reached through an `ExternalName` Service with a
+/// backend-level `Host` header: implementation-specific Gateway API.
+fn check_gateway_knative_backends(spec: &ModelDeployment, anchor: &str, rules: &mut Rules) {
+    let cluster = spec.spec.cluster();
+    let backends = rule("gateway-knative-backends");
+    let hint = "use `router: istio` (an Istio VirtualService), `deploymentMode: Standard`, or a Gateway API implementation known to do both";
+    let Some(id) = cluster.gateway_implementation else {
+        rules.refuse(
+            anchor,
+            backends,
+            "a split route in Knative mode reaches each predictor through an `ExternalName` Service with a backend-level `Host` header, which most Gateway API implementations do not support; modelgen cannot tell whether yours does".to_owned(),
+            &format!("state the implementation in `cluster.gatewayImplementation` (`istio` does both), or {hint}"),
+        );
+        return;
+    };
+    let at = "spec.cluster.gatewayImplementation";
+    let verified = match gateway_api::implementation(id) {
+        Some(implementation) => match implementation.knative_backends() {
+            Ok(known) => known,
+            Err(why) => {
+                rules.refuse(at, backends, format!("a split route in Knative mode cannot work through `{}`: {why}", id.as_str()), hint);
+                return;
+            }
+        },
+        None => false,
+    };
+    if !verified && !cluster.acknowledges(Acknowledgement::GatewayKnativeBackends) {
+        rules.refuse(
+            at,
+            backends,
+            format!(
+                "modelgen cannot tell whether `{}` routes to `ExternalName` Services and applies a backend-level `RequestHeaderModifier` on `Host`, which a split route in Knative mode needs",
+                id.as_str()
+            ),
+            &format!("if it does, add `{}` to `cluster.acknowledge`; otherwise {hint}", Acknowledgement::GatewayKnativeBackends.as_str()),
+        );
+    }
+}
+
+/// A Gateway API mirror: the implementation must mirror, and `percent`
+/// needs CRDs of v1.3 or later.
+fn check_gateway_mirror(spec: &ModelDeployment, shadow: &Shadow, rules: &mut Rules) {
+    let cluster = spec.spec.cluster();
+    let partial = shadow.percent < 100;
+    if let Some(implementation) = cluster.gateway_implementation.and_then(gateway_api::implementation) {
+        let name = implementation.id.as_str();
+        let support = rule("gateway-mirror-support");
+        if !implementation.mirror {
+            rules.refuse(
+                "spec.shadow",
+                support,
+                format!("`{name}` does not implement the Gateway API `RequestMirror` filter (`HTTPRouteRequestMirror` is unsupported in {}), so the shadow would get no traffic", implementation.report_source()),
+                "use `router: istio`, or remove `shadow`",
+            );
+        } else if partial && !implementation.percentage_mirror {
+            rules.refuse(
+                "spec.shadow.percent",
+                support,
+                format!("`{name}` does not implement `RequestMirror.percent` (`HTTPRouteRequestPercentageMirror` is unsupported in {}), so every request would be mirrored", implementation.report_source()),
+                "mirror 100 % (remove `percent`), or use `router: istio`",
+            );
+        }
+    }
+    if !partial {
+        return;
+    }
+    let percent = rule("gateway-mirror-percent");
+    let (major, minor) = gateway_api::MIRROR_PERCENT_SINCE;
+    match cluster.gateway_api_version.as_deref().map(|v| (v, gateway_api::parse_version(v))) {
+        Some((_, Some(version))) if version >= (major, minor) => {}
+        Some((text, Some(_))) => rules.refuse(
+            "spec.shadow.percent",
+            percent,
+            format!("mirroring `{}` % needs `RequestMirror.percent`, which Gateway API `{text}` does not have (standard channel from v{major}.{minor}): the API server would prune it and mirror every request", shadow.percent),
+            "upgrade the Gateway API CRDs, mirror 100 % (remove `percent`), or use `router: istio`",
+        ),
+        Some((_, None)) => {} // Reported by `check_cluster`.
+        None => rules.push(
+            Severity::Warning,
+            FieldPath::parse("spec.shadow.percent"),
+            format!("mirroring `{}` % needs `RequestMirror.percent`, in the Gateway API standard channel from v{major}.{minor}: older CRDs prune it, so every request is mirrored and Argo CD shows the route OutOfSync forever", shadow.percent),
+            Some(&format!("state the installed release in `cluster.gatewayApiVersion`, as in `v1.3.0` ({})", percent.cite())),
+        ),
     }
 }
 
@@ -877,6 +1135,16 @@ fn check_monitoring_backend(spec: &ModelDeployment, monitoring: &monitoring_spec
         rules.error(&path, format!("{what} cannot work on `{backend}` here: {why}"), Some(hint));
     };
     let knative_hint = "use `deploymentMode: Knative` (its queue-proxy counts requests), or remove this alert";
+    if source == monitoring::Source::QueueProxy {
+        rules.unless_acknowledged(
+            spec,
+            "spec.monitoring",
+            Acknowledgement::KnativeRequestMetrics,
+            rule("knative-request-metrics"),
+            "the request metrics of Knative mode come from the queue-proxy, which from Knative 1.19 exports them only with `request-metrics-protocol: prometheus` in `config-observability` (the default is `none`): without it the dashboard is empty and only `ModelTrafficLow` fires".to_owned(),
+            "set `request-metrics-protocol: prometheus` in the `config-observability` ConfigMap of `knative-serving` (Knative 1.18 and older export them by default)",
+        );
+    }
     if let Some(why) = source.requests_missing() {
         let hint = "use `deploymentMode: Knative`, pin one of KServe's Python runtimes (`kserve-sklearnserver`, ...), or remove this alert";
         if alerts.latency.is_some() {

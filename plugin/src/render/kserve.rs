@@ -8,12 +8,13 @@ use serde_json::{Map, Value, json};
 
 use super::route::{self, Destination, Mirror};
 use super::{DerivedName, Target, Variant, metadata, placement, resources, variant_model, variant_name};
-use crate::spec::{CanaryStrategy, DeploymentMode, Model, ModelFormat, Protocol, Spec};
+use crate::rules::kserve as rules;
+use crate::spec::{CanaryStrategy, DeploymentMode, Model, ScaleMetric, Spec};
 
 /// The annotation that pins an `InferenceService`'s deployment mode.
 pub const DEPLOYMENT_MODE_ANNOTATION: &str = "serving.kserve.io/deploymentMode";
-/// Annotation recording a native canary's version, so `kubectl get -o yaml` shows both versions.
-pub const CANARY_VERSION_ANNOTATION: &str = "modelgen.dev/canary-version";
+/// The label that names the model version a pod serves.
+pub const VERSION_LABEL: &str = "app.kubernetes.io/version";
 /// Name of the canary predictor in Standard mode (`<name>-canary-predictor`).
 pub const STANDARD_CANARY_NAME: &str = "canary";
 
@@ -44,22 +45,41 @@ pub fn names(base: &str, spec: &Spec) -> Vec<DerivedName> {
     names
 }
 
+/// The annotations of every `InferenceService` of a spec: the deployment
+/// mode, and Knative's HPA class where the metric needs it (KServe's
+/// webhook refuses `cpu` in Knative mode without it).
+fn isvc_annotations(spec: &Spec) -> Vec<(&'static str, &'static str)> {
+    let mode = spec.mode();
+    let mut annotations = vec![(DEPLOYMENT_MODE_ANNOTATION, mode.as_str())];
+    if mode == DeploymentMode::Knative && spec.scaling.as_ref().and_then(|s| s.metric) == Some(ScaleMetric::Cpu) {
+        annotations.push((rules::KNATIVE_CLASS_ANNOTATION, rules::KNATIVE_HPA_CLASS));
+    }
+    annotations
+}
+
 /// One `InferenceService` whose canary, if any, KServe splits itself.
+///
+/// KServe copies the InferenceService's labels and annotations onto the
+/// pod template, so nothing that changes during a rollout goes there: the
+/// canary's version is the label of the predictor that serves it, which
+/// promotion (moving the canary into `model`) leaves as it was.
 fn native(target: &Target<'_>) -> Value {
     let spec = &target.spec.spec;
     let mode = spec.mode();
-    let mut annotations = vec![(DEPLOYMENT_MODE_ANNOTATION, mode.as_str())];
+    let annotations = isvc_annotations(spec);
     let mut predictor = predictor(spec, &spec.model.storage_uri);
     let mut isvc_spec = Map::new();
     if let Some(canary) = &spec.canary {
-        annotations.push((CANARY_VERSION_ANNOTATION, canary.version.as_str()));
+        let version_label = json!({ VERSION_LABEL: canary.version });
         match mode {
             // Knative keeps the previously rolled-out revision (the stable
             // model) for the rest of the traffic: the manifest names only
-            // the new model and the share it gets.
+            // the new model and the share it gets. Its pods carry the
+            // canary's version, as they will once promoted.
             DeploymentMode::Knative => {
                 predictor["model"]["storageUri"] = json!(canary.storage_uri);
                 predictor["canaryTrafficPercent"] = json!(canary.traffic_percent);
+                predictor["labels"] = version_label;
             }
             // Standard mode lists the canary explicitly; KServe deep-copies
             // the stable predictor and overlays what the canary sets.
@@ -78,7 +98,7 @@ fn native(target: &Target<'_>) -> Value {
                     "canary".into(),
                     json!([{
                         "trafficPercent": canary.traffic_percent,
-                        "predictor": { "name": STANDARD_CANARY_NAME, "model": model },
+                        "predictor": { "name": STANDARD_CANARY_NAME, "labels": version_label, "model": model },
                     }]),
                 );
             }
@@ -108,7 +128,7 @@ fn split(target: &Target<'_>) -> Vec<Value> {
         objects.push(json!({
             "apiVersion": "serving.kserve.io/v1beta1",
             "kind": "InferenceService",
-            "metadata": metadata(target, &name, version, &[(DEPLOYMENT_MODE_ANNOTATION, mode.as_str())]),
+            "metadata": metadata(target, &name, version, &isvc_annotations(spec)),
             "spec": { "predictor": predictor(spec, uri) },
         }));
         let service = predictor_service(&name);
@@ -140,22 +160,17 @@ fn model_format(model: &Model) -> Value {
     format
 }
 
-/// The protocol KServe's defaulter would pick when the spec names none.
-fn protocol(model: &Model) -> Protocol {
-    if let Some(protocol) = model.protocol {
-        return protocol;
-    }
-    let v2_runtime = matches!(model.runtime.as_deref(), Some("kserve-mlserver" | "kserve-tritonserver"));
-    if v2_runtime || model.format == ModelFormat::Triton { Protocol::V2 } else { Protocol::V1 }
-}
-
 fn predictor(spec: &Spec, storage_uri: &str) -> Value {
     let model = &spec.model;
     let mut container = json!({
         "modelFormat": model_format(model),
-        "protocolVersion": protocol(model).as_str(),
         "storageUri": storage_uri,
     });
+    // The protocol of the runtime KServe will pick, so that the runtime
+    // matches; none for a runtime of the user's, which then decides.
+    if let Some(protocol) = rules::protocol(model) {
+        container["protocolVersion"] = json!(protocol.as_str());
+    }
     if let Some(runtime) = &model.runtime {
         container["runtime"] = json!(runtime);
     }

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Target, Variant, metadata, seldon_v2, variant_model, variant_name};
 use crate::spec::monitoring::{self as spec, AlertSeverity, Direction, Monitoring};
-use crate::spec::{Backend, DeploymentMode, ModelFormat, Spec};
+use crate::spec::{Backend, DeploymentMode, Spec};
 
 /// Per-version request rate (requests per second).
 pub const REQUESTS: &str = "modelgen:requests:rate5m";
@@ -69,19 +69,11 @@ impl Source {
             Backend::SeldonV2 => Source::SeldonAgent,
             Backend::Kserve if spec.mode() == DeploymentMode::Knative => Source::QueueProxy,
             Backend::Kserve => {
-                let python = match &spec.model.runtime {
-                    Some(runtime) => KSERVE_PYTHON_RUNTIMES.contains(&runtime.as_str()),
-                    None => matches!(
-                        spec.model.format,
-                        ModelFormat::Sklearn
-                            | ModelFormat::Xgboost
-                            | ModelFormat::Lightgbm
-                            | ModelFormat::Pmml
-                            | ModelFormat::Paddle
-                            | ModelFormat::Autogluon
-                            | ModelFormat::Huggingface
-                    ),
-                };
+                // The runtime KServe will run the model on (a pinned one of
+                // the user's is unknown): sklearn over `v2` runs on MLServer,
+                // which does not export `request_predict_seconds`.
+                let python = crate::rules::kserve::selected(&spec.model)
+                    .is_some_and(|runtime| KSERVE_PYTHON_RUNTIMES.contains(&runtime.name));
                 if python { Source::KservePython } else { Source::KserveOther }
             }
         }
@@ -199,12 +191,11 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// Adds the monitoring objects of a spec with `monitoring` enabled, and the
-/// pod label a KServe native canary needs to be told apart from the stable model.
+/// Adds the monitoring objects of a spec with `monitoring` enabled. (A KServe
+/// native canary's pods carry its version already: see `render::kserve`.)
 pub fn render(target: &Target<'_>, objects: &mut Vec<Value>) {
     let Some(monitoring) = target.spec.spec.monitoring.as_ref().filter(|m| m.enabled) else { return };
     let plan = Plan::new(target, monitoring);
-    label_canary_pods(&plan, objects);
     objects.push(pod_monitor(&plan));
     if let Some(rule) = prometheus_rule(&plan) {
         objects.push(rule);
@@ -213,26 +204,6 @@ pub fn render(target: &Target<'_>, objects: &mut Vec<Value>) {
         && let Some(config_map) = dashboard::config_map(&plan)
     {
         objects.push(config_map);
-    }
-}
-
-/// A KServe native canary runs in the stable model's InferenceService, whose
-/// labels (and so its pods' labels) name the stable version. The predictor's
-/// own labels go onto the pods of the revision (Knative) or Deployment
-/// (Standard) that serves the canary, so its pods say which version they serve.
-fn label_canary_pods(plan: &Plan<'_>, objects: &mut [Value]) {
-    let spec = plan.spec();
-    let Some(canary) = spec.canary.as_ref() else { return };
-    if spec.backend != Backend::Kserve || spec.kserve_split() {
-        return;
-    }
-    let Some(isvc) = objects.iter_mut().find(|o| o["kind"] == "InferenceService") else { return };
-    let predictor = match spec.mode() {
-        DeploymentMode::Knative => &mut isvc["spec"]["predictor"],
-        DeploymentMode::Standard => &mut isvc["spec"]["canary"][0]["predictor"],
-    };
-    if let Some(predictor) = predictor.as_object_mut() {
-        predictor.insert("labels".into(), json!({ "app.kubernetes.io/version": canary.version }));
     }
 }
 
@@ -421,6 +392,13 @@ fn quantile_by_version(q: f64, buckets: &str, selector: &str) -> String {
     format!("histogram_quantile({q}, sum by (namespace, model, version, le) (rate({buckets}{selector}[{WINDOW}])))")
 }
 
+/// Seldon Core v1's executor times every call it serves (status, metadata
+/// and feedback too): only predictions are requests.
+fn predictions(selector: &str) -> String {
+    let services: Vec<String> = crate::rules::seldon::PREDICTION_SERVICES.iter().map(|s| regex_escape(s)).collect();
+    and(selector, &format!("service=~{}", quote(&services.join("|"))))
+}
+
 /// A selector with one more matcher.
 fn and(selector: &str, matcher: &str) -> String {
     format!("{}, {matcher}}}", selector.trim_end_matches('}'))
@@ -438,7 +416,9 @@ impl Source {
             ),
             Source::KservePython => rate_by_version("request_predict_seconds_count", selector),
             Source::KserveOther => return None,
-            Source::SeldonExecutor => rate_by_version("seldon_api_executor_server_requests_seconds_count", selector),
+            Source::SeldonExecutor => {
+                rate_by_version("seldon_api_executor_server_requests_seconds_count", &predictions(selector))
+            }
             Source::SeldonAgent => rate_by_version("seldon_model_infer_total", selector),
         })
     }
@@ -457,7 +437,7 @@ impl Source {
             ),
             Source::KservePython | Source::KserveOther => return None,
             Source::SeldonExecutor => {
-                rate_by_version("seldon_api_executor_server_requests_seconds_count", &and(selector, &codes))
+                rate_by_version("seldon_api_executor_server_requests_seconds_count", &and(&predictions(selector), &codes))
             }
             Source::SeldonAgent => rate_by_version("seldon_model_infer_total", &and(selector, &codes)),
         })
@@ -474,7 +454,7 @@ impl Source {
             ),
             (Source::KservePython, Some(q)) => quantile_by_version(q, "request_predict_seconds_bucket", selector),
             (Source::SeldonExecutor, Some(q)) => {
-                quantile_by_version(q, "seldon_api_executor_server_requests_seconds_bucket", selector)
+                quantile_by_version(q, "seldon_api_executor_server_requests_seconds_bucket", &predictions(selector))
             }
             (Source::SeldonAgent, _) => format!(
                 "{} / {}",
@@ -680,10 +660,15 @@ fn alert_rules(plan: &Plan<'_>) -> Vec<Value> {
                 variant: None,
                 summary: format!("{}: fewer than {} requests per second", plan.name(), traffic.min_requests_per_second),
                 description: format!(
-                    "Model {} receives fewer than {} requests per second, or its request metrics are missing (check that the PodMonitor `{}` finds its pods).",
+                    "Model {} receives fewer than {} requests per second, or its request metrics are missing (check that the PodMonitor `{}` finds its pods{}).",
                     plan.name(),
                     traffic.min_requests_per_second,
-                    plan.name()
+                    plan.name(),
+                    if plan.source == Source::QueueProxy {
+                        ", and, from Knative 1.19, that `config-observability` sets `request-metrics-protocol: prometheus`"
+                    } else {
+                        ""
+                    }
                 ),
             },
         ));

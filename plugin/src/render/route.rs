@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::{Target, metadata};
+use crate::rules::kserve::ROUTE_SUFFIX;
 use crate::spec::Router;
 
 /// The port KServe's predictor Services listen on.
@@ -30,12 +31,17 @@ pub struct Mirror {
     pub percent: u32,
 }
 
-/// Renders the route named `name` for `router`.
+/// The route's name: `<name>-traffic`, which KServe never gives its own
+/// routes (it owns and rewrites the HTTPRoute or VirtualService `<name>`).
+pub fn name(base: &str) -> String {
+    format!("{base}{ROUTE_SUFFIX}")
+}
+
+/// Renders the weighted route for `router`.
 pub fn render(target: &Target<'_>, router: Router, destinations: &[Destination], mirror: Option<&Mirror>) -> Value {
     let spec = &target.spec.spec;
     let route = spec.route.clone().unwrap_or_default();
-    let name = target.spec.metadata.name.as_str();
-    let meta = metadata(target, name, &spec.model.version, &[]);
+    let meta = metadata(target, &name(&target.spec.metadata.name), &spec.model.version, &[]);
     match router {
         Router::GatewayApi => {
             let mut rule = json!({
@@ -51,10 +57,13 @@ pub fn render(target: &Target<'_>, router: Router, destinations: &[Destination],
                 }).collect::<Vec<_>>(),
             });
             if let Some(mirror) = mirror {
-                rule["filters"] = json!([{
-                    "type": "RequestMirror",
-                    "requestMirror": { "backendRef": { "name": mirror.service, "port": SERVICE_PORT }, "percent": mirror.percent },
-                }]);
+                let mut request_mirror = json!({ "backendRef": { "name": mirror.service, "port": SERVICE_PORT } });
+                // Without `percent` every request is mirrored, on any
+                // Gateway API release; `percent` needs v1.3 CRDs.
+                if mirror.percent < 100 {
+                    request_mirror["percent"] = json!(mirror.percent);
+                }
+                rule["filters"] = json!([{ "type": "RequestMirror", "requestMirror": request_mirror }]);
             }
             let mut route_spec = json!({ "rules": [rule] });
             if let Some(gateway) = &route.gateway {
