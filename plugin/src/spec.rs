@@ -475,11 +475,7 @@ pub struct GatewayRef {
     pub section_name: Option<String>,
 }
 
-/// Facts about the destination cluster that modelgen cannot read from Git.
-///
-/// Each rule that depends on one says so in its message. Without a fact,
-/// modelgen warns (or refuses, where the common case is broken); with it,
-/// it knows.
+/// Facts about the destination cluster that modelgen cannot read from Git: each rule that depends on one says so in its message; without the fact modelgen warns (or refuses, where the common case is broken), with it modelgen knows.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Cluster {
@@ -540,7 +536,7 @@ impl GatewayImplementation {
     }
 }
 
-/// A prerequisite the user confirmed (see [`crate::rules`] for each).
+/// A prerequisite the user confirmed; each is a rule of the backend rules table, by the same id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Acknowledgement {

@@ -56,7 +56,10 @@ pub enum Source {
     /// KServe in Standard mode with a runtime whose request metrics modelgen does not know.
     KserveOther,
     /// Seldon Core v1's executor (service orchestrator).
-    SeldonExecutor,
+    SeldonExecutor {
+        /// The SeldonDeployment's `protocol`, which decides the names of its prediction calls.
+        protocol: &'static str,
+    },
     /// Seldon Core 2's agent beside each inference server.
     SeldonAgent,
 }
@@ -65,7 +68,7 @@ impl Source {
     /// The source for a spec's backend, mode and runtime.
     pub fn of(spec: &Spec) -> Source {
         match spec.backend {
-            Backend::Seldon => Source::SeldonExecutor,
+            Backend::Seldon => Source::SeldonExecutor { protocol: super::seldon::protocol(spec).0 },
             Backend::SeldonV2 => Source::SeldonAgent,
             Backend::Kserve if spec.mode() == DeploymentMode::Knative => Source::QueueProxy,
             Backend::Kserve => {
@@ -394,8 +397,9 @@ fn quantile_by_version(q: f64, buckets: &str, selector: &str) -> String {
 
 /// Seldon Core v1's executor times every call it serves (status, metadata
 /// and feedback too): only predictions are requests.
-fn predictions(selector: &str) -> String {
-    let services: Vec<String> = crate::rules::seldon::PREDICTION_SERVICES.iter().map(|s| regex_escape(s)).collect();
+fn predictions(selector: &str, protocol: &str) -> String {
+    let services: Vec<String> =
+        crate::rules::seldon::prediction_services(protocol).iter().map(|s| regex_escape(s)).collect();
     and(selector, &format!("service=~{}", quote(&services.join("|"))))
 }
 
@@ -416,8 +420,8 @@ impl Source {
             ),
             Source::KservePython => rate_by_version("request_predict_seconds_count", selector),
             Source::KserveOther => return None,
-            Source::SeldonExecutor => {
-                rate_by_version("seldon_api_executor_server_requests_seconds_count", &predictions(selector))
+            Source::SeldonExecutor { protocol } => {
+                rate_by_version("seldon_api_executor_server_requests_seconds_count", &predictions(selector, protocol))
             }
             Source::SeldonAgent => rate_by_version("seldon_model_infer_total", selector),
         })
@@ -436,9 +440,10 @@ impl Source {
                 )
             ),
             Source::KservePython | Source::KserveOther => return None,
-            Source::SeldonExecutor => {
-                rate_by_version("seldon_api_executor_server_requests_seconds_count", &and(&predictions(selector), &codes))
-            }
+            Source::SeldonExecutor { protocol } => rate_by_version(
+                "seldon_api_executor_server_requests_seconds_count",
+                &and(&predictions(selector, protocol), &codes),
+            ),
             Source::SeldonAgent => rate_by_version("seldon_model_infer_total", &and(selector, &codes)),
         })
     }
@@ -453,9 +458,11 @@ impl Source {
                 quantile_by_version(q, "kn_serving_invocation_duration_seconds_bucket", selector)
             ),
             (Source::KservePython, Some(q)) => quantile_by_version(q, "request_predict_seconds_bucket", selector),
-            (Source::SeldonExecutor, Some(q)) => {
-                quantile_by_version(q, "seldon_api_executor_server_requests_seconds_bucket", &predictions(selector))
-            }
+            (Source::SeldonExecutor { protocol }, Some(q)) => quantile_by_version(
+                q,
+                "seldon_api_executor_server_requests_seconds_bucket",
+                &predictions(selector, protocol),
+            ),
             (Source::SeldonAgent, _) => format!(
                 "{} / {}",
                 rate_by_version("seldon_model_infer_seconds_total", selector),
@@ -827,7 +834,7 @@ mod tests {
         );
         let pinned = "deploymentMode: Standard\nmodel: {format: sklearn, version: v1, storageUri: s3://m, runtime: kserve-mlserver}";
         assert_eq!(Source::of(&spec(pinned)), Source::KserveOther);
-        assert_eq!(Source::of(&spec("backend: seldon")), Source::SeldonExecutor);
+        assert_eq!(Source::of(&spec("backend: seldon")), Source::SeldonExecutor { protocol: "seldon" });
         assert_eq!(Source::of(&spec("backend: seldon-v2")), Source::SeldonAgent);
         assert!(Source::KservePython.errors_missing().is_some() && Source::KservePython.requests_missing().is_none());
         assert!(Source::SeldonAgent.quantiles_missing().is_some() && Source::SeldonAgent.errors_missing().is_none());

@@ -2,16 +2,22 @@
 
 use super::{Component, Rule};
 
-/// The `service` label values of the executor's request metric that are predictions:
-/// REST's `predictions` and the gRPC prediction methods (`FullMethod`).
-pub const PREDICTION_SERVICES: [&str; 6] = [
-    "predictions",
-    "/seldon.protos.Seldon/Predict",
-    "/tensorflow.serving.PredictionService/Predict",
-    "/tensorflow.serving.PredictionService/Classify",
-    "/tensorflow.serving.PredictionService/Regress",
-    "/inference.GRPCInferenceService/ModelInfer",
-];
+/// The `service` label values of the executor's request metric that are
+/// predictions, for a SeldonDeployment's `protocol`: REST's `predictions`
+/// and the gRPC prediction methods (`FullMethod`) of the one gRPC service the
+/// executor registers for that protocol (it serves REST and gRPC at once).
+pub fn prediction_services(protocol: &str) -> &'static [&'static str] {
+    match protocol {
+        "tensorflow" => &[
+            "predictions",
+            "/tensorflow.serving.PredictionService/Predict",
+            "/tensorflow.serving.PredictionService/Classify",
+            "/tensorflow.serving.PredictionService/Regress",
+        ],
+        "v2" | "kfserving" => &["predictions", "/inference.GRPCInferenceService/ModelInfer"],
+        _ => &["predictions", "/seldon.protos.Seldon/Predict"],
+    }
+}
 
 /// Seldon Core v1's rules.
 pub const RULES: &[Rule] = &[
@@ -19,8 +25,8 @@ pub const RULES: &[Rule] = &[
         id: "seldon-executor-service",
         component: Component::SeldonV1,
         cluster: "The executor's `seldon_api_executor_server_requests_seconds` counts every call it serves, labelled `service`: `predictions`, `feedback`, `status` and `metadata` over REST (readiness checks included), the method's full name over gRPC.",
-        modelgen: "Counts only prediction calls (`service` `predictions` and the gRPC prediction methods) for request rate, errors and latency.",
-        source: "SeldonIO/seldon-core@v1.17.1:executor/api/rest/server.go (`wrapMetrics`), executor/api/metric/constants.go, executor/api/metric/server.go",
+        modelgen: "Counts only prediction calls (`service` `predictions`, and the prediction methods of the protocol's gRPC service) for request rate, errors and latency.",
+        source: "SeldonIO/seldon-core@v1.17.1:executor/api/rest/server.go (`wrapMetrics`), executor/api/metric/server.go, executor/cmd/executor/main.go",
         case: "tests/cases/monitoring-seldon-canary",
     },
     Rule {
