@@ -196,3 +196,39 @@ fn predictor(spec: &Spec, storage_uri: &str) -> Value {
     placement(spec, &mut predictor);
     Value::Object(predictor)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use crate::rules::kserve::revision_template;
+    use crate::{RenderContext, SourceFile};
+
+    const CANARY: &str = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: fraud, namespace: payments, labels: {team: risk}}\nspec:\n  model: {format: xgboost, version: v2.0.0, storageUri: gs://m/fraud/v2.0.0}\n  scaling: {minReplicas: 2, maxReplicas: 10}\n  canary: {version: v2.1.0, storageUri: gs://m/fraud/v2.1.0, trafficPercent: 25}\n";
+    const PROMOTED: &str = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: fraud, namespace: payments, labels: {team: risk}}\nspec:\n  model: {format: xgboost, version: v2.1.0, storageUri: gs://m/fraud/v2.1.0}\n  scaling: {minReplicas: 2, maxReplicas: 10}\n";
+    const STABLE: &str = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: fraud, namespace: payments, labels: {team: risk}}\nspec:\n  model: {format: xgboost, version: v2.0.0, storageUri: gs://m/fraud/v2.0.0}\n  scaling: {minReplicas: 2, maxReplicas: 10}\n";
+
+    fn isvc(file: &str, spec: &str) -> Value {
+        let rendered = crate::generate(&[SourceFile::new(file, spec)], &RenderContext::default()).expect("renders");
+        serde_saphyr::from_str(&rendered.manifests[0].yaml).expect("YAML")
+    }
+
+    #[test]
+    fn promoting_a_knative_canary_leaves_the_revision_template_as_it_was() {
+        // Knative makes a new revision (new pods) for any change of the
+        // template KServe derives; promotion must only move the traffic.
+        let canary = revision_template(&isvc("fraud.yaml", CANARY));
+        let promoted = revision_template(&isvc("fraud.yaml", PROMOTED));
+        assert_eq!(canary, promoted);
+        assert_eq!(canary["metadata"]["labels"]["app.kubernetes.io/version"], "v2.1.0", "the canary's pods say v2.1.0");
+        // Adding the canary does change it: that revision is the canary.
+        assert_ne!(revision_template(&isvc("fraud.yaml", STABLE)), canary);
+    }
+
+    #[test]
+    fn renaming_the_spec_file_changes_the_template_as_the_readme_says() {
+        // `modelgen.dev/source` is copied onto the pods (KServe's disallowed
+        // list cannot be told from Git); the README documents the one rollout.
+        assert_ne!(revision_template(&isvc("fraud.yaml", STABLE)), revision_template(&isvc("models/fraud.yaml", STABLE)));
+    }
+}

@@ -46,7 +46,7 @@ pub const IMPLEMENTATIONS: &[Implementation] = &[
         backend_header: true,
         mirror: true,
         percentage_mirror: true,
-        external_name: Support::Yes("istio/istio#37331 (a DNS cluster per port)"),
+        external_name: Support::Yes("istio/istio#37331: a DNS cluster per port"),
     },
     Implementation {
         id: GatewayImplementation::EnvoyGateway,
@@ -54,7 +54,7 @@ pub const IMPLEMENTATIONS: &[Implementation] = &[
         backend_header: true,
         mirror: true,
         percentage_mirror: true,
-        external_name: Support::No("envoyproxy/gateway#5817 (not planned; use its `Backend` resource)"),
+        external_name: Support::No("envoyproxy/gateway#5817: not planned, use its `Backend` resource"),
     },
     Implementation {
         id: GatewayImplementation::Cilium,
@@ -62,7 +62,7 @@ pub const IMPLEMENTATIONS: &[Implementation] = &[
         backend_header: true,
         mirror: true,
         percentage_mirror: true,
-        external_name: Support::No("cilium/cilium#24495 (\"no healthy upstream\")"),
+        external_name: Support::No("cilium/cilium#24495: \"no healthy upstream\""),
     },
     Implementation {
         id: GatewayImplementation::Kgateway,
@@ -78,7 +78,7 @@ pub const IMPLEMENTATIONS: &[Implementation] = &[
         backend_header: false,
         mirror: true,
         percentage_mirror: true,
-        external_name: Support::No("nginx/nginx-gateway-fabric#243 (502)"),
+        external_name: Support::No("nginx/nginx-gateway-fabric#243: 502"),
     },
     Implementation {
         id: GatewayImplementation::Traefik,
@@ -86,7 +86,7 @@ pub const IMPLEMENTATIONS: &[Implementation] = &[
         backend_header: false,
         mirror: false,
         percentage_mirror: false,
-        external_name: Support::No("traefik/traefik#12950 (\"type ExternalName is not supported\")"),
+        external_name: Support::No("traefik/traefik#12950: \"type ExternalName is not supported\""),
     },
     Implementation {
         id: GatewayImplementation::Contour,
@@ -110,7 +110,7 @@ pub const IMPLEMENTATIONS: &[Implementation] = &[
         backend_header: true,
         mirror: true,
         percentage_mirror: true,
-        external_name: Support::No("agentgateway/agentgateway#1177 (open)"),
+        external_name: Support::No("agentgateway/agentgateway#1177, open"),
     },
 ];
 
