@@ -282,6 +282,9 @@ impl App {
 fn full_cluster() -> String {
     let mut entries: Vec<String> = vec!["v1".into(), "v1/ConfigMap".into(), "v1/Service".into(), "apps/v1".into()];
     entries.push("apps/v1/Deployment".into());
+    // Gateway API v1.4 (standard): `GRPCRoute` and `BackendTLSPolicy` are `v1`.
+    entries.push("gateway.networking.k8s.io/v1/GRPCRoute".into());
+    entries.push("gateway.networking.k8s.io/v1/BackendTLSPolicy".into());
     for (api_version, kind) in modelgen::crd::kinds() {
         entries.push(api_version.to_owned());
         entries.push(format!("{api_version}/{kind}"));
@@ -616,6 +619,28 @@ fn a_cluster_without_the_backend_api_fails_naming_the_api_and_the_model() {
 }
 
 #[test]
+fn gateway_api_crds_that_would_prune_the_mirror_percent_fail_the_render() {
+    // The plugin cannot know the cluster's Gateway API release; Argo CD's
+    // `KUBE_API_VERSIONS` can prove an old one (plugin rule `gateway-mirror-percent`).
+    let sidecar = Sidecar::warm();
+    let spec = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: ranker}\nspec:\n  deploymentMode: Standard\n  model: {format: lightgbm, version: v1, storageUri: s3://m/r/v1}\n  shadow: {version: v2, storageUri: s3://m/r/v2, percent: 10}\n  route: {gateway: {name: public}}\n  cluster: {gatewayApiVersion: v1.3.0}\n";
+    let (repo, app) = temp_app("ranker", &[("ranker.yaml", spec.as_bytes())]);
+    let unpacked = Unpacked::new(repo.path(), "apps", sidecar);
+    // The same cluster with the Gateway API v1.0 CRDs: no `GRPCRoute` yet.
+    let v1_0: String = full_cluster()
+        .split(',')
+        .filter(|e| !e.ends_with("/GRPCRoute") && !e.ends_with("/BackendTLSPolicy"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let out = exec(&Plugin::load().generate(), &unpacked.app_dir(&app), &app.generate_env(sidecar, &v1_0));
+    let stderr = failure(&out, &app, "Gateway API v1.0");
+    assert!(stderr.contains("prunes `requestMirror.percent` from the HTTPRoute `ranker-traffic`"), "{stderr}");
+    assert!(stderr.contains("predate v1.1"), "{stderr}");
+    // A current cluster takes it.
+    objects(&exec(&Plugin::load().generate(), &unpacked.app_dir(&app), &app.generate_env(sidecar, &full_cluster())), "Gateway API v1.4");
+}
+
+#[test]
 fn bad_parameters_and_settings_fail_generate_but_not_the_announcement() {
     let sidecar = Sidecar::warm();
     let canary = support::TINY_SPEC.to_owned()
@@ -733,6 +758,9 @@ fn a_read_only_warm_cache_serves_the_sidecar() {
         .find(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
         .expect("an entry");
     let before = fs::metadata(entry.path()).expect("stat").modified().expect("mtime");
+    // The deploy files mount a writable volume at `verdicts/` of the read-only cache.
+    let verdicts = sidecar.cache.join("verdicts");
+    fs::create_dir(&verdicts).expect("the mounted verdicts volume");
     fs::set_permissions(&sidecar.cache, fs::Permissions::from_mode(0o500)).expect("read-only");
     let app = App::from_manifest(&yaml(&deploy("application.yaml")));
     let repo = Unpacked::new(&workspace(), &app.path, &sidecar);
@@ -744,6 +772,41 @@ fn a_read_only_warm_cache_serves_the_sidecar() {
         before,
         "the entry was loaded, not rewritten"
     );
+    let recorded: Vec<_> = fs::read_dir(&verdicts).expect("verdicts").flatten().collect();
+    assert!(!recorded.is_empty(), "the output check's verdict was remembered in the writable volume");
+}
+
+/// The volume mounts of the sidecar named `modelgen` in a pod spec's `containers` (or a list of containers).
+fn verdicts_volume<'a>(containers: &'a Value, volumes: &'a Value, cache_dir: &str) -> &'a Value {
+    let mount = named(containers, "modelgen")["volumeMounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .find(|m| m["mountPath"] == format!("{cache_dir}/verdicts"))
+        .expect("a writable volume for the verdict cache inside the read-only image cache");
+    assert_ne!(mount["readOnly"], true);
+    named(volumes, mount["name"].as_str().expect("name"))
+}
+
+#[test]
+fn the_verdict_cache_is_writable_under_a_read_only_root() {
+    // The image's cache directory (MODELGEN_CACHE_DIR) lies on the read-only
+    // root file system; without a volume at `verdicts/`, every render would
+    // compile the CRD schemas again.
+    let dockerfile = fs::read_to_string(deploy("Dockerfile")).expect("Dockerfile");
+    let cache_dir = dockerfile
+        .lines()
+        .find_map(|l| l.strip_prefix("ENV MODELGEN_CACHE_DIR="))
+        .expect("the image names its cache")
+        .trim();
+    let patch = yaml(&deploy("repo-server-patch.yaml"));
+    let pod = &patch["spec"]["template"]["spec"];
+    assert_eq!(named(&pod["containers"], "modelgen")["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(verdicts_volume(&pod["containers"], &pod["volumes"], cache_dir)["emptyDir"], json!({}));
+    let values = yaml(&deploy("helm-values.yaml"));
+    let repo_server = &values["repoServer"];
+    assert_eq!(verdicts_volume(&repo_server["extraContainers"], &repo_server["volumes"], cache_dir)["emptyDir"], json!({}));
+    assert!(dockerfile.contains("mkdir -p /cache/modelgen/verdicts"), "the mount point exists in the image, owned by 999");
 }
 
 /// A case of a hostile application: its name, how to make it, what the error says.
@@ -1168,15 +1231,18 @@ fn condition(kind: &str, status: &str, message: &str, reason: &str) -> Value {
 #[test]
 fn seldon_deployment_health_follows_the_operator_state() {
     let check = "SeldonDeployment";
+    // What Seldon Core v1.17.1's operator writes: no `observedGeneration`
+    // (its status inlines duckv1.Status, but nothing sets that field), so
+    // the check cannot and does not compare generations (rule `seldon-status-generation`).
     let available = json!({
-        "state": "Available", "replicas": 1, "observedGeneration": 2,
+        "state": "Available", "replicas": 1,
         "address": {"url": "http://fraud-detector-default.fraud.svc.cluster.local:8000/api/v1.0/predictions"},
         "deploymentStatus": {"fraud-detector-default-0-classifier": {"availableReplicas": 1, "replicas": 1}},
         "conditions": [condition("DeploymentsReady", "True", "", "All Deployments are Ready"), condition("Ready", "True", "", "")],
     });
-    assert_eq!(health(check, &sample("fraud-seldon", "SeldonDeployment", 2, Some(available.clone()))).0, "Healthy");
-    let stale = health(check, &sample("fraud-seldon", "SeldonDeployment", 3, Some(available)));
-    assert_eq!(stale.0, "Progressing", "a status for an older generation: {stale:?}");
+    assert_eq!(health(check, &sample("fraud-seldon", "SeldonDeployment", 3, Some(available))).0, "Healthy");
+    let script = fs::read_to_string(deploy("health/machinelearning.seldon.io_SeldonDeployment.lua")).expect("lua");
+    assert!(!script.contains("observedGeneration"), "a branch on a field the operator never writes never runs");
     let creating = json!({"state": "Creating", "description": "", "conditions": [condition("DeploymentsReady", "False", "", "Not all deployments are ready")]});
     assert_eq!(
         health(check, &sample("fraud-seldon", "SeldonDeployment", 1, Some(creating))),

@@ -225,7 +225,10 @@ fn check(
                 file: Some(m.file.clone()),
                 position: located.map(|l| l.position),
                 field: located.map(|l| l.field.to_owned()),
-                message: format!("{cluster} does not serve `{}`, which model `{}` needs", m.api, m.model),
+                message: match &m.problem {
+                    Some(problem) => format!("{cluster} {problem} (model `{}`)", m.model),
+                    None => format!("{cluster} does not serve `{}`, which model `{}` needs", m.api, m.model),
+                },
                 hint: Some(format!(
                     "{}; or, if another Application installs it, set `MODELGEN_CHECK_APIS` to `false` in `plugin.env`",
                     m.hint

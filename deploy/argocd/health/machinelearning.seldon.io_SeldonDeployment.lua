@@ -7,13 +7,10 @@ if status == nil or status.state == nil then
   hs.message = "Waiting for the Seldon operator"
   return hs
 end
--- A status written for an older spec says nothing about the current one.
-if status.observedGeneration ~= nil and obj.metadata.generation ~= nil
-    and status.observedGeneration < obj.metadata.generation then
-  hs.status = "Progressing"
-  hs.message = "Waiting for the Seldon operator to act on the latest change"
-  return hs
-end
+-- No generation check: Seldon Core v1.17.1's operator never records which
+-- generation its status describes (operator/controllers/seldondeployment_controller.go
+-- sets state and description only), so the state may lag a new spec by one
+-- reconcile; the operator moves it to Creating while the new pods roll out.
 local description = status.description
 if description == nil or description == "" then
   description = status.state

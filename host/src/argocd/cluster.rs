@@ -3,7 +3,10 @@
 //! Argo CD passes a sorted, comma-joined list holding both `group/version`
 //! and `group/version/Kind` entries (core kinds as `v1/ConfigMap`). A
 //! rendered object needs its exact kind; when the list has no kind entries
-//! at all (older Argo CD releases), its `group/version` has to do.
+//! at all (older Argo CD releases), its `group/version` has to do. The list
+//! also dates some CRD releases: which kinds a Gateway API release serves
+//! tells whether its `HTTPRoute` keeps `RequestMirror.percent` (the plugin's
+//! rule `gateway-mirror-percent`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -36,6 +39,26 @@ impl ApiVersions {
             self.entries.contains(&format!("{api_version}/{kind}"))
         } else {
             self.entries.contains(api_version)
+        }
+    }
+
+    /// Why the cluster's Gateway API CRDs prune `RequestMirror.percent`, when
+    /// the kinds they serve prove a release older than v1.3 (standard) or
+    /// v1.2 (experimental): `GRPCRoute` is `v1` from v1.1, and served as
+    /// `v1alpha2` too only by the v1.1 experimental channel
+    /// (kubernetes-sigs/gateway-api, `config/crd/` of each tag). `None` when
+    /// the list cannot tell (no kinds, no Gateway API, or v1.1 to v1.3 standard).
+    pub fn prunes_mirror_percent(&self) -> Option<&'static str> {
+        const GROUP: &str = "gateway.networking.k8s.io";
+        if !self.has_kinds || !self.serves(&format!("{GROUP}/v1"), "HTTPRoute") {
+            return None;
+        }
+        if !self.serves(&format!("{GROUP}/v1"), "GRPCRoute") {
+            Some("the cluster's Gateway API CRDs predate v1.1 (they serve no `gateway.networking.k8s.io/v1` `GRPCRoute`)")
+        } else if self.serves(&format!("{GROUP}/v1alpha2"), "GRPCRoute") {
+            Some("the cluster runs the experimental channel of Gateway API v1.1 (it still serves `GRPCRoute` `v1alpha2`)")
+        } else {
+            None
         }
     }
 
@@ -73,19 +96,25 @@ impl ApiVersions {
             )
         } else {
             let list: Vec<String> = served.iter().map(|s| format!("`{s}`")).collect();
-            format!(
-                "the cluster serves only {} of that group: upgrade the software that provides `{kind}`",
-                list.join(", ")
-            )
+            let upgrade = if api_version == "networking.istio.io/v1" {
+                // Istio 1.22 release, https://istio.io/latest/blog/2024/v1-apis/ (the plugin's rule `istio-v1-api`).
+                "upgrade Istio to 1.22 or later, the first release that serves `networking.istio.io/v1`".to_owned()
+            } else {
+                format!("upgrade the software that provides `{kind}`")
+            };
+            format!("the cluster serves only {} of that group: {upgrade}", list.join(", "))
         }
     }
 }
 
-/// One API the cluster lacks and the model that needs it.
+/// One API the cluster lacks (or has in a form that drops what the render needs) and the model that needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Missing {
     /// `group/version/Kind`.
     pub api: String,
+    /// What the cluster does wrong with it, when it serves the API but would
+    /// prune part of the object; `None` when it does not serve it at all.
+    pub problem: Option<String>,
     /// The model (from the object's `app.kubernetes.io/name` label, else its name).
     pub model: String,
     /// The spec file the objects came from.
@@ -105,17 +134,50 @@ pub fn missing(manifests: &[Manifest], apis: &ApiVersions) -> Vec<Missing> {
         if apis.serves(api_version, kind) {
             continue;
         }
-        let metadata = &object["metadata"];
-        let model = metadata["labels"]["app.kubernetes.io/name"]
-            .as_str()
-            .or_else(|| metadata["name"].as_str())
-            .unwrap_or_default()
-            .to_owned();
+        let model = model_of(&object);
         found
             .entry((manifest.source.clone(), model, format!("{api_version}/{kind}")))
             .or_insert_with(|| apis.hint(api_version, kind));
     }
-    found.into_iter().map(|((file, model, api), hint)| Missing { api, model, file, hint }).collect()
+    let mut missing: Vec<Missing> =
+        found.into_iter().map(|((file, model, api), hint)| Missing { api, problem: None, model, file, hint }).collect();
+    missing.extend(pruned(manifests, apis));
+    missing
+}
+
+/// The model an object belongs to: its `app.kubernetes.io/name` label, else its name.
+fn model_of(object: &Value) -> String {
+    let metadata = &object["metadata"];
+    metadata["labels"]["app.kubernetes.io/name"].as_str().or_else(|| metadata["name"].as_str()).unwrap_or_default().to_owned()
+}
+
+/// Rendered `HTTPRoute`s whose `RequestMirror.percent` the cluster's CRDs would prune.
+fn pruned(manifests: &[Manifest], apis: &ApiVersions) -> Vec<Missing> {
+    let Some(why) = apis.prunes_mirror_percent() else { return Vec::new() };
+    let mut found = Vec::new();
+    for manifest in manifests {
+        let Ok(object) = serde_saphyr::from_str::<Value>(&manifest.yaml) else { continue };
+        if object["kind"] != "HTTPRoute" || !object["apiVersion"].as_str().is_some_and(|v| v.starts_with("gateway.networking.k8s.io/")) {
+            continue;
+        }
+        let rules = object["spec"]["rules"].as_array().into_iter().flatten();
+        let percent = rules
+            .flat_map(|r| r["filters"].as_array().into_iter().flatten())
+            .any(|f| !f["requestMirror"]["percent"].is_null());
+        if percent {
+            found.push(Missing {
+                api: format!("{}/HTTPRoute", object["apiVersion"].as_str().unwrap_or_default()),
+                problem: Some(format!(
+                    "prunes `requestMirror.percent` from the HTTPRoute `{}`: {why}, and `percent` is in the standard channel from v1.3 (experimental from v1.2), so every request would be mirrored",
+                    object["metadata"]["name"].as_str().unwrap_or_default()
+                )),
+                model: model_of(&object),
+                file: manifest.source.clone(),
+                hint: "upgrade the Gateway API CRDs to v1.3 or later, or mirror 100 % (remove `spec.shadow.percent`)".to_owned(),
+            });
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -152,6 +214,41 @@ mod tests {
             apis.hint("serving.kserve.io/v1alpha1", "InferenceService").contains("not the kind `InferenceService`")
         );
         assert!(apis.hint("v1", "Secret").contains("not the kind `Secret`"));
+    }
+
+    /// `KUBE_API_VERSIONS` of a cluster with the standard channel of a Gateway API release.
+    fn gateway(kinds: &[&str]) -> ApiVersions {
+        let mut entries = vec!["gateway.networking.k8s.io/v1".to_owned()];
+        entries.extend(kinds.iter().map(|k| format!("gateway.networking.k8s.io/{k}")));
+        ApiVersions::parse(&entries.join(","))
+    }
+
+    #[test]
+    fn gateway_api_releases_that_prune_the_mirror_percent_are_told_by_their_kinds() {
+        let v1_0 = gateway(&["v1/Gateway", "v1/GatewayClass", "v1/HTTPRoute", "v1beta1/ReferenceGrant"]);
+        assert!(v1_0.prunes_mirror_percent().is_some_and(|w| w.contains("predate v1.1")));
+        let v1_1_experimental = gateway(&["v1/HTTPRoute", "v1/GRPCRoute", "v1alpha2/GRPCRoute", "v1alpha3/BackendTLSPolicy"]);
+        assert!(v1_1_experimental.prunes_mirror_percent().is_some());
+        // v1.1 to v1.3 standard serve the same kinds: the plugin warns instead.
+        assert_eq!(gateway(&["v1/HTTPRoute", "v1/GRPCRoute"]).prunes_mirror_percent(), None);
+        assert_eq!(gateway(&["v1/HTTPRoute", "v1/GRPCRoute", "v1/BackendTLSPolicy"]).prunes_mirror_percent(), None);
+        assert_eq!(ApiVersions::parse("gateway.networking.k8s.io/v1").prunes_mirror_percent(), None, "no kinds: unknown");
+        let route = |percent: &str| Manifest {
+            yaml: format!(
+                "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: r-traffic\n  labels:\n    app.kubernetes.io/name: r\nspec:\n  rules:\n  - filters:\n    - type: RequestMirror\n      requestMirror:\n        backendRef: {{name: r-shadow-predictor, port: 80}}\n{percent}"
+            ),
+            source: "r.yaml".into(),
+        };
+        let missing = missing(&[route("        percent: 10\n")], &v1_0);
+        assert_eq!(missing.len(), 1);
+        assert!(missing[0].problem.as_deref().is_some_and(|p| p.contains("prunes `requestMirror.percent`")), "{missing:?}");
+        assert_eq!(super::missing(&[route("")], &v1_0), [], "a 100 % mirror has no `percent`");
+    }
+
+    #[test]
+    fn an_istio_older_than_1_22_is_named() {
+        let apis = ApiVersions::parse("networking.istio.io/v1beta1,networking.istio.io/v1beta1/VirtualService");
+        assert!(apis.hint("networking.istio.io/v1", "VirtualService").contains("Istio to 1.22"));
     }
 
     #[test]
