@@ -397,3 +397,53 @@ fn seldon_core_2_alerts_fire_on_the_agents_counters_relabelled_by_internal_model
     });
     promtool_test(&groups, &json!([scenario]));
 }
+
+#[test]
+fn seldon_core_1_counts_predictions_not_readiness_metadata_or_feedback_calls() {
+    // The executor times every call it serves, labelled `service` (plugin rule
+    // `seldon-executor-service`): readiness checks and metadata calls must not
+    // count as traffic, nor dilute the error rate.
+    let groups = rule_groups(&workspace().join("tests/cases/monitoring-seldon-canary/app"));
+    let series = |version: &str, predictor: &str, service: &str, code: &str, per_minute: u32| {
+        json!({
+            "series": format!("seldon_api_executor_server_requests_seconds_count{{namespace=\"payments\", model=\"fraud\", version=\"{version}\", deployment_name=\"fraud\", predictor_name=\"{predictor}\", service=\"{service}\", method=\"post\", code=\"{code}\"}}"),
+            "values": format!("0+{per_minute}x30"),
+        })
+    };
+    let labels = json!({ "namespace": "payments", "model": "fraud", "version": "v7.1.0", "variant": "canary", "backend": "seldon", "severity": "critical" });
+    // Each version answers 60 predictions a minute; the canary fails 10% of them.
+    // Readiness probes and metadata calls add 6,000 successful calls a minute
+    // each, which would make the canary's error rate 0.05% and hide it.
+    let scenario = json!({
+        "interval": "1m",
+        "input_series": [
+            series("v7.0.0", "stable", "predictions", "200", 60),
+            series("v7.0.0", "stable", "status", "200", 6000),
+            series("v7.1.0", "canary", "predictions", "200", 54),
+            series("v7.1.0", "canary", "predictions", "500", 6),
+            series("v7.1.0", "canary", "status", "200", 6000),
+            series("v7.1.0", "canary", "metadata", "200", 6000),
+            series("v7.1.0", "canary", "feedback", "200", 600),
+        ],
+        "alert_rule_test": [
+            { "eval_time": "20m", "alertname": "ModelErrorRateHigh", "exp_alerts": [{
+                "exp_labels": labels,
+                "exp_annotations": annotations(&groups, "ModelErrorRateHigh", "v7.1.0", "10%"),
+            }] },
+            // 2 predictions a second in all, below the spec's 10: the probes do not hide it.
+            { "eval_time": "20m", "alertname": "ModelTrafficLow", "exp_alerts": [{
+                "exp_labels": { "namespace": "payments", "model": "fraud", "version": "v7.0.0", "backend": "seldon", "severity": "critical" },
+                "exp_annotations": annotations(&groups, "ModelTrafficLow", "v7.0.0", ""),
+            }] },
+        ],
+        "promql_expr_test": [{
+            "expr": "modelgen:requests:rate5m",
+            "eval_time": "20m",
+            "exp_samples": [
+                { "labels": "modelgen:requests:rate5m{namespace=\"payments\", model=\"fraud\", version=\"v7.0.0\"}", "value": 1 },
+                { "labels": "modelgen:requests:rate5m{namespace=\"payments\", model=\"fraud\", version=\"v7.1.0\"}", "value": 1 },
+            ],
+        }],
+    });
+    promtool_test(&groups, &json!([scenario]));
+}
