@@ -45,10 +45,13 @@ pub fn generate(sources: &[SourceFile], context: &RenderContext) -> Result<Rende
     let app = assemble(sources, context)?;
     let mut diagnostics = app.warnings;
     let mut objects = Vec::new();
+    let mut claims = Claims::default();
     for spec in &app.found {
         let namespace = spec.spec.metadata.namespace.as_deref().or(context.namespace.as_deref());
         let target = Target { spec: &spec.spec, source: spec.file, namespace };
-        objects.extend(render::render(&target).into_iter().map(|object| (object, spec.file)));
+        let rendered = render::render(&target);
+        claims.check(spec, &rendered, &mut diagnostics);
+        objects.extend(rendered.into_iter().map(|object| (object, spec.file)));
     }
     if let (Some(project), Some(name)) = (&app.project, app.environment) {
         patch::apply(project, name, sources, &mut objects, &mut diagnostics);
@@ -539,6 +542,58 @@ fn check_header(path: &str, document: &Node, diagnostics: &mut Vec<Diagnostic>) 
                 .field("kind")
                 .hint(format!("add `kind: {KIND}`")),
         ),
+    }
+}
+
+/// Which spec renders each object, and which objects KServe creates for it.
+#[derive(Default)]
+struct Claims<'a> {
+    /// `(kind, namespace, name)` to the spec that claims it, and whether
+    /// KServe creates it (rather than modelgen rendering it).
+    owners: BTreeMap<(String, Option<String>, String), (&'a Found<'a>, bool)>,
+}
+
+impl<'a> Claims<'a> {
+    /// Records what `spec` renders; an object another spec renders, or that
+    /// KServe creates for another spec's InferenceService (its HTTPRoute or
+    /// VirtualService of the same name), is an error: the two would
+    /// overwrite each other on every sync or reconcile.
+    fn check(&mut self, spec: &'a Found<'a>, objects: &[serde_json::Value], diagnostics: &mut Vec<Diagnostic>) {
+        let key = |object: &serde_json::Value, kind: &str| {
+            let namespace = object["metadata"]["namespace"].as_str().map(str::to_owned);
+            (kind.to_owned(), namespace, object["metadata"]["name"].as_str().unwrap_or_default().to_owned())
+        };
+        let mut mine: Vec<_> = objects.iter().map(|o| (key(o, o["kind"].as_str().unwrap_or_default()), false)).collect();
+        for isvc in objects.iter().filter(|o| o["kind"] == "InferenceService") {
+            // KServe's own top-level routes (rule `kserve-own-routes`).
+            mine.extend(["HTTPRoute", "VirtualService"].map(|route| (key(isvc, route), true)));
+        }
+        for (claim, derived) in mine {
+            match self.owners.get(&claim) {
+                Some((other, theirs_derived)) if !std::ptr::eq(*other, spec) => {
+                    let (kind, _, name) = &claim;
+                    let (owner, file) = (&other.spec.metadata.name, other.file);
+                    let message = match (derived, theirs_derived) {
+                        (false, false) => format!("the {kind} `{name}` of this model is also rendered for model `{owner}` in `{file}`"),
+                        (false, true) => format!("the {kind} `{name}` of this model has the name of the {kind} KServe creates for model `{owner}` in `{file}`, which KServe rewrites on every reconcile"),
+                        (true, _) => format!("KServe would create the {kind} `{name}` for this model, but model `{owner}` in `{file}` renders one of that name: each would overwrite the other"),
+                    };
+                    let path = FieldPath::parse("metadata.name");
+                    diagnostics.push(
+                        Diagnostic::error(message)
+                            .in_file(spec.file)
+                            .at(Some(spec.document.position_of(&path)))
+                            .field(path.to_string())
+                            .hint("rename one of the models"),
+                    );
+                    return;
+                }
+                Some(_) => {}
+                None => {
+                    self.owners.insert(claim, (spec, derived));
+                }
+            }
+        }
     }
 }
 
