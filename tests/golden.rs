@@ -184,3 +184,28 @@ fn the_published_schema_is_current_and_accepts_every_valid_spec() {
         "environments": {"prod": {"overrides": {"scalling": {"minReplicas": 3}}}}});
     assert!(!validator.is_valid(&project_typo), "the schema must catch a typo in an override");
 }
+
+#[test]
+fn the_readme_backend_requirements_are_the_rules_table() {
+    // The README's table is generated from the plugin's rules table, which
+    // validation uses: the two cannot drift apart.
+    let path = workspace().join("README.md");
+    let readme = std::fs::read_to_string(&path).expect("README");
+    let (begin, end) = ("<!-- backend-rules:begin -->\n", "<!-- backend-rules:end -->");
+    let start = readme.find(begin).expect("the begin marker") + begin.len();
+    let stop = readme[start..].find(end).expect("the end marker") + start;
+    let generated = modelgen_plugin::rules::markdown();
+    if std::env::var_os("BLESS").is_some_and(|v| v == "1") {
+        let updated = format!("{}{generated}{}", &readme[..start], &readme[stop..]);
+        std::fs::write(&path, updated).expect("rewrite README");
+        return;
+    }
+    if readme[start..stop] != generated {
+        let diff = similar::TextDiff::from_lines(&readme[start..stop], generated.as_str());
+        panic!(
+            "the README's backend rules differ from plugin/src/rules/ (BLESS=1 rewrites them):\n{}",
+            diff.unified_diff().context_radius(2).header("README", "rules table")
+        );
+    }
+    assert!(generated.matches("\n| `").count() >= 15, "the table lists the rules");
+}
