@@ -42,11 +42,19 @@ fn valid_spec() -> impl Strategy<Value = String> {
             let mut spec = format!(
                 "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata:\n  name: {name}\n  namespace: ml\nspec:\n  backend: {backend}\n"
             );
-            if backend == "kserve" {
+            let kserve = backend == "kserve";
+            if kserve {
                 let _ = writeln!(spec, "  deploymentMode: {mode}");
             }
             let _ = write!(spec, "  model:\n    format: {format}\n    version: {version}\n    storageUri: s3://models/{name}/{version}\n");
-            let split = backend == "kserve" && (shadow.is_some() || mode == "Standard");
+            if kserve && format == "openvino" {
+                // KServe installs no runtime for OpenVINO: it must be pinned.
+                spec.push_str("    runtime: kserve-openvino\n");
+            }
+            // A KServe shadow works in Standard mode only (Knative's gateway routes by Host).
+            let shadow = shadow.filter(|_| !(kserve && mode == "Knative"));
+            let knative_split = canary.is_some_and(|(_, split)| split);
+            let split = kserve && (shadow.is_some() || mode == "Standard" || knative_split);
             if let Some((percent, _)) = canary {
                 let _ = write!(spec, "  canary:\n    version: canary-{version}\n    storageUri: s3://models/{name}/canary\n    trafficPercent: {percent}\n");
                 if backend == "kserve" && split {
@@ -58,6 +66,10 @@ fn valid_spec() -> impl Strategy<Value = String> {
             }
             if backend == "kserve" && (split && (canary.is_some() || shadow.is_some())) {
                 let _ = write!(spec, "  route:\n    router: {router}\n    gateway: {{name: gw, namespace: gateways}}\n    hosts: [{name}.example.com]\n");
+                if mode == "Knative" {
+                    // Through Gateway API, Knative predictors need an implementation that reaches them.
+                    spec.push_str("  cluster: {gatewayImplementation: istio}\n");
+                }
             }
             if let Some((min, max)) = scaling {
                 let _ = writeln!(spec, "  scaling: {{minReplicas: {min}, maxReplicas: {max}}}");
