@@ -637,7 +637,10 @@ fn gateway_api_crds_that_would_prune_the_mirror_percent_fail_the_render() {
     assert!(stderr.contains("prunes `requestMirror.percent` from the HTTPRoute `ranker-traffic`"), "{stderr}");
     assert!(stderr.contains("predate v1.1"), "{stderr}");
     // A current cluster takes it.
-    objects(&exec(&Plugin::load().generate(), &unpacked.app_dir(&app), &app.generate_env(sidecar, &full_cluster())), "Gateway API v1.4");
+    objects(
+        &exec(&Plugin::load().generate(), &unpacked.app_dir(&app), &app.generate_env(sidecar, &full_cluster())),
+        "Gateway API v1.4",
+    );
 }
 
 #[test]
@@ -805,8 +808,14 @@ fn the_verdict_cache_is_writable_under_a_read_only_root() {
     assert_eq!(verdicts_volume(&pod["containers"], &pod["volumes"], cache_dir)["emptyDir"], json!({}));
     let values = yaml(&deploy("helm-values.yaml"));
     let repo_server = &values["repoServer"];
-    assert_eq!(verdicts_volume(&repo_server["extraContainers"], &repo_server["volumes"], cache_dir)["emptyDir"], json!({}));
-    assert!(dockerfile.contains("mkdir -p /cache/modelgen/verdicts"), "the mount point exists in the image, owned by 999");
+    assert_eq!(
+        verdicts_volume(&repo_server["extraContainers"], &repo_server["volumes"], cache_dir)["emptyDir"],
+        json!({})
+    );
+    assert!(
+        dockerfile.contains("mkdir -p /cache/modelgen/verdicts"),
+        "the mount point exists in the image, owned by 999"
+    );
 }
 
 /// A case of a hostile application: its name, how to make it, what the error says.

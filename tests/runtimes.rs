@@ -32,8 +32,8 @@ struct Runtime {
     protocols: Vec<String>,
     installed: bool,
     multi_node: bool,
-    multi_model: bool,
-    disabled: bool,
+    /// Neither `disabled` nor `multiModel` (ModelMesh): a candidate for a single-model predictor.
+    single_model: bool,
     server_type: String,
 }
 
@@ -85,8 +85,8 @@ fn runtimes() -> Vec<Runtime> {
                     .unwrap_or_default(),
                 installed: installed.contains(&path.file_name().expect("name").to_string_lossy().into_owned()),
                 multi_node: !spec["workerSpec"].is_null(),
-                multi_model: spec["multiModel"].as_bool().unwrap_or(false),
-                disabled: spec["disabled"].as_bool().unwrap_or(false),
+                single_model: !spec["multiModel"].as_bool().unwrap_or(false)
+                    && !spec["disabled"].as_bool().unwrap_or(false),
                 server_type: text(&object["metadata"]["annotations"]["serving.kserve.io/server-type"]).expect("type"),
             }
         })
@@ -125,7 +125,7 @@ fn supporting<'a>(runtimes: &'a [Runtime], model: &Value) -> Vec<&'a Runtime> {
     let name = model["modelFormat"]["name"].as_str().unwrap_or_default();
     let mut found: Vec<&Runtime> = runtimes
         .iter()
-        .filter(|r| r.installed && !r.disabled && !r.multi_model && !r.multi_node)
+        .filter(|r| r.installed && r.single_model && !r.multi_node)
         .filter(|r| supports_model(r, model, false) && supports_protocol(r, model))
         .collect();
     let priority = |r: &Runtime| r.formats.iter().find(|f| f.name == name).and_then(|f| f.priority);
@@ -231,7 +231,11 @@ fn the_matcher_finds_what_kserve_finds_and_refuses_what_it_refuses() {
     ] {
         assert!(problem(&runtimes, &model(refused)).is_some(), "KServe finds no runtime for {refused}");
     }
-    assert_eq!(problem(&runtimes, &model(r#"{"modelFormat": {"name": "pytorch"}, "runtime": "kserve-tritonserver"}"#)), None, "pinned: autoSelect does not matter");
+    assert_eq!(
+        problem(&runtimes, &model(r#"{"modelFormat": {"name": "pytorch"}, "runtime": "kserve-tritonserver"}"#)),
+        None,
+        "pinned: autoSelect does not matter"
+    );
 }
 
 #[test]
@@ -264,7 +268,7 @@ fn the_plugin_table_says_what_the_vendored_runtimes_say() {
             "{}: installed, workerSpec, server type",
             runtime.name
         );
-        assert!(!runtime.disabled && !runtime.multi_model, "{}: the table assumes enabled single-model runtimes", runtime.name);
+        assert!(runtime.single_model, "{}: the table assumes enabled single-model runtimes", runtime.name);
     }
     assert!(Path::new(&data().join("LICENSE")).exists(), "the vendored files keep their licence");
 }

@@ -563,7 +563,8 @@ impl<'a> Claims<'a> {
             let namespace = object["metadata"]["namespace"].as_str().map(str::to_owned);
             (kind.to_owned(), namespace, object["metadata"]["name"].as_str().unwrap_or_default().to_owned())
         };
-        let mut mine: Vec<_> = objects.iter().map(|o| (key(o, o["kind"].as_str().unwrap_or_default()), false)).collect();
+        let mut mine: Vec<_> =
+            objects.iter().map(|o| (key(o, o["kind"].as_str().unwrap_or_default()), false)).collect();
         for isvc in objects.iter().filter(|o| o["kind"] == "InferenceService") {
             // KServe's own top-level routes (rule `kserve-own-routes`).
             mine.extend(["HTTPRoute", "VirtualService"].map(|route| (key(isvc, route), true)));
@@ -574,9 +575,15 @@ impl<'a> Claims<'a> {
                     let (kind, _, name) = &claim;
                     let (owner, file) = (&other.spec.metadata.name, other.file);
                     let message = match (derived, theirs_derived) {
-                        (false, false) => format!("the {kind} `{name}` of this model is also rendered for model `{owner}` in `{file}`"),
-                        (false, true) => format!("the {kind} `{name}` of this model has the name of the {kind} KServe creates for model `{owner}` in `{file}`, which KServe rewrites on every reconcile"),
-                        (true, _) => format!("KServe would create the {kind} `{name}` for this model, but model `{owner}` in `{file}` renders one of that name: each would overwrite the other"),
+                        (false, false) => format!(
+                            "the {kind} `{name}` of this model is also rendered for model `{owner}` in `{file}`"
+                        ),
+                        (false, true) => format!(
+                            "the {kind} `{name}` of this model has the name of the {kind} KServe creates for model `{owner}` in `{file}`, which KServe rewrites on every reconcile"
+                        ),
+                        (true, _) => format!(
+                            "KServe would create the {kind} `{name}` for this model, but model `{owner}` in `{file}` renders one of that name: each would overwrite the other"
+                        ),
                     };
                     let path = FieldPath::parse("metadata.name");
                     diagnostics.push(

@@ -115,7 +115,11 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), rules.len(), "duplicate rule ids");
         for rule in rules {
-            assert!(rule.source.contains('@') || rule.source.contains("://") || rule.source.contains('#'), "{}", rule.id);
+            assert!(
+                rule.source.contains('@') || rule.source.contains("://") || rule.source.contains('#'),
+                "{}",
+                rule.id
+            );
             assert!(rule.case.starts_with("tests/cases/") || rule.case.starts_with("examples/"), "{}", rule.id);
             assert!(!rule.cluster.contains('|') && !rule.modelgen.contains('|'), "{}: a `|` breaks the table", rule.id);
         }

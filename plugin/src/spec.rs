@@ -74,7 +74,7 @@ pub struct Spec {
     /// A second version that takes a share of live traffic. Promote it by moving its version and storageUri into `model` and deleting this block; roll back by deleting this block.
     #[serde(default)]
     pub canary: Option<Canary>,
-    /// A version that receives a copy of live traffic and whose answers are discarded (Seldon shadow predictor, Seldon Core 2 experiment mirror, or a mirror on KServe's split route).
+    /// A version that receives a copy of live traffic and whose answers are discarded (Seldon shadow predictor, Seldon Core 2 experiment mirror, or a mirror on KServe's split route, in Standard mode only).
     #[serde(default)]
     pub shadow: Option<Shadow>,
     /// Where the weighted route of a KServe `split` canary or shadow attaches: the Gateway and the host names clients call.
@@ -104,8 +104,12 @@ pub struct Spec {
 }
 
 /// The facts of a spec that states none.
-static NO_FACTS: Cluster =
-    Cluster { gateway_implementation: None, gateway_api_version: None, knative_features: None, acknowledge: Vec::new() };
+static NO_FACTS: Cluster = Cluster {
+    gateway_implementation: None,
+    gateway_api_version: None,
+    knative_features: None,
+    acknowledge: Vec::new(),
+};
 
 impl Spec {
     /// The cluster facts the spec (or its project) states; none stated is an empty set.
@@ -205,7 +209,7 @@ pub struct Model {
     /// The ServingRuntime or ClusterServingRuntime to use; without it KServe picks one that supports the format and protocol.
     #[serde(default)]
     pub runtime: Option<String>,
-    /// The inference protocol; defaults to what KServe would choose for the format (`v2` for triton, `v1` otherwise).
+    /// The inference protocol; defaults to the one of the stock runtime KServe v0.20.0 picks for the format (`v1` where one serves it; `v2` for onnx, tensorrt, mlflow and triton).
     #[serde(default)]
     pub protocol: Option<Protocol>,
 }
@@ -355,7 +359,7 @@ pub struct Scaling {
     /// Most replicas.
     #[serde(default)]
     pub max_replicas: Option<u32>,
-    /// What the autoscaler watches.
+    /// What the autoscaler watches. Knative mode: `concurrency`, `rps`, or `cpu` (on Knative's HPA class, which needs its `serving-hpa` extension); Standard mode: `cpu` or `memory`.
     #[serde(default)]
     pub metric: Option<ScaleMetric>,
     /// Target value of the metric per replica (requests in flight, requests per second, or percent utilisation for cpu and memory).
@@ -400,10 +404,10 @@ pub struct Canary {
     /// Percent of live traffic the canary takes, 0 to 100 (0 keeps it deployed but idle).
     #[schemars(range(max = 100))]
     pub traffic_percent: u32,
-    /// KServe only: `native` lets KServe split (Knative's revisions, or Standard mode's `spec.canary`); `split` renders two complete InferenceServices and a weighted route, so the cluster's traffic follows from Git alone. Default: `native` in Knative mode, `split` in Standard mode (KServe v0.20.0 does not route Standard-mode canaries).
+    /// KServe only: `native` lets KServe split (Knative's revisions, or Standard mode's `spec.canary`); `split` renders two complete InferenceServices and a weighted route, so the cluster's traffic follows from Git alone. Default: `native` in Knative mode (on a cluster where the InferenceService is new, a native canary takes 100 %, kserve#2649), `split` in Standard mode (KServe v0.20.0 does not route Standard-mode canaries).
     #[serde(default)]
     pub strategy: Option<CanaryStrategy>,
-    /// KServe `split` only: the route kind, `gateway-api` (an `HTTPRoute`, default) or `istio` (a `VirtualService`). Same as `spec.route.router`.
+    /// KServe `split` only: the route kind, `gateway-api` (an `HTTPRoute`, default) or `istio` (a `VirtualService`, needs Istio 1.22). Same as `spec.route.router`. In Knative mode a Gateway API route needs an implementation that routes to `ExternalName` Services with a per-backend `Host` header (`cluster.gatewayImplementation: istio`).
     #[serde(default)]
     pub router: Option<Router>,
 }
@@ -436,7 +440,7 @@ pub struct Shadow {
     pub version: String,
     /// Where the shadow's artifacts are.
     pub storage_uri: String,
-    /// Percent of live requests copied to the shadow, 0 to 100.
+    /// Percent of live requests copied to the shadow, 0 to 100. Below 100 on a Gateway API route, it needs Gateway API v1.3 CRDs (`cluster.gatewayApiVersion`).
     #[serde(default = "all_traffic")]
     #[schemars(range(max = 100))]
     pub percent: u32,
@@ -450,7 +454,7 @@ fn all_traffic() -> u32 {
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Route {
-    /// `gateway-api` (default) or `istio`.
+    /// `gateway-api` (default) or `istio` (a `VirtualService`, needs Istio 1.22). In Knative mode a Gateway API route needs an implementation that routes to `ExternalName` Services with a per-backend `Host` header (`cluster.gatewayImplementation: istio`).
     #[serde(default)]
     pub router: Option<Router>,
     /// The Gateway the route attaches to (Gateway API `parentRefs`; for Istio, `namespace/name` in `gateways`).

@@ -690,7 +690,12 @@ fn check_gateway_knative_backends(spec: &ModelDeployment, anchor: &str, rules: &
         Some(implementation) => match implementation.knative_backends() {
             Ok(known) => known,
             Err(why) => {
-                rules.refuse(at, backends, format!("a split route in Knative mode cannot work through `{}`: {why}", id.as_str()), hint);
+                rules.refuse(
+                    at,
+                    backends,
+                    format!("a split route in Knative mode cannot work through `{}`: {why}", id.as_str()),
+                    hint,
+                );
                 return;
             }
         },

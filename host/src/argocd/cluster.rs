@@ -54,9 +54,13 @@ impl ApiVersions {
             return None;
         }
         if !self.serves(&format!("{GROUP}/v1"), "GRPCRoute") {
-            Some("the cluster's Gateway API CRDs predate v1.1 (they serve no `gateway.networking.k8s.io/v1` `GRPCRoute`)")
+            Some(
+                "the cluster's Gateway API CRDs predate v1.1 (they serve no `gateway.networking.k8s.io/v1` `GRPCRoute`)",
+            )
         } else if self.serves(&format!("{GROUP}/v1alpha2"), "GRPCRoute") {
-            Some("the cluster runs the experimental channel of Gateway API v1.1 (it still serves `GRPCRoute` `v1alpha2`)")
+            Some(
+                "the cluster runs the experimental channel of Gateway API v1.1 (it still serves `GRPCRoute` `v1alpha2`)",
+            )
         } else {
             None
         }
@@ -148,7 +152,11 @@ pub fn missing(manifests: &[Manifest], apis: &ApiVersions) -> Vec<Missing> {
 /// The model an object belongs to: its `app.kubernetes.io/name` label, else its name.
 fn model_of(object: &Value) -> String {
     let metadata = &object["metadata"];
-    metadata["labels"]["app.kubernetes.io/name"].as_str().or_else(|| metadata["name"].as_str()).unwrap_or_default().to_owned()
+    metadata["labels"]["app.kubernetes.io/name"]
+        .as_str()
+        .or_else(|| metadata["name"].as_str())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Rendered `HTTPRoute`s whose `RequestMirror.percent` the cluster's CRDs would prune.
@@ -157,7 +165,9 @@ fn pruned(manifests: &[Manifest], apis: &ApiVersions) -> Vec<Missing> {
     let mut found = Vec::new();
     for manifest in manifests {
         let Ok(object) = serde_saphyr::from_str::<Value>(&manifest.yaml) else { continue };
-        if object["kind"] != "HTTPRoute" || !object["apiVersion"].as_str().is_some_and(|v| v.starts_with("gateway.networking.k8s.io/")) {
+        if object["kind"] != "HTTPRoute"
+            || !object["apiVersion"].as_str().is_some_and(|v| v.starts_with("gateway.networking.k8s.io/"))
+        {
             continue;
         }
         let rules = object["spec"]["rules"].as_array().into_iter().flatten();
@@ -227,12 +237,17 @@ mod tests {
     fn gateway_api_releases_that_prune_the_mirror_percent_are_told_by_their_kinds() {
         let v1_0 = gateway(&["v1/Gateway", "v1/GatewayClass", "v1/HTTPRoute", "v1beta1/ReferenceGrant"]);
         assert!(v1_0.prunes_mirror_percent().is_some_and(|w| w.contains("predate v1.1")));
-        let v1_1_experimental = gateway(&["v1/HTTPRoute", "v1/GRPCRoute", "v1alpha2/GRPCRoute", "v1alpha3/BackendTLSPolicy"]);
+        let v1_1_experimental =
+            gateway(&["v1/HTTPRoute", "v1/GRPCRoute", "v1alpha2/GRPCRoute", "v1alpha3/BackendTLSPolicy"]);
         assert!(v1_1_experimental.prunes_mirror_percent().is_some());
         // v1.1 to v1.3 standard serve the same kinds: the plugin warns instead.
         assert_eq!(gateway(&["v1/HTTPRoute", "v1/GRPCRoute"]).prunes_mirror_percent(), None);
         assert_eq!(gateway(&["v1/HTTPRoute", "v1/GRPCRoute", "v1/BackendTLSPolicy"]).prunes_mirror_percent(), None);
-        assert_eq!(ApiVersions::parse("gateway.networking.k8s.io/v1").prunes_mirror_percent(), None, "no kinds: unknown");
+        assert_eq!(
+            ApiVersions::parse("gateway.networking.k8s.io/v1").prunes_mirror_percent(),
+            None,
+            "no kinds: unknown"
+        );
         let route = |percent: &str| Manifest {
             yaml: format!(
                 "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: r-traffic\n  labels:\n    app.kubernetes.io/name: r\nspec:\n  rules:\n  - filters:\n    - type: RequestMirror\n      requestMirror:\n        backendRef: {{name: r-shadow-predictor, port: 80}}\n{percent}"
@@ -241,7 +256,10 @@ mod tests {
         };
         let missing = missing(&[route("        percent: 10\n")], &v1_0);
         assert_eq!(missing.len(), 1);
-        assert!(missing[0].problem.as_deref().is_some_and(|p| p.contains("prunes `requestMirror.percent`")), "{missing:?}");
+        assert!(
+            missing[0].problem.as_deref().is_some_and(|p| p.contains("prunes `requestMirror.percent`")),
+            "{missing:?}"
+        );
         assert_eq!(super::missing(&[route("")], &v1_0), [], "a 100 % mirror has no `percent`");
     }
 

@@ -229,6 +229,9 @@ mod tests {
     fn renaming_the_spec_file_changes_the_template_as_the_readme_says() {
         // `modelgen.dev/source` is copied onto the pods (KServe's disallowed
         // list cannot be told from Git); the README documents the one rollout.
-        assert_ne!(revision_template(&isvc("fraud.yaml", STABLE)), revision_template(&isvc("models/fraud.yaml", STABLE)));
+        assert_ne!(
+            revision_template(&isvc("fraud.yaml", STABLE)),
+            revision_template(&isvc("models/fraud.yaml", STABLE))
+        );
     }
 }

@@ -227,8 +227,9 @@ impl Runtime {
     }
 
     /// The protocol the controller assumes when the predictor names none:
-    /// `SetRuntimeDefaults` sets `v2` for MLServer and Triton and `v1` for
-    /// TorchServe; for every other server `GetProtocol` reads an unset one as `v1`.
+    /// `SetRuntimeDefaults` sets `v2` for the `mlserver` and `tritonserver`
+    /// server types and `v1` for `torchserve`; for every other server
+    /// `GetProtocol` reads an unset one as `v1`.
     pub fn default_protocol(&self) -> Protocol {
         match self.server_type {
             "mlserver" | "tritonserver" => V2,
@@ -284,9 +285,7 @@ pub fn protocol(model: &Model) -> Option<Protocol> {
 pub fn selected(model: &Model) -> Option<&'static Runtime> {
     match &model.runtime {
         Some(name) => stock(name),
-        None => {
-            supporting(model.format.as_str(), model.format_version.as_deref(), protocol(model)).first().copied()
-        }
+        None => supporting(model.format.as_str(), model.format_version.as_deref(), protocol(model)).first().copied(),
     }
 }
 
@@ -321,7 +320,9 @@ pub fn mismatch(model: &Model) -> Option<Mismatch> {
             let what = version.map_or_else(|| format!("`{format}`"), |v| format!("`{format}` version `{v}`"));
             return Some(Mismatch {
                 field: if runtime.supports_model(format, None, true) { "formatVersion" } else { "runtime" },
-                message: format!("the stock runtime `{name}` does not serve {what}; KServe stops with \"specified runtime {name} does not support specified framework/version\""),
+                message: format!(
+                    "the stock runtime `{name}` does not serve {what}; KServe stops with \"specified runtime {name} does not support specified framework/version\""
+                ),
                 hint: format!("`{name}` serves {}", quoted(offered)),
             });
         }
@@ -330,7 +331,10 @@ pub fn mismatch(model: &Model) -> Option<Mismatch> {
         {
             return Some(Mismatch {
                 field: "protocol",
-                message: format!("the stock runtime `{name}` does not speak protocol `{}`; KServe stops with \"specified runtime {name} does not support specified protocol version\"", protocol.as_str()),
+                message: format!(
+                    "the stock runtime `{name}` does not speak protocol `{}`; KServe stops with \"specified runtime {name} does not support specified protocol version\"",
+                    protocol.as_str()
+                ),
                 hint: format!("`{name}` speaks {}", quoted(runtime.protocols.iter().map(|p| p.as_str()))),
             });
         }
@@ -356,7 +360,9 @@ pub fn mismatch(model: &Model) -> Option<Mismatch> {
         };
         return Some(Mismatch {
             field: "format",
-            message: format!("no runtime KServe v0.20.0 installs auto-selects format `{format}`, so the InferenceService would never serve (\"no runtime found to support predictor\")"),
+            message: format!(
+                "no runtime KServe v0.20.0 installs auto-selects format `{format}`, so the InferenceService would never serve (\"no runtime found to support predictor\")"
+            ),
             hint,
         });
     }
@@ -386,7 +392,9 @@ pub fn mismatch(model: &Model) -> Option<Mismatch> {
     let asked = protocol.map_or("v1", Protocol::as_str);
     Some(Mismatch {
         field: "protocol",
-        message: format!("no runtime KServe v0.20.0 installs serves `{format}` over protocol `{asked}` (\"no runtime found to support predictor\")"),
+        message: format!(
+            "no runtime KServe v0.20.0 installs serves `{format}` over protocol `{asked}` (\"no runtime found to support predictor\")"
+        ),
         hint: format!("use {} (or remove `protocol`), or pin `runtime`", quoted(works)),
     })
 }
@@ -549,13 +557,19 @@ mod tests {
     #[test]
     fn the_highest_priority_wins_and_versions_compare_as_strings() {
         // sklearn over v2: MLServer (priority 2) before the sklearn server (1).
-        assert_eq!(selected(&model(ModelFormat::Sklearn, None, None, Some(V2))).map(|r| r.name), Some("kserve-mlserver"));
+        assert_eq!(
+            selected(&model(ModelFormat::Sklearn, None, None, Some(V2))).map(|r| r.name),
+            Some("kserve-mlserver")
+        );
         assert_eq!(supporting("sklearn", Some("1"), Some(V1)).len(), 1, "the predictive server does not auto-select");
         let m = mismatch(&model(ModelFormat::Sklearn, Some("1.3"), None, None)).expect("no runtime has `1.3`");
         assert_eq!(m.field, "formatVersion");
         assert!(m.hint.contains("`0`, `1`"), "{}", m.hint);
         let m = mismatch(&model(ModelFormat::Onnx, None, None, Some(V1))).expect("Triton speaks v2 only");
-        assert_eq!((m.field, m.hint.as_str()), ("protocol", "use `v2`, `grpc-v2` (or remove `protocol`), or pin `runtime`"));
+        assert_eq!(
+            (m.field, m.hint.as_str()),
+            ("protocol", "use `v2`, `grpc-v2` (or remove `protocol`), or pin `runtime`")
+        );
         let m = mismatch(&model(ModelFormat::Openvino, None, None, None)).expect("not installed");
         assert!(m.hint.contains("`kserve-openvino`"), "{}", m.hint);
     }
@@ -568,7 +582,8 @@ mod tests {
         assert_eq!(protocol(&model(ModelFormat::Triton, None, Some("my-runtime"), None)), Some(V2));
         let wrong = mismatch(&model(ModelFormat::Sklearn, None, Some("kserve-xgbserver"), None)).expect("wrong format");
         assert_eq!(wrong.field, "runtime");
-        let protocol = mismatch(&model(ModelFormat::Sklearn, None, Some("kserve-mlserver"), Some(V1))).expect("v2 only");
+        let protocol =
+            mismatch(&model(ModelFormat::Sklearn, None, Some("kserve-mlserver"), Some(V1))).expect("v2 only");
         assert_eq!(protocol.field, "protocol");
         assert_eq!(mismatch(&model(ModelFormat::Sklearn, None, Some("my-runtime"), Some(V1))), None);
     }
