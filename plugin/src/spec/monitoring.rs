@@ -31,7 +31,7 @@ pub struct Monitoring {
     /// How Prometheus scrapes the model's pods.
     #[serde(default)]
     pub scrape: Scrape,
-    /// Alert thresholds; each alert exists when its block is written.
+    /// Alert thresholds; each alert exists when its block is written. On KServe in Knative mode the request metrics come from Knative's queue-proxy, which from Knative 1.19 exports them only with `request-metrics-protocol: prometheus` in `config-observability` (confirm with `cluster.acknowledge: [knative-request-metrics]`).
     #[serde(default)]
     pub alerts: Alerts,
     /// The Grafana dashboard (a `ConfigMap` for Grafana's dashboard sidecar).
