@@ -80,7 +80,7 @@ pub const RULES: &[Rule] = &[
         cluster: "From Knative 1.19 the queue-proxy exports its request metrics only when `config-observability` sets `request-metrics-protocol: prometheus` (the default is `none`); without them the latency, error-rate and traffic series are missing.",
         modelgen: "Knative-mode monitoring is a warning unless `cluster.acknowledge` lists `knative-request-metrics`; `ModelTrafficLow` names the setting when it fires for missing metrics.",
         source: "knative/serving@knative-v1.20.0:config/core/configmaps/observability.yaml, pkg/queue/sharedmain/otel.go",
-        case: "examples/mochanet",
+        case: "tests/cases/monitoring-project-defaults",
     },
     Rule {
         id: "knative-shadow-host",
