@@ -138,12 +138,15 @@ impl<'a> Stack<'a> {
     }
 
     /// Drops `path` from the layers under the spec (project defaults) unless
-    /// the spec, or a layer over it, sets a mapping at one of `claims`:
-    /// defaults for a canary refine a spec's canary, they never add one.
+    /// the spec merged with the layers over it has a mapping at one of
+    /// `claims`: defaults for a canary refine a spec's canary, they never add
+    /// one (nor keep one an environment deletes with `null`).
     pub fn drop_unclaimed_defaults(&mut self, path: &FieldPath, claims: &[FieldPath]) {
-        let claimed = self.layers[self.spec..]
-            .iter()
-            .any(|l| claims.iter().any(|c| l.document.at(c).is_some_and(|n| matches!(n.value, Value::Map(_)))));
+        let mut above = self.layers[self.spec].document.clone();
+        for layer in &self.layers[self.spec + 1..] {
+            merge(&mut above, &layer.document);
+        }
+        let claimed = claims.iter().any(|c| above.at(c).is_some_and(|n| matches!(n.value, Value::Map(_))));
         if !claimed {
             for layer in &mut self.layers[..self.spec] {
                 remove(&mut layer.document, &path.0);
