@@ -2,20 +2,20 @@
 
 use std::collections::BTreeMap;
 
+use crate::assemble::stack::{self as overlay, Layer, Stack};
 use crate::context::RenderContext;
-use crate::decode::decode;
 use crate::diagnostic::{Diagnostic, Position};
-use crate::fields;
 use crate::manifest::{Manifest, Rendered};
-use crate::overlay::{self, Layer, Stack};
+use crate::model::project::{self, Environment};
+use crate::model::spec::{API_GROUP_PREFIX, API_VERSION, KIND, ModelDeployment};
 use crate::patch;
-use crate::path::FieldPath;
-use crate::project::{self, Environment};
 use crate::render::{self, Target};
+use crate::rules::spec as validate;
 use crate::source::SourceFile;
-use crate::spec::{API_GROUP_PREFIX, API_VERSION, KIND, ModelDeployment};
-use crate::validate;
-use crate::yaml::{self, Node, Value};
+use crate::yaml::decoder::decode;
+use crate::yaml::node::{self as yaml, Node, Value};
+use crate::yaml::path::FieldPath;
+use crate::yaml::unknown_field as fields;
 
 /// The most diagnostics one render reports; past it, one line says how many more.
 pub const MAX_DIAGNOSTICS: usize = 200;
@@ -127,7 +127,7 @@ fn assemble<'a>(sources: &'a [SourceFile], context: &'a RenderContext) -> Result
         }
     };
 
-    let schema = crate::schema::spec_schema_value();
+    let schema = crate::model::schema::spec_schema_value();
     let mut found = Vec::new();
     let mut used_selectors = std::collections::BTreeSet::new();
     for (file, documents) in documents {
@@ -499,7 +499,7 @@ fn check_weights(weights: &BTreeMap<String, u64>, found: &[Found<'_>], diagnosti
             ),
             None => {
                 let names: Vec<&str> = found.iter().map(|f| f.spec.metadata.name.as_str()).collect();
-                let hint = crate::decode::suggest(model, &names).unwrap_or_else(|| {
+                let hint = crate::yaml::decoder::suggest(model, &names).unwrap_or_else(|| {
                     format!("models: {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
                 });
                 diagnostics

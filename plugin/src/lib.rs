@@ -3,23 +3,16 @@
 //! The logic is plain Rust, tested natively; [`guest`] (wasm32 only) exports
 //! it as a WebAssembly component implementing `wit/generator.wit`.
 
+pub mod assemble;
 pub mod context;
-pub mod decode;
 pub mod diagnostic;
-pub mod fields;
 pub mod generator;
 pub mod manifest;
-pub mod overlay;
+pub mod model;
 pub mod patch;
-pub mod path;
-pub mod project;
 pub mod render;
 pub mod rules;
-pub mod schema;
-pub mod selector;
 pub mod source;
-pub mod spec;
-pub mod validate;
 pub mod yaml;
 
 #[cfg(target_arch = "wasm32")]
@@ -29,8 +22,8 @@ pub use context::RenderContext;
 pub use diagnostic::{Diagnostic, Position, Severity};
 pub use generator::{Description, ModelSummary, describe, generate};
 pub use manifest::{Manifest, Rendered};
+pub use model::schema::spec_schema;
 pub use patch::Reference;
-pub use schema::spec_schema;
 pub use source::SourceFile;
 
 /// The plugin's name, reported by `info`.
@@ -40,5 +33,5 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The spec kinds this plugin handles, as `apiVersion/kind`.
 pub fn kinds() -> Vec<String> {
-    vec![format!("{}/{}", spec::API_VERSION, spec::KIND)]
+    vec![format!("{}/{}", model::spec::API_VERSION, model::spec::KIND)]
 }

@@ -5,6 +5,7 @@
 //! version and kind exactly, name and namespace as anchored regular
 //! expressions, labels and annotations with Kubernetes label selectors.
 
+pub mod selector;
 pub mod strategic;
 
 use std::collections::BTreeMap;
@@ -13,11 +14,11 @@ use regex::Regex;
 use serde_json::Value as Json;
 
 use crate::diagnostic::{Diagnostic, Position};
-use crate::path::FieldPath;
-use crate::project::{self, Loaded, PatchEntry, PatchTarget};
-use crate::selector::Selector;
+use crate::model::project::{self, Loaded, PatchEntry, PatchTarget};
+use crate::patch::selector::Selector;
 use crate::source::SourceFile;
-use crate::yaml::{self, Node, Value};
+use crate::yaml::node::{self as yaml, Node, Value};
+use crate::yaml::path::FieldPath;
 
 /// A file the project refers to.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,7 +12,7 @@ pub mod seldon_v2;
 
 use serde_json::{Map, Value, json};
 
-use crate::spec::{Backend, ModelDeployment, ModelFormat, Spec};
+use crate::model::spec::{Backend, ModelDeployment, ModelFormat, Spec};
 
 /// What the backend renderers need besides the spec.
 pub struct Target<'a> {

@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 
 use super::route::{self, Destination, Mirror};
 use super::{DerivedName, Target, Variant, metadata, placement, resources, variant_model, variant_name};
-use crate::rules::kserve as rules;
-use crate::spec::{CanaryStrategy, DeploymentMode, Model, ScaleMetric, Spec};
+use crate::model::spec::{CanaryStrategy, DeploymentMode, Model, ScaleMetric, Spec};
+use crate::rules::backend::kserve as rules;
 
 /// The annotation that pins an `InferenceService`'s deployment mode.
 pub const DEPLOYMENT_MODE_ANNOTATION: &str = "serving.kserve.io/deploymentMode";
@@ -201,7 +201,7 @@ fn predictor(spec: &Spec, storage_uri: &str) -> Value {
 mod tests {
     use serde_json::Value;
 
-    use crate::rules::kserve::revision_template;
+    use crate::rules::backend::kserve::revision_template;
     use crate::{RenderContext, SourceFile};
 
     const CANARY: &str = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: fraud, namespace: payments, labels: {team: risk}}\nspec:\n  model: {format: xgboost, version: v2.0.0, storageUri: gs://m/fraud/v2.0.0}\n  scaling: {minReplicas: 2, maxReplicas: 10}\n  canary: {version: v2.1.0, storageUri: gs://m/fraud/v2.1.0, trafficPercent: 25}\n";

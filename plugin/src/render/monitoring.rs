@@ -13,8 +13,8 @@ pub mod dashboard;
 use serde_json::{Map, Value, json};
 
 use super::{Target, Variant, metadata, seldon_v2, variant_model, variant_name};
-use crate::spec::monitoring::{self as spec, AlertSeverity, Direction, Monitoring};
-use crate::spec::{Backend, DeploymentMode, Spec};
+use crate::model::monitoring::{self as spec, AlertSeverity, Direction, Monitoring};
+use crate::model::spec::{Backend, DeploymentMode, Spec};
 
 /// Per-version request rate (requests per second).
 pub const REQUESTS: &str = "modelgen:requests:rate5m";
@@ -75,7 +75,7 @@ impl Source {
                 // The runtime KServe will run the model on (a pinned one of
                 // the user's is unknown): sklearn over `v2` runs on MLServer,
                 // which does not export `request_predict_seconds`.
-                let python = crate::rules::kserve::selected(&spec.model)
+                let python = crate::rules::backend::kserve::selected(&spec.model)
                     .is_some_and(|runtime| KSERVE_PYTHON_RUNTIMES.contains(&runtime.name));
                 if python { Source::KservePython } else { Source::KserveOther }
             }
@@ -399,7 +399,7 @@ fn quantile_by_version(q: f64, buckets: &str, selector: &str) -> String {
 /// and feedback too): only predictions are requests.
 fn predictions(selector: &str, protocol: &str) -> String {
     let services: Vec<String> =
-        crate::rules::seldon::prediction_services(protocol).iter().map(|s| regex_escape(s)).collect();
+        crate::rules::backend::seldon::prediction_services(protocol).iter().map(|s| regex_escape(s)).collect();
     and(selector, &format!("service=~{}", quote(&services.join("|"))))
 }
 
@@ -820,8 +820,8 @@ mod tests {
         let model =
             if yaml.contains("model:") { "" } else { "model: {format: sklearn, version: v1, storageUri: s3://m/1}\n" };
         let text = format!("{model}{yaml}");
-        let node = crate::yaml::parse_stream(&text).expect("YAML").remove(0);
-        crate::decode::decode(&node).expect("a spec")
+        let node = crate::yaml::node::parse_stream(&text).expect("YAML").remove(0);
+        crate::yaml::decoder::decode(&node).expect("a spec")
     }
 
     #[test]

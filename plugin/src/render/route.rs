@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 
 use super::{Target, metadata};
-use crate::rules::kserve::ROUTE_SUFFIX;
-use crate::spec::Router;
+use crate::model::spec::Router;
+use crate::rules::backend::kserve::ROUTE_SUFFIX;
 
 /// The port KServe's predictor Services listen on.
 pub const SERVICE_PORT: u16 = 80;

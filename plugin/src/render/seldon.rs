@@ -8,7 +8,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{Target, Variant, metadata, placement, resources, variant_model};
-use crate::spec::{ModelFormat, Protocol, ScaleMetric, Spec};
+use crate::model::spec::{ModelFormat, Protocol, ScaleMetric, Spec};
 
 /// The graph node's (and model container's) name.
 pub const NODE: &str = "model";

@@ -11,7 +11,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{DerivedName, Target, Variant, metadata, placement, resources, variant_model, variant_name};
-use crate::spec::{ModelFormat, Spec};
+use crate::model::spec::{ModelFormat, Spec};
 
 /// The Server capability a model of `format` requires, if a stock Server has it.
 pub fn requirement(format: ModelFormat) -> Option<&'static str> {

@@ -6,9 +6,9 @@
 //! the project file, at its own line, not in the spec it was merged into.
 
 use crate::diagnostic::{Diagnostic, Position};
-use crate::fields;
-use crate::path::{FieldPath, Segment};
-use crate::yaml::{Node, Value};
+use crate::yaml::node::{Node, Value};
+use crate::yaml::path::{FieldPath, Segment};
+use crate::yaml::unknown_field as fields;
 
 /// Fragment keys that belong to a spec's `metadata`; every other key belongs to its `spec`.
 const METADATA_KEYS: [&str; 3] = ["namespace", "labels", "annotations"];
@@ -268,7 +268,7 @@ pub fn single(path: &FieldPath, value: Value) -> Node {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::parse_stream;
+    use crate::yaml::node::parse_stream;
 
     fn node(text: &str) -> Node {
         parse_stream(text).expect("YAML").remove(0)

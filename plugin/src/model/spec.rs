@@ -3,8 +3,6 @@
 //! Field names here are the product's interface. Doc comments become the
 //! descriptions of the published JSON Schema (`modelgen schema`).
 
-pub mod monitoring;
-
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -97,7 +95,7 @@ pub struct Spec {
     pub tolerations: Vec<Toleration>,
     /// Prometheus scraping, alert rules and a Grafana dashboard for the model, its canary and its shadow.
     #[serde(default)]
-    pub monitoring: Option<monitoring::Monitoring>,
+    pub monitoring: Option<crate::model::monitoring::Monitoring>,
     /// Facts about the cluster the model is deployed to that decide what works there (Gateway API implementation and version, Knative feature flags, confirmed prerequisites). Usually set once for all models in `modelgen.yaml` (`cluster`, or per environment).
     #[serde(default)]
     pub cluster: Option<Cluster>,

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{Component, Rule};
-use crate::spec::{Model, ModelFormat, Protocol};
+use crate::model::spec::{Model, ModelFormat, Protocol};
 
 /// The default format version KServe reads when none is given: none (`mt:<name>` matches any version).
 const ANY: Option<&str> = None;

@@ -9,8 +9,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, Visitor};
 
 use crate::diagnostic::Position;
-use crate::path::{FieldPath, Segment};
-use crate::yaml::{Node, Value};
+use crate::yaml::node::{Node, Value};
+use crate::yaml::path::{FieldPath, Segment};
 
 /// Why a document does not match the spec types.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -304,7 +304,7 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
-    use crate::yaml::parse_stream;
+    use crate::yaml::node::parse_stream;
 
     #[derive(Debug, Deserialize)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]

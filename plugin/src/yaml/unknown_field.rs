@@ -6,10 +6,10 @@
 
 use serde_json::Value as Schema;
 
-use crate::decode::suggest;
 use crate::diagnostic::Position;
-use crate::path::FieldPath;
-use crate::yaml::{Node, Value};
+use crate::yaml::decoder::suggest;
+use crate::yaml::node::{Node, Value};
+use crate::yaml::path::FieldPath;
 
 /// A key the schema does not allow.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,11 +92,11 @@ fn walk(node: &Node, schema: &Schema, root: &Schema, path: &FieldPath, found: &m
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::parse_stream;
+    use crate::yaml::node::parse_stream;
 
     #[test]
     fn all_unknown_fields_are_found_with_hints() {
-        let schema = crate::schema::spec_schema_value();
+        let schema = crate::model::schema::spec_schema_value();
         let text = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: m, labels: {any: thing}}\nspec:\n  model: {format: sklearn, version: v1, storageURI: s3://m}\n  canary: {version: v2, storageUri: s3://n, trafficPrecent: 5}\n  tolerations: [{key: a, efect: NoSchedule}]\n  colour: blue\n";
         let doc = parse_stream(text).expect("YAML").remove(0);
         let found = unknown_fields(&doc, &schema);

@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::project::Project;
-use crate::spec::ModelDeployment;
+use crate::model::project::Project;
+use crate::model::spec::ModelDeployment;
 
 /// The JSON Schema (draft 2020-12) of both kinds a user writes, chosen by
 /// `kind`, pretty-printed: one file for editors, whichever file they open.

@@ -6,7 +6,7 @@
 //! implementation's own issue tracker.
 
 use super::{Component, Rule};
-use crate::spec::GatewayImplementation;
+use crate::model::spec::GatewayImplementation;
 
 /// Whether an implementation does something.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

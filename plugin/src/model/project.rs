@@ -11,13 +11,13 @@ use schemars::JsonSchema;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 
-use crate::decode::decode;
+use crate::assemble::stack::Layer;
 use crate::diagnostic::Diagnostic;
-use crate::fields;
-use crate::overlay::Layer;
-use crate::path::FieldPath;
-use crate::spec::{API_VERSION, Cluster};
-use crate::yaml::{Node, Value};
+use crate::model::spec::{API_VERSION, Cluster};
+use crate::yaml::decoder::decode;
+use crate::yaml::node::{Node, Value};
+use crate::yaml::path::FieldPath;
+use crate::yaml::unknown_field as fields;
 
 /// The project file's path, relative to the application root.
 pub const FILE: &str = "modelgen.yaml";
@@ -30,7 +30,7 @@ pub const KIND: &str = "Project";
 #[schemars(title = "Project")]
 pub struct Project {
     /// Always `modelgen.dev/v1alpha1`.
-    #[schemars(schema_with = "crate::spec::api_version_schema")]
+    #[schemars(schema_with = "crate::model::spec::api_version_schema")]
     pub api_version: String,
     /// Always `Project`.
     #[schemars(schema_with = "kind_schema")]
@@ -196,7 +196,7 @@ impl Loaded {
                 format!("`{}` defines no environments", self.file)
             } else {
                 let names: Vec<&str> = self.project.environments.keys().map(String::as_str).collect();
-                crate::decode::suggest(name, &names).map_or_else(
+                crate::yaml::decoder::suggest(name, &names).map_or_else(
                     || format!("known environments: {}", known.join(", ")),
                     |s| format!("{s} (known environments: {})", known.join(", ")),
                 )
@@ -311,7 +311,7 @@ fn check(loaded: &Loaded, diagnostics: &mut Vec<Diagnostic>) {
             }
         }
     }
-    let schema = crate::schema::spec_schema_value();
+    let schema = crate::model::schema::spec_schema_value();
     for path in fragments {
         if let Some(layer) = loaded.layer(&path) {
             diagnostics.extend(layer.check(&schema));

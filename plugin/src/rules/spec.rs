@@ -4,13 +4,13 @@
 //! path into a line and column through the document's [`Node`](crate::yaml::Node) tree.
 
 use crate::diagnostic::Severity;
-use crate::path::FieldPath;
+use crate::model::monitoring as monitoring_spec;
+use crate::model::spec::{Acknowledgement, Backend, CanaryStrategy, Protocol, Router, Shadow};
+use crate::model::spec::{Canary, DeploymentMode, ModelDeployment, ScaleMetric, TaintEffect, TolerationOperator};
 use crate::render::monitoring::{self, dashboard as monitoring_dashboard};
 use crate::render::{self, kserve, seldon};
-use crate::rules::{self, Rule, gateway_api, knative};
-use crate::spec::monitoring as monitoring_spec;
-use crate::spec::{Acknowledgement, Backend, CanaryStrategy, Protocol, Router, Shadow};
-use crate::spec::{Canary, DeploymentMode, ModelDeployment, ScaleMetric, TaintEffect, TolerationOperator};
+use crate::rules::backend::{self as rules, Rule, gateway_api, knative};
+use crate::yaml::path::FieldPath;
 
 /// One broken rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub const MAX_NAME_WITH_STANDARD_CANARY: usize = 63 - "-canary-predictor".len();
 pub const RESERVED_LABELS: [&str; 3] =
     ["app.kubernetes.io/name", "app.kubernetes.io/version", "app.kubernetes.io/managed-by"];
 
-pub use crate::rules::kserve::STORAGE_SCHEMES;
+pub use crate::rules::backend::kserve::STORAGE_SCHEMES;
 
 struct Rules {
     findings: Vec<Finding>,
@@ -385,7 +385,7 @@ fn check_cluster(spec: &ModelDeployment, rules: &mut Rules) {
     }
     for (i, flag) in cluster.knative_features.iter().flatten().enumerate() {
         if !knative::is_feature(flag) {
-            let hint = crate::decode::suggest(flag, &knative::FEATURES)
+            let hint = crate::yaml::decoder::suggest(flag, &knative::FEATURES)
                 .unwrap_or_else(|| "list the keys of `config-features` that are `enabled` or `allowed`".to_owned());
             rules.push(
                 Severity::Error,

@@ -1,0 +1,3 @@
+//! Assembling a spec from its layers.
+
+pub mod stack;
