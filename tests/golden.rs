@@ -194,7 +194,7 @@ fn the_readme_backend_requirements_are_the_rules_table() {
     let (begin, end) = ("<!-- backend-rules:begin -->\n", "<!-- backend-rules:end -->");
     let start = readme.find(begin).expect("the begin marker") + begin.len();
     let stop = readme[start..].find(end).expect("the end marker") + start;
-    let generated = modelgen_plugin::rules::backend::markdown();
+    let generated = modelgen_plugin::backend_rules_markdown();
     if std::env::var_os("BLESS").is_some_and(|v| v == "1") {
         let updated = format!("{}{generated}{}", &readme[..start], &readme[stop..]);
         std::fs::write(&path, updated).expect("rewrite README");

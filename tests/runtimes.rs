@@ -241,11 +241,11 @@ fn the_matcher_finds_what_kserve_finds_and_refuses_what_it_refuses() {
 #[test]
 fn the_plugin_table_says_what_the_vendored_runtimes_say() {
     let runtimes = runtimes();
-    let table = modelgen_plugin::rules::backend::kserve::RUNTIMES;
+    let table = modelgen_plugin::KSERVE_RUNTIMES;
     assert_eq!(
         table.iter().map(|r| r.name).collect::<BTreeSet<_>>(),
         runtimes.iter().map(|r| r.name.as_str()).collect::<BTreeSet<_>>(),
-        "update `RUNTIMES` in plugin/src/rules/kserve.rs"
+        "update `RUNTIMES` in plugin/src/rules/backend/kserve.rs"
     );
     for runtime in &runtimes {
         let row = table.iter().find(|r| r.name == runtime.name).expect("listed");

@@ -1,3 +1,3 @@
 //! Assembling a spec from its layers.
 
-pub mod stack;
+pub(crate) mod stack;

@@ -3,17 +3,17 @@
 //! The logic is plain Rust, tested natively; [`guest`] (wasm32 only) exports
 //! it as a WebAssembly component implementing `wit/generator.wit`.
 
-pub mod assemble;
-pub mod context;
-pub mod diagnostic;
-pub mod generator;
-pub mod manifest;
-pub mod model;
-pub mod patch;
-pub mod render;
-pub mod rules;
-pub mod source;
-pub mod yaml;
+pub(crate) mod assemble;
+pub(crate) mod context;
+pub(crate) mod diagnostic;
+pub(crate) mod generator;
+pub(crate) mod manifest;
+pub(crate) mod model;
+pub(crate) mod patch;
+pub(crate) mod render;
+pub(crate) mod rules;
+pub(crate) mod source;
+pub(crate) mod yaml;
 
 #[cfg(target_arch = "wasm32")]
 mod guest;
@@ -25,6 +25,15 @@ pub use manifest::{Manifest, Rendered};
 pub use model::schema::spec_schema;
 pub use patch::Reference;
 pub use source::SourceFile;
+
+/// KServe's stock serving runtimes as the plugin models them; a host-side
+/// test checks the table against the vendored upstream files.
+pub use rules::backend::kserve::{
+    RUNTIMES as KSERVE_RUNTIMES, Runtime as KserveRuntime, SupportedFormat as KserveFormat,
+};
+/// The backend rules table as the README's "Backend requirements" section
+/// prints it; a host-side test keeps the two identical.
+pub use rules::backend::markdown as backend_rules_markdown;
 
 /// The plugin's name, reported by `info`.
 pub const NAME: &str = "modelgen-generator";

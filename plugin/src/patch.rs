@@ -5,8 +5,8 @@
 //! version and kind exactly, name and namespace as anchored regular
 //! expressions, labels and annotations with Kubernetes label selectors.
 
-pub mod selector;
-pub mod strategic;
+pub(crate) mod selector;
+pub(crate) mod strategic;
 
 use std::collections::BTreeMap;
 

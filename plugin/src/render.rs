@@ -4,11 +4,11 @@
 //! decides the names of derived objects, so that validation can check them
 //! against each backend's limits before anything is rendered.
 
-pub mod kserve;
-pub mod monitoring;
-pub mod route;
-pub mod seldon;
-pub mod seldon_v2;
+pub(crate) mod kserve;
+pub(crate) mod monitoring;
+pub(crate) mod route;
+pub(crate) mod seldon;
+pub(crate) mod seldon_v2;
 
 use serde_json::{Map, Value, json};
 
@@ -180,7 +180,7 @@ pub fn placement(spec: &Spec, pod: &mut Map<String, Value>) {
                 if let Some(effect) = t.effect {
                     toleration.insert("effect".into(), json!(format!("{effect:?}")));
                 }
-                if let Some(seconds) = t.toleration_seconds {
+                if let Some(seconds) = t.seconds {
                     toleration.insert("tolerationSeconds".into(), json!(seconds));
                 }
                 Value::Object(toleration)

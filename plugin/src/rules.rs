@@ -1,4 +1,4 @@
 //! What a spec must satisfy: the backend rules table and the spec's own rules.
 
-pub mod backend;
-pub mod spec;
+pub(crate) mod backend;
+pub(crate) mod spec;

@@ -1,6 +1,6 @@
 //! YAML with positions: the tree user input is parsed into, field paths, typed decoding, and emission.
 
-pub mod decoder;
-pub mod node;
-pub mod path;
-pub mod unknown_field;
+pub(crate) mod decoder;
+pub(crate) mod node;
+pub(crate) mod path;
+pub(crate) mod unknown_field;

@@ -132,11 +132,6 @@ impl<'a> Stack<'a> {
         &self.layers[self.spec].document
     }
 
-    /// The spec's file.
-    pub fn spec_file(&self) -> &'a str {
-        self.layers[self.spec].file.unwrap_or_default()
-    }
-
     /// Drops `path` from the layers under the spec (project defaults) unless
     /// the spec merged with the layers over it has a mapping at one of
     /// `claims`: defaults for a canary refine a spec's canary, they never add

@@ -33,15 +33,28 @@ pub struct Project {
     #[schemars(schema_with = "crate::model::spec::api_version_schema")]
     pub api_version: String,
     /// Always `Project`.
+    #[expect(
+        dead_code,
+        reason = "checked on the document tree before decoding, to point at the value; typed for the schema"
+    )]
     #[schemars(schema_with = "kind_schema")]
     pub kind: String,
     /// The project's name (informational).
+    #[expect(dead_code, reason = "informational: nothing reads it; typed for the schema")]
     #[serde(default)]
     pub metadata: Option<ProjectMetadata>,
     /// Values every spec starts from: `namespace`, `labels`, `annotations` and any field of a spec's `spec` (for example `backend` or `resources`). A spec's own values win. Its `canary`, `shadow` and `route` refine a spec that has a canary or shadow; they never add one.
+    #[expect(
+        dead_code,
+        reason = "read from the document tree, whose values keep their positions; typed for the schema and its type checks"
+    )]
     #[serde(default)]
     pub defaults: Option<Fragment>,
     /// Facts about the cluster every spec is deployed to (Gateway API implementation and version, Knative feature flags, confirmed prerequisites), under every spec's own `cluster`.
+    #[expect(
+        dead_code,
+        reason = "read from the document tree, whose values keep their positions; typed for the schema and its type checks"
+    )]
     #[serde(default)]
     pub cluster: Option<Cluster>,
     /// The environments, by name (for example `dev`, `staging`, `prod`). Render one with `modelgen render --env NAME`.
@@ -54,6 +67,7 @@ pub struct Project {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProjectMetadata {
     /// The project's name.
+    #[expect(dead_code, reason = "informational: nothing reads it; typed for the schema")]
     #[serde(default)]
     pub name: Option<String>,
 }
@@ -63,9 +77,17 @@ pub struct ProjectMetadata {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Environment {
     /// Facts about this environment's cluster, merged over the project's and the specs' `cluster`.
+    #[expect(
+        dead_code,
+        reason = "read from the document tree, whose values keep their positions; typed for the schema and its type checks"
+    )]
     #[serde(default)]
     pub cluster: Option<Cluster>,
     /// Merged into every spec (JSON merge patch: maps merge, other values replace, `null` deletes): `namespace`, `labels`, `annotations` and any field of a spec's `spec`.
+    #[expect(
+        dead_code,
+        reason = "read from the document tree, whose values keep their positions; typed for the schema and its type checks"
+    )]
     #[serde(default)]
     pub overrides: Option<Fragment>,
     /// Overrides for the models a selector picks, applied in order after `overrides`.
@@ -87,6 +109,10 @@ pub struct ModelOverride {
     #[serde(default)]
     pub match_labels: BTreeMap<String, String>,
     /// What to merge into the selected models, as for the environment's `overrides`.
+    #[expect(
+        dead_code,
+        reason = "read from the document tree, whose values keep their positions; typed for the schema and its type checks"
+    )]
     pub overrides: Fragment,
 }
 

@@ -22,9 +22,17 @@ pub const KIND: &str = "ModelDeployment";
 #[schemars(title = "ModelDeployment")]
 pub struct ModelDeployment {
     /// Always `modelgen.dev/v1alpha1`.
+    #[expect(
+        dead_code,
+        reason = "checked on the document tree before decoding, to point at the value; typed for the schema"
+    )]
     #[schemars(schema_with = "api_version_schema")]
     pub api_version: String,
     /// Always `ModelDeployment`.
+    #[expect(
+        dead_code,
+        reason = "checked on the document tree before decoding, to point at the value; typed for the schema"
+    )]
     #[schemars(schema_with = "kind_schema")]
     pub kind: String,
     /// The name, namespace and labels of what is generated.
@@ -581,8 +589,8 @@ pub struct Toleration {
     #[serde(default)]
     pub effect: Option<TaintEffect>,
     /// How long a `NoExecute` taint is tolerated, in seconds.
-    #[serde(default)]
-    pub toleration_seconds: Option<i64>,
+    #[serde(default, rename = "tolerationSeconds")]
+    pub seconds: Option<i64>,
 }
 
 /// Toleration operator.

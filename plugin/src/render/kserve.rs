@@ -201,7 +201,7 @@ fn predictor(spec: &Spec, storage_uri: &str) -> Value {
 mod tests {
     use serde_json::Value;
 
-    use crate::rules::backend::kserve::revision_template;
+    use crate::rules::backend::kserve::pod_template::revision_template;
     use crate::{RenderContext, SourceFile};
 
     const CANARY: &str = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: fraud, namespace: payments, labels: {team: risk}}\nspec:\n  model: {format: xgboost, version: v2.0.0, storageUri: gs://m/fraud/v2.0.0}\n  scaling: {minReplicas: 2, maxReplicas: 10}\n  canary: {version: v2.1.0, storageUri: gs://m/fraud/v2.1.0, trafficPercent: 25}\n";

@@ -8,7 +8,7 @@
 //! The recording rules turn each backend's metrics into the same series
 //! (`modelgen:requests:rate5m`, ...), and the alerts read only those.
 
-pub mod dashboard;
+pub(crate) mod dashboard;
 
 use serde_json::{Map, Value, json};
 

@@ -7,11 +7,11 @@
 //! requirements" section is generated from [`markdown`] (a test keeps it
 //! current), so the next KServe release is an update of these tables.
 
-pub mod gateway_api;
-pub mod istio;
-pub mod knative;
-pub mod kserve;
-pub mod seldon;
+pub(crate) mod gateway_api;
+pub(crate) mod istio;
+pub(crate) mod knative;
+pub(crate) mod kserve;
+pub(crate) mod seldon;
 
 use std::fmt::Write as _;
 

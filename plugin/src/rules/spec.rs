@@ -27,12 +27,6 @@ pub struct Finding {
     pub on_key: bool,
 }
 
-/// Longest InferenceService name: KServe derives `<name>-predictor` (a
-/// 63-character DNS label) and does not shorten it.
-pub const MAX_NAME: usize = 63 - "-predictor".len();
-/// Longest name with a Standard-mode canary, whose Service is `<name>-canary-predictor`.
-pub const MAX_NAME_WITH_STANDARD_CANARY: usize = 63 - "-canary-predictor".len();
-
 /// Labels that modelgen sets itself and users may not override.
 pub const RESERVED_LABELS: [&str; 3] =
     ["app.kubernetes.io/name", "app.kubernetes.io/version", "app.kubernetes.io/managed-by"];
@@ -431,7 +425,7 @@ fn check_placement(spec: &ModelDeployment, rules: &mut Rules) {
                 None,
             );
         }
-        if toleration.toleration_seconds.is_some() && toleration.effect != Some(TaintEffect::NoExecute) {
+        if toleration.seconds.is_some() && toleration.effect != Some(TaintEffect::NoExecute) {
             rules.push(
                 Severity::Error,
                 path.key("tolerationSeconds"),

@@ -2,9 +2,6 @@
 
 use super::{Component, Rule};
 
-/// The release from which Istio serves `networking.istio.io/v1`.
-pub const V1_SINCE: &str = "1.22";
-
 /// Istio's rules.
 pub const RULES: &[Rule] = &[Rule {
     id: "istio-v1-api",

@@ -5,8 +5,6 @@
 //! `tests/data/kserve-runtimes/` and every rendered `InferenceService`
 //! against it, the way `GetSupportingRuntimes` matches them.
 
-use serde_json::{Map, Value, json};
-
 use super::{Component, Rule};
 use crate::model::spec::{Model, ModelFormat, Protocol};
 
@@ -413,44 +411,52 @@ pub const KNATIVE_HPA_CLASS: &str = "hpa.autoscaling.knative.dev";
 /// `<isvc>` and `<isvc>-<component>`, never this.
 pub const ROUTE_SUFFIX: &str = "-traffic";
 
-/// InferenceService annotations KServe does not copy onto the pod template
-/// (`constants.ServiceAnnotationDisallowedList`; the cluster's
-/// `inferenceservice-config` can only add to it).
-pub const NOT_PROPAGATED_ANNOTATIONS: [&str; 5] = [
-    "autoscaling.knative.dev/min-scale",
-    "autoscaling.knative.dev/max-scale",
-    "internal.serving.kserve.io/storage-initializer-sourceuri",
-    "kubectl.kubernetes.io/last-applied-configuration",
-    "modelFormat",
-];
-/// InferenceService labels KServe does not copy onto a Knative revision (`RevisionTemplateLabelDisallowedList`).
-pub const NOT_PROPAGATED_LABELS: [&str; 1] = ["networking.kserve.io/visibility"];
+/// What KServe derives from an InferenceService's predictor for its pods, so
+/// that tests can tell which changes of modelgen's output roll pods;
+/// rendering never needs it.
+#[cfg(test)]
+pub(crate) mod pod_template {
+    use serde_json::{Map, Value, json};
 
-/// The Knative revision template KServe derives from a Knative-mode
-/// InferenceService's predictor: a change here is a new revision, and new
-/// pods (`buildObjectMeta` in `components/predictor.go`, `createKnativeService`
-/// in `knative/ksvc_reconciler.go`). Traffic fields are not part of it.
-pub fn revision_template(isvc: &Value) -> Value {
-    let predictor = &isvc["spec"]["predictor"];
-    let strings = |v: &Value| v.as_object().cloned().unwrap_or_default();
-    // Labels: the InferenceService's, then the predictor's over them.
-    let mut labels: Map<String, Value> = strings(&isvc["metadata"]["labels"]);
-    labels.extend(strings(&predictor["labels"]));
-    labels.retain(|k, _| !NOT_PROPAGATED_LABELS.contains(&k.as_str()));
-    labels.insert("serving.kserve.io/inferenceservice".into(), isvc["metadata"]["name"].clone());
-    labels.insert("component".into(), json!("predictor"));
-    let mut annotations: Map<String, Value> = strings(&isvc["metadata"]["annotations"]);
-    annotations.retain(|k, _| !NOT_PROPAGATED_ANNOTATIONS.contains(&k.as_str()));
-    annotations.extend(strings(&predictor["annotations"]));
-    annotations.insert(
-        "internal.serving.kserve.io/storage-initializer-sourceuri".into(),
-        predictor["model"]["storageUri"].clone(),
-    );
-    let mut pod = strings(predictor);
-    for traffic in ["canaryTrafficPercent", "labels", "annotations"] {
-        pod.remove(traffic);
+    /// InferenceService annotations KServe does not copy onto the pod template
+    /// (`constants.ServiceAnnotationDisallowedList`; the cluster's
+    /// `inferenceservice-config` can only add to it).
+    pub const NOT_PROPAGATED_ANNOTATIONS: [&str; 5] = [
+        "autoscaling.knative.dev/min-scale",
+        "autoscaling.knative.dev/max-scale",
+        "internal.serving.kserve.io/storage-initializer-sourceuri",
+        "kubectl.kubernetes.io/last-applied-configuration",
+        "modelFormat",
+    ];
+    /// InferenceService labels KServe does not copy onto a Knative revision (`RevisionTemplateLabelDisallowedList`).
+    pub const NOT_PROPAGATED_LABELS: [&str; 1] = ["networking.kserve.io/visibility"];
+
+    /// The Knative revision template KServe derives from a Knative-mode
+    /// InferenceService's predictor: a change here is a new revision, and new
+    /// pods (`buildObjectMeta` in `components/predictor.go`, `createKnativeService`
+    /// in `knative/ksvc_reconciler.go`). Traffic fields are not part of it.
+    pub fn revision_template(isvc: &Value) -> Value {
+        let predictor = &isvc["spec"]["predictor"];
+        let strings = |v: &Value| v.as_object().cloned().unwrap_or_default();
+        // Labels: the InferenceService's, then the predictor's over them.
+        let mut labels: Map<String, Value> = strings(&isvc["metadata"]["labels"]);
+        labels.extend(strings(&predictor["labels"]));
+        labels.retain(|k, _| !NOT_PROPAGATED_LABELS.contains(&k.as_str()));
+        labels.insert("serving.kserve.io/inferenceservice".into(), isvc["metadata"]["name"].clone());
+        labels.insert("component".into(), json!("predictor"));
+        let mut annotations: Map<String, Value> = strings(&isvc["metadata"]["annotations"]);
+        annotations.retain(|k, _| !NOT_PROPAGATED_ANNOTATIONS.contains(&k.as_str()));
+        annotations.extend(strings(&predictor["annotations"]));
+        annotations.insert(
+            "internal.serving.kserve.io/storage-initializer-sourceuri".into(),
+            predictor["model"]["storageUri"].clone(),
+        );
+        let mut pod = strings(predictor);
+        for traffic in ["canaryTrafficPercent", "labels", "annotations"] {
+            pod.remove(traffic);
+        }
+        json!({ "metadata": { "labels": labels, "annotations": annotations }, "spec": pod })
     }
-    json!({ "metadata": { "labels": labels, "annotations": annotations }, "spec": pod })
 }
 
 /// KServe's rules.
