@@ -9,7 +9,8 @@ use crate::manifest::{Manifest, Rendered};
 use crate::model::project::{self, Environment};
 use crate::model::spec::{API_GROUP_PREFIX, API_VERSION, KIND, ModelDeployment};
 use crate::patch;
-use crate::render::{self, Target};
+use crate::render;
+use crate::render::object::Target;
 use crate::rules::spec as validate;
 use crate::source::SourceFile;
 use crate::yaml::decoder::decode;
@@ -64,7 +65,7 @@ pub fn generate(sources: &[SourceFile], context: &RenderContext) -> Result<Rende
         .iter_mut()
         .map(|(object, source)| {
             // After the patches: whatever they added is guarded too.
-            render::guard_substitution(object);
+            render::substitution::guard_substitution(object);
             Manifest { yaml: yaml::emit(object), source: (*source).to_owned() }
         })
         .collect();
@@ -127,7 +128,7 @@ fn assemble<'a>(sources: &'a [SourceFile], context: &'a RenderContext) -> Result
         }
     };
 
-    let schema = crate::model::schema::spec_schema_value();
+    let schema = crate::model::spec::schema();
     let mut found = Vec::new();
     let mut used_selectors = std::collections::BTreeSet::new();
     for (file, documents) in documents {

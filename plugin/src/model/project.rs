@@ -337,7 +337,7 @@ fn check(loaded: &Loaded, diagnostics: &mut Vec<Diagnostic>) {
             }
         }
     }
-    let schema = crate::model::schema::spec_schema_value();
+    let schema = crate::model::spec::schema();
     for path in fragments {
         if let Some(layer) = loaded.layer(&path) {
             diagnostics.extend(layer.check(&schema));

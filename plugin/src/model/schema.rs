@@ -3,7 +3,6 @@
 use serde_json::{Map, Value, json};
 
 use crate::model::project::Project;
-use crate::model::spec::ModelDeployment;
 
 /// The JSON Schema (draft 2020-12) of both kinds a user writes, chosen by
 /// `kind`, pretty-printed: one file for editors, whichever file they open.
@@ -13,13 +12,8 @@ pub fn spec_schema() -> String {
     text
 }
 
-/// The schema of `ModelDeployment` alone, as a JSON value (for walking, not for reading).
-pub fn spec_schema_value() -> Value {
-    schemars::schema_for!(ModelDeployment).to_value()
-}
-
 fn published() -> Value {
-    let mut spec = spec_schema_value();
+    let mut spec = crate::model::spec::schema();
     let mut project = schemars::schema_for!(Project).to_value();
     let mut defs = Map::new();
     for schema in [&mut spec, &mut project] {

@@ -610,6 +610,12 @@ pub enum TaintEffect {
     NoExecute,
 }
 
+/// The schema of `ModelDeployment` alone, as a JSON value: what unknown
+/// fields are checked against (the published schema is [`crate::model::schema`]).
+pub fn schema() -> serde_json::Value {
+    schemars::schema_for!(ModelDeployment).to_value()
+}
+
 pub(crate) fn api_version_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "const": API_VERSION, "description": "Always `modelgen.dev/v1alpha1`." })
 }

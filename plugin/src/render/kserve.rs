@@ -6,15 +6,14 @@
 
 use serde_json::{Map, Value, json};
 
+use super::object::{DerivedName, Target, VERSION_LABEL, metadata, placement, resources};
 use super::route::{self, Destination, Mirror};
-use super::{DerivedName, Target, Variant, metadata, placement, resources, variant_model, variant_name};
+use super::variant::Variant;
 use crate::model::spec::{CanaryStrategy, DeploymentMode, Model, ScaleMetric, Spec};
 use crate::rules::backend::kserve as rules;
 
 /// The annotation that pins an `InferenceService`'s deployment mode.
 pub const DEPLOYMENT_MODE_ANNOTATION: &str = "serving.kserve.io/deploymentMode";
-/// The label that names the model version a pod serves.
-pub const VERSION_LABEL: &str = "app.kubernetes.io/version";
 /// Name of the canary predictor in Standard mode (`<name>-canary-predictor`).
 pub const STANDARD_CANARY_NAME: &str = "canary";
 
@@ -35,8 +34,8 @@ pub fn names(base: &str, spec: &Spec) -> Vec<DerivedName> {
     let mut names = vec![service(predictor_service(base))];
     if spec.kserve_split() {
         for variant in [Variant::Canary, Variant::Shadow] {
-            if variant_model(spec, variant).is_some() {
-                names.push(service(predictor_service(&variant_name(base, variant))));
+            if variant.served(spec).is_some() {
+                names.push(service(predictor_service(&variant.object_name(base))));
             }
         }
     } else if spec.canary.is_some() && spec.mode() == DeploymentMode::Standard {
@@ -122,14 +121,14 @@ fn split(target: &Target<'_>) -> Vec<Value> {
     let mut destinations = Vec::new();
     let mut mirror = None;
     let canary_percent = spec.canary.as_ref().map_or(0, |c| c.traffic_percent);
-    for variant in [Variant::Stable, Variant::Canary, Variant::Shadow] {
-        let Some((version, uri)) = variant_model(spec, variant) else { continue };
-        let name = variant_name(base, variant);
+    for variant in Variant::ALL {
+        let Some(served) = variant.served(spec) else { continue };
+        let name = variant.object_name(base);
         objects.push(json!({
             "apiVersion": "serving.kserve.io/v1beta1",
             "kind": "InferenceService",
-            "metadata": metadata(target, &name, version, &isvc_annotations(spec)),
-            "spec": { "predictor": predictor(spec, uri) },
+            "metadata": metadata(target, &name, served.version, &isvc_annotations(spec)),
+            "spec": { "predictor": predictor(spec, served.storage_uri) },
         }));
         let service = predictor_service(&name);
         // A Knative predictor's Service points at the cluster-local gateway,

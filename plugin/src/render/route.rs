@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Target, metadata};
+use super::object::{Target, metadata};
 use crate::model::spec::Router;
 use crate::rules::backend::kserve::ROUTE_SUFFIX;
 

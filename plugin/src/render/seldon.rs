@@ -7,7 +7,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Target, Variant, metadata, placement, resources, variant_model};
+use super::object::{Target, VERSION_LABEL, metadata, placement, resources};
+use super::variant::{Served, Variant};
 use crate::model::spec::{ModelFormat, Protocol, ScaleMetric, Spec};
 
 /// The graph node's (and model container's) name.
@@ -54,16 +55,16 @@ pub fn protocol(spec: &Spec) -> (&'static str, &'static str) {
 pub fn render(target: &Target<'_>) -> Vec<Value> {
     let spec = &target.spec.spec;
     let canary_percent = spec.canary.as_ref().map_or(0, |c| c.traffic_percent);
-    let predictors: Vec<Value> = [Variant::Stable, Variant::Canary, Variant::Shadow]
+    let predictors: Vec<Value> = Variant::ALL
         .into_iter()
         .filter_map(|variant| {
-            let (version, uri) = variant_model(spec, variant)?;
+            let served = variant.served(spec)?;
             let traffic = match variant {
                 Variant::Stable => 100 - canary_percent,
                 Variant::Canary => canary_percent,
                 Variant::Shadow => spec.shadow.as_ref().map_or(0, |s| s.percent),
             };
-            Some(predictor(spec, variant, version, uri, traffic))
+            Some(predictor(spec, variant, served, traffic))
         })
         .collect();
     let (protocol, transport) = protocol(spec);
@@ -75,9 +76,9 @@ pub fn render(target: &Target<'_>) -> Vec<Value> {
     })]
 }
 
-fn predictor(spec: &Spec, variant: Variant, version: &str, uri: &str, traffic: u32) -> Value {
+fn predictor(spec: &Spec, variant: Variant, served: Served<'_>, traffic: u32) -> Value {
     let server = server(spec.model.format).unwrap_or_default();
-    let mut graph = json!({ "name": NODE, "type": "MODEL", "implementation": server, "modelUri": uri, "children": [] });
+    let mut graph = json!({ "name": NODE, "type": "MODEL", "implementation": server, "modelUri": served.storage_uri, "children": [] });
     if let Some(secret) = &spec.storage_secret {
         graph["envSecretRefName"] = json!(secret);
     }
@@ -86,7 +87,7 @@ fn predictor(spec: &Spec, variant: Variant, version: &str, uri: &str, traffic: u
         "graph": graph,
         "traffic": traffic,
         // Pod labels: which version a pod serves, for dashboards and debugging.
-        "labels": { "app.kubernetes.io/version": version },
+        "labels": { VERSION_LABEL: served.version },
     });
     if variant == Variant::Shadow {
         predictor["shadow"] = json!(true);

@@ -10,7 +10,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{DerivedName, Target, Variant, metadata, placement, resources, variant_model, variant_name};
+use super::object::{DerivedName, Target, metadata, placement, resources};
+use super::variant::{Served, Variant};
 use crate::model::spec::{ModelFormat, Spec};
 
 /// The Server capability a model of `format` requires, if a stock Server has it.
@@ -68,8 +69,8 @@ pub fn server_name(base: &str) -> String {
 pub fn names(base: &str, spec: &Spec) -> Vec<DerivedName> {
     let mut names = vec![DerivedName { name: base.to_owned(), max: 63, what: "Seldon Core 2 Model name" }];
     for variant in [Variant::Canary, Variant::Shadow] {
-        if variant_model(spec, variant).is_some() {
-            names.push(DerivedName { name: variant_name(base, variant), max: 63, what: "Seldon Core 2 Model name" });
+        if variant.served(spec).is_some() {
+            names.push(DerivedName { name: variant.object_name(base), max: 63, what: "Seldon Core 2 Model name" });
         }
     }
     if spec.canary.is_some() || spec.shadow.is_some() {
@@ -92,9 +93,9 @@ pub fn render(target: &Target<'_>) -> Vec<Value> {
     } else {
         spec.server.clone()
     };
-    for variant in [Variant::Stable, Variant::Canary, Variant::Shadow] {
-        if let Some((version, uri)) = variant_model(spec, variant) {
-            objects.push(model(target, &variant_name(base, variant), version, uri, server.as_deref()));
+    for variant in Variant::ALL {
+        if let Some(served) = variant.served(spec) {
+            objects.push(model(target, &variant.object_name(base), served, server.as_deref()));
         }
     }
     if spec.canary.is_some() || spec.shadow.is_some() {
@@ -103,10 +104,10 @@ pub fn render(target: &Target<'_>) -> Vec<Value> {
     objects
 }
 
-fn model(target: &Target<'_>, name: &str, version: &str, uri: &str, server: Option<&str>) -> Value {
+fn model(target: &Target<'_>, name: &str, served: Served<'_>, server: Option<&str>) -> Value {
     let spec = &target.spec.spec;
     let mut model = Map::new();
-    model.insert("storageUri".into(), json!(uri));
+    model.insert("storageUri".into(), json!(served.storage_uri));
     if let Some(requirement) = requirement(spec.model.format) {
         model.insert("requirements".into(), json!([requirement]));
     }
@@ -123,7 +124,7 @@ fn model(target: &Target<'_>, name: &str, version: &str, uri: &str, server: Opti
     json!({
         "apiVersion": "mlops.seldon.io/v1alpha1",
         "kind": "Model",
-        "metadata": metadata(target, name, version, &[]),
+        "metadata": metadata(target, name, served.version, &[]),
         "spec": model,
     })
 }
@@ -134,11 +135,11 @@ fn experiment(target: &Target<'_>) -> Value {
     let canary_percent = spec.canary.as_ref().map_or(0, |c| c.traffic_percent);
     let mut candidates = vec![json!({ "name": base, "weight": 100 - canary_percent })];
     if spec.canary.is_some() {
-        candidates.push(json!({ "name": variant_name(base, Variant::Canary), "weight": canary_percent }));
+        candidates.push(json!({ "name": Variant::Canary.object_name(base), "weight": canary_percent }));
     }
     let mut experiment = json!({ "default": base, "candidates": candidates });
     if let Some(shadow) = &spec.shadow {
-        experiment["mirror"] = json!({ "name": variant_name(base, Variant::Shadow), "percent": shadow.percent });
+        experiment["mirror"] = json!({ "name": Variant::Shadow.object_name(base), "percent": shadow.percent });
     }
     json!({
         "apiVersion": "mlops.seldon.io/v1alpha1",

@@ -7,9 +7,13 @@ use crate::diagnostic::Severity;
 use crate::model::monitoring as monitoring_spec;
 use crate::model::spec::{Acknowledgement, Backend, CanaryStrategy, Protocol, Router, Shadow};
 use crate::model::spec::{Canary, DeploymentMode, ModelDeployment, ScaleMetric, TaintEffect, TolerationOperator};
-use crate::render::monitoring::{self, dashboard as monitoring_dashboard};
+use crate::render::monitoring::dashboard as monitoring_dashboard;
+use crate::render::monitoring::promql::{MAX_INTERVAL_MS, WINDOW};
+use crate::render::monitoring::source::{Source, quality_missing};
+use crate::render::object::RESERVED_LABELS;
 use crate::render::{self, kserve, seldon};
-use crate::rules::backend::{self as rules, Rule, gateway_api, knative};
+use crate::rules::backend::rule::Rule;
+use crate::rules::backend::{self as rules, gateway_api, knative};
 use crate::yaml::path::FieldPath;
 
 /// One broken rule.
@@ -26,10 +30,6 @@ pub struct Finding {
     /// Whether the problem is the mapping key itself rather than its value.
     pub on_key: bool,
 }
-
-/// Labels that modelgen sets itself and users may not override.
-pub const RESERVED_LABELS: [&str; 3] =
-    ["app.kubernetes.io/name", "app.kubernetes.io/version", "app.kubernetes.io/managed-by"];
 
 pub use crate::rules::backend::kserve::STORAGE_SCHEMES;
 
@@ -1003,14 +1003,14 @@ fn check_scrape(scrape: &monitoring_spec::Scrape, rules: &mut Rules) {
     if interval == Some(0) {
         rules.error("spec.monitoring.scrape.interval", "the scrape interval cannot be `0`".to_owned(), None);
     } else if let Some(ms) = interval
-        && ms > monitoring::MAX_INTERVAL_MS
+        && ms > MAX_INTERVAL_MS
     {
         rules.error(
             "spec.monitoring.scrape.interval",
             format!(
                 "a scrape interval of `{}` leaves fewer than four samples in the `{}` rate window of the alerts",
                 scrape.interval(),
-                monitoring::WINDOW
+                WINDOW
             ),
             Some("scrape at least every `75s`"),
         );
@@ -1127,14 +1127,14 @@ fn check_alert_values(spec: &ModelDeployment, monitoring: &monitoring_spec::Moni
 /// Alerts the backend's metrics cannot feed are errors: they would never fire.
 fn check_monitoring_backend(spec: &ModelDeployment, monitoring: &monitoring_spec::Monitoring, rules: &mut Rules) {
     let alerts = &monitoring.alerts;
-    let source = monitoring::Source::of(&spec.spec);
+    let source = Source::of(&spec.spec);
     let at = |field: &str| format!("spec.monitoring.alerts.{field}");
     let backend = spec.spec.backend;
     let refuse = |rules: &mut Rules, path: String, what: &str, why: &str, hint: &str| {
         rules.error(&path, format!("{what} cannot work on `{backend}` here: {why}"), Some(hint));
     };
     let knative_hint = "use `deploymentMode: Knative` (its queue-proxy counts requests), or remove this alert";
-    if source == monitoring::Source::QueueProxy {
+    if source == Source::QueueProxy {
         rules.unless_acknowledged(
             spec,
             "spec.monitoring",
@@ -1176,7 +1176,7 @@ fn check_monitoring_backend(spec: &ModelDeployment, monitoring: &monitoring_spec
         );
     }
     if alerts.quality.is_some()
-        && let Some(why) = monitoring::quality_missing(&spec.spec)
+        && let Some(why) = quality_missing(&spec.spec)
     {
         refuse(rules, at("quality"), "a quality alert", &why, "serve the model on MLServer, or remove this alert");
     }

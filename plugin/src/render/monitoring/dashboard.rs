@@ -7,8 +7,10 @@
 
 use serde_json::{Value, json};
 
-use super::spec::Direction;
-use super::{ERROR_RATIO, LATENCY_MEAN, Plan, REQUESTS, percentile, quality_missing};
+use super::plan::Plan;
+use super::promql::{ERROR_RATIO, LATENCY_MEAN, REQUESTS, percentile};
+use super::source::quality_missing;
+use crate::model::monitoring::Direction;
 
 /// The label Grafana's dashboard sidecar looks for.
 pub const SIDECAR_LABEL: &str = "grafana_dashboard";
@@ -62,7 +64,7 @@ pub fn config_map(plan: &Plan<'_>) -> Option<Value> {
     Some(json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": super::monitoring_metadata(plan, &format!("{name}-dashboard"), &[(SIDECAR_LABEL, "1")], &annotations),
+        "metadata": plan.metadata(&format!("{name}-dashboard"), &[(SIDECAR_LABEL, "1")], &annotations),
         "data": { format!("{name}.json"): text },
     }))
 }

@@ -5,7 +5,7 @@
 //! `ExternalName` Services, which conformance does not test, from the
 //! implementation's own issue tracker.
 
-use super::{Component, Rule};
+use super::rule::{Component, Rule};
 use crate::model::spec::GatewayImplementation;
 
 /// Whether an implementation does something.

@@ -1,6 +1,6 @@
 //! Istio: the API version modelgen's `VirtualService` uses.
 
-use super::{Component, Rule};
+use super::rule::{Component, Rule};
 
 /// Istio's rules.
 pub const RULES: &[Rule] = &[Rule {

@@ -1,6 +1,6 @@
 //! Knative Serving 1.20, under KServe's Knative mode: feature flags, the HPA autoscaler class, observability, and how its gateways route.
 
-use super::{Component, Rule};
+use super::rule::{Component, Rule};
 
 /// The `config-features` keys of Knative Serving 1.20 (`NewFeaturesConfigFromMap`).
 pub const FEATURES: [&str; 32] = [

@@ -5,7 +5,7 @@
 //! `tests/data/kserve-runtimes/` and every rendered `InferenceService`
 //! against it, the way `GetSupportingRuntimes` matches them.
 
-use super::{Component, Rule};
+use super::rule::{Component, Rule};
 use crate::model::spec::{Model, ModelFormat, Protocol};
 
 /// The default format version KServe reads when none is given: none (`mt:<name>` matches any version).

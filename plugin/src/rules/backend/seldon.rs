@@ -1,6 +1,6 @@
 //! Seldon Core v1.17.1: what its executor's request metric counts, and what its operator writes in `status`.
 
-use super::{Component, Rule};
+use super::rule::{Component, Rule};
 
 /// The `service` label values of the executor's request metric that are
 /// predictions, for a SeldonDeployment's `protocol`: REST's `predictions`

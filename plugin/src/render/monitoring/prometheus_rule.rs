@@ -1,0 +1,312 @@
+//! The `PrometheusRule`: recording rules that turn each backend's metrics into modelgen's series, and the alerts that read only those.
+
+use serde_json::{Value, json};
+
+use super::plan::Plan;
+use super::promql::{
+    ERROR_RATIO, ERRORS, LATENCY_MEAN, LATENCY_QUANTILE, REQUESTS, and, percentile, quote, regex_escape, selector,
+};
+use super::source::{Source, quality_missing};
+use crate::model::monitoring::{self as spec, AlertSeverity, Direction};
+use crate::render::variant::Variant;
+
+/// The runbook hint on every alert: in GitOps the spec is the state.
+pub const RUNBOOK: &str = "roll back: revert the commit that changed the spec";
+
+/// The `PrometheusRule`: recording rules that turn the backend's metrics
+/// into modelgen's per-version series, then the alerts, which read only those.
+pub fn render(plan: &Plan<'_>) -> Option<Value> {
+    let mut groups = Vec::new();
+    let recording = recording_rules(plan);
+    if !recording.is_empty() {
+        groups.push(json!({ "name": format!("modelgen.{}.recording", plan.name()), "rules": recording }));
+    }
+    let alerts = alert_rules(plan);
+    if !alerts.is_empty() {
+        groups.push(json!({ "name": format!("modelgen.{}.alerts", plan.name()), "rules": alerts }));
+    }
+    if groups.is_empty() {
+        return None;
+    }
+    Some(json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": plan.metadata(plan.name(), &[], &[]),
+        "spec": { "groups": groups },
+    }))
+}
+
+fn recording_rules(plan: &Plan<'_>) -> Vec<Value> {
+    let source = plan.source;
+    let all = plan.all_versions();
+    let mut rules = Vec::new();
+    let Some(requests) = source.requests(&all) else { return rules };
+    rules.push(json!({ "record": REQUESTS, "expr": requests }));
+    if plan.errors_available()
+        && let Some(errors) = source.errors(&all)
+    {
+        rules.push(json!({ "record": ERRORS, "expr": errors }));
+        // No error series at all means no errors, not an unknown ratio.
+        rules.push(json!({
+            "record": ERROR_RATIO,
+            "expr": format!("({ERRORS}{all} or {REQUESTS}{all} * 0) / {REQUESTS}{all}"),
+        }));
+    }
+    let q = plan.quantile();
+    if let Some(latency) = source.latency(&all, q) {
+        match q {
+            Some(q) => rules.push(json!({
+                "record": LATENCY_QUANTILE,
+                "expr": latency,
+                "labels": { "quantile": q.to_string() },
+            })),
+            None => rules.push(json!({ "record": LATENCY_MEAN, "expr": latency })),
+        }
+    }
+    rules
+}
+
+/// The recorded latency series of one version.
+fn latency_series(plan: &Plan<'_>, version: &str) -> String {
+    match plan.quantile() {
+        Some(q) => {
+            format!("{LATENCY_QUANTILE}{}", and(&plan.only(version), &format!("quantile={}", quote(&q.to_string()))))
+        }
+        None => format!("{LATENCY_MEAN}{}", plan.only(version)),
+    }
+}
+
+/// How the latency is described in messages: `p99` or `mean`.
+fn latency_word(plan: &Plan<'_>) -> String {
+    plan.quantile().map_or_else(|| "mean".to_owned(), percentile)
+}
+
+/// What every alert of a spec shares.
+struct AlertSpec<'a> {
+    name: &'a str,
+    expr: String,
+    for_: String,
+    severity: AlertSeverity,
+    version: &'a str,
+    variant: Option<Variant>,
+    summary: String,
+    description: String,
+}
+
+fn alert(plan: &Plan<'_>, alert: &AlertSpec<'_>) -> Value {
+    let mut labels = json!({
+        "severity": alert.severity.as_str(),
+        "model": plan.name(),
+        "version": alert.version,
+        "backend": plan.spec().backend.to_string(),
+    });
+    if let Some(variant) = alert.variant {
+        labels["variant"] = json!(variant.as_str());
+    }
+    let description = format!("{} Spec: `{}`.", alert.description, plan.target.source);
+    json!({
+        "alert": alert.name,
+        "expr": alert.expr,
+        "for": alert.for_,
+        "labels": labels,
+        "annotations": { "summary": alert.summary, "description": description, "runbook": RUNBOOK },
+    })
+}
+
+fn for_or(duration: Option<&spec::Duration>, default: &str) -> String {
+    duration.map_or_else(|| default.to_owned(), |d| d.0.clone())
+}
+
+/// Who the alert is about, for messages: `mochanet v1.2.0 (stable)`.
+fn who(plan: &Plan<'_>, variant: Variant, version: &str) -> String {
+    format!("{} {version} ({})", plan.name(), variant.as_str())
+}
+
+#[allow(clippy::too_many_lines)] // One block per alert kind reads best side by side.
+fn alert_rules(plan: &Plan<'_>) -> Vec<Value> {
+    let alerts = &plan.monitoring.alerts;
+    let stable = plan.spec().model.version.as_str();
+    let mut rules = Vec::new();
+    if let Some(latency) = &alerts.latency
+        && plan.requests_available()
+    {
+        for (variant, version) in plan.serving() {
+            let word = latency_word(plan);
+            rules.push(alert(
+                plan,
+                &AlertSpec {
+                    name: "ModelLatencyHigh",
+                    expr: format!("{} > {} / 1000", latency_series(plan, version), latency.threshold_ms),
+                    for_: for_or(latency.for_.as_ref(), "5m"),
+                    severity: latency.severity.unwrap_or(AlertSeverity::Warning),
+                    version,
+                    variant: Some(variant),
+                    summary: format!("{}: {word} latency above {} ms", who(plan, variant, version), latency.threshold_ms),
+                    description: format!(
+                        "The {word} of request latency of {} has been above {} ms; it is {{{{ $value | humanizeDuration }}}}.",
+                        who(plan, variant, version),
+                        latency.threshold_ms
+                    ),
+                },
+            ));
+        }
+    }
+    if let Some(errors) = &alerts.error_rate
+        && plan.errors_available()
+    {
+        for (variant, version) in plan.serving() {
+            rules.push(alert(
+                plan,
+                &AlertSpec {
+                    name: "ModelErrorRateHigh",
+                    expr: format!("{ERROR_RATIO}{} > {} / 100", plan.only(version), errors.percent),
+                    for_: for_or(errors.for_.as_ref(), "5m"),
+                    severity: errors.severity.unwrap_or(AlertSeverity::Critical),
+                    version,
+                    variant: Some(variant),
+                    summary: format!("{}: more than {}% of requests fail", who(plan, variant, version), errors.percent),
+                    description: format!(
+                        "{{{{ $value | humanizePercentage }}}} of the requests to {} are answered with a server error, above the {}% threshold.",
+                        who(plan, variant, version),
+                        errors.percent
+                    ),
+                },
+            ));
+        }
+    }
+    if let Some(traffic) = &alerts.traffic
+        && plan.requests_available()
+    {
+        let versions: Vec<String> = plan.serving().map(|(_, v)| regex_escape(v)).collect();
+        let mut serving = plan.base();
+        serving.push(format!("version=~{}", quote(&versions.join("|"))));
+        let serving = selector(&serving);
+        rules.push(alert(
+            plan,
+            &AlertSpec {
+                name: "ModelTrafficLow",
+                expr: format!(
+                    "sum by (namespace, model) ({REQUESTS}{serving}) < {} or absent({REQUESTS}{serving})",
+                    traffic.min_requests_per_second
+                ),
+                for_: for_or(traffic.for_.as_ref(), "10m"),
+                severity: traffic.severity.unwrap_or(AlertSeverity::Warning),
+                version: stable,
+                variant: None,
+                summary: format!("{}: fewer than {} requests per second", plan.name(), traffic.min_requests_per_second),
+                description: format!(
+                    "Model {} receives fewer than {} requests per second, or its request metrics are missing (check that the PodMonitor `{}` finds its pods{}).",
+                    plan.name(),
+                    traffic.min_requests_per_second,
+                    plan.name(),
+                    if plan.source == Source::QueueProxy {
+                        ", and, from Knative 1.19, that `config-observability` sets `request-metrics-protocol: prometheus`"
+                    } else {
+                        ""
+                    }
+                ),
+            },
+        ));
+    }
+    if let Some(quality) = &alerts.quality
+        && quality_missing(plan.spec()).is_none()
+    {
+        let op = match quality.direction {
+            Direction::Below => "<",
+            Direction::Above => ">",
+        };
+        for (variant, version) in plan.serving() {
+            rules.push(alert(
+                plan,
+                &AlertSpec {
+                    name: "ModelQualityDegraded",
+                    expr: format!(
+                        "avg by (namespace, model, version) ({}{}) {op} {}",
+                        quality.metric,
+                        plan.only(version),
+                        quality.threshold
+                    ),
+                    for_: for_or(quality.for_.as_ref(), "15m"),
+                    severity: quality.severity.unwrap_or(AlertSeverity::Warning),
+                    version,
+                    variant: Some(variant),
+                    summary: format!(
+                        "{}: {} {} {}",
+                        who(plan, variant, version),
+                        quality.metric,
+                        quality.direction.as_str(),
+                        quality.threshold
+                    ),
+                    description: format!(
+                        "`{}` of {} is {{{{ $value }}}}, {} the threshold of {}.",
+                        quality.metric,
+                        who(plan, variant, version),
+                        quality.direction.as_str(),
+                        quality.threshold
+                    ),
+                },
+            ));
+        }
+    }
+    rules.extend(canary_rules(plan, stable));
+    rules
+}
+
+/// With a canary, its error rate and latency are compared with the stable
+/// model's, so that a bad canary is noticed before it is promoted.
+fn canary_rules(plan: &Plan<'_>, stable: &str) -> Vec<Value> {
+    let alerts = &plan.monitoring.alerts;
+    let Some(canary) = plan.version(Variant::Canary) else { return Vec::new() };
+    let settings = alerts.canary.clone().unwrap_or_default();
+    let for_ = for_or(settings.for_.as_ref(), "5m");
+    let severity = settings.severity.unwrap_or(AlertSeverity::Critical);
+    let mut rules = Vec::new();
+    if (alerts.error_rate.is_some() || settings.error_rate_factor.is_some()) && plan.errors_available() {
+        let factor = settings.error_rate_factor.unwrap_or(spec::DEFAULT_ERROR_RATE_FACTOR);
+        rules.push(alert(
+            plan,
+            &AlertSpec {
+                name: "CanaryErrorRateAboveStable",
+                expr: format!(
+                    "{ERROR_RATIO}{} > ignoring(version) {factor} * {ERROR_RATIO}{}",
+                    plan.only(canary),
+                    plan.only(stable)
+                ),
+                for_: for_.clone(),
+                severity,
+                version: canary,
+                variant: Some(Variant::Canary),
+                summary: format!("{}: error rate more than {factor}x the stable's", who(plan, Variant::Canary, canary)),
+                description: format!(
+                    "{{{{ $value | humanizePercentage }}}} of the requests to the canary {} {canary} fail, more than {factor} times the error rate of the stable {stable}. Do not promote it.",
+                    plan.name()
+                ),
+            },
+        ));
+    }
+    if (alerts.latency.is_some() || settings.latency_factor.is_some()) && plan.requests_available() {
+        let factor = settings.latency_factor.unwrap_or(spec::DEFAULT_LATENCY_FACTOR);
+        let word = latency_word(plan);
+        rules.push(alert(
+            plan,
+            &AlertSpec {
+                name: "CanaryLatencyAboveStable",
+                expr: format!(
+                    "{} > ignoring(version) {factor} * {}",
+                    latency_series(plan, canary),
+                    latency_series(plan, stable)
+                ),
+                for_,
+                severity,
+                version: canary,
+                variant: Some(Variant::Canary),
+                summary: format!("{}: {word} latency more than {factor}x the stable's", who(plan, Variant::Canary, canary)),
+                description: format!(
+                    "The {word} of request latency of the canary {} {canary} is {{{{ $value | humanizeDuration }}}}, more than {factor} times that of the stable {stable}. Do not promote it.",
+                    plan.name()
+                ),
+            },
+        ));
+    }
+    rules
+}
