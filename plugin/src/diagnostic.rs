@@ -86,6 +86,36 @@ impl Diagnostic {
     }
 }
 
+/// "did you mean `storageUri`?" for a near miss of one of `expected` (a case slip, one or two typos).
+pub fn did_you_mean(given: &str, expected: &[&str]) -> Option<String> {
+    expected
+        .iter()
+        .map(|candidate| {
+            let distance =
+                if candidate.eq_ignore_ascii_case(given) { 0.0 } else { 1.0 - strsim::jaro_winkler(given, candidate) };
+            (distance, candidate)
+        })
+        .filter(|(distance, _)| *distance < 0.15)
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| format!("did you mean `{candidate}`?"))
+}
+
+/// The hint for a key or value that is not one of `expected`: the near miss, else the whole list.
+pub fn did_you_mean_or_list(given: &str, expected: &[&str]) -> String {
+    did_you_mean(given, expected).unwrap_or_else(|| {
+        if expected.is_empty() {
+            "this mapping takes no fields".to_owned()
+        } else {
+            format!("expected one of {}", quoted(expected))
+        }
+    })
+}
+
+/// `` `a`, `b`, `c` ``: values listed as messages quote them.
+pub fn quoted<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
+    items.into_iter().map(|item| format!("`{}`", item.as_ref())).collect::<Vec<_>>().join(", ")
+}
+
 /// The longest value quoted in full; longer ones keep their start and end.
 const MAX_QUOTED: usize = 80;
 
@@ -130,6 +160,26 @@ impl fmt::Display for Diagnostic {
             write!(f, "\n  hint: {hint}")?;
         }
         Ok(())
+    }
+}
+
+/// The most diagnostics one render reports; past it, one line says how many more.
+pub const MAX_DIAGNOSTICS: usize = 200;
+
+/// Drops repeated diagnostics: a bad value in the project file is found
+/// once per spec it is merged into, and reported once.
+pub fn unique(diagnostics: &mut Vec<Diagnostic>) {
+    let mut seen = std::collections::HashSet::new();
+    diagnostics.retain(|d| seen.insert(d.clone()));
+}
+
+/// Keeps the report readable when a directory is badly broken.
+pub fn cap(diagnostics: &mut Vec<Diagnostic>) {
+    if diagnostics.len() > MAX_DIAGNOSTICS {
+        let more = diagnostics.len() - MAX_DIAGNOSTICS;
+        diagnostics.truncate(MAX_DIAGNOSTICS);
+        diagnostics
+            .push(Diagnostic::error(format!("{more} more diagnostics not shown")).hint("fix the ones above first"));
     }
 }
 

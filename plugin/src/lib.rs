@@ -22,8 +22,8 @@ pub use context::RenderContext;
 pub use diagnostic::{Diagnostic, Position, Severity};
 pub use generator::{Description, ModelSummary, describe, generate};
 pub use manifest::{Manifest, Rendered};
+pub use model::project::Reference;
 pub use model::schema::spec_schema;
-pub use patch::Reference;
 pub use source::SourceFile;
 
 /// KServe's stock serving runtimes as the plugin models them; a host-side

@@ -1,5 +1,7 @@
 //! The kinds a user writes: the model spec, its monitoring section, the project file, and their JSON Schema.
 
+pub(crate) mod document;
+pub(crate) mod layer;
 pub(crate) mod monitoring;
 pub(crate) mod project;
 pub(crate) mod schema;

@@ -7,51 +7,17 @@
 
 pub(crate) mod selector;
 pub(crate) mod strategic;
+pub(crate) mod target;
 
-use std::collections::BTreeMap;
-
-use regex::Regex;
 use serde_json::Value as Json;
 
 use crate::diagnostic::{Diagnostic, Position};
-use crate::model::project::{self, Loaded, PatchEntry, PatchTarget};
-use crate::patch::selector::Selector;
+use crate::model::project::{self, Loaded, PatchEntry};
 use crate::source::SourceFile;
-use crate::yaml::node::{self as yaml, Node, Value};
+use crate::yaml::node::{Node, Value};
 use crate::yaml::path::FieldPath;
-
-/// A file the project refers to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reference {
-    /// Relative to the application root, normalised.
-    pub path: String,
-    /// The file that names it.
-    pub referrer: String,
-    /// Where.
-    pub position: Option<Position>,
-}
-
-/// Every patch file of every environment (the host reads them for `generate`).
-pub fn references(project: &Loaded) -> Vec<Reference> {
-    let mut found = Vec::new();
-    for (name, environment) in &project.project.environments {
-        for (i, entry) in environment.patches.iter().enumerate() {
-            let Some(path) = entry.path.as_deref() else { continue };
-            let Ok(path) = project::relative_path(path) else { continue };
-            let at = entry_path(name, i).key("path");
-            found.push(Reference {
-                path,
-                referrer: project.file.clone(),
-                position: Some(project.document.position_of(&at)),
-            });
-        }
-    }
-    found
-}
-
-fn entry_path(environment: &str, index: usize) -> FieldPath {
-    FieldPath::parse("environments").key(environment).key("patches").index(index)
-}
+use crate::yaml::stream as yaml;
+use target::Target;
 
 /// A rendered object and the spec file it came from.
 pub type Object<'a> = (Json, &'a str);
@@ -66,7 +32,7 @@ pub fn apply(
 ) {
     let Some(environment) = project.project.environments.get(name) else { return };
     for (i, entry) in environment.patches.iter().enumerate() {
-        let at = entry_path(name, i);
+        let at = project.patch_path(name, i);
         let context = Context { project, entry, at: &at };
         match context.body(sources).and_then(|body| context.apply(&body, objects)) {
             Ok(Some(warning)) => diagnostics.push(warning),
@@ -191,7 +157,8 @@ impl Context<'_> {
                     "say which objects it applies to, for example `target: {kind: InferenceService, name: fraud}`",
                 )
             })?;
-            let selector = self.selector(target)?;
+            let selector =
+                Target::compile(target).map_err(|(field, message)| self.error(message, &format!("target.{field}")))?;
             let patch = Self::operations(body, items)?;
             for (object, _) in objects.iter_mut() {
                 if selector.matches(object) {
@@ -278,7 +245,7 @@ impl Context<'_> {
             ));
         }
         let selector = match &self.entry.target {
-            Some(target) => self.selector(target)?,
+            Some(target) => Target::compile(target).map_err(|(field, message)| self.error(message, &format!("target.{field}")))?,
             None => Target::of_patch(&patch).ok_or_else(|| {
                 Self::error_in(body, document, "this patch names no object: give it `apiVersion`, `kind` and `metadata.name`, or give the entry a `target`".to_owned())
             })?,
@@ -357,109 +324,6 @@ impl Context<'_> {
         }
         Ok(())
     }
-
-    fn selector(&self, target: &PatchTarget) -> Result<Target, Diagnostic> {
-        let regex = |field: &str, value: &Option<String>| -> Result<Option<Regex>, Diagnostic> {
-            value
-                .as_deref()
-                .map(|v| {
-                    Regex::new(&format!("^(?:{v})$")).map_err(|e| {
-                        self.error(
-                            format!("`{v}` is not a valid regular expression: {}", gist(&e.to_string())),
-                            &format!("target.{field}"),
-                        )
-                    })
-                })
-                .transpose()
-        };
-        let selector = |field: &str, value: &Option<String>| -> Result<Option<Selector>, Diagnostic> {
-            value
-                .as_deref()
-                .map(|v| {
-                    Selector::parse(v)
-                        .map_err(|e| self.error(format!("invalid selector: {e}"), &format!("target.{field}")))
-                })
-                .transpose()
-        };
-        Ok(Target {
-            group: target.group.clone(),
-            version: target.version.clone(),
-            kind: target.kind.clone(),
-            name: regex("name", &target.name)?,
-            namespace: regex("namespace", &target.namespace)?,
-            labels: selector("labelSelector", &target.label_selector)?,
-            annotations: selector("annotationSelector", &target.annotation_selector)?,
-        })
-    }
-}
-
-/// The gist of a multi-line `regex` error: its last line, without the `error:` prefix.
-fn gist(text: &str) -> &str {
-    let last = text.lines().last().unwrap_or(text).trim();
-    last.strip_prefix("error:").map_or(last, str::trim)
-}
-
-/// A compiled patch target.
-struct Target {
-    group: Option<String>,
-    version: Option<String>,
-    kind: Option<String>,
-    name: Option<Regex>,
-    namespace: Option<Regex>,
-    labels: Option<Selector>,
-    annotations: Option<Selector>,
-}
-
-impl Target {
-    /// The target a strategic-merge patch names by itself.
-    fn of_patch(patch: &Json) -> Option<Self> {
-        let api_version = patch.get("apiVersion")?.as_str()?;
-        let kind = patch.get("kind")?.as_str()?;
-        let name = patch.get("metadata")?.get("name")?.as_str()?;
-        let (group, version) = split_api_version(api_version);
-        let namespace = patch["metadata"].get("namespace").and_then(Json::as_str);
-        Some(Self {
-            group: Some(group.to_owned()),
-            version: Some(version.to_owned()),
-            kind: Some(kind.to_owned()),
-            name: Regex::new(&format!("^{}$", regex::escape(name))).ok(),
-            // kustomize compares the patch's namespace exactly, an absent one
-            // being `default` (as on the objects).
-            namespace: Regex::new(&match namespace.filter(|n| *n != "default") {
-                Some(n) => format!("^{}$", regex::escape(n)),
-                None => "^(?:|default)$".to_owned(),
-            })
-            .ok(),
-            labels: None,
-            annotations: None,
-        })
-    }
-
-    fn matches(&self, object: &Json) -> bool {
-        let api_version = object["apiVersion"].as_str().unwrap_or_default();
-        let (group, version) = split_api_version(api_version);
-        let metadata = &object["metadata"];
-        let text = |field: &str| metadata.get(field).and_then(Json::as_str).unwrap_or_default();
-        let map = |field: &str| -> BTreeMap<String, String> {
-            metadata
-                .get(field)
-                .and_then(Json::as_object)
-                .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
-                .unwrap_or_default()
-        };
-        self.group.as_deref().is_none_or(|g| g == group)
-            && self.version.as_deref().is_none_or(|v| v == version)
-            && self.kind.as_deref().is_none_or(|k| Some(k) == object["kind"].as_str())
-            && self.name.as_ref().is_none_or(|r| r.is_match(text("name")))
-            && self.namespace.as_ref().is_none_or(|r| r.is_match(text("namespace")))
-            && self.labels.as_ref().is_none_or(|s| s.matches(&map("labels")))
-            && self.annotations.as_ref().is_none_or(|s| s.matches(&map("annotations")))
-    }
-}
-
-/// `group/version` → (group, version); the core group is empty.
-fn split_api_version(api_version: &str) -> (&str, &str) {
-    api_version.rsplit_once('/').unwrap_or(("", api_version))
 }
 
 fn identity(object: &Json) -> (String, String) {

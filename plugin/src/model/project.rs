@@ -3,7 +3,7 @@
 //! The spec fragments (`defaults`, `overrides`) are kept as YAML trees rather
 //! than typed here, so that each value keeps the line it was written on; they
 //! are checked against the spec's schema where they are used (see
-//! [`crate::overlay`]).
+//! [`crate::model::layer`]).
 
 use std::collections::BTreeMap;
 
@@ -11,11 +11,12 @@ use schemars::JsonSchema;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 
-use crate::assemble::stack::Layer;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Position, did_you_mean, quoted};
+use crate::model::layer::Layer;
 use crate::model::spec::{API_VERSION, Cluster};
+use crate::rules::k8s;
 use crate::yaml::decoder::decode;
-use crate::yaml::node::{Node, Value};
+use crate::yaml::node::Node;
 use crate::yaml::path::FieldPath;
 use crate::yaml::unknown_field as fields;
 
@@ -200,6 +201,17 @@ impl JsonSchema for Fragment {
     }
 }
 
+/// A file the project refers to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    /// Relative to the application root, normalised.
+    pub path: String,
+    /// The file that names it.
+    pub referrer: String,
+    /// Where.
+    pub position: Option<Position>,
+}
+
 /// The project file, parsed and checked.
 #[derive(Clone, Debug)]
 pub struct Loaded {
@@ -217,18 +229,41 @@ impl Loaded {
     /// The environment called `name`, or a diagnostic listing the known ones.
     pub fn environment(&self, name: &str) -> Result<&Environment, Diagnostic> {
         self.project.environments.get(name).ok_or_else(|| {
-            let known: Vec<String> = self.project.environments.keys().map(|k| format!("`{k}`")).collect();
-            let hint = if known.is_empty() {
+            let names: Vec<&str> = self.project.environments.keys().map(String::as_str).collect();
+            let hint = if names.is_empty() {
                 format!("`{}` defines no environments", self.file)
             } else {
-                let names: Vec<&str> = self.project.environments.keys().map(String::as_str).collect();
-                crate::yaml::decoder::suggest(name, &names).map_or_else(
-                    || format!("known environments: {}", known.join(", ")),
-                    |s| format!("{s} (known environments: {})", known.join(", ")),
+                let known = quoted(&names);
+                did_you_mean(name, &names).map_or_else(
+                    || format!("known environments: {known}"),
+                    |s| format!("{s} (known environments: {known})"),
                 )
             };
             Diagnostic::error(format!("unknown environment `{name}`")).hint(hint)
         })
+    }
+
+    /// Where environment `environment`'s patch number `index` is written.
+    pub fn patch_path(&self, environment: &str, index: usize) -> FieldPath {
+        FieldPath::parse("environments").key(environment).key("patches").index(index)
+    }
+
+    /// Every patch file of every environment (the host reads them for `generate`).
+    pub fn references(&self) -> Vec<Reference> {
+        let mut found = Vec::new();
+        for (name, environment) in &self.project.environments {
+            for (i, entry) in environment.patches.iter().enumerate() {
+                let Some(path) = entry.path.as_deref() else { continue };
+                let Ok(path) = relative_path(path) else { continue };
+                let at = self.patch_path(name, i).key("path");
+                found.push(Reference {
+                    path,
+                    referrer: self.file.clone(),
+                    position: Some(self.document.position_of(&at)),
+                });
+            }
+        }
+        found
     }
 
     /// The cluster facts at `path` (the project's or an environment's `cluster`), as a layer.
@@ -247,13 +282,8 @@ pub fn load(file: &str, text: &str, document: Node, diagnostics: &mut Vec<Diagno
     let before = diagnostics.len();
     let schema = schemars::schema_for!(Project).to_value();
     for field in fields::unknown_fields(&document, &schema) {
-        diagnostics.push(
-            Diagnostic::error(format!("unknown field `{}`", field.key))
-                .in_file(file)
-                .at(Some(field.position))
-                .field(field.path.to_string())
-                .hint(field.hint),
-        );
+        let path = field.path.clone();
+        diagnostics.push(field.error(file, &path));
     }
     if diagnostics.len() > before {
         return None;
@@ -368,18 +398,9 @@ pub fn relative_path(path: &str) -> Result<String, &'static str> {
     Ok(parts.join("/"))
 }
 
+/// An environment name names a directory (`render --out DIR/<env>`): a DNS label that starts with a letter.
 fn is_environment_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes[0].is_ascii_lowercase()
-        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-        && !name.ends_with('-')
-}
-
-/// Whether `document` is a project document (by kind, in our API group).
-pub fn is_project(document: &Node) -> bool {
-    matches!(document.get("kind").map(|k| &k.value), Some(Value::String(kind)) if kind == KIND)
+    k8s::dns_label(name, true).is_ok()
 }
 
 #[cfg(test)]

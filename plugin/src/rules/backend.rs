@@ -18,6 +18,11 @@ use std::fmt::Write as _;
 
 use rule::{Component, Rule};
 
+/// The rule called `id` (the tables are static: a missing id is a bug the tests catch).
+pub fn by_id(id: &str) -> &'static Rule {
+    all().into_iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no backend rule `{id}`"))
+}
+
 /// Every rule, grouped by component in the order the README lists them.
 pub fn all() -> Vec<&'static Rule> {
     let mut rules: Vec<&'static Rule> = kserve::RULES

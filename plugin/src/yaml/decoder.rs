@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, Visitor};
 
-use crate::diagnostic::Position;
+use crate::diagnostic::{Position, did_you_mean_or_list};
 use crate::yaml::node::{Node, Value};
 use crate::yaml::path::{FieldPath, Segment};
 
@@ -90,14 +90,12 @@ impl de::Error for DecodeError {
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
-        Self::new(format!("unknown value `{variant}`"))
-            .with_hint(Some(suggest(variant, expected).unwrap_or_else(|| one_of(expected))))
+        Self::new(format!("unknown value `{variant}`")).with_hint(Some(did_you_mean_or_list(variant, expected)))
     }
 
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
         // The key's own segment is added by the map access that read it.
-        Self::new(format!("unknown field `{field}`"))
-            .with_hint(Some(suggest(field, expected).unwrap_or_else(|| one_of(expected))))
+        Self::new(format!("unknown field `{field}`")).with_hint(Some(did_you_mean_or_list(field, expected)))
     }
 
     fn missing_field(field: &'static str) -> Self {
@@ -109,28 +107,6 @@ impl de::Error for DecodeError {
     fn duplicate_field(field: &'static str) -> Self {
         Self::new(format!("duplicate field `{field}`"))
     }
-}
-
-/// "did you mean `storageUri`?" for near misses (case slips, one or two typos).
-pub(crate) fn suggest(given: &str, expected: &[&str]) -> Option<String> {
-    expected
-        .iter()
-        .map(|candidate| {
-            let distance =
-                if candidate.eq_ignore_ascii_case(given) { 0.0 } else { 1.0 - strsim::jaro_winkler(given, candidate) };
-            (distance, candidate)
-        })
-        .filter(|(distance, _)| *distance < 0.15)
-        .min_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, candidate)| format!("did you mean `{candidate}`?"))
-}
-
-fn one_of(expected: &[&str]) -> String {
-    if expected.is_empty() {
-        return "this mapping takes no fields".to_owned();
-    }
-    let list: Vec<String> = expected.iter().map(|e| format!("`{e}`")).collect();
-    format!("expected one of {}", list.join(", "))
 }
 
 /// serde's "expected" phrases name Rust types; users write YAML.
@@ -304,7 +280,7 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
-    use crate::yaml::node::parse_stream;
+    use crate::yaml::stream::parse_stream;
 
     #[derive(Debug, Deserialize)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -1,13 +1,12 @@
-//! YAML in and out: a position-carrying tree for user input, and stable emission for output.
+//! The YAML tree of user input: every value remembers where it was written.
 //!
-//! User YAML is parsed with serde-saphyr (pure Rust, with budgets for aliases,
-//! depth and size) into [`Node`]s that remember where they were written, so
-//! that every later check can point at the exact line and column.
+//! Later checks point at the exact line and column through [`Node::position_of`];
+//! [`crate::yaml::stream`] builds the tree.
 
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
+use serde_saphyr::Spanned;
 
 use crate::diagnostic::Position;
 use crate::yaml::path::{FieldPath, Segment};
@@ -43,6 +42,21 @@ pub enum Value {
 }
 
 impl Node {
+    /// A mapping written at `position`.
+    pub fn mapping(entries: Vec<(Node, Node)>, position: Position) -> Self {
+        Node { value: Value::Map(entries), position }
+    }
+
+    /// A string written at `position`.
+    pub fn string(text: &str, position: Position) -> Self {
+        Node { value: Value::String(text.to_owned()), position }
+    }
+
+    /// Removes the value at `path` (mapping keys only), if it is there.
+    pub fn remove(&mut self, path: &FieldPath) {
+        remove(self, &path.0);
+    }
+
     /// The value under `key`, when this is a mapping that has it.
     pub fn get(&self, key: &str) -> Option<&Node> {
         self.entry(key).map(|(_, v)| v)
@@ -135,6 +149,16 @@ impl Node {
     }
 }
 
+fn remove(node: &mut Node, path: &[Segment]) {
+    let (Some(Segment::Key(first)), Value::Map(entries)) = (path.first(), &mut node.value) else { return };
+    let Some(i) = entries.iter().position(|(k, _)| k.as_str() == Some(first.as_str())) else { return };
+    if path.len() == 1 {
+        entries.remove(i);
+    } else {
+        remove(&mut entries[i].1, &path[1..]);
+    }
+}
+
 impl Value {
     /// A scalar as YAML would write it, without quoting or a type name.
     fn plain(&self) -> String {
@@ -163,41 +187,6 @@ impl fmt::Display for Value {
             Value::Map(_) => f.write_str("a mapping"),
         }
     }
-}
-
-/// A YAML syntax or budget error, located in its file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyntaxError {
-    /// What is wrong.
-    pub message: String,
-    /// Where, when the parser knows.
-    pub position: Option<Position>,
-}
-
-/// Parses a YAML stream into one [`Node`] per non-empty document.
-pub fn parse_stream(text: &str) -> Result<Vec<Node>, SyntaxError> {
-    // YAML 1.2 booleans: `on`, `yes` and `no` stay strings, as users of
-    // labels and versions expect. Duplicate keys are errors, not last-wins.
-    // The budgets stop alias bombs and absurd nesting early, but leave room
-    // for monorepo-sized streams (thousands of specs in one file).
-    let options = serde_saphyr::options! {
-        strict_booleans: true,
-        with_snippet: false,
-        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
-        budget: serde_saphyr::budget! {
-            max_documents: 100_000,
-            max_nodes: 2_000_000,
-            max_events: 10_000_000,
-        },
-    };
-    serde_saphyr::from_str_multiple_with_options::<Node, Vec<Node>>(text, options).map_err(|e| {
-        let position = e.location().and_then(|l| {
-            let line = u32::try_from(l.line()).ok()?.checked_sub(1)?;
-            let column = u32::try_from(l.column()).ok()?.saturating_sub(1);
-            Some(Position { line, column })
-        });
-        SyntaxError { message: UserMessageFormatter.format_message(&e).into_owned(), position }
-    })
 }
 
 fn position_of(spanned: &Spanned<Value>) -> Position {
@@ -284,21 +273,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 }
 
-/// Emits one object as a YAML document (no `---`), ending with a newline.
-/// Keys come out sorted (`serde_json`'s map is ordered), so output is stable.
-pub fn emit(object: &serde_json::Value) -> String {
-    // Serializing a JSON value cannot fail: every key is a string and every
-    // number finite.
-    let mut text = serde_saphyr::to_string(object).unwrap_or_default();
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::yaml::stream::parse_stream;
 
     fn parse_one(text: &str) -> Node {
         let mut docs = parse_stream(text).expect("valid YAML");
@@ -316,27 +294,6 @@ mod tests {
     }
 
     #[test]
-    fn yaml_1_1_booleans_stay_strings() {
-        let doc = parse_one("a: yes\nb: on\nc: true\n");
-        assert_eq!(doc.get("a").and_then(Node::as_str), Some("yes"));
-        assert_eq!(doc.get("b").and_then(Node::as_str), Some("on"));
-        assert_eq!(doc.get("c").map(|n| &n.value), Some(&Value::Bool(true)));
-    }
-
-    #[test]
-    fn duplicate_keys_are_errors_with_a_position() {
-        let err = parse_stream("a: 1\nb: 2\na: 3\n").expect_err("duplicate key");
-        assert_eq!(err.position, Some(Position { line: 2, column: 0 }));
-        assert!(err.message.contains("duplicate"), "{}", err.message);
-    }
-
-    #[test]
-    fn streams_skip_empty_documents() {
-        assert_eq!(parse_stream("---\n---\na: 1\n---\nb: 2\n").expect("valid").len(), 2);
-        assert!(parse_stream("").expect("valid").is_empty());
-    }
-
-    #[test]
     fn diagnostics_point_at_values_keys_or_the_missing_fields_parent() {
         let doc = parse_one("spec:\n  model:\n    format: x\n  list: [1]\n");
         let at = |p: &str| doc.position_of(&FieldPath::parse(p));
@@ -344,11 +301,5 @@ mod tests {
         assert_eq!(at("spec.model"), Position { line: 1, column: 2 });
         assert_eq!(at("spec.model.storageUri"), Position { line: 1, column: 2 });
         assert_eq!(at("spec.list[0]"), Position { line: 3, column: 9 });
-    }
-
-    #[test]
-    fn emission_quotes_what_would_change_type() {
-        let text = emit(&serde_json::json!({"a": "1", "b": "yes", "c": "", "d": 1}));
-        assert_eq!(text, "a: \"1\"\nb: \"yes\"\nc: \"\"\nd: 1\n");
     }
 }

@@ -6,8 +6,7 @@
 
 use serde_json::Value as Schema;
 
-use crate::diagnostic::Position;
-use crate::yaml::decoder::suggest;
+use crate::diagnostic::{Diagnostic, Position, did_you_mean_or_list};
 use crate::yaml::node::{Node, Value};
 use crate::yaml::path::FieldPath;
 
@@ -22,6 +21,17 @@ pub struct UnknownField {
     pub key: String,
     /// "did you mean" or the list of allowed keys.
     pub hint: String,
+}
+
+impl UnknownField {
+    /// The error in `file`, naming the key as `field` (its path in that file).
+    pub fn error(self, file: &str, field: &FieldPath) -> Diagnostic {
+        Diagnostic::error(format!("unknown field `{}`", self.key))
+            .in_file(file)
+            .at(Some(self.position))
+            .field(field.to_string())
+            .hint(self.hint)
+    }
 }
 
 /// Every key in `document` that `schema` (with its `$defs`) does not allow.
@@ -62,10 +72,7 @@ fn walk(node: &Node, schema: &Schema, root: &Schema, path: &FieldPath, found: &m
                     (None, Some(Schema::Bool(false))) => {
                         let expected: Vec<&str> =
                             properties.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
-                        let hint = suggest(key, &expected).unwrap_or_else(|| {
-                            let list: Vec<String> = expected.iter().map(|e| format!("`{e}`")).collect();
-                            format!("expected one of {}", list.join(", "))
-                        });
+                        let hint = did_you_mean_or_list(key, &expected);
                         found.push(UnknownField {
                             path: child,
                             position: key_node.position,
@@ -92,7 +99,7 @@ fn walk(node: &Node, schema: &Schema, root: &Schema, path: &FieldPath, found: &m
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::node::parse_stream;
+    use crate::yaml::stream::parse_stream;
 
     #[test]
     fn all_unknown_fields_are_found_with_hints() {

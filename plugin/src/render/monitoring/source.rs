@@ -169,7 +169,7 @@ mod tests {
         let model =
             if yaml.contains("model:") { "" } else { "model: {format: sklearn, version: v1, storageUri: s3://m/1}\n" };
         let text = format!("{model}{yaml}");
-        let node = crate::yaml::node::parse_stream(&text).expect("YAML").remove(0);
+        let node = crate::yaml::stream::parse_stream(&text).expect("YAML").remove(0);
         crate::yaml::decoder::decode(&node).expect("a spec")
     }
 

@@ -6,6 +6,7 @@
 //! against it, the way `GetSupportingRuntimes` matches them.
 
 use super::rule::{Component, Rule};
+use crate::diagnostic::quoted;
 use crate::model::spec::{Model, ModelFormat, Protocol};
 
 /// The default format version KServe reads when none is given: none (`mt:<name>` matches any version).
@@ -296,10 +297,6 @@ pub struct Mismatch {
     pub message: String,
     /// What works instead.
     pub hint: String,
-}
-
-fn quoted<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
-    items.into_iter().map(|i| format!("`{}`", i.as_ref())).collect::<Vec<_>>().join(", ")
 }
 
 /// Checks the model against the stock runtimes the way the controller will.
