@@ -9,6 +9,7 @@ use crate::context::RenderContext;
 use crate::diagnostic::{self, Diagnostic, Position};
 use crate::model::document;
 use crate::model::layer::Layer;
+use crate::model::percent::Percent;
 use crate::model::project::{self, Environment};
 use crate::model::spec::{API_VERSION, KIND, ModelDeployment};
 use crate::rules::spec as validate;
@@ -192,7 +193,7 @@ struct Layers<'p> {
     namespace: Option<&'p str>,
     project: Option<&'p project::Loaded>,
     environment: Option<(&'p str, &'p Environment)>,
-    weights: &'p BTreeMap<String, u64>,
+    weights: &'p BTreeMap<String, Percent>,
 }
 
 /// Checks one document and, when it is a valid spec once its layers are merged, returns it.
@@ -288,7 +289,7 @@ fn stack<'a>(path: &'a str, document: Node, layers: &Layers<'a>, used_selectors:
     if let Some(&percent) = name.and_then(|n| layers.weights.get(n))
         && merged.at(&FieldPath::parse("spec.canary")).is_some_and(|c| matches!(c.value, Value::Map(_)))
     {
-        stack.push(Layer::parameters(merge_patch::setting(&weight, Value::UInt(percent))));
+        stack.push(Layer::parameters(merge_patch::setting(&weight, Value::UInt(percent.get().into()))));
     }
     stack
 }
@@ -351,17 +352,15 @@ fn check_selectors(
             None => (path.key("matchLabels"), "no model has these labels".to_owned()),
         };
         diagnostics.push(
-            Diagnostic::error(format!("this selector picks nothing: {what}"))
-                .in_file(&project.file)
-                .at(Some(project.document.position_of(&field)))
-                .field(field.to_string())
+            project
+                .error(format!("this selector picks nothing: {what}"), &field)
                 .hint("fix the selector or remove the entry"),
         );
     }
 }
 
 /// A canary weight parameter must name a model that has a canary.
-fn check_weights(weights: &BTreeMap<String, u64>, found: &[Found<'_>], diagnostics: &mut Vec<Diagnostic>) {
+fn check_weights(weights: &BTreeMap<String, Percent>, found: &[Found<'_>], diagnostics: &mut Vec<Diagnostic>) {
     for model in weights.keys() {
         let key = format!("{}{model}", parameters::CANARY_WEIGHT);
         match found.iter().find(|f| f.spec.metadata.name == *model) {

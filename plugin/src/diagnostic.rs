@@ -11,6 +11,16 @@ pub enum Severity {
     Warning,
 }
 
+impl Severity {
+    /// The word diagnostics print: `error` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// A 0-based position in a source file (lines and columns in characters).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Position {
@@ -148,11 +158,7 @@ impl fmt::Display for Diagnostic {
             }
             f.write_str(" ")?;
         }
-        let severity = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        write!(f, "{severity}: {}", self.message)?;
+        write!(f, "{}: {}", self.severity.as_str(), self.message)?;
         if let Some(field) = &self.field {
             write!(f, " (at `{field}`)")?;
         }

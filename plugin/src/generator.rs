@@ -63,8 +63,8 @@ pub fn describe(sources: &[SourceFile], context: &RenderContext) -> Result<Descr
         .map(|f| ModelSummary {
             name: f.spec.metadata.name.clone(),
             file: f.file.to_owned(),
-            backend: f.spec.spec.backend.to_string(),
-            canary_percent: f.spec.spec.canary.as_ref().map(|c| u8::try_from(c.traffic_percent).unwrap_or(100)),
+            backend: f.spec.spec.backend.as_str().to_owned(),
+            canary_percent: f.spec.spec.canary.as_ref().map(|c| c.traffic().get()),
         })
         .collect();
     let references = app.project.as_ref().map(Loaded::references).unwrap_or_default();

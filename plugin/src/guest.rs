@@ -22,17 +22,15 @@ impl wit::Guest for Plugin {
         context: wit::RenderContext,
     ) -> Result<wit::Rendered, Vec<wit::Diagnostic>> {
         let (sources, context) = input(sources, context);
-        match crate::generate(&sources, &context) {
-            Ok(rendered) => Ok(wit::Rendered {
-                manifests: rendered
-                    .manifests
-                    .into_iter()
-                    .map(|m| wit::Manifest { yaml: m.yaml, source: m.source })
-                    .collect(),
-                warnings: rendered.warnings.into_iter().map(diagnostic).collect(),
-            }),
-            Err(diagnostics) => Err(diagnostics.into_iter().map(diagnostic).collect()),
-        }
+        let rendered = crate::generate(&sources, &context).map_err(diagnostics)?;
+        Ok(wit::Rendered {
+            manifests: rendered
+                .manifests
+                .into_iter()
+                .map(|m| wit::Manifest { yaml: m.yaml, source: m.source })
+                .collect(),
+            warnings: diagnostics(rendered.warnings),
+        })
     }
 
     fn describe(
@@ -40,31 +38,25 @@ impl wit::Guest for Plugin {
         context: wit::RenderContext,
     ) -> Result<wit::Project, Vec<wit::Diagnostic>> {
         let (sources, context) = input(sources, context);
-        match crate::describe(&sources, &context) {
-            Ok(description) => Ok(wit::Project {
-                environments: description.environments,
-                models: description
-                    .models
-                    .into_iter()
-                    .map(|m| wit::ModelSummary {
-                        name: m.name,
-                        file: m.file,
-                        backend: m.backend,
-                        canary_percent: m.canary_percent,
-                    })
-                    .collect(),
-                references: description
-                    .references
-                    .into_iter()
-                    .map(|r| wit::FileReference {
-                        path: r.path,
-                        referrer: r.referrer,
-                        position: r.position.map(position),
-                    })
-                    .collect(),
-            }),
-            Err(diagnostics) => Err(diagnostics.into_iter().map(diagnostic).collect()),
-        }
+        let description = crate::describe(&sources, &context).map_err(diagnostics)?;
+        Ok(wit::Project {
+            environments: description.environments,
+            models: description
+                .models
+                .into_iter()
+                .map(|m| wit::ModelSummary {
+                    name: m.name,
+                    file: m.file,
+                    backend: m.backend,
+                    canary_percent: m.canary_percent,
+                })
+                .collect(),
+            references: description
+                .references
+                .into_iter()
+                .map(|r| wit::FileReference { path: r.path, referrer: r.referrer, position: r.position.map(position) })
+                .collect(),
+        })
     }
 
     fn spec_schema() -> String {
@@ -90,6 +82,10 @@ fn input(sources: Vec<wit::SourceFile>, context: wit::RenderContext) -> (Vec<cra
 
 fn position(p: crate::Position) -> wit::Position {
     wit::Position { line: p.line, column: p.column }
+}
+
+fn diagnostics(list: Vec<crate::Diagnostic>) -> Vec<wit::Diagnostic> {
+    list.into_iter().map(diagnostic).collect()
 }
 
 fn diagnostic(d: crate::Diagnostic) -> wit::Diagnostic {

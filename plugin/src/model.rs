@@ -3,6 +3,7 @@
 pub(crate) mod document;
 pub(crate) mod layer;
 pub(crate) mod monitoring;
+pub(crate) mod percent;
 pub(crate) mod project;
 pub(crate) mod schema;
 pub(crate) mod spec;

@@ -9,6 +9,8 @@ pub(crate) mod selector;
 pub(crate) mod strategic;
 pub(crate) mod target;
 
+use std::fmt;
+
 use serde_json::Value as Json;
 
 use crate::diagnostic::{Diagnostic, Position};
@@ -32,7 +34,7 @@ pub fn apply(
 ) {
     let Some(environment) = project.project.environments.get(name) else { return };
     for (i, entry) in environment.patches.iter().enumerate() {
-        let at = project.patch_path(name, i);
+        let at = project::patch_path(name, i);
         let context = Context { project, entry, at: &at };
         match context.body(sources).and_then(|body| context.apply(&body, objects)) {
             Ok(Some(warning)) => diagnostics.push(warning),
@@ -77,10 +79,7 @@ impl Context<'_> {
     fn error(&self, message: String, field: &str) -> Diagnostic {
         let mut path = self.at.clone();
         path.0.extend(FieldPath::parse(field).0);
-        Diagnostic::error(message)
-            .in_file(&self.project.file)
-            .at(Some(self.project.document.position_of(&path)))
-            .field(path.to_string())
+        self.project.error(message, &path)
     }
 
     /// A diagnostic about a node of the patch text.
@@ -205,11 +204,11 @@ impl Context<'_> {
         patch: &json_patch::Patch,
         object: &mut Json,
     ) -> Result<(), Diagnostic> {
-        let before = identity(object);
+        let before = Identity::of(object);
         let mut patched = object.clone();
         for (operation, node) in patch.0.iter().zip(items) {
             json_patch::patch(&mut patched, std::slice::from_ref(operation)).map_err(|e| {
-                let what = describe(object);
+                let what = Identity::of(object);
                 let message = match e.kind {
                     json_patch::PatchErrorKind::TestFailed => format!("the `test` at `{}` failed on {what}", e.path),
                     json_patch::PatchErrorKind::InvalidPointer => {
@@ -290,51 +289,51 @@ impl Context<'_> {
                 Some(_) => "check the patch's `apiVersion`, `kind`, `metadata.name` and `metadata.namespace`".to_owned(),
                 None => "without `metadata.namespace` the patch only names an object without a namespace; add the namespace, or give the entry a `target`".to_owned(),
             };
-            return Err(Self::error_in(body, document, format!("no object matches this patch ({})", describe(&patch)))
-                .hint(hint));
+            return Err(Self::error_in(
+                body,
+                document,
+                format!("no object matches this patch ({})", Identity::of(&patch)),
+            )
+            .hint(hint));
         }
         Ok(matched)
     }
 
     /// Name and kind may only change when the entry's options allow it, as in kustomize.
-    fn check_identity(
-        &self,
-        before: &(String, String),
-        after: &Json,
-        body: &Body,
-        node: &Node,
-    ) -> Result<(), Diagnostic> {
-        let (kind, name) = identity(after);
+    fn check_identity(&self, before: &Identity, after: &Json, body: &Body, node: &Node) -> Result<(), Diagnostic> {
+        let after = Identity::of(after);
         let options = self.entry.options;
-        if kind != before.0 && !options.allow_kind_change {
-            return Err(Self::error_in(
-                body,
-                node,
-                format!("this patch changes the kind of {} to `{kind}`", describe_identity(before)),
-            )
-            .hint("set `options: {allowKindChange: true}` on the patch if that is intended"));
+        let refused = [
+            (after.kind != before.kind && !options.allow_kind_change)
+                .then(|| (format!("this patch changes the kind of {before} to `{}`", after.kind), "allowKindChange")),
+            (after.name != before.name && !options.allow_name_change)
+                .then(|| (format!("this patch renames {before} to `{}`", after.name), "allowNameChange")),
+        ];
+        match refused.into_iter().flatten().next() {
+            Some((message, option)) => Err(Self::error_in(body, node, message)
+                .hint(format!("set `options: {{{option}: true}}` on the patch if that is intended"))),
+            None => Ok(()),
         }
-        if name != before.1 && !options.allow_name_change {
-            return Err(Self::error_in(
-                body,
-                node,
-                format!("this patch renames {} to `{name}`", describe_identity(before)),
-            )
-            .hint("set `options: {allowNameChange: true}` on the patch if that is intended"));
-        }
-        Ok(())
     }
 }
 
-fn identity(object: &Json) -> (String, String) {
-    let text = |v: &Json| v.as_str().unwrap_or_default().to_owned();
-    (text(&object["kind"]), text(&object["metadata"]["name"]))
+/// What a patch may change only when its options allow it: an object's kind and name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Identity {
+    kind: String,
+    name: String,
 }
 
-fn describe_identity((kind, name): &(String, String)) -> String {
-    format!("{kind} `{name}`")
+impl Identity {
+    fn of(object: &Json) -> Self {
+        let text = |v: &Json| v.as_str().unwrap_or_default().to_owned();
+        Identity { kind: text(&object["kind"]), name: text(&object["metadata"]["name"]) }
+    }
 }
 
-fn describe(object: &Json) -> String {
-    describe_identity(&identity(object))
+/// `` InferenceService `fraud` ``, as messages name an object.
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} `{}`", self.kind, self.name)
+    }
 }

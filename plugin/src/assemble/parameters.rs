@@ -4,18 +4,19 @@ use std::collections::BTreeMap;
 
 use crate::context::RenderContext;
 use crate::diagnostic::Diagnostic;
+use crate::model::percent::Percent;
 use crate::rules::k8s;
 
 /// The render parameter that sets a model's canary weight: `canary-weight.<model>`.
 pub const CANARY_WEIGHT: &str = "canary-weight.";
 
 /// Checks the context; returns its diagnostics and the canary weights it sets, by model.
-pub fn check_context(context: &RenderContext) -> (Vec<Diagnostic>, BTreeMap<String, u64>) {
+pub fn check_context(context: &RenderContext) -> (Vec<Diagnostic>, BTreeMap<String, Percent>) {
     let mut diagnostics = Vec::new();
-    if let Some(ns) = &context.namespace {
-        if k8s::dns_label(ns, false).is_err() {
-            diagnostics.push(Diagnostic::error(format!("the default namespace `{ns}` is not a valid namespace name")));
-        }
+    if let Some(ns) = &context.namespace
+        && k8s::dns_label(ns, false).is_err()
+    {
+        diagnostics.push(Diagnostic::error(format!("the default namespace `{ns}` is not a valid namespace name")));
     }
     let mut weights = BTreeMap::new();
     for (key, value) in &context.parameters {
@@ -27,14 +28,14 @@ pub fn check_context(context: &RenderContext) -> (Vec<Diagnostic>, BTreeMap<Stri
             );
             continue;
         };
-        match value.trim().parse::<u64>() {
-            Ok(weight) if weight <= 100 => {
+        match value.trim().parse::<u64>().ok().and_then(Percent::new) {
+            Some(weight) => {
                 if weights.insert(model.to_owned(), weight).is_some() {
                     diagnostics
                         .push(Diagnostic::error(format!("the parameter `{key}` is given twice")).field(key.clone()));
                 }
             }
-            _ => diagnostics.push(
+            None => diagnostics.push(
                 Diagnostic::error(format!(
                     "the parameter `{key}` must be a whole percent from 0 to 100, not `{value}`"
                 ))

@@ -96,11 +96,7 @@ impl<'a> Stack<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::stream::parse_stream;
-
-    fn node(text: &str) -> Node {
-        parse_stream(text).expect("YAML").remove(0)
-    }
+    use crate::yaml::stream::parse_one as node;
 
     #[test]
     fn a_field_is_located_in_the_layer_whose_value_survived() {

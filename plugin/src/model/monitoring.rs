@@ -187,7 +187,8 @@ impl Direction {
 /// The `severity` label Alertmanager routes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
+// Variants without doc comments: schemars would publish each one as a
+// described `oneOf` branch of the schema; the names are the label values.
 pub enum AlertSeverity {
     Critical,
     Warning,

@@ -243,9 +243,9 @@ impl Loaded {
         })
     }
 
-    /// Where environment `environment`'s patch number `index` is written.
-    pub fn patch_path(&self, environment: &str, index: usize) -> FieldPath {
-        FieldPath::parse("environments").key(environment).key("patches").index(index)
+    /// An error about the project file's field at `path`.
+    pub fn error(&self, message: impl Into<String>, path: &FieldPath) -> Diagnostic {
+        Diagnostic::error(message).in_file(&self.file).at(Some(self.document.position_of(path))).field(path.to_string())
     }
 
     /// Every patch file of every environment (the host reads them for `generate`).
@@ -255,7 +255,7 @@ impl Loaded {
             for (i, entry) in environment.patches.iter().enumerate() {
                 let Some(path) = entry.path.as_deref() else { continue };
                 let Ok(path) = relative_path(path) else { continue };
-                let at = self.patch_path(name, i).key("path");
+                let at = patch_path(name, i).key("path");
                 found.push(Reference {
                     path,
                     referrer: self.file.clone(),
@@ -309,12 +309,7 @@ pub fn load(file: &str, text: &str, document: Node, diagnostics: &mut Vec<Diagno
 
 /// Checks what typing cannot: names, fragments, and each patch's source.
 fn check(loaded: &Loaded, diagnostics: &mut Vec<Diagnostic>) {
-    let error = |message: String, path: FieldPath| {
-        Diagnostic::error(message)
-            .in_file(&loaded.file)
-            .at(Some(loaded.document.position_of(&path)))
-            .field(path.to_string())
-    };
+    let error = |message: String, path: FieldPath| loaded.error(message, &path);
     if loaded.project.api_version != API_VERSION {
         diagnostics.push(
             error(format!("unsupported apiVersion `{}`", loaded.project.api_version), FieldPath::parse("apiVersion"))
@@ -373,6 +368,11 @@ fn check(loaded: &Loaded, diagnostics: &mut Vec<Diagnostic>) {
             diagnostics.extend(layer.check(&schema));
         }
     }
+}
+
+/// Where environment `environment`'s patch number `index` is written.
+pub fn patch_path(environment: &str, index: usize) -> FieldPath {
+    FieldPath::parse("environments").key(environment).key("patches").index(index)
 }
 
 /// A path relative to the application root, normalised, or why it is not one.

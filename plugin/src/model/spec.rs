@@ -9,6 +9,8 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 
+use crate::model::percent::Percent;
+
 /// The API group and version of every spec kind this plugin handles.
 pub const API_VERSION: &str = "modelgen.dev/v1alpha1";
 /// The group prefix that marks a document as ours.
@@ -167,13 +169,20 @@ pub enum Backend {
     SeldonV2,
 }
 
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Backend {
+    /// The name as written in specs.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Backend::Kserve => "kserve",
             Backend::Seldon => "seldon",
             Backend::SeldonV2 => "seldon-v2",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -223,7 +232,8 @@ pub struct Model {
 /// Model formats that KServe's built-in runtimes serve.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
+// Variants without doc comments: schemars would publish each one as a
+// described `oneOf` branch of the schema; the names are the formats' own.
 pub enum ModelFormat {
     Sklearn,
     Xgboost,
@@ -418,6 +428,13 @@ pub struct Canary {
     pub router: Option<Router>,
 }
 
+impl Canary {
+    /// The canary's share of live traffic.
+    pub fn traffic(&self) -> Percent {
+        Percent::capped(self.traffic_percent)
+    }
+}
+
 /// How a KServe canary's traffic is split.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -450,6 +467,13 @@ pub struct Shadow {
     #[serde(default = "all_traffic")]
     #[schemars(range(max = 100))]
     pub percent: u32,
+}
+
+impl Shadow {
+    /// The share of live requests copied to the shadow.
+    pub fn mirrored(&self) -> Percent {
+        Percent::capped(self.percent)
+    }
 }
 
 fn all_traffic() -> u32 {
@@ -513,7 +537,8 @@ impl Cluster {
 /// A Gateway API implementation, as its conformance reports name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-#[allow(missing_docs)]
+// Only `other` has a doc comment: schemars publishes each documented variant
+// as a described `oneOf` branch of the schema; the names are the implementations' own.
 pub enum GatewayImplementation {
     Istio,
     EnvoyGateway,
@@ -594,20 +619,43 @@ pub struct Toleration {
 }
 
 /// Toleration operator.
+// Variants without doc comments: schemars would publish each one as a
+// described `oneOf` branch of the schema; the names are Kubernetes' own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
-#[allow(missing_docs)]
 pub enum TolerationOperator {
     Equal,
     Exists,
 }
 
+impl TolerationOperator {
+    /// The name Kubernetes uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TolerationOperator::Equal => "Equal",
+            TolerationOperator::Exists => "Exists",
+        }
+    }
+}
+
 /// Taint effect.
+// Variants without doc comments: schemars would publish each one as a
+// described `oneOf` branch of the schema; the names are Kubernetes' own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
-#[allow(missing_docs)]
 pub enum TaintEffect {
     NoSchedule,
     PreferNoSchedule,
     NoExecute,
+}
+
+impl TaintEffect {
+    /// The name Kubernetes uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaintEffect::NoSchedule => "NoSchedule",
+            TaintEffect::PreferNoSchedule => "PreferNoSchedule",
+            TaintEffect::NoExecute => "NoExecute",
+        }
+    }
 }
 
 /// The schema of `ModelDeployment` alone, as a JSON value: what unknown

@@ -28,7 +28,8 @@ pub enum Outcome {
 }
 
 /// Why a patch cannot be applied, and where in it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message} (at `{path}`)")]
 pub struct Error {
     /// The dotted path of the offending field in the patch.
     pub path: String,

@@ -9,7 +9,8 @@ use serde_json::{Map, Value, json};
 use super::object::{DerivedName, Target, VERSION_LABEL, metadata, placement, resources};
 use super::route::{self, Destination, Mirror};
 use super::variant::Variant;
-use crate::model::spec::{CanaryStrategy, DeploymentMode, Model, ScaleMetric, Spec};
+use crate::model::percent::Percent;
+use crate::model::spec::{Canary, CanaryStrategy, DeploymentMode, Model, ScaleMetric, Spec};
 use crate::rules::backend::kserve as rules;
 
 /// The annotation that pins an `InferenceService`'s deployment mode.
@@ -77,7 +78,7 @@ fn native(target: &Target<'_>) -> Value {
             // canary's version, as they will once promoted.
             DeploymentMode::Knative => {
                 predictor["model"]["storageUri"] = json!(canary.storage_uri);
-                predictor["canaryTrafficPercent"] = json!(canary.traffic_percent);
+                predictor["canaryTrafficPercent"] = json!(canary.traffic());
                 predictor["labels"] = version_label;
             }
             // Standard mode lists the canary explicitly; KServe deep-copies
@@ -96,7 +97,7 @@ fn native(target: &Target<'_>) -> Value {
                 isvc_spec.insert(
                     "canary".into(),
                     json!([{
-                        "trafficPercent": canary.traffic_percent,
+                        "trafficPercent": canary.traffic(),
                         "predictor": { "name": STANDARD_CANARY_NAME, "labels": version_label, "model": model },
                     }]),
                 );
@@ -120,7 +121,7 @@ fn split(target: &Target<'_>) -> Vec<Value> {
     let mut objects = Vec::new();
     let mut destinations = Vec::new();
     let mut mirror = None;
-    let canary_percent = spec.canary.as_ref().map_or(0, |c| c.traffic_percent);
+    let canary = spec.canary.as_ref().map_or(Percent::NONE, Canary::traffic);
     for variant in Variant::ALL {
         let Some(served) = variant.served(spec) else { continue };
         let name = variant.object_name(base);
@@ -137,9 +138,9 @@ fn split(target: &Target<'_>) -> Vec<Value> {
             .then(|| target.namespace.map(|ns| format!("{service}.{ns}.svc.cluster.local")))
             .flatten();
         match variant {
-            Variant::Stable => destinations.push(Destination { service, weight: 100 - canary_percent, host_header }),
-            Variant::Canary => destinations.push(Destination { service, weight: canary_percent, host_header }),
-            Variant::Shadow => mirror = spec.shadow.as_ref().map(|s| Mirror { service, percent: s.percent }),
+            Variant::Stable => destinations.push(Destination { service, weight: canary.rest(), host_header }),
+            Variant::Canary => destinations.push(Destination { service, weight: canary, host_header }),
+            Variant::Shadow => mirror = spec.shadow.as_ref().map(|s| Mirror { service, percent: s.mirrored() }),
         }
     }
     objects.push(route::render(target, spec.router(), &destinations, mirror.as_ref()));

@@ -96,13 +96,13 @@ pub fn placement(spec: &Spec, pod: &mut Map<String, Value>) {
                     toleration.insert("key".into(), json!(key));
                 }
                 if let Some(operator) = t.operator {
-                    toleration.insert("operator".into(), json!(format!("{operator:?}")));
+                    toleration.insert("operator".into(), json!(operator.as_str()));
                 }
                 if let Some(value) = &t.value {
                     toleration.insert("value".into(), json!(value));
                 }
                 if let Some(effect) = t.effect {
-                    toleration.insert("effect".into(), json!(format!("{effect:?}")));
+                    toleration.insert("effect".into(), json!(effect.as_str()));
                 }
                 if let Some(seconds) = t.seconds {
                     toleration.insert("tolerationSeconds".into(), json!(seconds));

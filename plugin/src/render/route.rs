@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::object::{Target, metadata};
+use crate::model::percent::Percent;
 use crate::model::spec::Router;
 use crate::rules::backend::kserve::ROUTE_SUFFIX;
 
@@ -17,7 +18,7 @@ pub struct Destination {
     /// The Service name (`<isvc>-predictor`).
     pub service: String,
     /// Relative weight (the weights of one route sum to 100).
-    pub weight: u32,
+    pub weight: Percent,
     /// Host header to send, when the Service is a Knative service reached
     /// through the cluster-local gateway (which routes by Host).
     pub host_header: Option<String>,
@@ -28,7 +29,7 @@ pub struct Mirror {
     /// The shadow's predictor Service.
     pub service: String,
     /// Percent of requests copied.
-    pub percent: u32,
+    pub percent: Percent,
 }
 
 /// The route's name: `<name>-traffic`, which KServe never gives its own
@@ -60,7 +61,7 @@ pub fn render(target: &Target<'_>, router: Router, destinations: &[Destination],
                 let mut request_mirror = json!({ "backendRef": { "name": mirror.service, "port": SERVICE_PORT } });
                 // Without `percent` every request is mirrored, on any
                 // Gateway API release; `percent` needs v1.3 CRDs.
-                if mirror.percent < 100 {
+                if mirror.percent < Percent::ALL {
                     request_mirror["percent"] = json!(mirror.percent);
                 }
                 rule["filters"] = json!([{ "type": "RequestMirror", "requestMirror": request_mirror }]);
@@ -96,7 +97,7 @@ pub fn render(target: &Target<'_>, router: Router, destinations: &[Destination],
             });
             if let Some(mirror) = mirror {
                 http["mirror"] = json!({ "host": mirror.service, "port": { "number": SERVICE_PORT } });
-                http["mirrorPercentage"] = json!({ "value": f64::from(mirror.percent) });
+                http["mirrorPercentage"] = json!({ "value": f64::from(mirror.percent.get()) });
             }
             let mut route_spec = json!({ "hosts": route.hosts, "http": [http] });
             if let Some(gateway) = &route.gateway {

@@ -9,7 +9,8 @@ use serde_json::{Map, Value, json};
 
 use super::object::{Target, VERSION_LABEL, metadata, placement, resources};
 use super::variant::{Served, Variant};
-use crate::model::spec::{ModelFormat, Protocol, ScaleMetric, Spec};
+use crate::model::percent::Percent;
+use crate::model::spec::{Canary, ModelFormat, Protocol, ScaleMetric, Shadow, Spec};
 
 /// The graph node's (and model container's) name.
 pub const NODE: &str = "model";
@@ -54,17 +55,17 @@ pub fn protocol(spec: &Spec) -> (&'static str, &'static str) {
 /// Renders the `SeldonDeployment`.
 pub fn render(target: &Target<'_>) -> Vec<Value> {
     let spec = &target.spec.spec;
-    let canary_percent = spec.canary.as_ref().map_or(0, |c| c.traffic_percent);
+    let canary = spec.canary.as_ref().map_or(Percent::NONE, Canary::traffic);
     let predictors: Vec<Value> = Variant::ALL
         .into_iter()
         .filter_map(|variant| {
-            let served = variant.served(spec)?;
+            let release = variant.served(spec)?;
             let traffic = match variant {
-                Variant::Stable => 100 - canary_percent,
-                Variant::Canary => canary_percent,
-                Variant::Shadow => spec.shadow.as_ref().map_or(0, |s| s.percent),
+                Variant::Stable => canary.rest(),
+                Variant::Canary => canary,
+                Variant::Shadow => spec.shadow.as_ref().map_or(Percent::NONE, Shadow::mirrored),
             };
-            Some(predictor(spec, variant, served, traffic))
+            Some(predictor(spec, variant, release, traffic))
         })
         .collect();
     let (protocol, transport) = protocol(spec);
@@ -76,9 +77,9 @@ pub fn render(target: &Target<'_>) -> Vec<Value> {
     })]
 }
 
-fn predictor(spec: &Spec, variant: Variant, served: Served<'_>, traffic: u32) -> Value {
+fn predictor(spec: &Spec, variant: Variant, release: Served<'_>, traffic: Percent) -> Value {
     let server = server(spec.model.format).unwrap_or_default();
-    let mut graph = json!({ "name": NODE, "type": "MODEL", "implementation": server, "modelUri": served.storage_uri, "children": [] });
+    let mut graph = json!({ "name": NODE, "type": "MODEL", "implementation": server, "modelUri": release.storage_uri, "children": [] });
     if let Some(secret) = &spec.storage_secret {
         graph["envSecretRefName"] = json!(secret);
     }
@@ -87,7 +88,7 @@ fn predictor(spec: &Spec, variant: Variant, served: Served<'_>, traffic: u32) ->
         "graph": graph,
         "traffic": traffic,
         // Pod labels: which version a pod serves, for dashboards and debugging.
-        "labels": { VERSION_LABEL: served.version },
+        "labels": { VERSION_LABEL: release.version },
     });
     if variant == Variant::Shadow {
         predictor["shadow"] = json!(true);

@@ -12,7 +12,8 @@ use serde_json::{Map, Value, json};
 
 use super::object::{DerivedName, Target, metadata, placement, resources};
 use super::variant::{Served, Variant};
-use crate::model::spec::{ModelFormat, Spec};
+use crate::model::percent::Percent;
+use crate::model::spec::{Canary, ModelFormat, Spec};
 
 /// The Server capability a model of `format` requires, if a stock Server has it.
 pub fn requirement(format: ModelFormat) -> Option<&'static str> {
@@ -94,8 +95,8 @@ pub fn render(target: &Target<'_>) -> Vec<Value> {
         spec.server.clone()
     };
     for variant in Variant::ALL {
-        if let Some(served) = variant.served(spec) {
-            objects.push(model(target, &variant.object_name(base), served, server.as_deref()));
+        if let Some(release) = variant.served(spec) {
+            objects.push(model(target, &variant.object_name(base), release, server.as_deref()));
         }
     }
     if spec.canary.is_some() || spec.shadow.is_some() {
@@ -104,10 +105,10 @@ pub fn render(target: &Target<'_>) -> Vec<Value> {
     objects
 }
 
-fn model(target: &Target<'_>, name: &str, served: Served<'_>, server: Option<&str>) -> Value {
+fn model(target: &Target<'_>, name: &str, release: Served<'_>, server: Option<&str>) -> Value {
     let spec = &target.spec.spec;
     let mut model = Map::new();
-    model.insert("storageUri".into(), json!(served.storage_uri));
+    model.insert("storageUri".into(), json!(release.storage_uri));
     if let Some(requirement) = requirement(spec.model.format) {
         model.insert("requirements".into(), json!([requirement]));
     }
@@ -124,7 +125,7 @@ fn model(target: &Target<'_>, name: &str, served: Served<'_>, server: Option<&st
     json!({
         "apiVersion": "mlops.seldon.io/v1alpha1",
         "kind": "Model",
-        "metadata": metadata(target, name, served.version, &[]),
+        "metadata": metadata(target, name, release.version, &[]),
         "spec": model,
     })
 }
@@ -132,14 +133,14 @@ fn model(target: &Target<'_>, name: &str, served: Served<'_>, server: Option<&st
 fn experiment(target: &Target<'_>) -> Value {
     let spec = &target.spec.spec;
     let base = target.spec.metadata.name.as_str();
-    let canary_percent = spec.canary.as_ref().map_or(0, |c| c.traffic_percent);
-    let mut candidates = vec![json!({ "name": base, "weight": 100 - canary_percent })];
+    let canary = spec.canary.as_ref().map_or(Percent::NONE, Canary::traffic);
+    let mut candidates = vec![json!({ "name": base, "weight": canary.rest() })];
     if spec.canary.is_some() {
-        candidates.push(json!({ "name": Variant::Canary.object_name(base), "weight": canary_percent }));
+        candidates.push(json!({ "name": Variant::Canary.object_name(base), "weight": canary }));
     }
     let mut experiment = json!({ "default": base, "candidates": candidates });
     if let Some(shadow) = &spec.shadow {
-        experiment["mirror"] = json!({ "name": Variant::Shadow.object_name(base), "percent": shadow.percent });
+        experiment["mirror"] = json!({ "name": Variant::Shadow.object_name(base), "percent": shadow.mirrored() });
     }
     json!({
         "apiVersion": "mlops.seldon.io/v1alpha1",

@@ -9,6 +9,7 @@ use super::finding::{Finding, Findings};
 use super::k8s::{dns_label, dns_subdomain, is_quantity, label_value, qualified_name};
 use super::monitoring::check_monitoring;
 use crate::diagnostic::{Severity, did_you_mean, quoted};
+use crate::model::percent::Percent;
 use crate::model::spec::{API_GROUP_PREFIX, Acknowledgement, Backend, CanaryStrategy, Protocol, Router, Shadow};
 use crate::model::spec::{Canary, DeploymentMode, ModelDeployment, ScaleMetric, TaintEffect, TolerationOperator};
 use crate::render::object::RESERVED_LABELS;
@@ -352,7 +353,7 @@ fn check_canary(spec: &ModelDeployment, canary: &Canary, found: &mut Findings) {
     let model = &spec.spec.model;
     check_version("spec.canary.version", &canary.version, found);
     check_storage_uri("spec.canary.storageUri", &canary.storage_uri, found);
-    if canary.traffic_percent > 100 {
+    if Percent::new(canary.traffic_percent.into()).is_none() {
         found.error(
             "spec.canary.trafficPercent",
             format!("`{}` is not a percentage from 0 to 100", canary.traffic_percent),
@@ -386,7 +387,7 @@ fn check_canary(spec: &ModelDeployment, canary: &Canary, found: &mut Findings) {
 fn check_shadow(spec: &ModelDeployment, shadow: &Shadow, found: &mut Findings) {
     check_version("spec.shadow.version", &shadow.version, found);
     check_storage_uri("spec.shadow.storageUri", &shadow.storage_uri, found);
-    if shadow.percent > 100 {
+    if Percent::new(shadow.percent.into()).is_none() {
         found.error("spec.shadow.percent", format!("`{}` is not a percentage from 0 to 100", shadow.percent), None);
     }
     let others = [("stable model", Some(&spec.spec.model.version), Some(&spec.spec.model.storage_uri))]
@@ -626,7 +627,7 @@ fn check_gateway_knative_backends(spec: &ModelDeployment, anchor: &str, found: &
 /// needs CRDs of v1.3 or later.
 fn check_gateway_mirror(spec: &ModelDeployment, shadow: &Shadow, found: &mut Findings) {
     let cluster = spec.spec.cluster();
-    let partial = shadow.percent < 100;
+    let partial = shadow.mirrored() < Percent::ALL;
     if let Some(implementation) = cluster.gateway_implementation.and_then(gateway_api::implementation) {
         let name = implementation.id.as_str();
         let support = rule("gateway-mirror-support");

@@ -13,7 +13,8 @@ use crate::yaml::node::{Node, Value};
 use crate::yaml::path::{FieldPath, Segment};
 
 /// Why a document does not match the spec types.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct DecodeError {
     /// The field the error is about.
     pub path: FieldPath,
@@ -55,14 +56,6 @@ impl DecodeError {
         self
     }
 }
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for DecodeError {}
 
 impl de::Error for DecodeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
@@ -280,7 +273,7 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
-    use crate::yaml::stream::parse_stream;
+    use crate::yaml::stream::parse_one;
 
     #[derive(Debug, Deserialize)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -303,7 +296,7 @@ mod tests {
     }
 
     fn decode_err(text: &str) -> DecodeError {
-        let doc = parse_stream(text).expect("valid YAML").remove(0);
+        let doc = parse_one(text);
         decode::<Outer>(&doc).expect_err("should not decode")
     }
 

@@ -63,11 +63,7 @@ pub fn setting(path: &FieldPath, value: Value) -> Node {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::stream::parse_stream;
-
-    fn node(text: &str) -> Node {
-        parse_stream(text).expect("YAML").remove(0)
-    }
+    use crate::yaml::stream::parse_one as node;
 
     #[test]
     fn merging_follows_rfc_7396() {

@@ -276,13 +276,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::stream::parse_stream;
-
-    fn parse_one(text: &str) -> Node {
-        let mut docs = parse_stream(text).expect("valid YAML");
-        assert_eq!(docs.len(), 1);
-        docs.remove(0)
-    }
+    use crate::yaml::stream::parse_one;
 
     #[test]
     fn nodes_remember_where_they_were_written() {

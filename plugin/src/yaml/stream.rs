@@ -27,7 +27,8 @@ pub fn options() -> serde_saphyr::Options {
 }
 
 /// A YAML syntax or budget error, located in its file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct SyntaxError {
     /// What is wrong.
     pub message: String,
@@ -59,16 +60,18 @@ pub fn emit(object: &serde_json::Value) -> String {
     text
 }
 
+/// The one document of `text`, for tests.
+#[cfg(test)]
+pub fn parse_one(text: &str) -> Node {
+    let mut docs = parse_stream(text).expect("valid YAML");
+    assert_eq!(docs.len(), 1, "one document");
+    docs.remove(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::yaml::node::Value;
-
-    fn parse_one(text: &str) -> Node {
-        let mut docs = parse_stream(text).expect("valid YAML");
-        assert_eq!(docs.len(), 1);
-        docs.remove(0)
-    }
 
     #[test]
     fn yaml_1_1_booleans_stay_strings() {

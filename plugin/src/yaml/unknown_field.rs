@@ -99,13 +99,13 @@ fn walk(node: &Node, schema: &Schema, root: &Schema, path: &FieldPath, found: &m
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::stream::parse_stream;
+    use crate::yaml::stream::parse_one;
 
     #[test]
     fn all_unknown_fields_are_found_with_hints() {
         let schema = crate::model::spec::schema();
         let text = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: m, labels: {any: thing}}\nspec:\n  model: {format: sklearn, version: v1, storageURI: s3://m}\n  canary: {version: v2, storageUri: s3://n, trafficPrecent: 5}\n  tolerations: [{key: a, efect: NoSchedule}]\n  colour: blue\n";
-        let doc = parse_stream(text).expect("YAML").remove(0);
+        let doc = parse_one(text);
         let found = unknown_fields(&doc, &schema);
         let paths: Vec<String> = found.iter().map(|f| f.path.to_string()).collect();
         assert_eq!(

@@ -98,7 +98,7 @@ fn alert(plan: &Plan<'_>, alert: &AlertSpec<'_>) -> Value {
         "severity": alert.severity.as_str(),
         "model": plan.name(),
         "version": alert.version,
-        "backend": plan.spec().backend.to_string(),
+        "backend": plan.spec().backend.as_str(),
     });
     if let Some(variant) = alert.variant {
         labels["variant"] = json!(variant.as_str());

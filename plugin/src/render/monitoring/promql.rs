@@ -1,4 +1,4 @@
-//! PromQL as modelgen writes it: the series its recording rules record, selectors, and rate and quantile expressions.
+//! `PromQL` as modelgen writes it: the series its recording rules record, selectors, and rate and quantile expressions.
 
 /// Per-version request rate (requests per second).
 pub const REQUESTS: &str = "modelgen:requests:rate5m";

@@ -1,4 +1,4 @@
-//! Where each backend's request metrics come from, what they cannot tell, and the PromQL that reads them.
+//! Where each backend's request metrics come from, what they cannot tell, and the `PromQL` that reads them.
 
 use super::promql::{and, quantile_by_version, quote, rate_by_version, regex_escape};
 use crate::model::spec::{Backend, DeploymentMode, Spec};
@@ -169,7 +169,7 @@ mod tests {
         let model =
             if yaml.contains("model:") { "" } else { "model: {format: sklearn, version: v1, storageUri: s3://m/1}\n" };
         let text = format!("{model}{yaml}");
-        let node = crate::yaml::stream::parse_stream(&text).expect("YAML").remove(0);
+        let node = crate::yaml::stream::parse_one(&text);
         crate::yaml::decoder::decode(&node).expect("a spec")
     }
 
