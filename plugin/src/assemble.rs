@@ -1,4 +1,8 @@
 //! Assembly: every spec of an application parsed, layered with the project's defaults and the selected environment, decoded and checked.
+//!
+//! Every problem in every file is reported, located in the file and layer
+//! that wrote the field ([`stack`]); a spec reaches rendering only without
+//! errors, and one error anywhere stops the render.
 
 pub(crate) mod parameters;
 pub(crate) mod stack;
@@ -191,8 +195,11 @@ fn load_project(
 struct Layers<'p> {
     /// The context's namespace, for specs that set none.
     namespace: Option<&'p str>,
+    /// The project file, when the application has one.
     project: Option<&'p project::Loaded>,
+    /// The selected environment, by name.
     environment: Option<(&'p str, &'p Environment)>,
+    /// Canary weights set for the render, by model.
     weights: &'p BTreeMap<String, Percent>,
 }
 
@@ -294,6 +301,10 @@ fn stack<'a>(path: &'a str, document: Node, layers: &Layers<'a>, used_selectors:
     stack
 }
 
+/// Adds the project's layers to a spec's stack: defaults and cluster facts
+/// under the spec, the environment's overrides and cluster facts over it,
+/// then the overrides of every selector that picks the model (recorded in
+/// `used_selectors`).
 fn project_layers<'a>(
     stack: &mut Stack<'a>,
     project: &'a project::Loaded,

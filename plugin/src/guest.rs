@@ -14,6 +14,7 @@ mod bindings {
 
 use bindings::exports::modelgen::generator::generator as wit;
 
+/// The component's exports, implemented by the root API.
 struct Plugin;
 
 impl wit::Guest for Plugin {
@@ -21,8 +22,7 @@ impl wit::Guest for Plugin {
         sources: Vec<wit::SourceFile>,
         context: wit::RenderContext,
     ) -> Result<wit::Rendered, Vec<wit::Diagnostic>> {
-        let (sources, context) = input(sources, context);
-        let rendered = crate::generate(&sources, &context).map_err(diagnostics)?;
+        let rendered = call(crate::generate, sources, context)?;
         Ok(wit::Rendered {
             manifests: rendered
                 .manifests
@@ -37,8 +37,7 @@ impl wit::Guest for Plugin {
         sources: Vec<wit::SourceFile>,
         context: wit::RenderContext,
     ) -> Result<wit::Project, Vec<wit::Diagnostic>> {
-        let (sources, context) = input(sources, context);
-        let description = crate::describe(&sources, &context).map_err(diagnostics)?;
+        let description = call(crate::describe, sources, context)?;
         Ok(wit::Project {
             environments: description.environments,
             models: description
@@ -68,6 +67,17 @@ impl wit::Guest for Plugin {
     }
 }
 
+/// Calls `function` of the root API with a call's arguments, its diagnostics as the contract carries them.
+fn call<T>(
+    function: fn(&[crate::SourceFile], &crate::RenderContext) -> Result<T, Vec<crate::Diagnostic>>,
+    sources: Vec<wit::SourceFile>,
+    context: wit::RenderContext,
+) -> Result<T, Vec<wit::Diagnostic>> {
+    let (sources, context) = input(sources, context);
+    function(&sources, &context).map_err(diagnostics)
+}
+
+/// A call's arguments as the root API takes them.
 fn input(sources: Vec<wit::SourceFile>, context: wit::RenderContext) -> (Vec<crate::SourceFile>, crate::RenderContext) {
     let sources = sources.into_iter().map(|f| crate::SourceFile { path: f.path, contents: f.contents }).collect();
     let context = crate::RenderContext {
@@ -80,14 +90,17 @@ fn input(sources: Vec<wit::SourceFile>, context: wit::RenderContext) -> (Vec<cra
     (sources, context)
 }
 
+/// A position as the contract carries it.
 fn position(p: crate::Position) -> wit::Position {
     wit::Position { line: p.line, column: p.column }
 }
 
+/// Diagnostics as the contract carries them.
 fn diagnostics(list: Vec<crate::Diagnostic>) -> Vec<wit::Diagnostic> {
     list.into_iter().map(diagnostic).collect()
 }
 
+/// One diagnostic as the contract carries it.
 fn diagnostic(d: crate::Diagnostic) -> wit::Diagnostic {
     wit::Diagnostic {
         severity: match d.severity {

@@ -1,7 +1,20 @@
-//! modelgen's generator: expands `ModelDeployment` specs into KServe serving resources.
+//! modelgen's generator: expands `ModelDeployment` specs into KServe, Seldon Core and Seldon Core 2 resources, routes and monitoring.
 //!
-//! The logic is plain Rust, tested natively; [`guest`] (wasm32 only) exports
-//! it as a WebAssembly component implementing `wit/generator.wit`.
+//! The logic is plain Rust, tested natively; `guest` (wasm32 only) exports it
+//! as a WebAssembly component implementing `wit/generator.wit`, and is the
+//! only file that knows WIT. This file is the API the guest and the
+//! host-side tests use; every module behind it is private to the crate, so
+//! that rustc reports what nothing uses.
+//!
+//! The pipeline, in module order: [`generate`] (in `generator`) has
+//! `assemble` parse the files (`yaml`), decode them into the spec and
+//! project types (`model`), merge each spec's layers and check it against
+//! the `rules`; then `render` turns each spec into objects, `patch` applies
+//! the environment's patches, and `yaml` emits them.
+
+// Every item carries a doc comment, private ones too (`missing_docs` only
+// sees the public API, which is small). Test builds are exempt.
+#![cfg_attr(not(test), warn(clippy::missing_docs_in_private_items))]
 
 pub(crate) mod assemble;
 pub(crate) mod context;

@@ -1,4 +1,4 @@
-//! The kinds a user writes: the model spec, its monitoring section, the project file, and their JSON Schema.
+//! The kinds a user writes and how they are read: the model spec, its monitoring section, the project file, their layers and their JSON Schema.
 
 pub(crate) mod document;
 pub(crate) mod layer;

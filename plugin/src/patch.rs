@@ -46,7 +46,9 @@ pub fn apply(
 
 /// One patch entry being applied.
 struct Context<'a> {
+    /// The project file that holds the entry.
     project: &'a Loaded,
+    /// The entry being applied.
     entry: &'a PatchEntry,
     /// The entry's path in the project file.
     at: &'a FieldPath,
@@ -58,17 +60,21 @@ struct Body {
     file: String,
     /// Where the patch text starts in that file (for an inline patch, inside the project file).
     origin: Origin,
+    /// The patch's documents.
     documents: Vec<Node>,
 }
 
 /// Maps positions inside a patch's text to positions in its file.
 #[derive(Clone, Copy, Default)]
 struct Origin {
+    /// Lines before the patch text starts.
     line: u32,
+    /// Columns before the patch text starts, on every line (the block's indentation).
     column: u32,
 }
 
 impl Origin {
+    /// `position` inside the patch text, as a position in its file.
     fn map(self, position: Position) -> Position {
         Position { line: position.line + self.line, column: position.column + self.column }
     }
@@ -320,11 +326,14 @@ impl Context<'_> {
 /// What a patch may change only when its options allow it: an object's kind and name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Identity {
+    /// The object's `kind`.
     kind: String,
+    /// The object's `metadata.name`.
     name: String,
 }
 
 impl Identity {
+    /// The identity of `object` (empty where it has none).
     fn of(object: &Json) -> Self {
         let text = |v: &Json| v.as_str().unwrap_or_default().to_owned();
         Identity { kind: text(&object["kind"]), name: text(&object["metadata"]["name"]) }

@@ -1,4 +1,9 @@
-//! What a spec must satisfy: the backend rules table and the spec's own rules.
+//! What a spec must satisfy: the backend rules table, Kubernetes' own rules, and the spec's rules built on both.
+//!
+//! [`backend`] holds what each serving stack does, with its upstream source
+//! (the README's table is generated from it); [`k8s`] holds Kubernetes'
+//! syntax rules; [`spec`] and [`monitoring`] check a decoded spec against
+//! both and report [`finding`]s by field path.
 
 pub(crate) mod backend;
 pub(crate) mod finding;

@@ -1,4 +1,4 @@
-//! YAML with positions: the tree user input is parsed into, field paths, typed decoding, and emission.
+//! YAML with positions: the tree user input is parsed into, field paths, typed decoding, merge patches, and emission.
 
 pub(crate) mod decoder;
 pub(crate) mod merge_patch;

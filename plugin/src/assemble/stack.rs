@@ -11,7 +11,7 @@ use crate::yaml::path::FieldPath;
 pub struct Location {
     /// The file that wrote the field (`None` for render parameters).
     pub file: Option<String>,
-    /// Where in it.
+    /// Where in that file the field is written.
     pub position: Option<Position>,
     /// The field as written in that file.
     pub field: String,
@@ -20,6 +20,7 @@ pub struct Location {
 /// The layers of one spec, lowest precedence first.
 #[derive(Clone, Debug)]
 pub struct Stack<'a> {
+    /// The layers, lowest precedence first.
     layers: Vec<Layer<'a>>,
     /// Which layer is the spec document, the fallback for fields no layer wrote.
     spec: usize,

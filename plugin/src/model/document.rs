@@ -10,6 +10,8 @@ pub fn is_ours(document: &Node) -> bool {
     document.get("apiVersion").and_then(Node::as_str).is_some_and(|v| v.starts_with(API_GROUP_PREFIX))
 }
 
+/// Checks a spec document's `apiVersion` and `kind`, pointing at the value
+/// as written (typed decoding would only say that it does not match).
 pub fn check_header(path: &str, document: &Node, diagnostics: &mut Vec<Diagnostic>) {
     if let Some(api_version) = document.get("apiVersion").filter(|v| v.as_str() != Some(API_VERSION)) {
         diagnostics.push(

@@ -39,6 +39,7 @@ pub struct Monitoring {
     pub dashboard: Dashboard,
 }
 
+/// Monitoring and its dashboard are on unless a spec turns them off.
 fn enabled() -> bool {
     true
 }
@@ -187,8 +188,10 @@ impl Direction {
 /// The `severity` label Alertmanager routes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-// Variants without doc comments: schemars would publish each one as a
-// described `oneOf` branch of the schema; the names are the label values.
+#[allow(
+    clippy::missing_docs_in_private_items,
+    reason = "a documented variant becomes a described `oneOf` branch of the published schema; the names are the label values"
+)]
 pub enum AlertSeverity {
     Critical,
     Warning,
@@ -312,6 +315,7 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
     Ok(total)
 }
 
+/// A duration's schema: a string in Prometheus' syntax.
 fn duration_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
         "type": "string",

@@ -174,6 +174,7 @@ pub struct PatchOptions {
     pub allow_kind_change: bool,
 }
 
+/// The schema of the project's `kind`: the constant `Project`.
 fn kind_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "const": KIND, "description": "Always `Project`." })
 }
@@ -208,14 +209,14 @@ pub struct Reference {
     pub path: String,
     /// The file that names it.
     pub referrer: String,
-    /// Where.
+    /// Where the referrer names it.
     pub position: Option<Position>,
 }
 
 /// The project file, parsed and checked.
 #[derive(Clone, Debug)]
 pub struct Loaded {
-    /// Its path.
+    /// Its path, relative to the application root.
     pub file: String,
     /// Its text, to map positions inside inline patches.
     pub text: String,

@@ -12,6 +12,7 @@ pub fn spec_schema() -> String {
     text
 }
 
+/// Both kinds in one schema document, their definitions merged, chosen by `oneOf`.
 fn published() -> Value {
     let mut spec = crate::model::spec::schema();
     let mut project = schemars::schema_for!(Project).to_value();

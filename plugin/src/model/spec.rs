@@ -232,8 +232,10 @@ pub struct Model {
 /// Model formats that KServe's built-in runtimes serve.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-// Variants without doc comments: schemars would publish each one as a
-// described `oneOf` branch of the schema; the names are the formats' own.
+#[allow(
+    clippy::missing_docs_in_private_items,
+    reason = "a documented variant becomes a described `oneOf` branch of the published schema; the names are the formats' own"
+)]
 pub enum ModelFormat {
     Sklearn,
     Xgboost,
@@ -476,6 +478,7 @@ impl Shadow {
     }
 }
 
+/// A shadow gets a copy of every request unless its `percent` says otherwise.
 fn all_traffic() -> u32 {
     100
 }
@@ -537,8 +540,10 @@ impl Cluster {
 /// A Gateway API implementation, as its conformance reports name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-// Only `other` has a doc comment: schemars publishes each documented variant
-// as a described `oneOf` branch of the schema; the names are the implementations' own.
+#[allow(
+    clippy::missing_docs_in_private_items,
+    reason = "a documented variant becomes a described `oneOf` branch of the published schema; the names are the implementations' own"
+)]
 pub enum GatewayImplementation {
     Istio,
     EnvoyGateway,
@@ -619,8 +624,10 @@ pub struct Toleration {
 }
 
 /// Toleration operator.
-// Variants without doc comments: schemars would publish each one as a
-// described `oneOf` branch of the schema; the names are Kubernetes' own.
+#[allow(
+    clippy::missing_docs_in_private_items,
+    reason = "a documented variant becomes a described `oneOf` branch of the published schema; the names are Kubernetes' own"
+)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 pub enum TolerationOperator {
     Equal,
@@ -638,8 +645,10 @@ impl TolerationOperator {
 }
 
 /// Taint effect.
-// Variants without doc comments: schemars would publish each one as a
-// described `oneOf` branch of the schema; the names are Kubernetes' own.
+#[allow(
+    clippy::missing_docs_in_private_items,
+    reason = "a documented variant becomes a described `oneOf` branch of the published schema; the names are Kubernetes' own"
+)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 pub enum TaintEffect {
     NoSchedule,
@@ -664,14 +673,17 @@ pub fn schema() -> serde_json::Value {
     schemars::schema_for!(ModelDeployment).to_value()
 }
 
+/// The schema of `apiVersion`: the constant this plugin handles (both kinds share it).
 pub(crate) fn api_version_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "const": API_VERSION, "description": "Always `modelgen.dev/v1alpha1`." })
 }
 
+/// The schema of a spec's `kind`: the constant `ModelDeployment`.
 fn kind_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "const": KIND, "description": "Always `ModelDeployment`." })
 }
 
+/// The schema of `deploymentMode`, listing the old names that are still accepted.
 fn deployment_mode_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     // The serde aliases (the names before KServe 0.16) are valid input too.
     schemars::json_schema!({
@@ -680,6 +692,7 @@ fn deployment_mode_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema
     })
 }
 
+/// A quantity's schema: a string or a number, as Kubernetes accepts.
 fn quantity_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
         "anyOf": [{ "type": "string" }, { "type": "number" }],

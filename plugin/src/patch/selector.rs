@@ -61,6 +61,7 @@ fn split_top_level(text: &str) -> Vec<&str> {
     parts
 }
 
+/// Parses one requirement (`a=b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`).
 fn requirement(part: &str) -> Result<Requirement, String> {
     if let Some(key) = part.strip_prefix('!') {
         return Ok(Requirement::NotIn(key_of(key.trim())?, Vec::new()));
@@ -96,6 +97,7 @@ fn requirement(part: &str) -> Result<Requirement, String> {
     }
 }
 
+/// A label key, or why it is not one.
 fn key_of(key: &str) -> Result<String, String> {
     let valid = !key.is_empty()
         && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
@@ -103,6 +105,7 @@ fn key_of(key: &str) -> Result<String, String> {
     if valid { Ok(key.to_owned()) } else { Err(format!("`{key}` is not a valid label key")) }
 }
 
+/// A label value, or why it is not one.
 fn value_of(value: &str) -> Result<String, String> {
     let valid = value.len() <= 63 && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if valid { Ok(value.to_owned()) } else { Err(format!("`{value}` is not a valid label value")) }

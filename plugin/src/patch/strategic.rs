@@ -98,6 +98,7 @@ fn check(patch: &Value, at: &str) -> Result<(), Error> {
     }
 }
 
+/// The `$patch` directive of a mapping, if it has one.
 fn directive(value: &Value) -> Option<&str> {
     value.get(PATCH).and_then(Value::as_str)
 }

@@ -10,12 +10,19 @@ use crate::model::project::PatchTarget;
 
 /// A compiled patch target.
 pub struct Target {
+    /// The API group, compared exactly.
     group: Option<String>,
+    /// The API version, compared exactly.
     version: Option<String>,
+    /// The kind, compared exactly.
     kind: Option<String>,
+    /// The name, matched whole.
     name: Option<Regex>,
+    /// The namespace, matched whole.
     namespace: Option<Regex>,
+    /// What the labels must satisfy.
     labels: Option<Selector>,
+    /// What the annotations must satisfy.
     annotations: Option<Selector>,
 }
 
@@ -74,6 +81,7 @@ impl Target {
         })
     }
 
+    /// Whether `object` satisfies every part of the target.
     pub fn matches(&self, object: &Json) -> bool {
         let api_version = object["apiVersion"].as_str().unwrap_or_default();
         let (group, version) = split_api_version(api_version);

@@ -152,6 +152,7 @@ pub fn standard_native_canary(spec: &Spec) -> bool {
     spec.canary.is_some() && spec.mode() == DeploymentMode::Standard && spec.canary_strategy() == CanaryStrategy::Native
 }
 
+/// `modelFormat`: the format's name and, when the spec gives one, its version.
 fn model_format(model: &Model) -> Value {
     let mut format = json!({ "name": model.format.as_str() });
     if let Some(version) = &model.format_version {
@@ -160,6 +161,8 @@ fn model_format(model: &Model) -> Value {
     format
 }
 
+/// A predictor serving the artifacts at `storage_uri` with the spec's
+/// runtime, protocol, resources, scaling and placement.
 fn predictor(spec: &Spec, storage_uri: &str) -> Value {
     let model = &spec.model;
     let mut container = json!({

@@ -77,6 +77,7 @@ pub fn render(target: &Target<'_>) -> Vec<Value> {
     })]
 }
 
+/// One predictor of the deployment: the variant's model, its share of traffic, and its pods.
 fn predictor(spec: &Spec, variant: Variant, release: Served<'_>, traffic: Percent) -> Value {
     let server = server(spec.model.format).unwrap_or_default();
     let mut graph = json!({ "name": NODE, "type": "MODEL", "implementation": server, "modelUri": release.storage_uri, "children": [] });

@@ -105,6 +105,7 @@ pub fn render(target: &Target<'_>) -> Vec<Value> {
     objects
 }
 
+/// The `Model` of one variant, scheduled on `server` when one is named.
 fn model(target: &Target<'_>, name: &str, release: Served<'_>, server: Option<&str>) -> Value {
     let spec = &target.spec.spec;
     let mut model = Map::new();
@@ -130,6 +131,7 @@ fn model(target: &Target<'_>, name: &str, release: Served<'_>, server: Option<&s
     })
 }
 
+/// The `Experiment` that splits the model's endpoint between stable and canary and mirrors to the shadow.
 fn experiment(target: &Target<'_>) -> Value {
     let spec = &target.spec.spec;
     let base = target.spec.metadata.name.as_str();
@@ -150,6 +152,7 @@ fn experiment(target: &Target<'_>) -> Value {
     })
 }
 
+/// The dedicated `Server` that carries the spec's cpu, gpu, placement and service account.
 fn server_object(target: &Target<'_>) -> Value {
     let spec = &target.spec.spec;
     let config = server_config(spec.model.format);

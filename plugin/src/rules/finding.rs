@@ -1,4 +1,4 @@
-//! Findings: what a rule reports about a decoded spec, by field path, before the generator locates it in a file.
+//! Findings: what a rule reports about a decoded spec, by field path, before assembly locates it in a file.
 
 use std::collections::BTreeMap;
 

@@ -41,6 +41,7 @@ fn duration_at(path: &str, duration: Option<&monitoring_spec::Duration>, found: 
     }
 }
 
+/// The scrape interval and timeout: Prometheus durations, four samples a rate window, the timeout within the interval.
 fn check_scrape(scrape: &monitoring_spec::Scrape, found: &mut Findings) {
     let interval = duration_at("spec.monitoring.scrape.interval", scrape.interval.as_ref(), found);
     if interval == Some(0) {
@@ -91,6 +92,7 @@ fn positive(path: &str, what: &str, value: f64, found: &mut Findings) -> bool {
     false
 }
 
+/// Every alert's values: thresholds, quantiles, factors and durations in range.
 fn check_alert_values(spec: &ModelDeployment, monitoring: &monitoring_spec::Monitoring, found: &mut Findings) {
     let alerts = &monitoring.alerts;
     let at = |field: &str| format!("spec.monitoring.alerts.{field}");

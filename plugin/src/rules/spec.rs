@@ -38,6 +38,7 @@ pub fn check(spec: &ModelDeployment, namespace: Option<&str>) -> Vec<Finding> {
     found.list
 }
 
+/// The name (and every name derived from it), namespace, labels and annotations.
 fn check_metadata(spec: &ModelDeployment, found: &mut Findings) {
     let meta = &spec.metadata;
     if let Err(why) = dns_label(&meta.name, true) {
@@ -94,6 +95,7 @@ fn check_metadata(spec: &ModelDeployment, found: &mut Findings) {
     }
 }
 
+/// The stable model's version, storage URI, runtime and resources.
 fn check_model(spec: &ModelDeployment, found: &mut Findings) {
     let model = &spec.spec.model;
     check_version("spec.model.version", &model.version, found);
@@ -118,6 +120,7 @@ fn check_model(spec: &ModelDeployment, found: &mut Findings) {
     }
 }
 
+/// A model version, which becomes a label value.
 fn check_version(path: &str, version: &str, found: &mut Findings) {
     if version.is_empty() {
         found.error(path, "the version is empty".to_owned(), Some("give the model's version, as in `v1.2.0`"));
@@ -130,6 +133,7 @@ fn check_version(path: &str, version: &str, found: &mut Findings) {
     }
 }
 
+/// A storage URI: a scheme KServe's storage initializer reads, a location, and no credentials.
 fn check_storage_uri(path: &str, uri: &str, found: &mut Findings) {
     let Some((scheme, rest)) = uri.split_once("://") else {
         found.error(
@@ -163,6 +167,7 @@ fn check_storage_uri(path: &str, uri: &str, found: &mut Findings) {
     }
 }
 
+/// Replica bounds and the autoscaling metric, for the backend and mode.
 fn check_scaling(spec: &ModelDeployment, found: &mut Findings) {
     let Some(scaling) = &spec.spec.scaling else { return };
     // Holds on every backend.
@@ -311,6 +316,7 @@ fn check_cluster(spec: &ModelDeployment, found: &mut Findings) {
     }
 }
 
+/// Node selector, tolerations and service account.
 fn check_placement(spec: &ModelDeployment, found: &mut Findings) {
     check_knative_placement(spec, found);
     if let Some(sa) = &spec.spec.service_account_name
@@ -349,6 +355,7 @@ fn check_placement(spec: &ModelDeployment, found: &mut Findings) {
     }
 }
 
+/// The canary: a valid version and URI, both different from the stable model's, and a share of traffic.
 fn check_canary(spec: &ModelDeployment, canary: &Canary, found: &mut Findings) {
     let model = &spec.spec.model;
     check_version("spec.canary.version", &canary.version, found);
@@ -384,6 +391,7 @@ fn check_canary(spec: &ModelDeployment, canary: &Canary, found: &mut Findings) {
     }
 }
 
+/// The shadow: a valid version and URI, different from the versions that serve callers.
 fn check_shadow(spec: &ModelDeployment, shadow: &Shadow, found: &mut Findings) {
     check_version("spec.shadow.version", &shadow.version, found);
     check_storage_uri("spec.shadow.storageUri", &shadow.storage_uri, found);
@@ -425,6 +433,7 @@ fn check_format(spec: &ModelDeployment, found: &mut Findings) -> bool {
     false
 }
 
+/// What KServe needs: no Seldon-only fields, a runtime that serves the model, and a strategy and route that work in the mode.
 fn check_kserve(spec: &ModelDeployment, namespace: Option<&str>, found: &mut Findings) {
     let s = &spec.spec;
     if s.storage_secret.is_some() {
@@ -670,6 +679,7 @@ fn check_gateway_mirror(spec: &ModelDeployment, shadow: &Shadow, found: &mut Fin
     }
 }
 
+/// What Seldon Core v1 and 2 need: a format they serve, a protocol they speak, and no KServe-only fields.
 fn check_seldon(spec: &ModelDeployment, found: &mut Findings) {
     let s = &spec.spec;
     let backend = s.backend;
@@ -747,6 +757,7 @@ fn check_seldon(spec: &ModelDeployment, found: &mut Findings) {
     }
 }
 
+/// The scaling Seldon can express: an HPA on cpu or memory (v1), its own signal (v2).
 fn check_seldon_scaling(spec: &ModelDeployment, found: &mut Findings) {
     let backend = spec.spec.backend;
     let s = &spec.spec;

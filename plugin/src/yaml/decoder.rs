@@ -32,25 +32,30 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
+    /// An error with only its message; the way up adds the rest.
     fn new(message: String) -> Self {
         Self { path: FieldPath::default(), position: None, message, hint: None, missing: false, reversed: Vec::new() }
     }
 
+    /// The error with a hint on how to fix it.
     fn with_hint(mut self, hint: Option<String>) -> Self {
         self.hint = hint;
         self
     }
 
+    /// The error as seen one level up, through `segment`.
     fn through(mut self, segment: Segment) -> Self {
         self.reversed.push(segment);
         self
     }
 
+    /// The error at `position`, unless a deeper node placed it already.
     fn located(mut self, position: Position) -> Self {
         self.position.get_or_insert(position);
         self
     }
 
+    /// The error with its path in reading order, once it reaches the top.
     fn finish(mut self) -> Self {
         self.path = FieldPath(self.reversed.drain(..).rev().collect());
         self
@@ -116,6 +121,7 @@ fn friendly(expected: &dyn de::Expected) -> String {
     }
 }
 
+/// How a value serde did not expect reads in a message.
 fn describe(unexpected: &de::Unexpected<'_>) -> String {
     match unexpected {
         de::Unexpected::Bool(b) => format!("boolean `{b}`"),
@@ -140,6 +146,7 @@ pub fn decode<'a, T: de::Deserialize<'a>>(node: &'a Node) -> Result<T, DecodeErr
 struct NodeDeserializer<'a>(&'a Node);
 
 impl NodeDeserializer<'_> {
+    /// Places an error raised at this node (deeper ones are placed already).
     fn locate<T>(&self, result: Result<T, DecodeError>) -> Result<T, DecodeError> {
         result.map_err(|e| e.located(self.0.position))
     }
@@ -210,8 +217,11 @@ impl<'de> Deserializer<'de> for NodeDeserializer<'de> {
     }
 }
 
+/// Reads a list, item by item, numbering them for error paths.
 struct SeqAccess<'a> {
+    /// The items not read yet.
     items: std::slice::Iter<'a, Node>,
+    /// The index of the next item.
     index: usize,
 }
 
@@ -232,11 +242,15 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
     }
 }
 
+/// Reads a mapping, entry by entry, naming the key in error paths.
 struct MapAccess<'a> {
+    /// The entries not read yet.
     entries: std::slice::Iter<'a, (Node, Node)>,
+    /// The entry whose key was just read, for its value.
     value: Option<(&'a Node, &'a Node)>,
 }
 
+/// A mapping key as a path segment (non-string keys as their text).
 fn key_segment(key: &Node) -> Segment {
     match &key.value {
         Value::String(s) => Segment::Key(s.clone()),

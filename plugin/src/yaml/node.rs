@@ -14,7 +14,7 @@ use crate::yaml::path::{FieldPath, Segment};
 /// A YAML value and where it was written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
-    /// The value.
+    /// The value, with its children.
     pub value: Value,
     /// Where the value starts (for an alias, where the alias is used).
     pub position: Position,
@@ -149,6 +149,7 @@ impl Node {
     }
 }
 
+/// Removes the value at `path` below `node` (see [`Node::remove`]).
 fn remove(node: &mut Node, path: &[Segment]) {
     let (Some(Segment::Key(first)), Value::Map(entries)) = (path.first(), &mut node.value) else { return };
     let Some(i) = entries.iter().position(|(k, _)| k.as_str() == Some(first.as_str())) else { return };
@@ -189,6 +190,7 @@ impl fmt::Display for Value {
     }
 }
 
+/// Where a parsed value was written, 0-based (the parser counts from 1).
 fn position_of(spanned: &Spanned<Value>) -> Position {
     let location = spanned.referenced;
     Position {
@@ -211,6 +213,7 @@ impl<'de> Deserialize<'de> for Value {
     }
 }
 
+/// Builds a [`Value`] from whatever the parser found.
 struct ValueVisitor;
 
 impl<'de> Visitor<'de> for ValueVisitor {

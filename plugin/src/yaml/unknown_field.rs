@@ -1,4 +1,4 @@
-//! Every unknown field of a document at once, found by walking it alongside the spec's JSON Schema.
+//! Every unknown field of a document at once, found by walking it alongside a JSON Schema (the spec's or the project's).
 //!
 //! serde stops at the first unknown field; typos are the most common
 //! mistake, so this pass reports all of them (with "did you mean" hints)
@@ -17,7 +17,7 @@ pub struct UnknownField {
     pub path: FieldPath,
     /// Where the key is written.
     pub position: Position,
-    /// The key.
+    /// The key, as written.
     pub key: String,
     /// "did you mean" or the list of allowed keys.
     pub hint: String,
@@ -59,6 +59,7 @@ fn resolve<'a>(schema: &'a Schema, root: &'a Schema) -> &'a Schema {
     schema
 }
 
+/// Walks `node` alongside `schema`, collecting the keys it does not allow.
 fn walk(node: &Node, schema: &Schema, root: &Schema, path: &FieldPath, found: &mut Vec<UnknownField>) {
     let schema = resolve(schema, root);
     match &node.value {

@@ -85,10 +85,13 @@ fn uid(namespace: Option<&str>, name: &str) -> String {
 
 /// One query of a panel.
 struct Query {
+    /// The `PromQL` expression.
     expr: String,
+    /// The series' name in the legend.
     legend: String,
 }
 
+/// One query per deployed version, `expr` of its selector.
 fn queries_per_version(plan: &Plan<'_>, expr: impl Fn(&str) -> String) -> Vec<Query> {
     plan.variants
         .iter()
@@ -96,6 +99,7 @@ fn queries_per_version(plan: &Plan<'_>, expr: impl Fn(&str) -> String) -> Vec<Qu
         .collect()
 }
 
+/// The panels the backend's metrics can fill, laid out two a row.
 fn panels(plan: &Plan<'_>) -> Vec<Value> {
     let alerts = &plan.monitoring.alerts;
     let mut panels = Vec::new();
@@ -143,6 +147,7 @@ fn panels(plan: &Plan<'_>) -> Vec<Value> {
     panels
 }
 
+/// Latency: the quantiles of each version, or the mean where the backend has no histogram.
 fn latency_panel(plan: &Plan<'_>) -> Value {
     let threshold =
         plan.monitoring.alerts.latency.as_ref().map(|l| Threshold { value: l.threshold_ms / 1000.0, bad_below: false });
@@ -181,7 +186,9 @@ fn latency_panel(plan: &Plan<'_>) -> Value {
 /// An alert's threshold, drawn as a line; the bad side is red.
 #[derive(Clone, Copy)]
 struct Threshold {
+    /// Where the line is drawn.
     value: f64,
+    /// Whether values under the line are the bad ones.
     bad_below: bool,
 }
 

@@ -22,6 +22,7 @@ pub struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
+    /// The plan of `target`'s monitoring section `monitoring`.
     pub fn new(target: &'a Target<'a>, monitoring: &'a Monitoring) -> Self {
         let spec = &target.spec.spec;
         let variants = Variant::ALL
@@ -31,14 +32,17 @@ impl<'a> Plan<'a> {
         Plan { target, monitoring, source: Source::of(spec), variants }
     }
 
+    /// The model's name.
     pub fn name(&self) -> &str {
         &self.target.spec.metadata.name
     }
 
+    /// The spec's `spec`.
     pub fn spec(&self) -> &Spec {
         &self.target.spec.spec
     }
 
+    /// The version `variant` serves, if it is deployed.
     pub fn version(&self, variant: Variant) -> Option<&'a str> {
         self.variants.iter().find(|(v, _)| *v == variant).map(|(_, version)| *version)
     }
@@ -72,10 +76,12 @@ impl<'a> Plan<'a> {
         selector(&matchers)
     }
 
+    /// Whether the backend's metrics give request rates and latencies.
     pub fn requests_available(&self) -> bool {
         self.source.requests_missing().is_none()
     }
 
+    /// Whether the backend's metrics give error rates too.
     pub fn errors_available(&self) -> bool {
         self.requests_available() && self.source.errors_missing().is_none()
     }

@@ -36,6 +36,7 @@ pub fn render(plan: &Plan<'_>) -> Option<Value> {
     }))
 }
 
+/// The recording rules that turn the backend's metrics into modelgen's series.
 fn recording_rules(plan: &Plan<'_>) -> Vec<Value> {
     let source = plan.source;
     let all = plan.all_versions();
@@ -83,16 +84,25 @@ fn latency_word(plan: &Plan<'_>) -> String {
 
 /// What every alert of a spec shares.
 struct AlertSpec<'a> {
+    /// The alert's name (`ModelLatencyHigh`, ...).
     name: &'a str,
+    /// When it fires, in `PromQL`.
     expr: String,
+    /// How long the condition must hold.
     for_: String,
+    /// Its `severity` label.
     severity: AlertSeverity,
+    /// The model version it watches.
     version: &'a str,
+    /// The variant it watches; `None` for alerts about the whole model.
     variant: Option<Variant>,
+    /// The one-line `summary` annotation.
     summary: String,
+    /// The `description` annotation, before the spec file is named.
     description: String,
 }
 
+/// One alerting rule, labelled for routing and annotated with the spec and the runbook.
 fn alert(plan: &Plan<'_>, alert: &AlertSpec<'_>) -> Value {
     let mut labels = json!({
         "severity": alert.severity.as_str(),
@@ -113,6 +123,7 @@ fn alert(plan: &Plan<'_>, alert: &AlertSpec<'_>) -> Value {
     })
 }
 
+/// The spec's `for`, or the alert kind's default.
 fn for_or(duration: Option<&spec::Duration>, default: &str) -> String {
     duration.map_or_else(|| default.to_owned(), |d| d.0.clone())
 }
@@ -122,6 +133,7 @@ fn who(plan: &Plan<'_>, variant: Variant, version: &str) -> String {
     format!("{} {version} ({})", plan.name(), variant.as_str())
 }
 
+/// Every alert the spec writes that the backend's metrics can feed.
 #[allow(clippy::too_many_lines)] // One block per alert kind reads best side by side.
 fn alert_rules(plan: &Plan<'_>) -> Vec<Value> {
     let alerts = &plan.monitoring.alerts;

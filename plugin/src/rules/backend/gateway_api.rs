@@ -22,7 +22,7 @@ pub enum Support {
 /// What one implementation does with the features modelgen's routes use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Implementation {
-    /// Which one.
+    /// The implementation, as `cluster.gatewayImplementation` names it.
     pub id: GatewayImplementation,
     /// The conformance report the extended features come from.
     pub report: &'static str,
@@ -36,6 +36,7 @@ pub struct Implementation {
     pub external_name: Support,
 }
 
+/// Where Gateway API keeps the conformance reports.
 const REPORTS: &str = "kubernetes-sigs/gateway-api@v1.6.1:conformance/reports/";
 
 /// The implementations modelgen knows, from their latest conformance report in Gateway API v1.6.1.

@@ -44,10 +44,12 @@ pub struct Runtime {
     pub server_type: &'static str,
 }
 
+/// A format the runtime auto-selects, with its version and priority.
 const fn f(name: &'static str, version: &'static str, priority: i32) -> SupportedFormat {
     SupportedFormat { name, version: Some(version), auto_select: true, priority: Some(priority) }
 }
 
+/// A format the runtime serves only when a predictor pins it.
 const fn manual(name: &'static str, version: &'static str, priority: Option<i32>) -> SupportedFormat {
     SupportedFormat { name, version: Some(version), auto_select: false, priority }
 }
