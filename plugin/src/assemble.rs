@@ -14,6 +14,7 @@ use crate::diagnostic::{self, Diagnostic, Position};
 use crate::model::document;
 use crate::model::layer::Layer;
 use crate::model::percent::Percent;
+use crate::model::policy::InForce;
 use crate::model::project::{self, Environment};
 use crate::model::spec::{API_VERSION, KIND, ModelDeployment};
 use crate::rules::spec as validate;
@@ -86,6 +87,7 @@ pub fn assemble<'a>(sources: &'a [SourceFile], context: &'a RenderContext) -> Re
         }
     };
 
+    let policy = project.as_ref().map(|p| p.policy(selected.map(|(name, _)| name))).unwrap_or_default();
     let schema = crate::model::spec::schema();
     let mut found = Vec::new();
     let mut used_selectors = BTreeSet::new();
@@ -99,6 +101,7 @@ pub fn assemble<'a>(sources: &'a [SourceFile], context: &'a RenderContext) -> Re
                 project: project.as_ref(),
                 environment: selected,
                 weights: &weights,
+                policy: &policy,
             };
             if let Some(spec) = collect(file, document, &schema, &layers, &mut used_selectors, &mut diagnostics) {
                 found.push(spec);
@@ -201,6 +204,8 @@ struct Layers<'p> {
     environment: Option<(&'p str, &'p Environment)>,
     /// Canary weights set for the render, by model.
     weights: &'p BTreeMap<String, Percent>,
+    /// The project's policy for the render.
+    policy: &'p InForce,
 }
 
 /// Checks one document and, when it is a valid spec once its layers are merged, returns it.
@@ -260,7 +265,7 @@ fn collect<'a>(
     };
     let mut failed = false;
     let namespace = spec.metadata.namespace.as_deref().or(layers.namespace);
-    for finding in validate::check(&spec, namespace) {
+    for finding in validate::check(&spec, namespace, layers.policy) {
         failed |= finding.severity == diagnostic::Severity::Error;
         let location = stack.locate(&finding.path, finding.on_key);
         let mut diagnostic = Diagnostic { severity: finding.severity, ..Diagnostic::error(finding.message) }

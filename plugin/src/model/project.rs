@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::diagnostic::{Diagnostic, Position, did_you_mean, quoted};
 use crate::model::layer::Layer;
+use crate::model::policy::{InForce, Policy};
 use crate::model::spec::{API_VERSION, Cluster};
 use crate::rules::k8s;
 use crate::yaml::decoder::decode;
@@ -61,6 +62,9 @@ pub struct Project {
     /// The environments, by name (for example `dev`, `staging`, `prod`). Render one with `modelgen render --env NAME`.
     #[serde(default)]
     pub environments: BTreeMap<String, Environment>,
+    /// Rules every spec is held to, such as whether image and model references must be pinned by digest (`mutableReferences: deny`). An environment's `policy` overrides it field by field; a spec cannot loosen it.
+    #[serde(default)]
+    pub policy: Option<Policy>,
 }
 
 /// The project's identity.
@@ -97,6 +101,9 @@ pub struct Environment {
     /// Patches of the rendered objects, in kustomize's `patches:` format, applied in order after rendering.
     #[serde(default)]
     pub patches: Vec<PatchEntry>,
+    /// This environment's rules, over the project's `policy` field by field (for example `mutableReferences: deny` in prod only).
+    #[serde(default)]
+    pub policy: Option<Policy>,
 }
 
 /// Overrides for some models of an environment.
@@ -242,6 +249,13 @@ impl Loaded {
             };
             Diagnostic::error(format!("unknown environment `{name}`")).hint(hint)
         })
+    }
+
+    /// The policy a render of `environment` (or of no environment) applies.
+    pub fn policy(&self, environment: Option<&str>) -> InForce {
+        let selected =
+            environment.and_then(|name| self.project.environments.get(name).map(|env| (name, env.policy.as_ref())));
+        InForce::resolve(&self.file, self.project.policy.as_ref(), selected)
     }
 
     /// An error about the project file's field at `path`.

@@ -74,7 +74,15 @@ mod tests {
         assert!(defs["Spec"]["properties"]["canary"]["description"].is_string());
         assert_eq!(defs["ModelDeployment"]["properties"]["apiVersion"]["const"], "modelgen.dev/v1alpha1");
         let required = defs["Model"]["required"].as_array().expect("required list");
-        assert!(required.contains(&"storageUri".into()));
+        assert_eq!(required, &[Value::from("version")]);
+        // A stock runtime needs a format and artifacts; an image needs neither.
+        assert_eq!(
+            defs["Model"]["anyOf"],
+            json!([{ "required": ["image"] }, { "required": ["format", "storageUri"] }])
+        );
+        let project = &defs["Project"]["properties"];
+        assert!(project["policy"]["description"].is_string(), "the pinning policy is published");
+        assert_eq!(defs["Level"]["oneOf"].as_array().map(Vec::len), Some(3));
         let fragment = &defs["SpecFragment"]["properties"];
         assert!(fragment["scaling"]["description"].is_string() && fragment["namespace"]["description"].is_string());
         assert!(fragment.get("name").is_none(), "a model cannot be renamed by an override");

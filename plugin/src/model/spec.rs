@@ -208,25 +208,83 @@ impl DeploymentMode {
     }
 }
 
-/// The stable model.
+/// The stable model: served by a stock runtime (`format` and `storageUri`) or by its own `image`.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("anyOf" = [{ "required": ["image"] }, { "required": ["format", "storageUri"] }]))]
 pub struct Model {
-    /// The model's format; it selects the serving runtime.
-    pub format: ModelFormat,
+    /// The model's format; it selects the serving runtime. Required unless `image` serves the model.
+    #[serde(default)]
+    pub format: Option<ModelFormat>,
     /// The format's version, when a runtime needs it (for example `2` for xgboost 2).
     #[serde(default)]
     pub format_version: Option<String>,
     /// The model's version, shown as the `app.kubernetes.io/version` label. It must be a valid label value.
     pub version: String,
-    /// Where the model artifacts are (`s3://`, `gs://`, `https://`, `pvc://`, `hf://`, `oci://`, ...).
-    pub storage_uri: String,
+    /// Where the model artifacts are (`s3://`, `gs://`, `https://`, `pvc://`, `hf://`, `oci://`, ...). Required unless `image` serves the model; with `image`, they are downloaded to `/mnt/models` before the server starts.
+    #[serde(default)]
+    pub storage_uri: Option<String>,
     /// The ServingRuntime or ClusterServingRuntime to use; without it KServe picks one that supports the format and protocol.
     #[serde(default)]
     pub runtime: Option<String>,
-    /// The inference protocol; defaults to the one of the stock runtime KServe v0.20.0 picks for the format (`v1` where one serves it; `v2` for onnx, tensorrt, mlflow and triton).
+    /// The inference protocol; defaults to the one of the stock runtime KServe v0.20.0 picks for the format (`v1` where one serves it; `v2` for onnx, tensorrt, mlflow and triton). With `image`, the protocol the server speaks (default `v1`).
     #[serde(default)]
     pub protocol: Option<Protocol>,
+    /// A container image that serves the model with its own server (a model built into its image, or a server of yours that reads `storageUri` from `/mnt/models`), instead of a stock runtime; then `format`, `formatVersion` and `runtime` do not apply. Pin it by digest (`registry/repo@sha256:...`): a tag can point to another image under the same Git commit.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// `image` only: the port the server listens on for inference requests, 1 to 65535 (default 8080).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<i64>,
+    /// `image` only: the container's entrypoint, replacing the image's.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// `image` only: the arguments to the entrypoint, replacing the image's.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// `image` only: environment variables as `name`/`value` pairs. Never a secret: they are stored in Git and in the cluster in clear text; reference a Secret with `envFrom`.
+    #[serde(default)]
+    pub env: Vec<EnvVar>,
+    /// `image` only: Secrets and ConfigMaps whose keys become environment variables, by name.
+    #[serde(default)]
+    pub env_from: Vec<EnvSource>,
+}
+
+/// The port an image-served model's server listens on when the spec names
+/// none: KServe's default (`InferenceServiceDefaultHttpPort`), also Knative's.
+pub const DEFAULT_PORT: i64 = 8080;
+
+impl Model {
+    /// The port the image's server listens on.
+    pub fn port(&self) -> i64 {
+        self.port.unwrap_or(DEFAULT_PORT)
+    }
+}
+
+/// An environment variable of an image-served model.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvVar {
+    /// The variable's name.
+    pub name: String,
+    /// Its value, in clear text (never a secret: use `envFrom` with a Secret).
+    pub value: String,
+}
+
+/// A Secret or ConfigMap whose keys become environment variables (Kubernetes' `envFrom`).
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvSource {
+    /// The name of a Secret in the model's namespace.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// The name of a ConfigMap in the model's namespace.
+    #[serde(default)]
+    pub config_map: Option<String>,
+    /// A prefix for the variables' names.
+    #[serde(default)]
+    pub prefix: Option<String>,
 }
 
 /// Model formats that KServe's built-in runtimes serve.
@@ -417,8 +475,12 @@ impl ScaleMetric {
 pub struct Canary {
     /// The canary's model version.
     pub version: String,
-    /// Where the canary's artifacts are.
-    pub storage_uri: String,
+    /// Where the canary's artifacts are. Required unless the model is served by an image.
+    #[serde(default)]
+    pub storage_uri: Option<String>,
+    /// The canary's server image, when the stable model is served by one (`spec.model.image`); without it the canary runs the stable model's image. Port, command, arguments and environment are the stable model's.
+    #[serde(default)]
+    pub image: Option<String>,
     /// Percent of live traffic the canary takes, 0 to 100 (0 keeps it deployed but idle).
     #[schemars(range(max = 100))]
     pub traffic_percent: u32,
@@ -463,8 +525,12 @@ pub enum Router {
 pub struct Shadow {
     /// The shadow's model version.
     pub version: String,
-    /// Where the shadow's artifacts are.
-    pub storage_uri: String,
+    /// Where the shadow's artifacts are. Required unless the model is served by an image.
+    #[serde(default)]
+    pub storage_uri: Option<String>,
+    /// The shadow's server image, when the stable model is served by one (`spec.model.image`); without it the shadow runs the stable model's image.
+    #[serde(default)]
+    pub image: Option<String>,
     /// Percent of live requests copied to the shadow, 0 to 100. Below 100 on a Gateway API route, it needs Gateway API v1.3 CRDs (`cluster.gatewayApiVersion`).
     #[serde(default = "all_traffic")]
     #[schemars(range(max = 100))]

@@ -6,11 +6,11 @@
 
 use serde_json::{Map, Value, json};
 
-use super::object::{DerivedName, Target, VERSION_LABEL, metadata, placement, resources};
+use super::object::{DerivedName, Target, VERSION_LABEL, metadata, placement, resources, server_process};
 use super::route::{self, Destination, Mirror};
-use super::variant::Variant;
+use super::variant::{Served, Variant};
 use crate::model::percent::Percent;
-use crate::model::spec::{Canary, CanaryStrategy, DeploymentMode, Model, ScaleMetric, Spec};
+use crate::model::spec::{Canary, CanaryStrategy, DeploymentMode, Model, ModelFormat, Protocol, ScaleMetric, Spec};
 use crate::rules::backend::kserve as rules;
 
 /// The annotation that pins an `InferenceService`'s deployment mode.
@@ -67,39 +67,47 @@ fn native(target: &Target<'_>) -> Value {
     let spec = &target.spec.spec;
     let mode = spec.mode();
     let annotations = isvc_annotations(spec);
-    let mut predictor = predictor(spec, &spec.model.storage_uri);
+    // Knative keeps the previously rolled-out revision (the stable model)
+    // for the rest of the traffic: the manifest names only the new model
+    // and the share it gets. Its pods carry the canary's version, as they
+    // will once promoted.
+    let knative_canary = spec.canary.is_some() && mode == DeploymentMode::Knative;
+    let current = if knative_canary { Variant::Canary } else { Variant::Stable };
+    let mut predictor = current.served(spec).map_or(Value::Null, |served| predictor(spec, &served));
     let mut isvc_spec = Map::new();
     if let Some(canary) = &spec.canary {
         let version_label = json!({ VERSION_LABEL: canary.version });
         match mode {
-            // Knative keeps the previously rolled-out revision (the stable
-            // model) for the rest of the traffic: the manifest names only
-            // the new model and the share it gets. Its pods carry the
-            // canary's version, as they will once promoted.
             DeploymentMode::Knative => {
-                predictor["model"]["storageUri"] = json!(canary.storage_uri);
                 predictor["canaryTrafficPercent"] = json!(canary.traffic());
                 predictor["labels"] = version_label;
             }
             // Standard mode lists the canary explicitly; KServe deep-copies
             // the stable predictor and overlays what the canary sets.
             DeploymentMode::Standard => {
-                let mut model = json!({
-                    // The CRD requires the inlined container's name here
-                    // (the SDKs send it empty); the webhook forbids a real one.
-                    "name": "",
-                    "modelFormat": model_format(&spec.model),
-                    "storageUri": canary.storage_uri,
-                });
-                if let Some(runtime) = &spec.model.runtime {
-                    model["runtime"] = json!(runtime);
+                let mut canary_predictor = json!({ "name": STANDARD_CANARY_NAME, "labels": version_label });
+                match Variant::Canary.served(spec) {
+                    // The canary's containers replace the stable predictor's whole.
+                    Some(served) if served.image.is_some() => {
+                        canary_predictor["containers"] = json!([container(spec, &served)]);
+                    }
+                    served => {
+                        let mut model = json!({
+                            // The CRD requires the inlined container's name here
+                            // (the SDKs send it empty); the webhook forbids a real one.
+                            "name": "",
+                            "modelFormat": model_format(&spec.model),
+                            "storageUri": served.and_then(|s| s.storage_uri),
+                        });
+                        if let Some(runtime) = &spec.model.runtime {
+                            model["runtime"] = json!(runtime);
+                        }
+                        canary_predictor["model"] = model;
+                    }
                 }
                 isvc_spec.insert(
                     "canary".into(),
-                    json!([{
-                        "trafficPercent": canary.traffic(),
-                        "predictor": { "name": STANDARD_CANARY_NAME, "labels": version_label, "model": model },
-                    }]),
+                    json!([{ "trafficPercent": canary.traffic(), "predictor": canary_predictor }]),
                 );
             }
         }
@@ -129,7 +137,7 @@ fn split(target: &Target<'_>) -> Vec<Value> {
             "apiVersion": "serving.kserve.io/v1beta1",
             "kind": "InferenceService",
             "metadata": metadata(target, &name, served.version, &isvc_annotations(spec)),
-            "spec": { "predictor": predictor(spec, served.storage_uri) },
+            "spec": { "predictor": predictor(spec, &served) },
         }));
         let service = predictor_service(&name);
         // A Knative predictor's Service points at the cluster-local gateway,
@@ -154,34 +162,23 @@ pub fn standard_native_canary(spec: &Spec) -> bool {
 
 /// `modelFormat`: the format's name and, when the spec gives one, its version.
 fn model_format(model: &Model) -> Value {
-    let mut format = json!({ "name": model.format.as_str() });
+    let mut format = json!({ "name": model.format.map_or("", ModelFormat::as_str) });
     if let Some(version) = &model.format_version {
         format["version"] = json!(version);
     }
     format
 }
 
-/// A predictor serving the artifacts at `storage_uri` with the spec's
-/// runtime, protocol, resources, scaling and placement.
-fn predictor(spec: &Spec, storage_uri: &str) -> Value {
-    let model = &spec.model;
-    let mut container = json!({
-        "modelFormat": model_format(model),
-        "storageUri": storage_uri,
-    });
-    // The protocol of the runtime KServe will pick, so that the runtime
-    // matches; none for a runtime of the user's, which then decides.
-    if let Some(protocol) = rules::protocol(model) {
-        container["protocolVersion"] = json!(protocol.as_str());
-    }
-    if let Some(runtime) = &model.runtime {
-        container["runtime"] = json!(runtime);
-    }
-    if let Some(resources) = resources(spec) {
-        container["resources"] = resources;
-    }
+/// A predictor serving what `served` names (its image, or its artifacts on
+/// a stock runtime) with the spec's runtime, protocol, resources, scaling
+/// and placement.
+fn predictor(spec: &Spec, served: &Served<'_>) -> Value {
     let mut predictor = Map::new();
-    predictor.insert("model".into(), container);
+    if served.image.is_some() {
+        predictor.insert("containers".into(), json!([container(spec, served)]));
+    } else {
+        predictor.insert("model".into(), runtime_model(spec, served.storage_uri.unwrap_or_default()));
+    }
     if let Some(scaling) = &spec.scaling {
         if let Some(min) = scaling.min_replicas {
             predictor.insert("minReplicas".into(), json!(min));
@@ -198,6 +195,64 @@ fn predictor(spec: &Spec, storage_uri: &str) -> Value {
     }
     placement(spec, &mut predictor);
     Value::Object(predictor)
+}
+
+/// `predictor.model`: the artifacts at `storage_uri` on a stock runtime.
+fn runtime_model(spec: &Spec, storage_uri: &str) -> Value {
+    let model = &spec.model;
+    let mut container = json!({
+        "modelFormat": model_format(model),
+        "storageUri": storage_uri,
+    });
+    // The protocol of the runtime KServe will pick, so that the runtime
+    // matches; none for a runtime of the user's, which then decides.
+    if let Some(protocol) = rules::protocol(model) {
+        container["protocolVersion"] = json!(protocol.as_str());
+    }
+    if let Some(runtime) = &model.runtime {
+        container["runtime"] = json!(runtime);
+    }
+    if let Some(resources) = resources(spec) {
+        container["resources"] = resources;
+    }
+    container
+}
+
+/// A custom predictor's container (rules `kserve-custom-predictor`,
+/// `kserve-custom-storage`, `kserve-custom-port`): the image's server,
+/// named as KServe looks for it, its artifacts as `STORAGE_URI` (which the
+/// storage initializer downloads and points at `/mnt/models`), its protocol
+/// as `PROTOCOL`, and its port.
+fn container(spec: &Spec, served: &Served<'_>) -> Value {
+    let model = &spec.model;
+    let mut env = Vec::new();
+    if let Some(uri) = served.storage_uri {
+        env.push(json!({ "name": rules::STORAGE_URI_ENV, "value": uri }));
+    }
+    // KServe's `PROTOCOL` is `v1` or `v2`; gRPC is the port's name.
+    let grpc = matches!(model.protocol, Some(Protocol::GrpcV1 | Protocol::GrpcV2));
+    let version = match model.protocol {
+        Some(Protocol::V1 | Protocol::GrpcV1) => Some("v1"),
+        Some(Protocol::V2 | Protocol::GrpcV2) => Some("v2"),
+        None => None,
+    };
+    if let Some(version) = version {
+        env.push(json!({ "name": rules::PROTOCOL_ENV, "value": version }));
+    }
+    let mut port = json!({ "containerPort": model.port(), "protocol": "TCP" });
+    if grpc {
+        port["name"] = json!("h2c");
+    }
+    let mut container = json!({
+        "name": rules::CONTAINER_NAME,
+        "image": served.image,
+        "ports": [port],
+    });
+    server_process(model, env, &mut container);
+    if let Some(resources) = resources(spec) {
+        container["resources"] = resources;
+    }
+    container
 }
 
 #[cfg(test)]

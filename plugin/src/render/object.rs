@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::model::spec::{ModelDeployment, Spec};
+use crate::model::spec::{Model, ModelDeployment, Spec};
 
 /// The annotation naming the spec file an object came from.
 pub const SOURCE_ANNOTATION: &str = "modelgen.dev/source";
@@ -111,5 +111,40 @@ pub fn placement(spec: &Spec, pod: &mut Map<String, Value>) {
             })
             .collect();
         pod.insert("tolerations".into(), tolerations);
+    }
+}
+
+/// The process of an image-served model's container: `command`, `args`,
+/// and the environment, `env` first (variables the backend reads, such as
+/// KServe's `STORAGE_URI`, so that the user's can refer to them as `$(NAME)`)
+/// then the spec's, and `envFrom`. Empty lists are left out.
+pub fn server_process(model: &Model, env: Vec<Value>, container: &mut Value) {
+    if !model.command.is_empty() {
+        container["command"] = json!(model.command);
+    }
+    if !model.args.is_empty() {
+        container["args"] = json!(model.args);
+    }
+    let mut env = env;
+    env.extend(model.env.iter().map(|var| json!({ "name": var.name, "value": var.value })));
+    if !env.is_empty() {
+        container["env"] = Value::Array(env);
+    }
+    let env_from: Vec<Value> = model
+        .env_from
+        .iter()
+        .map(|source| {
+            let mut entry = match (&source.secret, &source.config_map) {
+                (Some(name), _) => json!({ "secretRef": { "name": name } }),
+                (None, name) => json!({ "configMapRef": { "name": name } }),
+            };
+            if let Some(prefix) = &source.prefix {
+                entry["prefix"] = json!(prefix);
+            }
+            entry
+        })
+        .collect();
+    if !env_from.is_empty() {
+        container["envFrom"] = Value::Array(env_from);
     }
 }

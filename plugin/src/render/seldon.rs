@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::object::{Target, VERSION_LABEL, metadata, placement, resources};
+use super::object::{Target, VERSION_LABEL, metadata, placement, resources, server_process};
 use super::variant::{Served, Variant};
 use crate::model::percent::Percent;
 use crate::model::spec::{Canary, ModelFormat, Protocol, ScaleMetric, Shadow, Spec};
@@ -40,13 +40,15 @@ pub fn needs_v2(format: ModelFormat) -> bool {
 
 /// Seldon's `protocol` and `transport` for the spec's protocol: V2 stays
 /// `v2`; V1 is Seldon's own protocol (`tensorflow` for TensorFlow Serving).
+/// A server image of the user's speaks V1 (Seldon's protocol) unless the spec says otherwise.
 pub fn protocol(spec: &Spec) -> (&'static str, &'static str) {
     let format = spec.model.format;
-    let asked = spec.model.protocol.unwrap_or(if needs_v2(format) { Protocol::V2 } else { Protocol::V1 });
+    let needs_v2 = format.is_some_and(needs_v2);
+    let asked = spec.model.protocol.unwrap_or(if needs_v2 { Protocol::V2 } else { Protocol::V1 });
     let transport = if matches!(asked, Protocol::GrpcV1 | Protocol::GrpcV2) { "grpc" } else { "rest" };
     let protocol = match asked {
         Protocol::V2 | Protocol::GrpcV2 => "v2",
-        Protocol::V1 | Protocol::GrpcV1 if format == ModelFormat::Tensorflow => "tensorflow",
+        Protocol::V1 | Protocol::GrpcV1 if format == Some(ModelFormat::Tensorflow) => "tensorflow",
         Protocol::V1 | Protocol::GrpcV1 => "seldon",
     };
     (protocol, transport)
@@ -79,8 +81,15 @@ pub fn render(target: &Target<'_>) -> Vec<Value> {
 
 /// One predictor of the deployment: the variant's model, its share of traffic, and its pods.
 fn predictor(spec: &Spec, variant: Variant, release: Served<'_>, traffic: Percent) -> Value {
-    let server = server(spec.model.format).unwrap_or_default();
-    let mut graph = json!({ "name": NODE, "type": "MODEL", "implementation": server, "modelUri": release.storage_uri, "children": [] });
+    let mut graph = json!({ "name": NODE, "type": "MODEL", "children": [] });
+    // A node without `implementation` runs the container of the same name
+    // (rule `seldon-custom-container`); a prepackaged server's is the operator's.
+    if release.image.is_none() {
+        graph["implementation"] = json!(spec.model.format.and_then(server).unwrap_or_default());
+    }
+    if let Some(uri) = release.storage_uri {
+        graph["modelUri"] = json!(uri);
+    }
     if let Some(secret) = &spec.storage_secret {
         graph["envSecretRefName"] = json!(secret);
     }
@@ -98,22 +107,32 @@ fn predictor(spec: &Spec, variant: Variant, release: Served<'_>, traffic: Percen
     if hpa(spec).is_none() {
         predictor["replicas"] = json!(spec.scaling.as_ref().and_then(|s| s.min_replicas).unwrap_or(1));
     }
-    if let Some(component) = component_spec(spec) {
+    if let Some(component) = component_spec(spec, release.image) {
         predictor["componentSpecs"] = json!([component]);
     }
     predictor
 }
 
-/// Resources, placement and autoscaling of the model's pods, when the spec sets any.
-fn component_spec(spec: &Spec) -> Option<Value> {
+/// Resources, placement and autoscaling of the model's pods, when the spec
+/// sets any, and the container of a model served by its own `image`.
+fn component_spec(spec: &Spec, image: Option<&str>) -> Option<Value> {
     let mut pod = Map::new();
     placement(spec, &mut pod);
     let resources = resources(spec);
     let hpa = hpa(spec);
-    if pod.is_empty() && resources.is_none() && hpa.is_none() {
+    if pod.is_empty() && resources.is_none() && hpa.is_none() && image.is_none() {
         return None;
     }
     let mut container = json!({ "name": NODE });
+    if let Some(image) = image {
+        // The executor calls the port named `http` (`grpc` for the gRPC
+        // transport); without one it would call a port of its choosing.
+        let (_, transport) = protocol(spec);
+        let name = if transport == "grpc" { "grpc" } else { "http" };
+        container["image"] = json!(image);
+        container["ports"] = json!([{ "name": name, "containerPort": spec.model.port(), "protocol": "TCP" }]);
+        server_process(&spec.model, Vec::new(), &mut container);
+    }
     if let Some(resources) = resources {
         container["resources"] = resources;
     }

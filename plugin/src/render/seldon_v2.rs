@@ -33,15 +33,20 @@ pub fn requirement(format: ModelFormat) -> Option<&'static str> {
     })
 }
 
-/// The `ServerConfig` whose default capabilities include the format's requirement.
-pub fn server_config(format: ModelFormat) -> &'static str {
+/// The `ServerConfig` whose default capabilities include the format's
+/// requirement (a spec without a format is refused on Seldon Core 2 before
+/// rendering; MLServer stands in).
+pub fn server_config(format: Option<ModelFormat>) -> &'static str {
     match format {
-        ModelFormat::Sklearn
-        | ModelFormat::Xgboost
-        | ModelFormat::Lightgbm
-        | ModelFormat::Mlflow
-        | ModelFormat::Huggingface => "mlserver",
-        _ => "triton",
+        None
+        | Some(
+            ModelFormat::Sklearn
+            | ModelFormat::Xgboost
+            | ModelFormat::Lightgbm
+            | ModelFormat::Mlflow
+            | ModelFormat::Huggingface,
+        ) => "mlserver",
+        Some(_) => "triton",
     }
 }
 
@@ -110,7 +115,7 @@ fn model(target: &Target<'_>, name: &str, release: Served<'_>, server: Option<&s
     let spec = &target.spec.spec;
     let mut model = Map::new();
     model.insert("storageUri".into(), json!(release.storage_uri));
-    if let Some(requirement) = requirement(spec.model.format) {
+    if let Some(requirement) = spec.model.format.and_then(requirement) {
         model.insert("requirements".into(), json!([requirement]));
     }
     replicas(spec, &mut model);

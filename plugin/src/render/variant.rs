@@ -18,8 +18,12 @@ pub enum Variant {
 pub struct Served<'a> {
     /// The model version, as the `app.kubernetes.io/version` label shows it.
     pub version: &'a str,
-    /// Where the version's artifacts are.
-    pub storage_uri: &'a str,
+    /// Where the version's artifacts are (validation requires them where a stock runtime serves).
+    pub storage_uri: Option<&'a str>,
+    /// The server image, for a model served by its own image: the
+    /// variant's, else the stable model's (a canary or shadow runs the
+    /// stable model's server unless it names another image).
+    pub image: Option<&'a str>,
 }
 
 impl Variant {
@@ -46,11 +50,12 @@ impl Variant {
 
     /// What this variant serves, if the spec has it.
     pub fn served(self, spec: &Spec) -> Option<Served<'_>> {
-        let (version, storage_uri) = match self {
-            Variant::Stable => (&spec.model.version, &spec.model.storage_uri),
-            Variant::Canary => spec.canary.as_ref().map(|c| (&c.version, &c.storage_uri))?,
-            Variant::Shadow => spec.shadow.as_ref().map(|s| (&s.version, &s.storage_uri))?,
+        let stable_image = spec.model.image.as_deref();
+        let (version, storage_uri, image) = match self {
+            Variant::Stable => (&spec.model.version, &spec.model.storage_uri, None),
+            Variant::Canary => spec.canary.as_ref().map(|c| (&c.version, &c.storage_uri, c.image.as_deref()))?,
+            Variant::Shadow => spec.shadow.as_ref().map(|s| (&s.version, &s.storage_uri, s.image.as_deref()))?,
         };
-        Some(Served { version, storage_uri })
+        Some(Served { version, storage_uri: storage_uri.as_deref(), image: image.or(stable_image) })
     }
 }

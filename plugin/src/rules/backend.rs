@@ -7,12 +7,14 @@
 //! requirements" section is generated from [`markdown`] (a test keeps it
 //! current), so the next KServe release is an update of these tables.
 
+pub(crate) mod container;
 pub(crate) mod gateway_api;
 pub(crate) mod istio;
 pub(crate) mod knative;
 pub(crate) mod kserve;
 pub(crate) mod rule;
 pub(crate) mod seldon;
+pub(crate) mod seldon_v2;
 
 use std::fmt::Write as _;
 
@@ -31,6 +33,8 @@ pub fn all() -> Vec<&'static Rule> {
         .chain(gateway_api::RULES)
         .chain(istio::RULES)
         .chain(seldon::RULES)
+        .chain(seldon_v2::RULES)
+        .chain(container::RULES)
         .collect();
     rules.sort_by_key(|r| r.component);
     rules

@@ -63,6 +63,21 @@ pub fn qualified_name(key: &str) -> Result<(), String> {
     label_value(name)
 }
 
+/// An environment variable name (`IsEnvVarName`, the rule every Kubernetes
+/// release enforces: letters, digits, `_`, `-` and `.`, not starting with a digit).
+pub fn env_var_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
+        return Err(format!("it contains `{c}`"));
+    }
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err("it starts with a digit".to_owned());
+    }
+    Ok(())
+}
+
 /// Kubernetes quantity syntax: a decimal number with an optional SI, binary or exponent suffix.
 pub fn is_quantity(text: &str) -> bool {
     let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
@@ -112,5 +127,9 @@ mod tests {
         assert!(label_value("v1.2.0").is_ok());
         assert!(label_value("1.2.0+build").is_err());
         assert!(label_value("").is_ok());
+        assert!(env_var_name("MY_ENV.NAME-1").is_ok());
+        assert!(env_var_name("1ST").is_err());
+        assert!(env_var_name("A=B").is_err());
+        assert!(env_var_name("").is_err());
     }
 }

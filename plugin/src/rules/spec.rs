@@ -8,27 +8,33 @@ use super::backend::{self, by_id as rule, gateway_api, knative};
 use super::finding::{Finding, Findings};
 use super::k8s::{dns_label, dns_subdomain, is_quantity, label_value, qualified_name};
 use super::monitoring::check_monitoring;
+use super::{image, pinning};
 use crate::diagnostic::{Severity, did_you_mean, quoted};
+use crate::model::image::ImageReference;
 use crate::model::percent::Percent;
+use crate::model::policy::InForce;
 use crate::model::spec::{API_GROUP_PREFIX, Acknowledgement, Backend, CanaryStrategy, Protocol, Router, Shadow};
 use crate::model::spec::{Canary, DeploymentMode, ModelDeployment, ScaleMetric, TaintEffect, TolerationOperator};
 use crate::render::object::RESERVED_LABELS;
+use crate::render::variant::{Served, Variant};
 use crate::render::{self, kserve, seldon};
 use crate::yaml::path::FieldPath;
 
-/// Checks one decoded spec; `namespace` is where its objects will go, if known.
-pub fn check(spec: &ModelDeployment, namespace: Option<&str>) -> Vec<Finding> {
+/// Checks one decoded spec; `namespace` is where its objects will go, if
+/// known, and `policy` the project's rules for this render.
+pub fn check(spec: &ModelDeployment, namespace: Option<&str>, policy: &InForce) -> Vec<Finding> {
     let mut found = Findings::default();
     check_metadata(spec, &mut found);
-    check_model(spec, &mut found);
+    check_model(spec, policy, &mut found);
+    image::check(spec, policy, &mut found);
     check_scaling(spec, &mut found);
     check_placement(spec, &mut found);
     check_cluster(spec, &mut found);
     if let Some(canary) = &spec.spec.canary {
-        check_canary(spec, canary, &mut found);
+        check_canary(spec, canary, policy, &mut found);
     }
     if let Some(shadow) = &spec.spec.shadow {
-        check_shadow(spec, shadow, &mut found);
+        check_shadow(spec, shadow, policy, &mut found);
     }
     match spec.spec.backend {
         Backend::Kserve => check_kserve(spec, namespace, &mut found),
@@ -95,11 +101,21 @@ fn check_metadata(spec: &ModelDeployment, found: &mut Findings) {
     }
 }
 
-/// The stable model's version, storage URI, runtime and resources.
-fn check_model(spec: &ModelDeployment, found: &mut Findings) {
+/// The stable model's version, what serves it, its storage URI, runtime and resources.
+fn check_model(spec: &ModelDeployment, policy: &InForce, found: &mut Findings) {
     let model = &spec.spec.model;
     check_version("spec.model.version", &model.version, found);
-    check_storage_uri("spec.model.storageUri", &model.storage_uri, found);
+    if model.image.is_none() {
+        // A stock runtime needs both (with an image they are optional).
+        for (field, missing) in [("format", model.format.is_none()), ("storageUri", model.storage_uri.is_none())] {
+            if missing {
+                found.error(&format!("spec.model.{field}"), format!("missing required field `{field}`"), None);
+            }
+        }
+    }
+    if let Some(uri) = &model.storage_uri {
+        check_storage_uri("spec.model.storageUri", uri, policy, found);
+    }
     if let Some(runtime) = &model.runtime
         && let Err(why) = dns_subdomain(runtime)
     {
@@ -133,8 +149,9 @@ fn check_version(path: &str, version: &str, found: &mut Findings) {
     }
 }
 
-/// A storage URI: a scheme KServe's storage initializer reads, a location, and no credentials.
-fn check_storage_uri(path: &str, uri: &str, found: &mut Findings) {
+/// A storage URI: a scheme KServe's storage initializer reads, a location,
+/// no credentials, the shape its scheme needs, and pinned as the policy asks.
+fn check_storage_uri(path: &str, uri: &str, policy: &InForce, found: &mut Findings) {
     let Some((scheme, rest)) = uri.split_once("://") else {
         found.error(
             path,
@@ -152,7 +169,10 @@ fn check_storage_uri(path: &str, uri: &str, found: &mut Findings) {
         return;
     }
     let authority = rest.split('/').next().unwrap_or_default();
-    if authority.contains('@') {
+    // An image reference has `@` only before its digest, never credentials.
+    let oci = scheme.starts_with("oci");
+    let reference = oci.then(|| ImageReference::parse(rest));
+    if authority.contains('@') && !matches!(reference, Some(Ok(_))) {
         // Never echo the URI: it holds a secret.
         found.error(
             path,
@@ -162,9 +182,56 @@ fn check_storage_uri(path: &str, uri: &str, found: &mut Findings) {
         );
     } else if rest.is_empty() || authority.is_empty() {
         found.error(path, format!("`{uri}` names no location after `{scheme}://`"), None);
-    } else if scheme == "hf" && rest.trim_end_matches('/').split('/').count() != 2 {
-        found.error(path, format!("`{uri}` must name exactly an owner and a model, as in `hf://org/model`"), None);
+    } else if scheme == "hf" {
+        check_hugging_face(path, uri, rest, policy, found);
+    } else if let Some(reference) = reference {
+        match reference {
+            Ok(reference) => pinning::check_image(found, path, Some(&format!("{scheme}://")), &reference, policy),
+            Err(why) => found.refuse(
+                path,
+                rule("kserve-storage-oci"),
+                format!("`{uri}` does not name an image a node can pull: {why}"),
+                &format!("write it as `{scheme}://registry/repository@sha256:<digest>`"),
+            ),
+        }
     }
+}
+
+/// `hf://owner/model[:revision]`: a valid shape, pinned as the policy asks.
+fn check_hugging_face(path: &str, uri: &str, rest: &str, policy: &InForce, found: &mut Findings) {
+    let Some((repository, revision)) = split_hugging_face(rest) else {
+        let message = format!("`{uri}` must name exactly an owner and a model, as in `hf://org/model`");
+        if rest.trim_end_matches('/').split('/').count() == 2 {
+            // An empty part (`hf://org/model/`, `hf://org/:main`), which counting alone let through.
+            found.refuse(
+                path,
+                rule("kserve-storage-hf"),
+                format!(
+                    "{message}: KServe's storage initializer splits at every `/` and refuses an empty owner or model"
+                ),
+                "remove the trailing `/`, or write `hf://owner/model:<revision>`",
+            );
+        } else {
+            found.error(path, message, None);
+        }
+        return;
+    };
+    pinning::check_hugging_face(found, path, uri, repository, revision, policy);
+}
+
+/// What follows `hf://`, split as KServe's storage initializer splits it
+/// (`_download_hf`): exactly two parts at `/`, neither empty, then the
+/// revision after `:` (empty is none). Returns `owner/model` and the revision.
+fn split_hugging_face(rest: &str) -> Option<(&str, Option<&str>)> {
+    let (owner, model_part) = rest.split_once('/')?;
+    if owner.is_empty() || model_part.contains('/') {
+        return None;
+    }
+    let (model, revision) = model_part.split_once(':').map_or((model_part, None), |(m, r)| (m, Some(r)));
+    if model.is_empty() {
+        return None;
+    }
+    Some((&rest[..owner.len() + 1 + model.len()], revision.filter(|r| !r.is_empty())))
 }
 
 /// Replica bounds and the autoscaling metric, for the backend and mode.
@@ -356,10 +423,10 @@ fn check_placement(spec: &ModelDeployment, found: &mut Findings) {
 }
 
 /// The canary: a valid version and URI, both different from the stable model's, and a share of traffic.
-fn check_canary(spec: &ModelDeployment, canary: &Canary, found: &mut Findings) {
+fn check_canary(spec: &ModelDeployment, canary: &Canary, policy: &InForce, found: &mut Findings) {
     let model = &spec.spec.model;
     check_version("spec.canary.version", &canary.version, found);
-    check_storage_uri("spec.canary.storageUri", &canary.storage_uri, found);
+    check_served("spec.canary", canary.storage_uri.as_deref(), spec, policy, found);
     if Percent::new(canary.traffic_percent.into()).is_none() {
         found.error(
             "spec.canary.trafficPercent",
@@ -374,12 +441,24 @@ fn check_canary(spec: &ModelDeployment, canary: &Canary, found: &mut Findings) {
             Some("to promote the canary, move its version and storageUri into `spec.model` and delete `spec.canary`"),
         );
     }
-    if canary.storage_uri == model.storage_uri {
-        found.error(
-            "spec.canary.storageUri",
-            "the canary serves the same storageUri as the stable model".to_owned(),
-            Some("point the canary at the new model's artifacts"),
-        );
+    let stable = Variant::Stable.served(&spec.spec);
+    if let Some(same) = Variant::Canary.served(&spec.spec).and_then(|c| stable.and_then(|s| sameness(&s, &c))) {
+        match same {
+            Same::StorageUri => found.error(
+                "spec.canary.storageUri",
+                "the canary serves the same storageUri as the stable model".to_owned(),
+                Some("point the canary at the new model's artifacts"),
+            ),
+            Same::Image(image) => found.error(
+                match (&canary.image, &canary.storage_uri) {
+                    (Some(_), _) => "spec.canary.image",
+                    (None, Some(_)) => "spec.canary.storageUri",
+                    (None, None) => "spec.canary",
+                },
+                format!("the canary serves the same image `{image}` and the same artifacts as the stable model"),
+                Some("give the canary the new model's `image` (or `storageUri`)"),
+            ),
+        }
     }
     if spec.spec.backend == Backend::Kserve && kserve::standard_native_canary(&spec.spec) {
         found.push(
@@ -391,26 +470,68 @@ fn check_canary(spec: &ModelDeployment, canary: &Canary, found: &mut Findings) {
     }
 }
 
+/// What a canary or shadow shares with another version that makes it serve nothing new.
+enum Same<'a> {
+    /// The same artifacts on the same stock runtime.
+    StorageUri,
+    /// The same image, with the same artifacts or none.
+    Image(&'a str),
+}
+
+/// Whether `b` serves exactly what `a` serves (the same image, if any, and the same artifacts).
+fn sameness<'a>(a: &Served<'a>, b: &Served<'a>) -> Option<Same<'a>> {
+    if a.image != b.image || a.storage_uri != b.storage_uri {
+        return None;
+    }
+    Some(b.image.map_or(Same::StorageUri, Same::Image))
+}
+
+/// A canary's or shadow's `storageUri`: required where a stock runtime
+/// serves the model, and a valid URI where given.
+fn check_served(at: &str, storage_uri: Option<&str>, spec: &ModelDeployment, policy: &InForce, found: &mut Findings) {
+    match storage_uri {
+        Some(uri) => check_storage_uri(&format!("{at}.storageUri"), uri, policy, found),
+        None if spec.spec.model.image.is_none() => {
+            found.error(&format!("{at}.storageUri"), "missing required field `storageUri`".to_owned(), None);
+        }
+        None => {}
+    }
+}
+
 /// The shadow: a valid version and URI, different from the versions that serve callers.
-fn check_shadow(spec: &ModelDeployment, shadow: &Shadow, found: &mut Findings) {
+fn check_shadow(spec: &ModelDeployment, shadow: &Shadow, policy: &InForce, found: &mut Findings) {
     check_version("spec.shadow.version", &shadow.version, found);
-    check_storage_uri("spec.shadow.storageUri", &shadow.storage_uri, found);
+    check_served("spec.shadow", shadow.storage_uri.as_deref(), spec, policy, found);
     if Percent::new(shadow.percent.into()).is_none() {
         found.error("spec.shadow.percent", format!("`{}` is not a percentage from 0 to 100", shadow.percent), None);
     }
-    let others = [("stable model", Some(&spec.spec.model.version), Some(&spec.spec.model.storage_uri))]
-        .into_iter()
-        .chain(spec.spec.canary.as_ref().map(|c| ("canary", Some(&c.version), Some(&c.storage_uri))));
-    for (what, version, uri) in others {
-        if version == Some(&shadow.version) {
+    let Some(mirrored) = Variant::Shadow.served(&spec.spec) else { return };
+    for (what, variant) in [("stable model", Variant::Stable), ("canary", Variant::Canary)] {
+        let Some(other) = variant.served(&spec.spec) else { continue };
+        if other.version == shadow.version {
             found.error(
                 "spec.shadow.version",
                 format!("the shadow has the same version `{}` as the {what}", shadow.version),
                 None,
             );
         }
-        if uri == Some(&shadow.storage_uri) {
-            found.error("spec.shadow.storageUri", format!("the shadow serves the same storageUri as the {what}"), None);
+        match sameness(&other, &mirrored) {
+            Some(Same::StorageUri) => {
+                found.error(
+                    "spec.shadow.storageUri",
+                    format!("the shadow serves the same storageUri as the {what}"),
+                    None,
+                );
+            }
+            Some(Same::Image(image)) => {
+                let at = if shadow.image.is_some() { "spec.shadow.image" } else { "spec.shadow" };
+                found.error(
+                    at,
+                    format!("the shadow serves the same image `{image}` and the same artifacts as the {what}"),
+                    None,
+                );
+            }
+            None => {}
         }
     }
 }
@@ -419,12 +540,14 @@ fn check_shadow(spec: &ModelDeployment, shadow: &Shadow, found: &mut Findings) {
 fn check_format(spec: &ModelDeployment, found: &mut Findings) -> bool {
     let backend = spec.spec.backend;
     let formats = render::formats(backend);
-    if formats.contains(&spec.spec.model.format) {
+    // No format: an image serves the model (or the format is missing, reported already).
+    let Some(format) = spec.spec.model.format else { return true };
+    if formats.contains(&format) {
         return true;
     }
     found.error(
         "spec.model.format",
-        format!("backend `{backend}` cannot serve format `{}`", spec.spec.model.format.as_str()),
+        format!("backend `{backend}` cannot serve format `{}`", format.as_str()),
         Some(&format!(
             "`{backend}` serves {}; `kserve` serves every format",
             quoted(formats.iter().map(|f| f.as_str()))
@@ -697,7 +820,7 @@ fn check_seldon(spec: &ModelDeployment, found: &mut Findings) {
     if s.deployment_mode.is_some() {
         ignored(found, "spec.deploymentMode", "deploymentMode");
     }
-    if s.model.runtime.is_some() {
+    if s.model.runtime.is_some() && s.model.image.is_none() {
         ignored(found, "spec.model.runtime", "runtime");
     }
     if let Some(canary) = &s.canary {
@@ -719,9 +842,9 @@ fn check_seldon(spec: &ModelDeployment, found: &mut Findings) {
     check_seldon_scaling(spec, found);
     let v1 = matches!(s.model.protocol, Some(Protocol::V1 | Protocol::GrpcV1));
     match backend {
-        Backend::Seldon if v1 && seldon::needs_v2(s.model.format) => found.error(
+        Backend::Seldon if v1 && s.model.format.is_some_and(seldon::needs_v2) => found.error(
             "spec.model.protocol",
-            format!("Seldon's server for `{}` speaks only the V2 protocol", s.model.format.as_str()),
+            format!("Seldon's server for `{}` speaks only the V2 protocol", s.model.format.map_or("", |f| f.as_str())),
             Some("use `protocol: v2`, or remove `protocol`"),
         ),
         Backend::SeldonV2 if v1 => found.error(

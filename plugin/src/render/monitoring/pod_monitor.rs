@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::plan::Plan;
-use crate::model::spec::{Backend, DeploymentMode};
+use crate::model::spec::{Backend, DEFAULT_PORT, DeploymentMode};
 use crate::render::seldon_v2;
 
 /// The `PodMonitor`: exactly the pods that serve this model's versions, on
@@ -75,7 +75,9 @@ fn kserve_scrape(plan: &Plan<'_>) -> (Value, Vec<Value>) {
         DeploymentMode::Standard => {
             // KServe's runtimes need not declare the port they listen on, and
             // Prometheus drops targets on undeclared ports: point the model
-            // server's target at its HTTP port (8080, KServe's default) by address.
+            // server's target at its HTTP port (8080, KServe's default, or
+            // the port of a server image) by address.
+            let port = if spec.model.image.is_some() { spec.model.port() } else { DEFAULT_PORT };
             let mut relabelings = vec![
                 json!({
                     "action": "keep",
@@ -87,14 +89,14 @@ fn kserve_scrape(plan: &Plan<'_>) -> (Value, Vec<Value>) {
                     "sourceLabels": ["__meta_kubernetes_pod_ip"],
                     "regex": "([^:]+)",
                     "targetLabel": "__address__",
-                    "replacement": "$1:8080",
+                    "replacement": format!("$1:{port}"),
                 }),
                 json!({
                     "action": "replace",
                     "sourceLabels": ["__meta_kubernetes_pod_ip"],
                     "regex": "(.+:.+)",
                     "targetLabel": "__address__",
-                    "replacement": "[$1]:8080",
+                    "replacement": format!("[$1]:{port}"),
                 }),
             ];
             relabelings.extend(pod_relabelings(plan));

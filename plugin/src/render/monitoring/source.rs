@@ -1,7 +1,7 @@
 //! Where each backend's request metrics come from, what they cannot tell, and the `PromQL` that reads them.
 
 use super::promql::{and, quantile_by_version, quote, rate_by_version, regex_escape};
-use crate::model::spec::{Backend, DeploymentMode, Spec};
+use crate::model::spec::{Backend, DeploymentMode, ModelFormat, Spec};
 use crate::render::seldon_v2;
 
 /// Server errors: HTTP 5xx, or the gRPC codes that map to them.
@@ -148,7 +148,7 @@ pub fn quality_missing(spec: &Spec) -> Option<String> {
     (spec.backend == Backend::SeldonV2 && seldon_v2::server_config(spec.model.format) != "mlserver").then(|| {
         format!(
             "on Seldon Core 2 the quality metric is read from MLServer, which labels it with the model; format `{}` runs on Seldon's Triton server",
-            spec.model.format.as_str()
+            spec.model.format.map_or("", ModelFormat::as_str)
         )
     })
 }

@@ -48,6 +48,13 @@ pub fn is_feature(name: &str) -> bool {
     FEATURES.contains(&name)
 }
 
+/// Ports a serving container may not use (`reservedPorts`): the queue-proxy's
+/// HTTP/1, HTTP/2 and admin ports, its two metrics ports, and profiling.
+pub const RESERVED_PORTS: [i64; 6] = [8012, 8013, 8022, 9090, 9091, 8008];
+
+/// Variables Knative sets on the serving container (`reservedEnvVars`).
+pub const RESERVED_ENV: [&str; 4] = ["PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"];
+
 /// Knative's rules.
 pub const RULES: &[Rule] = &[
     Rule {
@@ -89,6 +96,14 @@ pub const RULES: &[Rule] = &[
         modelgen: "Refuses a KServe shadow in Knative mode; in Standard mode the shadow's predictor is a plain Service that takes any `Host`.",
         source: "knative/serving@knative-v1.20.0:pkg/reconciler/route/resources/service.go (`MakeK8sPlaceholderService`), envoyproxy/envoy#9094, istio/api#3705",
         case: "tests/cases/error-kserve-knative-shadow",
+    },
+    Rule {
+        id: "knative-user-container",
+        component: Component::Knative,
+        cluster: "The webhook refuses a serving container whose port is 8012, 8013, 8022, 9090 or 9091 (the queue-proxy's) or 8008 (profiling), whose port protocol is not TCP or port name not `h2c` or `http1`, or that sets `PORT`, `K_SERVICE`, `K_CONFIGURATION` or `K_REVISION` (Knative sets them); the revision never becomes ready. Without a readiness probe, the port is probed over TCP.",
+        modelgen: "Refuses those ports and variables for an image-served model in Knative mode.",
+        source: "knative/serving@knative-v1.20.0:pkg/apis/serving/k8s_validation.go (`reservedPorts`, `reservedEnvVars`, `validateContainerPorts`), pkg/networking/constants.go, pkg/apis/serving/v1/revision_defaults.go (`applyUserContainerDefaultReadinessProbe`); knative/pkg@7bf6febca0b3 (pinned by its go.mod):observability/runtime/pprof.go (`ProfilingDefaultPort`)",
+        case: "tests/cases/error-image-backend-rules",
     },
 ];
 

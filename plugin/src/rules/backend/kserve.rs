@@ -269,24 +269,27 @@ pub fn protocol(model: &Model) -> Option<Protocol> {
     if let Some(protocol) = model.protocol {
         return Some(protocol);
     }
-    if model.format == ModelFormat::Triton {
+    // A model served by its own image has no format and no runtime to ask.
+    let format = model.format?;
+    if format == ModelFormat::Triton {
         return Some(V2);
     }
     match &model.runtime {
         Some(name) => stock(name).map(Runtime::default_protocol),
         None => PROTOCOL_ORDER
             .into_iter()
-            .find(|p| !supporting(model.format.as_str(), model.format_version.as_deref(), Some(*p)).is_empty()),
+            .find(|p| !supporting(format.as_str(), model.format_version.as_deref(), Some(*p)).is_empty()),
     }
 }
 
 /// The runtime KServe v0.20.0 would run the model on: the pinned one, or
 /// the one `GetSupportingRuntimes` puts first. `None` for a runtime that is
-/// not a stock one, or when none matches.
+/// not a stock one, when none matches, and for a model served by its image.
 pub fn selected(model: &Model) -> Option<&'static Runtime> {
+    let format = model.format?;
     match &model.runtime {
         Some(name) => stock(name),
-        None => supporting(model.format.as_str(), model.format_version.as_deref(), protocol(model)).first().copied(),
+        None => supporting(format.as_str(), model.format_version.as_deref(), protocol(model)).first().copied(),
     }
 }
 
@@ -303,7 +306,7 @@ pub struct Mismatch {
 
 /// Checks the model against the stock runtimes the way the controller will.
 pub fn mismatch(model: &Model) -> Option<Mismatch> {
-    let format = model.format.as_str();
+    let format = model.format?.as_str();
     let version = model.format_version.as_deref();
     if let Some(name) = &model.runtime {
         // `reconcileModel` with a pinned runtime: format, version and protocol must be listed.
@@ -395,6 +398,15 @@ pub fn mismatch(model: &Model) -> Option<Mismatch> {
         hint: format!("use {} (or remove `protocol`), or pin `runtime`", quoted(works)),
     })
 }
+
+/// The container of a custom predictor that serves (`InferenceServiceContainerName`).
+pub const CONTAINER_NAME: &str = "kserve-container";
+/// A custom predictor's storage URI (`CustomSpecStorageUriEnvVarKey`).
+pub const STORAGE_URI_ENV: &str = "STORAGE_URI";
+/// A custom predictor's protocol, `v1` or `v2` (`CustomSpecProtocolEnvVarKey`).
+pub const PROTOCOL_ENV: &str = "PROTOCOL";
+/// Variables the webhook refuses on a predictor's containers (`DefaultBlockedEnvVars`).
+pub const BLOCKED_ENV: [&str; 1] = ["PYTHONPATH"];
 
 /// URI schemes KServe's storage initializer understands (`SupportedStorageURIPrefixList`).
 pub const STORAGE_SCHEMES: [&str; 11] =
@@ -516,6 +528,54 @@ pub const RULES: &[Rule] = &[
         source: "kserve/kserve@v0.20.0:pkg/controller/v1beta1/inferenceservice/components/predictor.go (`reconcileCanaryDeployments`), reconcilers/ingress/httproute_reconciler.go",
         case: "tests/cases/kserve-standard-native-canary",
     },
+    Rule {
+        id: "kserve-custom-predictor",
+        component: Component::Kserve,
+        cluster: "A predictor with `containers` instead of `model` is a custom predictor: no ServingRuntime is involved and the container named `kserve-container` serves (the webhook gives a lone container that name). Its protocol is the `PROTOCOL` variable, `v1` (default) or `v2`; the webhook refuses another value and the variable `PYTHONPATH`, and fills the cpu and memory requests and limits the container does not set from `inferenceservice-config` (1 CPU and 2Gi as shipped).",
+        modelgen: "Renders `image` as `predictor.containers[0]`, named `kserve-container`, with `command`, `args`, `env`, `envFrom` and `resources`, and `protocol` as `PROTOCOL` (a gRPC protocol names the port `h2c`). Refuses `format`, `formatVersion` and `runtime` beside `image`, and the variables `PROTOCOL`, `STORAGE_URI` and `PYTHONPATH`.",
+        source: "kserve/kserve@v0.20.0:pkg/apis/serving/v1beta1/predictor_custom.go (`Default`, `validateCustomProtocol`), predictor.go (`GetImplementations`), inference_service_defaults.go (`setResourceRequirementDefaults`), config/configmap/inferenceservice.yaml, pkg/validation/env_policy.go",
+        case: "tests/cases/kserve-image-knative",
+    },
+    Rule {
+        id: "kserve-custom-storage",
+        component: Component::Kserve,
+        cluster: "A custom predictor's storage URI is its container's `STORAGE_URI` variable: the controller marks the pod for the storage initializer, which downloads the artifacts into `/mnt/models` before the server starts and sets `STORAGE_URI` to that path (`pvc://` mounts the claim there; `oci://` runs the image as a modelcar sidecar).",
+        modelgen: "Writes `storageUri` as `STORAGE_URI`, first among the container's variables; a server reads its model from the path the variable holds.",
+        source: "kserve/kserve@v0.20.0:pkg/apis/serving/v1beta1/predictor_custom.go (`GetStorageUri`), pkg/controller/v1beta1/inferenceservice/components/predictor.go (`addStorageInitializerAnnotations`), pkg/webhook/admission/pod/storage_initializer_injector.go (`CommonStorageInitialization`, `InjectModelcar`)",
+        case: "tests/cases/kserve-image-knative",
+    },
+    Rule {
+        id: "kserve-custom-port",
+        component: Component::Kserve,
+        cluster: "A custom predictor's server port is its container's first port: in Standard mode the predictor Service maps port 80 to it (to 8080 without one) and the Deployment gets a TCP readiness probe on it; a port whose name has `grpc` or `h2c` is served as HTTP/2. The CRD defaults a port's `protocol` to `TCP`.",
+        modelgen: "Writes `port` (default 8080) as the container's only port with `protocol: TCP`, named `h2c` for a gRPC `protocol`. Renders no probes: the Standard-mode Deployment and Knative's revision probe the port over TCP. Standard-mode monitoring scrapes `/metrics` on it.",
+        source: "kserve/kserve@v0.20.0:pkg/controller/v1beta1/inferenceservice/reconcilers/service/service_reconciler.go (`createDefaultSvc`), reconcilers/deployment/deployment_reconciler.go (`setDefaultPodSpec`), config/crd/full/serving.kserve.io_inferenceservices.yaml",
+        case: "tests/cases/kserve-image-split-shadow",
+    },
+    Rule {
+        id: "kserve-canary-needs-model",
+        component: Component::Kserve,
+        cluster: "A Standard-mode `spec.canary` is refused unless the stable predictor has a model or a storage URI (\"canary requires a stable predictor with a model\"). The canary's predictor is the stable one with the canary's fields merged over it: the canary's `containers` replace the stable predictor's.",
+        modelgen: "Refuses a native Standard-mode canary of a model its image serves without `storageUri` (`split` works); writes the canary's complete container.",
+        source: "kserve/kserve@v0.20.0:pkg/apis/serving/v1beta1/inference_service_validation.go (`validateCanarySpecs`), pkg/controller/v1beta1/inferenceservice/components/predictor.go (`buildCanaryPredictor`)",
+        case: "tests/cases/kserve-image-standard-native-canary",
+    },
+    Rule {
+        id: "kserve-storage-hf",
+        component: Component::Kserve,
+        cluster: "The storage initializer reads `hf://owner/model[:revision]`: what follows `hf://` must split at `/` into exactly an owner and a model, both non-empty (a trailing `/` makes a third, empty part and the download fails); the revision after `:` is a branch, a tag or a commit.",
+        modelgen: "Refuses any other shape. A revision that is not a 40-hex commit hash (a branch, a tag, or none: `main`) can change under the same Git commit, which `policy.mutableReferences` reports.",
+        source: "kserve/kserve@v0.20.0:python/storage/kserve_storage/kserve_storage.py (`_download_hf`)",
+        case: "tests/cases/error-image-pinning-policy",
+    },
+    Rule {
+        id: "kserve-storage-oci",
+        component: Component::Kserve,
+        cluster: "An `oci://` (or `oci+native://`) URI names an image the node pulls and the pod runs as a modelcar sidecar (or mounts as an image volume): everything after the scheme is the image reference.",
+        modelgen: "Parses it as an image reference (rule `image-reference`); without a digest it is mutable, which `policy.mutableReferences` reports.",
+        source: "kserve/kserve@v0.20.0:pkg/utils/storage.go (`ParseOciScheme`, `ConfigureModelcarToContainer`)",
+        case: "tests/cases/error-image-pinning-policy",
+    },
 ];
 
 #[cfg(test)]
@@ -524,12 +584,18 @@ mod tests {
 
     fn model(format: ModelFormat, version: Option<&str>, runtime: Option<&str>, protocol: Option<Protocol>) -> Model {
         Model {
-            format,
+            format: Some(format),
             format_version: version.map(str::to_owned),
             version: "v1".into(),
-            storage_uri: "s3://m/1".into(),
+            storage_uri: Some("s3://m/1".into()),
             runtime: runtime.map(str::to_owned),
             protocol,
+            image: None,
+            port: None,
+            command: Vec::new(),
+            args: Vec::new(),
+            env: Vec::new(),
+            env_from: Vec::new(),
         }
     }
 

@@ -13,6 +13,10 @@ pub enum Component {
     Istio,
     /// Seldon Core v1 (`machinelearning.seldon.io`).
     SeldonV1,
+    /// Seldon Core 2 (`mlops.seldon.io`).
+    SeldonV2,
+    /// Container images, as every node's runtime reads them.
+    Container,
 }
 
 impl Component {
@@ -24,6 +28,8 @@ impl Component {
             Component::GatewayApi => "Gateway API v1.6.1",
             Component::Istio => "Istio",
             Component::SeldonV1 => "Seldon Core v1.17.1",
+            Component::SeldonV2 => "Seldon Core 2.6.0",
+            Component::Container => "Container images (distribution/reference v0.6.0)",
         }
     }
 }

@@ -1,0 +1,107 @@
+//! Secrets written where they would be stored in clear text: a credential in a URL, a well-known token format, a variable named for a secret.
+//!
+//! A spec is committed to Git and its values land in the cluster's objects,
+//! readable by anyone who can read either. What is found here is reported
+//! without ever quoting the value.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// Token formats whose prefix says what they are, with what to call them.
+static TOKENS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    [
+        (r"-----BEGIN [A-Z ]*PRIVATE KEY-----", "a private key"),
+        (r"\bhf_[A-Za-z0-9]{30,}", "a Hugging Face access token"),
+        (r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})", "a GitHub token"),
+        (r"\bglpat-[A-Za-z0-9_-]{20,}", "a GitLab token"),
+        (r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", "an AWS access key"),
+        (r"\bxox[abposr]-[A-Za-z0-9-]{10,}", "a Slack token"),
+        (r"\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}", "an API secret key"),
+    ]
+    .into_iter()
+    .map(|(pattern, what)| (Regex::new(pattern).unwrap_or_else(|e| panic!("token pattern: {e}")), what))
+    .collect()
+});
+
+/// Name segments that say a variable holds a secret (`HF_TOKEN`, `DB_PASSWORD`, `AWS_SECRET_ACCESS_KEY`).
+const SECRET_WORDS: [&str; 7] = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY", "CREDENTIALS", "CREDENTIAL"];
+/// Adjacent name segments that say the same (`API_KEY`, `PRIVATE_KEY`, `ACCESS_KEY`).
+const SECRET_PAIRS: [(&str, &str); 3] = [("API", "KEY"), ("PRIVATE", "KEY"), ("ACCESS", "KEY")];
+/// A last name segment that makes the variable point at a secret rather than hold one (`TOKEN_FILE`, `SECRET_NAME`).
+const POINTER_WORDS: [&str; 11] =
+    ["FILE", "PATH", "DIR", "NAME", "URL", "URI", "ENDPOINT", "HOST", "ID", "TYPE", "MODE"];
+
+/// Why `value` looks like a credential, if it does; `name` is the variable
+/// that holds it, when it is one. The answer never quotes the value.
+pub fn credential(name: Option<&str>, value: &str) -> Option<String> {
+    if value.is_empty() || is_reference(value) {
+        return None;
+    }
+    if has_url_credentials(value) {
+        return Some("it contains a URL with a `user:password@` part".to_owned());
+    }
+    if let Some((_, what)) = TOKENS.iter().find(|(pattern, _)| pattern.is_match(value)) {
+        return Some(format!("it looks like {what}"));
+    }
+    let name = name?;
+    let segments: Vec<String> =
+        name.split(['_', '-', '.']).filter(|s| !s.is_empty()).map(str::to_ascii_uppercase).collect();
+    if segments.last().is_some_and(|last| POINTER_WORDS.contains(&last.as_str())) {
+        return None;
+    }
+    let word = segments.iter().any(|s| SECRET_WORDS.contains(&s.as_str()));
+    let pair = segments.windows(2).any(|w| SECRET_PAIRS.iter().any(|(a, b)| w[0] == *a && w[1] == *b));
+    (word || pair).then(|| format!("its name, `{name}`, says it holds a secret"))
+}
+
+/// A value that is only Kubernetes' `$(VAR)` expansion of another variable holds no secret itself.
+fn is_reference(value: &str) -> bool {
+    value.strip_prefix("$(").and_then(|rest| rest.strip_suffix(')')).is_some_and(|inner| {
+        !inner.is_empty() && inner.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    })
+}
+
+/// Whether some `scheme://…@host` in `value` has user information (a storage URI is refused for the same).
+fn has_url_credentials(value: &str) -> bool {
+    value.match_indices("://").any(|(at, separator)| {
+        let rest = &value[at + separator.len()..];
+        let authority_end = rest.find(['/', '?', '#', ' ', '"', '\'']).unwrap_or(rest.len());
+        rest[..authority_end].find('@').is_some_and(|user_end| user_end > 0)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_found_by_value_and_by_name() {
+        let found = |name: Option<&str>, value: &str| credential(name, value).is_some();
+        assert!(found(None, "https://admin:hunter2@models.example.com/x"));
+        assert!(found(None, "--token=hf_abcdefghijklmnopqrstuvwxyzABCDEFGH"));
+        assert!(found(None, "AKIAIOSFODNN7EXAMPLE"));
+        assert!(found(None, "-----BEGIN RSA PRIVATE KEY-----\nMIIE"));
+        assert!(found(Some("HF_TOKEN"), "abc"));
+        assert!(found(Some("db-password"), "abc"));
+        assert!(found(Some("AWS_SECRET_ACCESS_KEY"), "abc"));
+        assert!(found(Some("OPENAI_API_KEY"), "abc"));
+        assert!(!found(Some("HF_TOKEN"), ""), "empty holds nothing");
+        assert!(!found(Some("HF_TOKEN"), "$(HF_TOKEN_FROM_SECRET)"), "an expansion holds nothing");
+        assert!(!found(Some("TOKENIZER_PATH"), "/mnt/models/tokenizer"));
+        assert!(!found(Some("MAX_TOKENS"), "512"));
+        assert!(!found(Some("TOKEN_FILE"), "/var/run/secrets/token"));
+        assert!(!found(Some("LOG_LEVEL"), "info"));
+        assert!(!found(None, "https://models.example.com/x?user=a@b"));
+        assert!(!found(None, "s3://bucket/key"));
+    }
+
+    #[test]
+    fn the_reason_never_quotes_the_value() {
+        let secret = "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH";
+        for (name, value) in [(Some("HF_TOKEN"), secret), (None, secret), (Some("X"), "https://u:hunter2@h")] {
+            let why = credential(name, value).expect("found");
+            assert!(!why.contains(value) && !why.contains("hunter2"), "{why}");
+        }
+    }
+}
