@@ -1,11 +1,15 @@
-//! Every rendered `InferenceService` resolves to a stock serving runtime of KServe v0.20.0, matched as `GetSupportingRuntimes` matches them.
+//! Every rendered `InferenceService` resolves to a stock serving runtime of KServe v0.20.0, matched as `GetSupportingRuntimes` matches them, or is a custom predictor KServe serves.
 //!
 //! The runtimes are `config/runtimes/` of the tag, vendored in
 //! `tests/data/kserve-runtimes/`. The matcher here is written from KServe's
 //! Go code (`pkg/apis/serving/v1beta1/predictor_model.go`,
 //! `pkg/apis/serving/v1alpha1/servingruntime_types.go`,
 //! `components/predictor.go`), independently of the plugin's table, which a
-//! second test holds to the same files.
+//! second test holds to the same files. A predictor with `containers` (a
+//! model served by its own image) uses no runtime; it is held to what KServe's
+//! webhook and Knative's check of a custom container (`predictor_custom.go`,
+//! `predictor.go`, `pkg/validation/env_policy.go`; Knative's
+//! `k8s_validation.go`), written here from their code.
 
 mod support;
 
@@ -168,6 +172,9 @@ fn rendered_outputs() -> Vec<std::path::PathBuf> {
 /// each Standard-mode canary's (KServe deep-copies the predictor and merges
 /// the canary's fields over it).
 fn models(isvc: &Value) -> Vec<(String, Value)> {
+    if is_custom(&isvc["spec"]["predictor"]) {
+        return Vec::new(); // See `every_rendered_custom_predictor_is_one_kserve_serves`.
+    }
     let stable = isvc["spec"]["predictor"]["model"].clone();
     let mut models = vec![("predictor".to_owned(), stable.clone())];
     for (i, canary) in isvc["spec"]["canary"].as_array().into_iter().flatten().enumerate() {
@@ -271,4 +278,114 @@ fn the_plugin_table_says_what_the_vendored_runtimes_say() {
         assert!(runtime.single_model, "{}: the table assumes enabled single-model runtimes", runtime.name);
     }
     assert!(Path::new(&data().join("LICENSE")).exists(), "the vendored files keep their licence");
+}
+
+/// Whether a predictor is a custom one (`GetImplementations`: `containers`).
+fn is_custom(predictor: &Value) -> bool {
+    predictor["containers"].as_array().is_some_and(|c| !c.is_empty())
+}
+
+/// What KServe v0.20.0 and Knative 1.20 refuse in a custom predictor, or
+/// why it would not serve; `None` when it would.
+fn custom_problem(predictor: &Value, knative: bool) -> Option<String> {
+    // `GetImplementations`: `model` beside a `kserve-container` is two implementations.
+    if !predictor["model"].is_null() {
+        return Some("`model` beside `containers`: the webhook wants exactly one implementation".into());
+    }
+    let containers = predictor["containers"].as_array()?;
+    let serving: Vec<&Value> = containers.iter().filter(|c| c["name"] == "kserve-container").collect();
+    let [container] = serving.as_slice() else {
+        return Some(format!("{} containers named `kserve-container`, KServe serves exactly one", serving.len()));
+    };
+    let env: Vec<(&str, &str)> = container["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| (e["name"].as_str().unwrap_or_default(), e["value"].as_str().unwrap_or_default()))
+        .collect();
+    // `validateCustomProtocol` and `DefaultBlockedEnvVars`.
+    if let Some((_, protocol)) = env.iter().find(|(name, _)| *name == "PROTOCOL")
+        && !["v1", "v2"].contains(protocol)
+    {
+        return Some(format!("PROTOCOL `{protocol}`: the webhook takes v1 or v2"));
+    }
+    if env.iter().any(|(name, _)| *name == "PYTHONPATH") {
+        return Some("PYTHONPATH is blocked by the webhook".into());
+    }
+    let port = &container["ports"][0];
+    let number = port["containerPort"].as_i64().unwrap_or(8080);
+    if !(1..=65535).contains(&number) {
+        return Some(format!("port {number} out of range"));
+    }
+    if knative {
+        // `validateContainerPorts`, `reservedPorts`, `reservedEnvVars`.
+        if [8012, 8013, 8022, 9090, 9091, 8008].contains(&number) {
+            return Some(format!("port {number} is reserved by Knative"));
+        }
+        if !matches!(port["name"].as_str().unwrap_or_default(), "" | "h2c" | "http1") {
+            return Some(format!("port name {}: Knative takes h2c or http1", port["name"]));
+        }
+        if !matches!(port["protocol"].as_str().unwrap_or("TCP"), "TCP") {
+            return Some("Knative takes TCP only".into());
+        }
+        if let Some((name, _)) =
+            env.iter().find(|(name, _)| ["PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"].contains(name))
+        {
+            return Some(format!("{name} is reserved by Knative"));
+        }
+    }
+    None
+}
+
+#[test]
+fn every_rendered_custom_predictor_is_one_kserve_serves() {
+    let mut checked = 0;
+    for output in rendered_outputs() {
+        let stream = std::fs::read_to_string(&output).expect("rendered");
+        for isvc in documents(&stream).into_iter().filter(|d| d["kind"] == "InferenceService") {
+            let knative = isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Knative";
+            let stable = &isvc["spec"]["predictor"];
+            // KServe merges a Standard-mode canary over a copy of the stable
+            // predictor; its containers replace the stable one's.
+            let canaries = isvc["spec"]["canary"].as_array().into_iter().flatten().map(|c| &c["predictor"]);
+            for (which, predictor) in std::iter::once(("predictor", stable)).chain(canaries.map(|c| ("canary", c))) {
+                if !is_custom(predictor) {
+                    continue;
+                }
+                let place = format!("{} {} {which}", output.display(), isvc["metadata"]["name"]);
+                assert_eq!(custom_problem(predictor, knative), None, "{place}: {predictor}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 8, "only {checked} custom predictors were checked");
+}
+
+#[test]
+fn the_custom_predictor_check_refuses_what_kserve_and_knative_refuse() {
+    // Without this, a check that accepted everything would pass the test above.
+    let predictor = |container: Value| serde_json::json!({ "containers": [container] });
+    let good = serde_json::json!({ "name": "kserve-container", "image": "x", "ports": [{ "containerPort": 8080 }] });
+    assert_eq!(custom_problem(&predictor(good.clone()), true), None);
+    let mut with_model = predictor(good.clone());
+    with_model["model"] = serde_json::json!({ "modelFormat": { "name": "sklearn" } });
+    let mut unnamed = good.clone();
+    unnamed["name"] = "server".into();
+    let mut protocol = good.clone();
+    protocol["env"] = serde_json::json!([{ "name": "PROTOCOL", "value": "grpc-v2" }]);
+    let mut python = good.clone();
+    python["env"] = serde_json::json!([{ "name": "PYTHONPATH", "value": "/app" }]);
+    let mut queue_port = good.clone();
+    queue_port["ports"][0]["containerPort"] = 8012.into();
+    let mut port_name = good.clone();
+    port_name["ports"][0]["name"] = "http".into();
+    let mut knative_env = good;
+    knative_env["env"] = serde_json::json!([{ "name": "K_REVISION", "value": "x" }]);
+    assert!(custom_problem(&with_model, false).is_some());
+    for refused in [unnamed, protocol, python, queue_port.clone(), port_name.clone(), knative_env.clone()] {
+        assert!(custom_problem(&predictor(refused.clone()), true).is_some(), "{refused}");
+    }
+    for standard_only in [queue_port, port_name, knative_env] {
+        assert_eq!(custom_problem(&predictor(standard_only), false), None, "Standard mode has no queue-proxy");
+    }
 }

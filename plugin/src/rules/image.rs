@@ -26,10 +26,10 @@ pub fn check(spec: &ModelDeployment, policy: &InForce, found: &mut Findings) {
         }
         return;
     }
-    let Some(image) = &s.model.image else {
+    if s.model.image.is_none() {
         check_without_image(s, found);
         return;
-    };
+    }
     for (field, present) in [
         ("format", s.model.format.is_some()),
         ("formatVersion", s.model.format_version.is_some()),
@@ -38,9 +38,7 @@ pub fn check(spec: &ModelDeployment, policy: &InForce, found: &mut Findings) {
         if present {
             found.error(
                 &format!("spec.model.{field}"),
-                format!(
-                    "`{field}` selects a stock serving runtime, but this model is served by its own image `{image}`"
-                ),
+                format!("`{field}` selects a stock serving runtime, but this model is served by its own `image`"),
                 Some(&format!("remove `{field}`, or remove `image` to serve the model with a stock runtime")),
             );
         }
@@ -113,7 +111,7 @@ fn check_without_image(s: &Spec, found: &mut Findings) {
                 &path,
                 format!("the {variant} sets `image`, but the stable model is served by a stock runtime"),
                 Some(&format!(
-                    "serve the stable model from an image too (`spec.model.image`), or give the {variant} a `storageUri` for the same runtime"
+                    "remove the {variant}'s `image` (it runs on the stable model's kind of server), or serve the stable model from an image too (`spec.model.image`)"
                 )),
             );
         }
@@ -184,12 +182,12 @@ fn check_env(s: &Spec, found: &mut Findings) {
                 Some("keep one: the container would get the last value"),
             );
         }
-        if let Some((id, why)) = reserved(s, &var.name) {
+        if let Some((id, why, hint)) = reserved(s, &var.name) {
             found.push(
                 Severity::Error,
                 at.key("name"),
                 format!("the variable `{}` is {why}", var.name),
-                Some(&format!("rename it ({})", rule(id).cite())),
+                Some(&format!("{hint} ({})", rule(id).cite())),
             );
         }
         if let Some(why) = credential(Some(&var.name), &var.value) {
@@ -204,21 +202,32 @@ fn check_env(s: &Spec, found: &mut Findings) {
     }
 }
 
-/// Why the backend owns a variable called `name`, with the rule that says so.
-fn reserved(s: &Spec, name: &str) -> Option<(&'static str, &'static str)> {
+/// Why the backend owns a variable called `name`, with the rule that says
+/// so and what to do instead.
+fn reserved(s: &Spec, name: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    let custom = "kserve-custom-predictor";
     match s.backend {
-        Backend::Kserve if [kserve::STORAGE_URI_ENV, kserve::PROTOCOL_ENV].contains(&name) => {
-            Some(("kserve-custom-predictor", "set by modelgen from `storageUri` and `protocol`"))
+        Backend::Kserve if name == kserve::STORAGE_URI_ENV => {
+            Some((custom, "written by modelgen from `storageUri`", "remove it and set `storageUri`"))
         }
-        Backend::Kserve if kserve::BLOCKED_ENV.contains(&name) => {
-            Some(("kserve-custom-predictor", "refused by KServe's webhook on every predictor container"))
+        Backend::Kserve if name == kserve::PROTOCOL_ENV => {
+            Some((custom, "written by modelgen from `protocol`", "remove it and set `protocol`"))
         }
-        Backend::Kserve if s.mode() == DeploymentMode::Knative && knative::RESERVED_ENV.contains(&name) => {
-            Some(("knative-user-container", "set by Knative, whose webhook refuses the revision that sets it"))
-        }
-        Backend::Seldon if seldon::OPERATOR_ENV.contains(&name) => {
-            Some(("seldon-custom-container", "set by Seldon's operator on every graph container"))
-        }
+        Backend::Kserve if kserve::BLOCKED_ENV.contains(&name) => Some((
+            custom,
+            "refused by KServe's webhook on every predictor container",
+            "remove it and set the path in the image",
+        )),
+        Backend::Kserve if s.mode() == DeploymentMode::Knative && knative::RESERVED_ENV.contains(&name) => Some((
+            "knative-user-container",
+            "set by Knative, whose webhook refuses a revision that sets it",
+            "remove it: Knative sets it (the port the server listens on is `port`)",
+        )),
+        Backend::Seldon if seldon::OPERATOR_ENV.contains(&name) => Some((
+            "seldon-custom-container",
+            "set by Seldon's operator on every graph container",
+            "remove it: the operator sets it from `port`, the predictor and the deployment",
+        )),
         _ => None,
     }
 }
@@ -229,19 +238,26 @@ fn check_env_from(s: &Spec, found: &mut Findings) {
     for (i, source) in s.model.env_from.iter().enumerate() {
         let at = base.index(i);
         match (&source.secret, &source.config_map) {
-            (Some(_), Some(_)) | (None, None) => found.push(
+            (Some(_), Some(_)) => found.push(
                 Severity::Error,
                 at,
-                "an `envFrom` entry names exactly one `secret` or `configMap`".to_owned(),
+                "an `envFrom` entry names exactly one `secret` or `configMap`, this one both".to_owned(),
                 Some("split it into two entries, as in `[{secret: a}, {configMap: b}]`"),
             ),
+            (None, None) => found.push(
+                Severity::Error,
+                at,
+                "an `envFrom` entry names exactly one `secret` or `configMap`, this one neither".to_owned(),
+                Some("name the Secret or ConfigMap whose keys become variables, as in `{secret: hub-token}`"),
+            ),
             (Some(name), None) | (None, Some(name)) => {
-                let field = if source.secret.is_some() { "secret" } else { "configMap" };
+                let (field, kind) =
+                    if source.secret.is_some() { ("secret", "Secret") } else { ("configMap", "ConfigMap") };
                 if let Err(why) = dns_subdomain(name) {
                     found.push(
                         Severity::Error,
                         at.key(field),
-                        format!("`{name}` is not a valid {field} name: {why}"),
+                        format!("`{name}` is not a valid {kind} name: {why}"),
                         None,
                     );
                 }

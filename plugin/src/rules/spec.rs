@@ -107,10 +107,18 @@ fn check_model(spec: &ModelDeployment, policy: &InForce, found: &mut Findings) {
     check_version("spec.model.version", &model.version, found);
     if model.image.is_none() {
         // A stock runtime needs both (with an image they are optional).
-        for (field, missing) in [("format", model.format.is_none()), ("storageUri", model.storage_uri.is_none())] {
-            if missing {
-                found.error(&format!("spec.model.{field}"), format!("missing required field `{field}`"), None);
+        match (model.format.is_none(), model.storage_uri.is_none()) {
+            (true, true) => found.error(
+                "spec.model",
+                "the model names neither a stock runtime's `format` and `storageUri` nor an `image` that serves it"
+                    .to_owned(),
+                Some("add `format` and `storageUri`, or `image` for a model that ships its own server"),
+            ),
+            (true, false) => found.error("spec.model.format", "missing required field `format`".to_owned(), None),
+            (false, true) => {
+                found.error("spec.model.storageUri", "missing required field `storageUri`".to_owned(), None)
             }
+            (false, false) => {}
         }
     }
     if let Some(uri) = &model.storage_uri {
