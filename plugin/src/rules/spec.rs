@@ -116,7 +116,7 @@ fn check_model(spec: &ModelDeployment, policy: &InForce, found: &mut Findings) {
             ),
             (true, false) => found.error("spec.model.format", "missing required field `format`".to_owned(), None),
             (false, true) => {
-                found.error("spec.model.storageUri", "missing required field `storageUri`".to_owned(), None)
+                found.error("spec.model.storageUri", "missing required field `storageUri`".to_owned(), None);
             }
             (false, false) => {}
         }
