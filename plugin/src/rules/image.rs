@@ -8,7 +8,8 @@ use super::secret::credential;
 use crate::diagnostic::Severity;
 use crate::model::image::ImageReference;
 use crate::model::policy::InForce;
-use crate::model::spec::{Backend, CanaryStrategy, DeploymentMode, ModelDeployment, Spec};
+use crate::model::spec::{Backend, DeploymentMode, ModelDeployment, Spec};
+use crate::render::kserve as kserve_render;
 use crate::yaml::path::FieldPath;
 
 /// Checks the image fields of a spec (with or without `spec.model.image`).
@@ -49,28 +50,30 @@ pub fn check(spec: &ModelDeployment, policy: &InForce, found: &mut Findings) {
     check_port(s, found);
     check_env(s, found);
     check_env_from(s, found);
-    for (field, values) in [("command", &s.model.command), ("args", &s.model.args)] {
-        for (i, value) in values.iter().enumerate() {
-            if let Some(why) = credential(None, value) {
-                found.push(
-                    Severity::Error,
-                    FieldPath::parse(&format!("spec.model.{field}")).index(i),
-                    format!("this argument holds a credential ({why}); it would be stored in Git and in the cluster in clear text"),
-                    Some("put the secret in a Secret, reference it with `envFrom: [{secret: NAME}]`, and read the variable in the server"),
-                );
-            }
-        }
-    }
-    let native_standard_canary = s.backend == Backend::Kserve
-        && s.mode() == DeploymentMode::Standard
-        && s.canary_strategy() == CanaryStrategy::Native;
-    if native_standard_canary && s.canary.is_some() && s.model.storage_uri.is_none() {
+    check_process(s, found);
+    if s.backend == Backend::Kserve && kserve_render::standard_native_canary(s) && s.model.storage_uri.is_none() {
         found.refuse(
             "spec.canary.strategy",
             rule("kserve-canary-needs-model"),
             "KServe refuses a Standard-mode `spec.canary` whose stable predictor has neither a model nor a storage URI (\"canary requires a stable predictor with a model\"), and this model is served by its image alone".to_owned(),
             "use `strategy: split` (the default in Standard mode)",
         );
+    }
+}
+
+/// `command` and `args`: no credentials (they are in Git and in the pod spec).
+fn check_process(s: &Spec, found: &mut Findings) {
+    for (field, what, values) in [("command", "entry", &s.model.command), ("args", "argument", &s.model.args)] {
+        for (i, value) in values.iter().enumerate() {
+            if let Some(why) = credential(None, value) {
+                found.push(
+                    Severity::Error,
+                    FieldPath::parse(&format!("spec.model.{field}")).index(i),
+                    format!("this {what} holds a credential ({why}); it would be stored in Git and in the cluster in clear text"),
+                    Some("put the secret in a Secret, reference it with `envFrom: [{secret: NAME}]`, and read the variable in the server"),
+                );
+            }
+        }
     }
 }
 
@@ -121,7 +124,7 @@ fn check_without_image(s: &Spec, found: &mut Findings) {
 /// One image reference: valid as a node parses it, and pinned as the policy asks.
 fn check_reference(path: &str, text: &str, policy: &InForce, found: &mut Findings) {
     match ImageReference::parse(text) {
-        Ok(reference) => pinning::check_image(found, path, None, &reference, policy),
+        Ok(reference) => pinning::check_image(found, path, text, "", &reference, policy),
         Err(why) => found.refuse(
             path,
             rule("image-reference"),

@@ -12,20 +12,20 @@ use crate::yaml::path::FieldPath;
 /// The length of a Git commit hash, the only Hugging Face revision that cannot move.
 const COMMIT_HASH_LEN: usize = 40;
 
-/// An image reference (`image`, or the reference of an `oci://` URI, whose
-/// `scheme` is then `Some("oci://")`): pinned only by a digest.
+/// An image reference, `written` as the spec has it: an `image`, or an
+/// `oci://` URI whose `scheme` (`oci://`) precedes the reference. Pinned
+/// only by a digest.
 pub fn check_image(
     found: &mut Findings,
     path: &str,
-    scheme: Option<&str>,
+    written: &str,
+    scheme: &str,
     reference: &ImageReference<'_>,
     policy: &InForce,
 ) {
     if reference.is_pinned() {
         return;
     }
-    let scheme = scheme.unwrap_or_default();
-    let written = format!("{scheme}{}", written(reference));
     let why = match reference.tag {
         Some("latest") => "the tag `latest` moves with every push".to_owned(),
         Some(tag) => format!("the tag `{tag}` can be pushed again"),
@@ -63,21 +63,6 @@ pub fn check_hugging_face(
         format!("`{uri}` is not pinned: {why}, so the same Git commit can deploy another model"),
         &format!("pin a commit, as in `hf://{repository}:<40-hex commit hash>`"),
     );
-}
-
-/// The reference as written (the parser keeps the pieces, not the text).
-fn written(reference: &ImageReference<'_>) -> String {
-    let mut text = String::new();
-    if let Some(domain) = reference.domain {
-        text.push_str(domain);
-        text.push('/');
-    }
-    text.push_str(reference.path);
-    if let Some(tag) = reference.tag {
-        text.push(':');
-        text.push_str(tag);
-    }
-    text
 }
 
 /// A finding at the level the policy sets, with a hint that says where.

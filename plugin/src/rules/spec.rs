@@ -194,7 +194,7 @@ fn check_storage_uri(path: &str, uri: &str, policy: &InForce, found: &mut Findin
         check_hugging_face(path, uri, rest, policy, found);
     } else if let Some(reference) = reference {
         match reference {
-            Ok(reference) => pinning::check_image(found, path, Some(&format!("{scheme}://")), &reference, policy),
+            Ok(reference) => pinning::check_image(found, path, uri, &format!("{scheme}://"), &reference, policy),
             Err(why) => found.refuse(
                 path,
                 rule("kserve-storage-oci"),
