@@ -8,5 +8,6 @@
 pub(crate) mod backend;
 pub(crate) mod finding;
 pub(crate) mod k8s;
+pub(crate) mod llm;
 pub(crate) mod monitoring;
 pub(crate) mod spec;

@@ -4,9 +4,11 @@
 //! path into a file, line and column through the spec's layers.
 
 use super::backend::kserve::STORAGE_SCHEMES;
+use super::backend::kserve_llm::hf_uri;
 use super::backend::{self, by_id as rule, gateway_api, knative};
 use super::finding::{Finding, Findings};
 use super::k8s::{dns_label, dns_subdomain, is_quantity, label_value, qualified_name};
+use super::llm;
 use super::monitoring::check_monitoring;
 use crate::diagnostic::{Severity, did_you_mean, quoted};
 use crate::model::percent::Percent;
@@ -33,7 +35,16 @@ pub fn check(spec: &ModelDeployment, namespace: Option<&str>) -> Vec<Finding> {
     match spec.spec.backend {
         Backend::Kserve => check_kserve(spec, namespace, &mut found),
         Backend::Seldon | Backend::SeldonV2 => check_seldon(spec, &mut found),
+        Backend::KserveLlm => {
+            llm::check_kserve_llm(spec, namespace, &mut found);
+            if let Some(shadow) = &spec.spec.shadow
+                && spec.spec.router() == Router::GatewayApi
+            {
+                check_gateway_mirror(spec, shadow, &mut found);
+            }
+        }
     }
+    llm::check_common(spec, namespace, &mut found);
     check_monitoring(spec, &mut found);
     found.list
 }
@@ -162,7 +173,7 @@ fn check_storage_uri(path: &str, uri: &str, found: &mut Findings) {
         );
     } else if rest.is_empty() || authority.is_empty() {
         found.error(path, format!("`{uri}` names no location after `{scheme}://`"), None);
-    } else if scheme == "hf" && rest.trim_end_matches('/').split('/').count() != 2 {
+    } else if scheme == "hf" && hf_uri(rest).is_none() {
         found.error(path, format!("`{uri}` must name exactly an owner and a model, as in `hf://org/model`"), None);
     }
 }
@@ -203,7 +214,8 @@ fn check_scaling(spec: &ModelDeployment, found: &mut Findings) {
             );
         }
     }
-    if standard && scaling.min_replicas == Some(0) {
+    // KEDA's own rules (`rules::llm`) decide about scale to zero.
+    if standard && scaling.min_replicas == Some(0) && !scaling.metric.is_some_and(ScaleMetric::is_keda) {
         found.error(
             "spec.scaling.minReplicas",
             "minReplicas `0` (scale to zero) needs Knative mode".to_owned(),
@@ -770,6 +782,14 @@ fn check_seldon_scaling(spec: &ModelDeployment, found: &mut Findings) {
             );
         }
         match (backend, scaling.metric) {
+            (Backend::Seldon, Some(metric)) if metric.is_keda() => found.error(
+                "spec.scaling.metric",
+                format!(
+                    "Seldon Core v1 scales with an HPA on cpu or memory; metric `{}` needs KEDA on KServe",
+                    metric.as_str()
+                ),
+                Some("use `cpu` or `memory`"),
+            ),
             (Backend::Seldon, Some(metric @ (ScaleMetric::Concurrency | ScaleMetric::Rps))) => found.error(
                 "spec.scaling.metric",
                 format!("Seldon Core v1 scales with an HPA; metric `{}` needs KServe in Knative mode", metric.as_str()),

@@ -530,6 +530,7 @@ mod tests {
             storage_uri: "s3://m/1".into(),
             runtime: runtime.map(str::to_owned),
             protocol,
+            served_name: None,
         }
     }
 
