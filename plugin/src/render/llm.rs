@@ -127,8 +127,12 @@ pub fn names(base: &str, spec: &Spec) -> Vec<DerivedName> {
     names
 }
 
-/// `router` of one version's service.
-fn router(spec: &Spec, base: &str, variant: Variant, weight: Percent) -> Value {
+/// `router` of one version's service; none for a shadow, which gets only
+/// mirrored copies, straight to its workload Service.
+fn router(spec: &Spec, base: &str, variant: Variant, weight: Percent) -> Option<Value> {
+    if variant == Variant::Shadow {
+        return None;
+    }
     let mut router = Map::new();
     let gateway = spec.route.as_ref().and_then(|r| r.gateway.as_ref());
     if let Some(gateway) = gateway {
@@ -142,10 +146,6 @@ fn router(spec: &Spec, base: &str, variant: Variant, weight: Percent) -> Value {
         router.insert("gateway".into(), json!({ "refs": [reference] }));
     }
     if split(spec) {
-        // A shadow gets only mirrored copies, straight to its Service.
-        if variant == Variant::Shadow {
-            return Value::Object(router);
-        }
         // Both versions name modelgen's route: KServe then manages none,
         // and counts each InferencePool ready for that route's Gateway.
         router.insert("route".into(), json!({ "http": { "refs": [{ "name": route::name(base) }] } }));
@@ -157,11 +157,11 @@ fn router(spec: &Spec, base: &str, variant: Variant, weight: Percent) -> Value {
     if scheduler(spec) {
         router.insert("scheduler".into(), json!({}));
     }
-    Value::Object(router)
+    Some(Value::Object(router))
 }
 
 /// One version's `LLMInferenceService`.
-fn service(target: &Target<'_>, name: &str, version: &str, storage_uri: &str, router: Value) -> Value {
+fn service(target: &Target<'_>, name: &str, version: &str, storage_uri: &str, router: Option<Value>) -> Value {
     let spec = &target.spec.spec;
     let base = target.spec.metadata.name.as_str();
     let llm = spec.llm.clone().unwrap_or_default();
@@ -208,7 +208,9 @@ fn service(target: &Target<'_>, name: &str, version: &str, storage_uri: &str, ro
         pool.insert("template".into(), pod(spec, resources, &args));
         service.insert("prefill".into(), Value::Object(pool));
     }
-    service.insert("router".into(), router);
+    if let Some(router) = router {
+        service.insert("router".into(), router);
+    }
     json!({
         "apiVersion": API_VERSION,
         "kind": KIND,

@@ -251,7 +251,8 @@ fn check_gpus(spec: &ModelDeployment, found: &mut Findings) {
     let tensor = s.engine.as_ref().map_or(1, |e| e.tensor());
     let llm = s.llm.clone().unwrap_or_default();
     let gpus = s.resources.as_ref().map_or(0, |r| r.gpu);
-    let mut per_pod = tensor;
+    // `None` when the data parallelism is refused anyway: no GPU count can match it.
+    let mut per_pod = Some(tensor);
     if let Some(p) = &llm.parallelism {
         let at = |field: &str| format!("spec.llm.parallelism.{field}");
         if p.pipeline.is_some() {
@@ -262,12 +263,11 @@ fn check_gpus(spec: &ModelDeployment, found: &mut Findings) {
                 "use tensor parallelism (`engine.tensorParallelSize`) or data parallelism (`data`, `dataLocal`)",
             );
         }
-        match (p.data, p.data_local) {
-            (Some(0), _) | (_, Some(0)) => found.error(
-                &at(if p.data == Some(0) { "data" } else { "dataLocal" }),
-                "data parallelism needs at least one rank".to_owned(),
-                None,
-            ),
+        let (field, message, hint) = match (p.data, p.data_local) {
+            (Some(0), _) => (Some("data"), "data parallelism needs at least one rank".to_owned(), "use at least 1"),
+            (_, Some(0)) => {
+                (Some("dataLocal"), "data parallelism needs at least one rank per pod".to_owned(), "use at least 1")
+            }
             (Some(data), Some(local)) => {
                 if data % local != 0 {
                     found.refuse(
@@ -277,23 +277,26 @@ fn check_gpus(spec: &ModelDeployment, found: &mut Findings) {
                         "make `data` a multiple of `dataLocal`",
                     );
                 }
-                per_pod = local.saturating_mul(tensor);
+                per_pod = Some(local.saturating_mul(tensor));
+                (None, String::new(), "")
             }
-            (Some(_), None) => found.refuse(
-                &at("data"),
-                parallelism,
+            (None, None) => (None, String::new(), ""),
+            (Some(_), None) => (
+                Some("data"),
                 "`data` needs `dataLocal`, the ranks each pod runs (KServe's webhook refuses one without the other)"
                     .to_owned(),
                 "set `dataLocal`",
             ),
-            (None, Some(_)) => found.refuse(
-                &at("dataLocal"),
-                parallelism,
+            (None, Some(_)) => (
+                Some("dataLocal"),
                 "`dataLocal` needs `data`, the ranks in all (KServe's webhook refuses one without the other)"
                     .to_owned(),
                 "set `data`",
             ),
-            (None, None) => {}
+        };
+        if let Some(field) = field {
+            per_pod = None;
+            found.refuse(&at(field), parallelism, message, hint);
         }
         if p.expert && p.data.is_none() {
             found.refuse(
@@ -304,7 +307,9 @@ fn check_gpus(spec: &ModelDeployment, found: &mut Findings) {
             );
         }
     }
-    check_pool_gpus("spec.resources.gpu", gpus, per_pod, tensor, parallelism, found);
+    if let Some(per_pod) = per_pod {
+        check_pool_gpus("spec.resources.gpu", gpus, per_pod, tensor, parallelism, found);
+    }
     if let Some(prefill) = &llm.prefill {
         if !llm.scheduler {
             found.refuse(
@@ -337,12 +342,15 @@ fn check_pool_gpus(path: &str, gpus: u32, needed: u32, tensor: u32, cause: &Rule
         let why = if needed == tensor {
             format!("a tensor parallelism of `{tensor}` needs exactly `{tensor}` GPUs per pod")
         } else {
-            format!("`dataLocal` ranks of `{tensor}` GPUs each need `{needed}` GPUs per pod")
+            format!(
+                "`{}` data-parallel ranks per pod of `{tensor}` GPUs each need `{needed}` GPUs per pod",
+                needed / tensor.max(1)
+            )
         };
         found.refuse(
             path,
             cause,
-            format!("`{gpus}` GPUs do not match the parallelism: {why} (vLLM stops with fewer, and more stay idle)"),
+            format!("`gpu: {gpus}` does not match the parallelism: {why} (vLLM stops with fewer, and more stay idle)"),
             &format!("set `gpu: {needed}`, or change `engine.tensorParallelSize`"),
         );
     }
