@@ -1371,13 +1371,19 @@ fn llm_inference_service_health_follows_kserves_conditions() {
     assert_eq!(health(check, &service(1, Some(stuck))).0, "Degraded");
     // A preset named in `llm.presets` that does not exist stops reconciliation; Ready may still say True.
     let mut missing = ready(1);
-    missing["conditions"][3] = condition("PresetsCombined", "False", "LLMInferenceServiceConfig gpt-oss-runtime-v1 not found", "ConfigNotFound");
+    missing["conditions"][3] = condition(
+        "PresetsCombined",
+        "False",
+        "LLMInferenceServiceConfig gpt-oss-runtime-v1 not found",
+        "ConfigNotFound",
+    );
     let (status, message) = health(check, &service(1, Some(missing)));
     assert_eq!(status, "Degraded");
     assert!(message.contains("gpt-oss-runtime-v1"), "{message}");
     // A routing-group member with another model name is left out of the split.
     let mut divergent = ready(1);
-    divergent["conditions"][9] = condition("GroupDegraded", "True", "group has members with different model sets: other", "MemberDivergence");
+    divergent["conditions"][9] =
+        condition("GroupDegraded", "True", "group has members with different model sets: other", "MemberDivergence");
     assert_eq!(health(check, &service(1, Some(divergent))).0, "Degraded");
     // Stopped with `serving.kserve.io/stop`.
     let stopped = json!({"observedGeneration": 1, "conditions": [

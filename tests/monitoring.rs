@@ -487,7 +487,8 @@ fn llm_canary_alert_fires_when_its_time_to_first_token_is_twice_the_stables() {
             })
             .collect()
     };
-    let mut twice = buckets("v1.0.0", "stable-0", &[("0.25", 0), ("0.5", 600), ("1", 600), ("2.5", 600), ("+Inf", 600)]);
+    let mut twice =
+        buckets("v1.0.0", "stable-0", &[("0.25", 0), ("0.5", 600), ("1", 600), ("2.5", 600), ("+Inf", 600)]);
     twice.extend(buckets("v1.1.0", "canary-0", &[("0.25", 0), ("0.5", 0), ("1", 60), ("2.5", 60), ("+Inf", 60)]));
     let mut labels = gpt_oss_alert("critical", "v1.1.0", "canary");
     labels["quantile"] = json!("0.99");

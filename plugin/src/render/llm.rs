@@ -340,3 +340,52 @@ fn split_route(target: &Target<'_>, members: &[(String, Percent)], mirror: Optio
         "spec": route_spec,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use crate::{RenderContext, SourceFile};
+
+    fn render(spec: &str) -> Vec<Value> {
+        let text = format!(
+            "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {{name: chat, namespace: llm}}\nspec:\n  backend: kserve-llm\n  model: {{format: huggingface, version: v1, storageUri: pvc://m/1}}\n{spec}"
+        );
+        let rendered = crate::generate(&[SourceFile::new("chat.yaml", text)], &RenderContext::default())
+            .unwrap_or_else(|e| panic!("renders: {e:?}"));
+        rendered.manifests.iter().map(|m| serde_saphyr::from_str(&m.yaml).expect("YAML")).collect()
+    }
+
+    #[test]
+    fn a_native_canary_shares_the_stable_model_name_and_group_and_nothing_else() {
+        let objects = render("  canary: {version: v2, storageUri: pvc://m/2, trafficPercent: 30}\n");
+        let [stable, canary] = objects.as_slice() else { panic!("two services: {objects:?}") };
+        for (service, weight) in [(stable, 70), (canary, 30)] {
+            // Without it, the defaulter would name each after its own object and the group would split nothing.
+            assert_eq!(service["spec"]["model"]["name"], "chat");
+            assert_eq!(service["metadata"]["labels"]["serving.kserve.io/routing-group"], "chat");
+            assert_eq!(service["spec"]["router"]["route"], serde_json::json!({ "group": "chat", "weight": weight }));
+        }
+        assert_eq!(canary["metadata"]["name"], "chat-canary");
+        assert_eq!(canary["spec"]["labels"]["app.kubernetes.io/version"], "v2");
+        // Promotion: the stable renders alone, without the group label the defaulter would delete.
+        let promoted = render("");
+        assert!(promoted[0]["metadata"]["labels"].get("serving.kserve.io/routing-group").is_none());
+        assert_eq!(promoted[0]["spec"]["router"]["route"], serde_json::json!({}));
+    }
+
+    #[test]
+    fn keda_scaling_leaves_replicas_to_keda_and_fixed_scaling_sets_them() {
+        let fixed = render("  scaling: {minReplicas: 3, maxReplicas: 3}\n");
+        assert_eq!(fixed[0]["spec"]["replicas"], 3);
+        let keda = render(
+            "  scaling: {minReplicas: 2, maxReplicas: 5, metric: waiting-requests, target: 4, prometheus: {serverAddress: http://p:9090}}\n  monitoring: {}\n",
+        );
+        assert!(keda[0]["spec"].get("replicas").is_none(), "the controller would reset KEDA's count");
+        let scaler = keda.iter().find(|o| o["kind"] == "ScaledObject").expect("a ScaledObject");
+        assert_eq!(scaler["metadata"]["name"], "chat-scaler");
+        assert_eq!(scaler["spec"]["scaleTargetRef"]["name"], "chat-kserve");
+        assert_eq!(scaler["spec"]["minReplicaCount"], 2);
+        assert_eq!(scaler["spec"]["maxReplicaCount"], 5);
+    }
+}

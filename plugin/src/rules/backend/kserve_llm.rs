@@ -190,3 +190,21 @@ pub const RULES: &[Rule] = &[
         case: "tests/cases/llm-monitoring",
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hf_uris_split_the_way_the_storage_initializer_splits_them() {
+        assert_eq!(
+            hf_uri("openai/gpt-oss-20b:6cee5e8"),
+            Some(HfUri { owner: "openai", model: "gpt-oss-20b", revision: Some("6cee5e8") })
+        );
+        assert_eq!(hf_uri("openai/gpt-oss-20b").and_then(|u| u.revision), None);
+        assert_eq!(hf_uri("openai/gpt-oss-20b:").and_then(|u| u.revision), None, "an empty revision is none");
+        for bad in ["gpt-oss-20b", "openai/gpt-oss-20b/", "openai/a/b", "/model", "openai/", "openai/:rev"] {
+            assert_eq!(hf_uri(bad), None, "{bad}");
+        }
+    }
+}
