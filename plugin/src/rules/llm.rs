@@ -408,6 +408,14 @@ fn check_llm_scaling(spec: &ModelDeployment, found: &mut Findings) {
             }
         }
         None => {
+            if scaling.target.is_some() {
+                found.push(
+                    Severity::Warning,
+                    FieldPath::parse("spec.scaling.target"),
+                    "`target` is unused: without a `metric` an LLMInferenceService runs fixed replicas".to_owned(),
+                    Some("set `metric`, or remove `target`"),
+                );
+            }
             if let (Some(min), Some(max)) = (scaling.min_replicas, scaling.max_replicas)
                 && min < max
             {
