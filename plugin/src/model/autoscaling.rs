@@ -9,13 +9,13 @@ use serde::Deserialize;
 pub struct Prometheus {
     /// URL of the Prometheus (or a compatible API) that KEDA queries, as in `http://prometheus-operated.monitoring:9090`. Credentials never go here: name a `triggerAuthentication`.
     pub server_address: String,
-    /// `metric: custom` only: the PromQL query. KEDA divides its value by `target` to get the replica count (its `AverageValue` target), so a query that sums over the pods scales to `target` per replica.
+    /// `metric: custom` only: the `PromQL` query. KEDA divides its value by `target` to get the replica count (its `AverageValue` target), so a query that sums over the pods scales to `target` per replica.
     #[serde(default)]
     pub query: Option<String>,
     /// Name of a KEDA `TriggerAuthentication` in the model's namespace that holds the credentials for Prometheus (`authenticationRef`).
     #[serde(default)]
     pub trigger_authentication: Option<String>,
-    /// How KEDA uses that TriggerAuthentication (`authModes`): `bearer`, `basic` or `oauth` (one of them), and `tls`, `custom` or `apiKey`.
+    /// How KEDA uses that `TriggerAuthentication` (`authModes`): `bearer`, `basic` or `oauth` (one of them), and `tls`, `custom` or `apiKey`.
     #[serde(default)]
     pub auth_modes: Vec<AuthMode>,
 }

@@ -67,13 +67,13 @@ impl Dtype {
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Llm {
-    /// `true` (default): llm-d's scheduler (the endpoint picker) and an InferencePool send each request to the replica with the best cache and queue state (`router.scheduler: {}`); `false`: the route goes straight to the pods' Service.
+    /// `true` (default): llm-d's scheduler (the endpoint picker) and an `InferencePool` send each request to the replica with the best cache and queue state (`router.scheduler: {}`); `false`: the route goes straight to the pods' Service.
     #[serde(default = "yes")]
     pub scheduler: bool,
     /// Names of `LLMInferenceServiceConfig`s (in the model's namespace, else KServe's) merged over KServe's built-in presets in this order, the last one winning (`spec.baseRefs`). Use versioned names of your own (`gpt-oss-runtime-v2`): KServe's `kserve-config-llm-*` presets always apply underneath and a KServe upgrade rewrites them in place, so naming them pins nothing.
     #[serde(default)]
     pub presets: Vec<String>,
-    /// Data and expert parallelism across the GPUs of several pods (a LeaderWorkerSet with a `worker` pod template).
+    /// Data and expert parallelism across the GPUs of several pods (a `LeaderWorkerSet` with a `worker` pod template).
     #[serde(default)]
     pub parallelism: Option<Parallelism>,
     /// Prefill/decode disaggregation: a pool of pods that only process prompts (`spec.prefill`), while the model's own pods decode. Needs the scheduler.

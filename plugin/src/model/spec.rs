@@ -240,7 +240,7 @@ pub struct Model {
     /// The inference protocol; defaults to the one of the stock runtime KServe v0.20.0 picks for the format (`v1` where one serves it; `v2` for onnx, tensorrt, mlflow and triton).
     #[serde(default)]
     pub protocol: Option<Protocol>,
-    /// LLMs (`kserve-llm`, and `kserve` with format `huggingface`): the model name clients send (the OpenAI `model` field); default `metadata.name`. A canary serves the same name.
+    /// LLMs (`kserve-llm`, and `kserve` with format `huggingface`): the model name clients send (the `model` field of `OpenAI`-style requests); default `metadata.name`. A canary serves the same name.
     #[serde(default)]
     pub served_name: Option<String>,
 }
@@ -422,7 +422,7 @@ pub struct Canary {
     /// Percent of live traffic the canary takes, 0 to 100 (0 keeps it deployed but idle).
     #[schemars(range(max = 100))]
     pub traffic_percent: u32,
-    /// KServe only: `native` lets KServe split (Knative's revisions, or Standard mode's `spec.canary`); `split` renders two complete InferenceServices and a weighted route, so the cluster's traffic follows from Git alone. Default: `native` in Knative mode (on a cluster where the InferenceService is new, a native canary takes 100 %, kserve#2649), `split` in Standard mode (KServe v0.20.0 does not route Standard-mode canaries). `kserve-llm`: `native` (default) puts both LLMInferenceServices in a KServe routing group; `split` renders a weighted HTTPRoute of modelgen's, which a shadow needs.
+    /// KServe only: `native` lets KServe split (Knative's revisions, or Standard mode's `spec.canary`); `split` renders two complete InferenceServices and a weighted route, so the cluster's traffic follows from Git alone. Default: `native` in Knative mode (on a cluster where the InferenceService is new, a native canary takes 100 %, kserve#2649), `split` in Standard mode (KServe v0.20.0 does not route Standard-mode canaries). `kserve-llm`: `native` (default) puts both `LLMInferenceService`s in a KServe routing group; `split` renders a weighted HTTPRoute of modelgen's, which a shadow needs.
     #[serde(default)]
     pub strategy: Option<CanaryStrategy>,
     /// KServe `split` only: the route kind, `gateway-api` (an `HTTPRoute`, default) or `istio` (a `VirtualService`, needs Istio 1.22). Same as `spec.route.router`. In Knative mode a Gateway API route needs an implementation that routes to `ExternalName` Services with a per-backend `Host` header (`cluster.gatewayImplementation: istio`).

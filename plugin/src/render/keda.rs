@@ -51,13 +51,13 @@ pub fn trigger(spec: &Spec, namespace: Option<&str>, model: &str, version: &str)
     // `vllm:kv_cache_usage_perc` is a fraction; the spec's target a percentage.
     let threshold =
         if metric == ScaleMetric::KvCacheUsage { (f64::from(target) / 100.0).to_string() } else { target.to_string() };
-    let modes: Vec<&str> = prometheus.auth_modes.iter().map(|m| m.as_str()).collect();
+    let auth_modes: Vec<&str> = prometheus.auth_modes.iter().map(|m| m.as_str()).collect();
     Some(Trigger {
         query,
         threshold,
         server_address: prometheus.server_address.clone(),
         authentication: prometheus.trigger_authentication.clone(),
-        auth_modes: (!modes.is_empty()).then(|| modes.join(",")),
+        auth_modes: (!auth_modes.is_empty()).then(|| auth_modes.join(",")),
     })
 }
 
@@ -128,7 +128,7 @@ mod tests {
         let llm = spec(
             "backend: kserve-llm\nmodel: {format: huggingface, version: v1, storageUri: hf://o/m}\nscaling: {minReplicas: 1, maxReplicas: 4, metric: kv-cache-usage, target: 80, prometheus: {serverAddress: http://prom:9090}}",
         );
-        let found = super::trigger(&llm, Some("llm"), "m", "v1").expect("a KEDA metric");
+        let found = trigger(&llm, Some("llm"), "m", "v1").expect("a KEDA metric");
         assert_eq!(
             found.query,
             r#"sum(vllm:kv_cache_usage_perc{namespace="llm", model="m", version="v1", role!="prefill"})"#
@@ -137,11 +137,11 @@ mod tests {
         let isvc = spec(
             "deploymentMode: Standard\nmodel: {format: huggingface, version: v1, storageUri: hf://o/m}\nscaling: {maxReplicas: 4, metric: tokens-per-second, target: 500, prometheus: {serverAddress: http://prom:9090}}",
         );
-        let found = super::trigger(&isvc, None, "m", "v1").expect("a KEDA metric");
+        let found = trigger(&isvc, None, "m", "v1").expect("a KEDA metric");
         assert_eq!(found.query, r#"sum(rate(vllm:generation_tokens_total{model="m", version="v1"}[1m]))"#);
         assert_eq!(found.threshold, "500");
         assert!(
-            super::trigger(
+            trigger(
                 &spec("model: {format: sklearn, version: v1, storageUri: s3://m}\nscaling: {metric: cpu}"),
                 None,
                 "m",

@@ -13,7 +13,7 @@ use super::route;
 use super::variant::Variant;
 use crate::model::percent::Percent;
 use crate::model::resources::Resources;
-use crate::model::spec::{Canary, CanaryStrategy, Spec};
+use crate::model::spec::{Canary, CanaryStrategy, ScaleMetric, Spec};
 use crate::rules::backend::keda::{HPA_PREFIX, SCALER_SUFFIX};
 use crate::rules::backend::kserve_llm::{
     API_VERSION, DEPLOYMENT_SUFFIX, INFERENCE_ENDPOINTS, INFERENCE_POOL_GROUP, INFERENCE_POOL_SUFFIX, KIND,
@@ -90,7 +90,7 @@ pub fn workload_service(name: &str) -> String {
     format!("{name}{WORKLOAD_SERVICE_SUFFIX}")
 }
 
-/// The InferencePool KServe derives for the service `name`.
+/// The `InferencePool` KServe derives for the service `name`.
 pub fn inference_pool(name: &str) -> String {
     format!("{name}{INFERENCE_POOL_SUFFIX}")
 }
@@ -98,7 +98,7 @@ pub fn inference_pool(name: &str) -> String {
 /// Names of everything rendered, and the derived names modelgen refers to,
 /// with their limits (KServe would hash a longer one, and the reference would miss).
 pub fn names(base: &str, spec: &Spec) -> Vec<DerivedName> {
-    let keda = spec.scaling.as_ref().and_then(|s| s.metric).is_some_and(|m| m.is_keda());
+    let keda = spec.scaling.as_ref().and_then(|s| s.metric).is_some_and(ScaleMetric::is_keda);
     let mut names = Vec::new();
     for variant in Variant::ALL {
         if variant.served(spec).is_none() {
@@ -223,7 +223,7 @@ fn service(target: &Target<'_>, name: &str, version: &str, storage_uri: &str, ro
 /// not set them, or it would reset KEDA's count on every reconcile).
 fn replicas(spec: &Spec) -> Option<u32> {
     let scaling = spec.scaling.as_ref()?;
-    if scaling.metric.is_some_and(|m| m.is_keda()) {
+    if scaling.metric.is_some_and(ScaleMetric::is_keda) {
         return None;
     }
     scaling.min_replicas.or(scaling.max_replicas)
@@ -262,7 +262,7 @@ fn pod(spec: &Spec, resources: Option<&Resources>, args: &[String]) -> Value {
 }
 
 /// modelgen's route: KServe's version-independent publisher paths, weighted
-/// over each version's InferencePool (or workload Service without the
+/// over each version's `InferencePool` (or workload Service without the
 /// scheduler), with a mirror to the shadow's workload Service.
 fn split_route(target: &Target<'_>, members: &[(String, Percent)], mirror: Option<&(String, Percent)>) -> Value {
     let spec = &target.spec.spec;

@@ -11,6 +11,7 @@ use super::finding::Findings;
 use super::k8s::{dns_label, dns_subdomain};
 use crate::diagnostic::Severity;
 use crate::model::autoscaling::Prometheus;
+use crate::model::llm::Engine;
 use crate::model::resources::Resources;
 use crate::model::spec::{Backend, CanaryStrategy, DeploymentMode, ModelDeployment, ModelFormat, Router, ScaleMetric};
 use crate::render::{kserve, llm};
@@ -248,7 +249,7 @@ fn check_engine(spec: &ModelDeployment, found: &mut Findings) {
 fn check_gpus(spec: &ModelDeployment, found: &mut Findings) {
     let s = &spec.spec;
     let parallelism = rule("llm-parallelism");
-    let tensor = s.engine.as_ref().map_or(1, |e| e.tensor());
+    let tensor = s.engine.as_ref().map_or(1, Engine::tensor);
     let llm = s.llm.clone().unwrap_or_default();
     let gpus = s.resources.as_ref().map_or(0, |r| r.gpu);
     // `None` when the data parallelism is refused anyway: no GPU count can match it.

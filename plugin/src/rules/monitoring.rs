@@ -146,6 +146,39 @@ fn check_alert_values(spec: &ModelDeployment, monitoring: &monitoring_spec::Moni
         }
         duration_at(&at("quality.for"), quality.for_.as_ref(), found);
     }
+    check_llm_alert_values(alerts, found);
+    if let Some(canary) = &alerts.canary {
+        for (field, factor) in [
+            ("errorRateFactor", canary.error_rate_factor),
+            ("latencyFactor", canary.latency_factor),
+            ("timeToFirstTokenFactor", canary.time_to_first_token_factor),
+            ("timePerOutputTokenFactor", canary.time_per_output_token_factor),
+        ] {
+            if let Some(factor) = factor
+                && !(factor.is_finite() && factor >= 1.0)
+            {
+                found.error(
+                    &at(&format!("canary.{field}")),
+                    format!("`{factor}` is not a factor of at least 1"),
+                    Some("a factor below 1 would alert on a canary that does better than the stable model"),
+                );
+            }
+        }
+        duration_at(&at("canary.for"), canary.for_.as_ref(), found);
+        if spec.spec.canary.is_none() {
+            found.push(
+                Severity::Warning,
+                FieldPath::parse(&at("canary")),
+                "`alerts.canary` is unused: the spec has no canary".to_owned(),
+                Some("it applies while `spec.canary` is set"),
+            );
+        }
+    }
+}
+
+/// The LLM alerts' values: thresholds, quantiles, shares and durations in range.
+fn check_llm_alert_values(alerts: &monitoring_spec::Alerts, found: &mut Findings) {
+    let at = |field: &str| format!("spec.monitoring.alerts.{field}");
     for (field, alert) in [
         ("timeToFirstToken", &alerts.time_to_first_token),
         ("timePerOutputToken", &alerts.time_per_output_token),
@@ -173,33 +206,6 @@ fn check_alert_values(spec: &ModelDeployment, monitoring: &monitoring_spec::Moni
             );
         }
         duration_at(&at("kvCache.for"), kv.for_.as_ref(), found);
-    }
-    if let Some(canary) = &alerts.canary {
-        for (field, factor) in [
-            ("errorRateFactor", canary.error_rate_factor),
-            ("latencyFactor", canary.latency_factor),
-            ("timeToFirstTokenFactor", canary.time_to_first_token_factor),
-            ("timePerOutputTokenFactor", canary.time_per_output_token_factor),
-        ] {
-            if let Some(factor) = factor
-                && !(factor.is_finite() && factor >= 1.0)
-            {
-                found.error(
-                    &at(&format!("canary.{field}")),
-                    format!("`{factor}` is not a factor of at least 1"),
-                    Some("a factor below 1 would alert on a canary that does better than the stable model"),
-                );
-            }
-        }
-        duration_at(&at("canary.for"), canary.for_.as_ref(), found);
-        if spec.spec.canary.is_none() {
-            found.push(
-                Severity::Warning,
-                FieldPath::parse(&at("canary")),
-                "`alerts.canary` is unused: the spec has no canary".to_owned(),
-                Some("it applies while `spec.canary` is set"),
-            );
-        }
     }
 }
 

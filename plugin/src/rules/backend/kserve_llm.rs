@@ -12,20 +12,20 @@ pub const ROUTING_GROUP_LABEL: &str = "serving.kserve.io/routing-group";
 
 /// The vLLM container of every preset; strategic merge matches containers by name.
 pub const MAIN_CONTAINER: &str = "main";
-/// The port the workload Service, the InferencePool and the presets' vLLM (or P/D sidecar) listen on.
+/// The port the workload Service, the `InferencePool` and the presets' vLLM (or P/D sidecar) listen on.
 pub const WORKLOAD_PORT: u16 = 8000;
 
 /// `kmeta.ChildName` suffixes of the objects the controller derives from a service's name.
 pub const DEPLOYMENT_SUFFIX: &str = "-kserve";
 /// The Service in front of the workload pods.
 pub const WORKLOAD_SERVICE_SUFFIX: &str = "-kserve-workload-svc";
-/// The InferencePool the scheduler serves.
+/// The `InferencePool` the scheduler serves.
 pub const INFERENCE_POOL_SUFFIX: &str = "-inference-pool";
 
-/// The group of the InferencePool the scheduler serves (Gateway API Inference Extension v1).
+/// The group of the `InferencePool` the scheduler serves (Gateway API Inference Extension v1).
 pub const INFERENCE_POOL_GROUP: &str = "inference.networking.k8s.io";
 
-/// Labels the controller puts on every workload pod, which its Deployments and the InferencePool select on.
+/// Labels the controller puts on every workload pod, which its Deployments and the `InferencePool` select on.
 pub const PART_OF_LABEL: (&str, &str) = ("app.kubernetes.io/part-of", "llminferenceservice");
 /// The label that marks pods serving requests (main, prefill, and a multi-node leader).
 pub const WORKLOAD_LABEL: (&str, &str) = ("kserve.io/component", "workload");
@@ -51,7 +51,7 @@ pub const STORAGE_SCHEMES: [&str; 5] = ["hf", "s3", "pvc", "oci", "oci+native"];
 /// The prefix of KServe's built-in presets (`WellKnownDefaultConfigs`).
 pub const WELL_KNOWN_PRESET_PREFIX: &str = "kserve-config-llm-";
 
-/// The OpenAI endpoints the preset route sends through the InferencePool, under `/publishers/<ns>/models/<model.name>/v1/`.
+/// The `OpenAI` endpoints the preset route sends through the `InferencePool`, under `/publishers/<ns>/models/<model.name>/v1/`.
 pub const INFERENCE_ENDPOINTS: [&str; 4] = ["completions", "chat/completions", "responses", "messages"];
 
 /// The key of a Secret attached to the service account from which KServe passes the Hugging Face token.
