@@ -1393,3 +1393,34 @@ fn llm_inference_service_health_follows_kserves_conditions() {
     assert_eq!(health(check, &service(1, Some(stopped))).0, "Suspended");
     assert_eq!(health(check, &service(1, None)).0, "Progressing");
 }
+
+#[test]
+fn an_llm_spec_fails_on_a_cluster_without_kserves_v1alpha2_llm_api_or_keda() {
+    let sidecar = Sidecar::warm();
+    let spec = fs::read(workspace().join("examples/gpt-oss/gpt-oss.yaml")).expect("the LLM example");
+    let (repo, app) = temp_app("gpt-oss", &[("gpt-oss.yaml", spec.as_slice())]);
+    let unpacked = Unpacked::new(repo.path(), "apps", sidecar);
+    // A KServe before v0.20 serves LLMInferenceService at v1alpha1 only.
+    let old_kserve: String = full_cluster()
+        .split(',')
+        .filter(|e| !e.starts_with("serving.kserve.io/v1alpha2"))
+        .chain(["serving.kserve.io/v1alpha1", "serving.kserve.io/v1alpha1/LLMInferenceService"])
+        .collect::<Vec<_>>()
+        .join(",");
+    let out = exec(&Plugin::load().generate(), &unpacked.app_dir(&app), &app.generate_env(sidecar, &old_kserve));
+    let stderr = failure(&out, &app, "KServe without v1alpha2");
+    assert!(
+        stderr.contains("`serving.kserve.io/v1alpha2/LLMInferenceService`, which model `gpt-oss` needs"),
+        "{stderr}"
+    );
+    // Without KEDA, the ScaledObjects of the KEDA metric cannot be applied.
+    let without_keda: String =
+        full_cluster().split(',').filter(|e| !e.starts_with("keda.sh")).collect::<Vec<_>>().join(",");
+    let out = exec(&Plugin::load().generate(), &unpacked.app_dir(&app), &app.generate_env(sidecar, &without_keda));
+    let stderr = failure(&out, &app, "no KEDA");
+    assert!(stderr.contains("`keda.sh/v1alpha1/ScaledObject`"), "{stderr}");
+    objects(
+        &exec(&Plugin::load().generate(), &unpacked.app_dir(&app), &app.generate_env(sidecar, &full_cluster())),
+        "a cluster with both",
+    );
+}
