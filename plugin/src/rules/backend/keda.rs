@@ -31,7 +31,7 @@ pub const RULES: &[Rule] = &[
         cluster: "The webhook refuses a `ScaledObject` whose name, or the name of the HPA it derives (`keda-hpa-<name>`), is longer than 63 characters.",
         modelgen: "Counts `keda-hpa-<name>-scaler` (and KServe's `keda-hpa-<name>-predictor`) among the names a spec's name must fit.",
         source: "kedacore/keda@v2.20.2:apis/keda/v1alpha1/scaledobject_webhook.go (`verifyName`, `getHpaName`)",
-        case: "tests/cases/error-llm-keda",
+        case: "tests/cases/error-llm-name-too-long",
     },
     Rule {
         id: "kserve-keda",
