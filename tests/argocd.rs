@@ -1329,3 +1329,98 @@ fn seldon_experiment_health_follows_its_candidates() {
     assert!(message.contains("is not a candidate"), "{message}");
     assert_eq!(health(check, &experiment(None)).0, "Progressing");
 }
+
+#[test]
+fn llm_inference_service_health_follows_kserves_conditions() {
+    let check = "serving.kserve.io_LLMInferenceService";
+    let service = |generation, status| sample("gpt-oss", "LLMInferenceService", generation, status);
+    // What KServe v0.20.0's controller writes once the pods, the scheduler and the route are up.
+    let ready = |observed: u64| {
+        json!({"observedGeneration": observed, "conditions": [
+            condition("HTTPRoutesReady", "True", "", ""),
+            condition("InferencePoolReady", "True", "", ""),
+            condition("MainWorkloadReady", "True", "", ""),
+            condition("PresetsCombined", "True", "", ""),
+            condition("Ready", "True", "", ""),
+            condition("RouterReady", "True", "", ""),
+            condition("SchedulerWorkloadReady", "True", "", ""),
+            condition("WorkloadsReady", "True", "", ""),
+            condition("GroupReady", "True", "", ""),
+            // False is the healthy value of this one.
+            condition("GroupDegraded", "False", "", ""),
+        ]})
+    };
+    assert_eq!(health(check, &service(2, Some(ready(2)))), ("Healthy".into(), "Ready".into()));
+    // A new spec the controller has not reconciled yet: Ready is from the last generation.
+    assert_eq!(health(check, &service(3, Some(ready(2)))).0, "Progressing");
+    // Pods still loading the model.
+    let loading = json!({"observedGeneration": 1, "conditions": [
+        condition("MainWorkloadReady", "False", "Deployment does not have minimum availability.", "MinimumReplicasUnavailable"),
+        condition("PresetsCombined", "True", "", ""),
+        condition("Ready", "False", "", "MinimumReplicasUnavailable"),
+        condition("WorkloadsReady", "False", "", "MinimumReplicasUnavailable"),
+    ]});
+    let (status, message) = health(check, &service(1, Some(loading)));
+    assert_eq!(status, "Progressing");
+    assert!(message.contains("MainWorkloadReady: MinimumReplicasUnavailable"), "{message}");
+    // A rollout past its deadline needs a person.
+    let stuck = json!({"observedGeneration": 1, "conditions": [
+        condition("MainWorkloadReady", "False", "ReplicaSet \"gpt-oss-kserve-7f\" has timed out progressing.", "ProgressDeadlineExceeded"),
+        condition("Ready", "False", "", "ProgressDeadlineExceeded"),
+    ]});
+    assert_eq!(health(check, &service(1, Some(stuck))).0, "Degraded");
+    // A preset named in `llm.presets` that does not exist stops reconciliation; Ready may still say True.
+    let mut missing = ready(1);
+    missing["conditions"][3] = condition(
+        "PresetsCombined",
+        "False",
+        "LLMInferenceServiceConfig gpt-oss-runtime-v1 not found",
+        "ConfigNotFound",
+    );
+    let (status, message) = health(check, &service(1, Some(missing)));
+    assert_eq!(status, "Degraded");
+    assert!(message.contains("gpt-oss-runtime-v1"), "{message}");
+    // A routing-group member with another model name is left out of the split.
+    let mut divergent = ready(1);
+    divergent["conditions"][9] =
+        condition("GroupDegraded", "True", "group has members with different model sets: other", "MemberDivergence");
+    assert_eq!(health(check, &service(1, Some(divergent))).0, "Degraded");
+    // Stopped with `serving.kserve.io/stop`.
+    let stopped = json!({"observedGeneration": 1, "conditions": [
+        condition("MainWorkloadReady", "False", "Service is stopped", "Stopped"),
+        condition("Ready", "False", "", "Stopped"),
+    ]});
+    assert_eq!(health(check, &service(1, Some(stopped))).0, "Suspended");
+    assert_eq!(health(check, &service(1, None)).0, "Progressing");
+}
+
+#[test]
+fn an_llm_spec_fails_on_a_cluster_without_kserves_v1alpha2_llm_api_or_keda() {
+    let sidecar = Sidecar::warm();
+    let spec = fs::read(workspace().join("examples/gpt-oss/gpt-oss.yaml")).expect("the LLM example");
+    let (repo, app) = temp_app("gpt-oss", &[("gpt-oss.yaml", spec.as_slice())]);
+    let unpacked = Unpacked::new(repo.path(), "apps", sidecar);
+    // A KServe before v0.20 serves LLMInferenceService at v1alpha1 only.
+    let old_kserve: String = full_cluster()
+        .split(',')
+        .filter(|e| !e.starts_with("serving.kserve.io/v1alpha2"))
+        .chain(["serving.kserve.io/v1alpha1", "serving.kserve.io/v1alpha1/LLMInferenceService"])
+        .collect::<Vec<_>>()
+        .join(",");
+    let out = exec(&Plugin::load().generate(), &unpacked.app_dir(&app), &app.generate_env(sidecar, &old_kserve));
+    let stderr = failure(&out, &app, "KServe without v1alpha2");
+    assert!(
+        stderr.contains("`serving.kserve.io/v1alpha2/LLMInferenceService`, which model `gpt-oss` needs"),
+        "{stderr}"
+    );
+    // Without KEDA, the ScaledObjects of the KEDA metric cannot be applied.
+    let without_keda: String =
+        full_cluster().split(',').filter(|e| !e.starts_with("keda.sh")).collect::<Vec<_>>().join(",");
+    let out = exec(&Plugin::load().generate(), &unpacked.app_dir(&app), &app.generate_env(sidecar, &without_keda));
+    let stderr = failure(&out, &app, "no KEDA");
+    assert!(stderr.contains("`keda.sh/v1alpha1/ScaledObject`"), "{stderr}");
+    objects(
+        &exec(&Plugin::load().generate(), &unpacked.app_dir(&app), &app.generate_env(sidecar, &full_cluster())),
+        "a cluster with both",
+    );
+}

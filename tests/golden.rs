@@ -111,6 +111,42 @@ fn crd_validation_catches_unknown_and_mistyped_fields() {
 }
 
 #[test]
+fn crd_validation_holds_the_llm_kinds_to_their_schemas() {
+    // The LLM example renders an LLMInferenceService and KEDA ScaledObjects;
+    // their vendored CRDs must catch what the API server would prune or refuse.
+    let stream = std::fs::read_to_string(workspace().join("examples/gpt-oss/rendered.yaml")).expect("example");
+    let objects = support::documents(&stream);
+    let check = |object: &serde_json::Value| modelgen::crd::check(std::slice::from_ref(object));
+    let service = objects.iter().find(|o| o["kind"] == "LLMInferenceService").expect("an LLMInferenceService").clone();
+    assert_eq!(service["apiVersion"], "serving.kserve.io/v1alpha2");
+    assert_eq!(check(&service), []);
+    let mut unknown = service.clone();
+    unknown["spec"]["router"]["route"]["wieght"] = 10.into();
+    assert!(check(&unknown).iter().any(|v| v.message.contains("wieght")), "{:?}", check(&unknown));
+    let mut negative = service.clone();
+    negative["spec"]["router"]["route"]["weight"] = (-1).into();
+    assert!(!check(&negative).is_empty(), "weights start at 0");
+    let mut group = service;
+    group["spec"]["router"]["route"]["group"] = "Not_A_Label".into();
+    assert!(!check(&group).is_empty(), "a group is a DNS label");
+    let scaler = objects.iter().find(|o| o["kind"] == "ScaledObject").expect("a ScaledObject").clone();
+    assert_eq!(check(&scaler), []);
+    let mut no_triggers = scaler.clone();
+    no_triggers["spec"]["triggers"] = serde_json::json!([]);
+    assert!(!check(&no_triggers).is_empty(), "a ScaledObject needs a trigger");
+    let mut number = scaler;
+    number["spec"]["triggers"][0]["metadata"]["threshold"] = 5.into();
+    assert!(!check(&number).is_empty(), "trigger metadata are strings");
+    let config = serde_json::json!({
+        "apiVersion": "serving.kserve.io/v1alpha2",
+        "kind": "LLMInferenceServiceConfig",
+        "metadata": { "name": "gpt-oss-runtime-v1", "namespace": "llm" },
+        "spec": { "template": { "containers": [{ "name": "main", "image": "ghcr.io/llm-d/llm-d-cuda:v0.8.0" }] } },
+    });
+    assert_eq!(check(&config), [], "a preset of the user's is checked against the same release");
+}
+
+#[test]
 fn every_case_the_readme_cites_exists_and_is_pinned() {
     // The README's behaviour tables name the golden case behind each row.
     let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README");

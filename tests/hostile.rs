@@ -154,12 +154,15 @@ fn a_fifty_megabyte_file_is_refused_by_the_input_limit_or_rendered() {
 
 #[test]
 fn very_long_scalars_are_reported_without_flooding_the_terminal() {
-    let long = "x".repeat(5 * 1024 * 1024);
-    let spec = SPEC.replace("name: tiny", &format!("name: tiny\n  labels: {{team: {long}}}"));
-    let run = hostile_input(&[("long.yaml", spec.into_bytes())], &[]);
-    assert_eq!(run.code, Some(1), "{}", &run.stderr[..run.stderr.len().min(2000)]);
-    assert!(run.stderr.contains("is not a valid label value"), "{}", &run.stderr[..run.stderr.len().min(2000)]);
-    assert!(run.stderr.len() < 64 * 1024, "stderr is {} bytes", run.stderr.len());
+    // Plain filler, and a token prefix repeated so that every position starts
+    // a candidate for the credential scan (linear, or this hits the time limit).
+    for long in ["x".repeat(5 * 1024 * 1024), "hf_".repeat(5 * 1024 * 1024 / 3)] {
+        let spec = SPEC.replace("name: tiny", &format!("name: tiny\n  labels: {{team: {long}}}"));
+        let run = hostile_input(&[("long.yaml", spec.into_bytes())], &[]);
+        assert_eq!(run.code, Some(1), "{}", &run.stderr[..run.stderr.len().min(2000)]);
+        assert!(run.stderr.contains("is not a valid label value"), "{}", &run.stderr[..run.stderr.len().min(2000)]);
+        assert!(run.stderr.len() < 64 * 1024, "stderr is {} bytes", run.stderr.len());
+    }
 }
 
 #[test]

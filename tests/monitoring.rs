@@ -447,3 +447,182 @@ fn seldon_core_1_counts_predictions_not_readiness_metadata_or_feedback_calls() {
     });
     promtool_test(&groups, &json!([scenario]));
 }
+
+/// Labels of an alert of the gpt-oss example.
+fn gpt_oss_alert(severity: &str, version: &str, variant: &str) -> Value {
+    json!({
+        "namespace": "llm", "model": "gpt-oss", "version": version, "variant": variant,
+        "backend": "kserve-llm", "severity": severity,
+    })
+}
+
+/// A vLLM series as modelgen's PodMonitor leaves it: vLLM's own labels, plus
+/// `namespace`, `model`, `version` and the pod's llm-d `role`.
+fn vllm_series(name: &str, version: &str, pod: &str, role: &str, extra: &str, values: &str) -> Value {
+    json!({
+        "series": format!("{name}{{namespace=\"llm\", model=\"gpt-oss\", version=\"{version}\", pod=\"{pod}\", role=\"{role}\", model_name=\"openai/gpt-oss-20b\", engine=\"0\"{extra}}}"),
+        "values": values,
+    })
+}
+
+#[test]
+fn llm_canary_alert_fires_when_its_time_to_first_token_is_twice_the_stables() {
+    let groups = rule_groups(&workspace().join("examples/gpt-oss"));
+    // Time to first token buckets, per minute: every stable request between
+    // 250 and 500 ms (p99 497.5 ms), every canary request between 500 ms and
+    // 1 s (p99 995 ms): twice the stable's, over the example's factor of 1.5,
+    // and under its 2 s threshold, so only the comparison fires.
+    let buckets = |version: &str, pod: &str, le_counts: &[(&str, u32)]| -> Vec<Value> {
+        le_counts
+            .iter()
+            .map(|(le, per_minute)| {
+                vllm_series(
+                    "vllm:time_to_first_token_seconds_bucket",
+                    version,
+                    pod,
+                    "both",
+                    &format!(", le=\"{le}\""),
+                    &format!("0+{per_minute}x30"),
+                )
+            })
+            .collect()
+    };
+    let mut twice =
+        buckets("v1.0.0", "stable-0", &[("0.25", 0), ("0.5", 600), ("1", 600), ("2.5", 600), ("+Inf", 600)]);
+    twice.extend(buckets("v1.1.0", "canary-0", &[("0.25", 0), ("0.5", 0), ("1", 60), ("2.5", 60), ("+Inf", 60)]));
+    let mut labels = gpt_oss_alert("critical", "v1.1.0", "canary");
+    labels["quantile"] = json!("0.99");
+    let fires = json!({
+        "interval": "1m",
+        "input_series": twice,
+        "alert_rule_test": [
+            { "eval_time": "20m", "alertname": "CanaryTimeToFirstTokenAboveStable", "exp_alerts": [{
+                "exp_labels": labels,
+                "exp_annotations": annotations(&groups, "CanaryTimeToFirstTokenAboveStable", "v1.1.0", "995ms"),
+            }] },
+            { "eval_time": "20m", "alertname": "LLMTimeToFirstTokenHigh", "exp_alerts": [] },
+        ],
+        "promql_expr_test": [{
+            "expr": "modelgen:llm_time_to_first_token_seconds:quantile5m",
+            "eval_time": "20m",
+            "exp_samples": [
+                { "labels": "modelgen:llm_time_to_first_token_seconds:quantile5m{namespace=\"llm\", model=\"gpt-oss\", version=\"v1.0.0\", quantile=\"0.99\"}", "value": 0.4975 },
+                { "labels": "modelgen:llm_time_to_first_token_seconds:quantile5m{namespace=\"llm\", model=\"gpt-oss\", version=\"v1.1.0\", quantile=\"0.99\"}", "value": 0.995 },
+            ],
+        }],
+    });
+    // The same distribution for both versions: no alert.
+    let mut even = buckets("v1.0.0", "stable-0", &[("0.25", 0), ("0.5", 600), ("1", 600), ("2.5", 600), ("+Inf", 600)]);
+    even.extend(buckets("v1.1.0", "canary-0", &[("0.25", 0), ("0.5", 60), ("1", 60), ("2.5", 60), ("+Inf", 60)]));
+    let same = json!({
+        "interval": "1m",
+        "input_series": even,
+        "alert_rule_test": [{ "eval_time": "20m", "alertname": "CanaryTimeToFirstTokenAboveStable", "exp_alerts": [] }],
+    });
+    promtool_test(&groups, &json!([fires, same]));
+}
+
+#[test]
+fn llm_error_rate_and_traffic_count_finished_requests_of_the_serving_pods_only() {
+    let groups = rule_groups(&workspace().join("examples/gpt-oss"));
+    // The canary finishes 60 requests a minute, 6 of them with vLLM's
+    // `error` reason; a prefill pod's own counts (role `prefill`, of a
+    // disaggregated service) would halve that share and must not count.
+    let finished = |version: &str, pod: &str, role: &str, reason: &str, per_minute: u32| {
+        vllm_series(
+            "vllm:request_success_total",
+            version,
+            pod,
+            role,
+            &format!(", finished_reason=\"{reason}\""),
+            &format!("0+{per_minute}x30"),
+        )
+    };
+    let scenario = json!({
+        "interval": "1m",
+        "input_series": [
+            finished("v1.0.0", "stable-0", "both", "stop", 540),
+            finished("v1.0.0", "stable-0", "both", "length", 60),
+            finished("v1.1.0", "canary-0", "decode", "stop", 54),
+            finished("v1.1.0", "canary-0", "decode", "error", 6),
+            finished("v1.1.0", "canary-prefill-0", "prefill", "stop", 60),
+        ],
+        "alert_rule_test": [
+            { "eval_time": "20m", "alertname": "ModelErrorRateHigh", "exp_alerts": [{
+                "exp_labels": gpt_oss_alert("critical", "v1.1.0", "canary"),
+                "exp_annotations": annotations(&groups, "ModelErrorRateHigh", "v1.1.0", "10%"),
+            }] },
+            { "eval_time": "20m", "alertname": "ModelTrafficLow", "exp_alerts": [] },
+        ],
+        "promql_expr_test": [{
+            "expr": "modelgen:requests:rate5m",
+            "eval_time": "20m",
+            "exp_samples": [
+                { "labels": "modelgen:requests:rate5m{namespace=\"llm\", model=\"gpt-oss\", version=\"v1.0.0\"}", "value": 10 },
+                { "labels": "modelgen:requests:rate5m{namespace=\"llm\", model=\"gpt-oss\", version=\"v1.1.0\"}", "value": 1 },
+            ],
+        }],
+    });
+    promtool_test(&groups, &json!([scenario]));
+}
+
+#[test]
+fn llm_kv_cache_alert_reads_the_fullest_replica() {
+    let groups = rule_groups(&workspace().join("examples/gpt-oss"));
+    // Two stable replicas at 50 % and 95 % of their KV cache: the fuller one alerts (threshold 90 %).
+    let usage = |pod: &str, value: &str| {
+        vllm_series("vllm:kv_cache_usage_perc", "v1.0.0", pod, "both", "", &format!("{value}+0x30"))
+    };
+    let scenario = json!({
+        "interval": "1m",
+        "input_series": [usage("stable-0", "0.5"), usage("stable-1", "0.95")],
+        "alert_rule_test": [{ "eval_time": "20m", "alertname": "LLMKVCacheSaturated", "exp_alerts": [{
+            "exp_labels": gpt_oss_alert("warning", "v1.0.0", "stable"),
+            "exp_annotations": annotations(&groups, "LLMKVCacheSaturated", "v1.0.0", "95%"),
+        }] }],
+    });
+    promtool_test(&groups, &json!([scenario]));
+}
+
+#[test]
+fn keda_queries_sum_each_versions_waiting_requests_and_leave_prefill_pods_out() {
+    // What KEDA's prometheus scaler will run, evaluated by Prometheus on the
+    // series modelgen's PodMonitor produces: the stable's two replicas wait
+    // on 3 and 4 requests, the canary's on 1; a prefill pod's queue is not
+    // the decode pool's load.
+    let out = run_in(&workspace().join("examples/gpt-oss"), &["render", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let objects = documents(&text(&out.stdout));
+    let queries: Vec<(String, String)> = of_kind(&objects, "ScaledObject")
+        .iter()
+        .map(|so| {
+            let trigger = &so["spec"]["triggers"][0];
+            assert_eq!(trigger["type"], "prometheus");
+            assert_eq!(trigger["metadata"]["threshold"], "5");
+            (
+                so["metadata"]["labels"]["app.kubernetes.io/version"].as_str().expect("version").to_owned(),
+                trigger["metadata"]["query"].as_str().expect("query").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(queries.len(), 2, "one ScaledObject per version");
+    let waiting = |version: &str, pod: &str, role: &str, value: u32| {
+        vllm_series("vllm:num_requests_waiting", version, pod, role, "", &format!("{value}+0x10"))
+    };
+    let expected = |version: &str| if version == "v1.0.0" { 7 } else { 1 };
+    let scenario = json!({
+        "interval": "1m",
+        "input_series": [
+            waiting("v1.0.0", "stable-0", "both", 3),
+            waiting("v1.0.0", "stable-1", "both", 4),
+            waiting("v1.0.0", "stable-prefill-0", "prefill", 100),
+            waiting("v1.1.0", "canary-0", "both", 1),
+        ],
+        "promql_expr_test": queries.iter().map(|(version, query)| json!({
+            "expr": query,
+            "eval_time": "5m",
+            "exp_samples": [{ "labels": "{}", "value": expected(version) }],
+        })).collect::<Vec<_>>(),
+    });
+    promtool_test(&json!([]), &json!([scenario]));
+}

@@ -547,6 +547,33 @@ fn health_check_expressions_judge_every_serving_kind() {
         );
         assert_eq!(judge(kind, serde_json::json!({"conditions": []})), "in progress", "{kind}");
     }
+    // KServe v0.20.0's LLMInferenceService conditions.
+    let llm = |conditions: Value| serde_json::json!({ "conditions": conditions });
+    let ready = serde_json::json!([
+        {"type": "PresetsCombined", "status": "True"},
+        {"type": "MainWorkloadReady", "status": "True"},
+        {"type": "Ready", "status": "True"},
+    ]);
+    assert_eq!(judge("LLMInferenceService", llm(ready)), "current");
+    let loading = serde_json::json!([
+        {"type": "MainWorkloadReady", "status": "False", "reason": "MinimumReplicasUnavailable"},
+        {"type": "Ready", "status": "False"},
+    ]);
+    assert_eq!(judge("LLMInferenceService", llm(loading)), "in progress");
+    let stuck = serde_json::json!([
+        {"type": "MainWorkloadReady", "status": "False", "reason": "ProgressDeadlineExceeded"},
+        {"type": "Ready", "status": "False"},
+    ]);
+    assert_eq!(judge("LLMInferenceService", llm(stuck)), "failed");
+    // A missing preset stops reconciliation while Ready may still say True.
+    let missing = serde_json::json!([
+        {"type": "PresetsCombined", "status": "False", "reason": "ConfigNotFound"},
+        {"type": "Ready", "status": "True"},
+    ]);
+    assert_eq!(judge("LLMInferenceService", llm(missing)), "failed");
+    let scaler = serde_json::json!([{"type": "Ready", "status": "True"}, {"type": "Active", "status": "False"}]);
+    assert_eq!(judge("ScaledObject", llm(scaler)), "current", "an idle ScaledObject is ready");
+    assert_eq!(judge("ScaledObject", llm(serde_json::json!([{"type": "Ready", "status": "Unknown"}]))), "in progress");
 }
 
 #[test]

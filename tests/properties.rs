@@ -31,7 +31,7 @@ fn valid_spec() -> impl Strategy<Value = String> {
     let version = "v[0-9]{1,2}\\.[0-9]{1,2}";
     (
         name,
-        prop::sample::select(vec!["kserve", "seldon", "seldon-v2"]),
+        prop::sample::select(vec!["kserve", "seldon", "seldon-v2", "kserve-llm"]),
         prop::sample::select(vec!["Knative", "Standard"]),
         prop::sample::select(FORMATS.to_vec()),
         version,
@@ -51,6 +51,9 @@ fn valid_spec() -> impl Strategy<Value = String> {
             let mut spec = format!(
                 "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata:\n  name: {name}\n  namespace: ml\nspec:\n  backend: {backend}\n"
             );
+            if backend == "kserve-llm" {
+                return llm_spec(spec, &name, &version, canary, shadow, scaling, resources);
+            }
             let kserve = backend == "kserve";
             if kserve {
                 let _ = writeln!(spec, "  deploymentMode: {mode}");
@@ -100,6 +103,53 @@ fn valid_spec() -> impl Strategy<Value = String> {
             }
             spec
         })
+}
+
+/// The rest of a `kserve-llm` spec: vLLM's checkpoint, a routing-group or
+/// split canary, a shadow on the split route, fixed replicas, and as many
+/// GPUs as the tensor parallelism.
+fn llm_spec(
+    mut spec: String,
+    name: &str,
+    version: &str,
+    canary: Option<(u32, bool)>,
+    shadow: Option<u32>,
+    scaling: Option<(u32, u32)>,
+    resources: Option<(String, String, u32)>,
+) -> String {
+    let _ = write!(
+        spec,
+        "  model:\n    format: huggingface\n    version: {version}\n    storageUri: pvc://models/{name}/{version}\n"
+    );
+    let split = shadow.is_some() || canary.is_some_and(|(_, split)| split);
+    if let Some((percent, _)) = canary {
+        let strategy = if split { "split" } else { "native" };
+        let _ = write!(
+            spec,
+            "  canary:\n    version: canary-{version}\n    storageUri: s3://models/{name}/canary\n    trafficPercent: {percent}\n    strategy: {strategy}\n"
+        );
+    }
+    if let Some(percent) = shadow {
+        let _ = write!(
+            spec,
+            "  shadow:\n    version: shadow-{version}\n    storageUri: hf://models/{name}:shadow\n    percent: {percent}\n"
+        );
+        spec.push_str("  cluster: {gatewayApiVersion: v1.4.0}\n");
+    }
+    if split {
+        let _ =
+            writeln!(spec, "  route:\n    gateway: {{name: gw, namespace: gateways}}\n    hosts: [{name}.example.com]");
+    }
+    if let Some((min, _)) = scaling {
+        let _ = writeln!(spec, "  scaling: {{minReplicas: {min}, maxReplicas: {min}}}");
+    }
+    if let Some((cpu, memory, gpu)) = resources {
+        let _ = writeln!(spec, "  resources: {{cpu: {cpu}, memory: {memory}, gpu: {gpu}}}");
+        if gpu > 0 {
+            let _ = writeln!(spec, "  engine: {{tensorParallelSize: {gpu}}}");
+        }
+    }
+    spec
 }
 
 fn supported(spec: &str) -> bool {

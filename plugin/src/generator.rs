@@ -95,6 +95,9 @@ pub struct ModelSummary {
     pub canary_percent: Option<u8>,
 }
 
+/// The claim of an `LLMInferenceService`'s model name (not a kind).
+const SERVED_NAME: &str = "served model name";
+
 /// Which spec renders each object, and which objects KServe creates for it.
 #[derive(Default)]
 struct Claims<'a> {
@@ -119,11 +122,32 @@ impl<'a> Claims<'a> {
             // KServe's own top-level routes (rule `kserve-own-routes`).
             mine.extend(["HTTPRoute", "VirtualService"].map(|route| (key(isvc, route), true)));
         }
+        // An LLMInferenceService's model name is its address in the namespace:
+        // KServe's publisher paths and model-routing header are built from it.
+        for llm in objects.iter().filter(|o| o["kind"] == "LLMInferenceService") {
+            let namespace = llm["metadata"]["namespace"].as_str().map(str::to_owned);
+            let served = llm["spec"]["model"]["name"].as_str().unwrap_or_default().to_owned();
+            mine.push(((SERVED_NAME.to_owned(), namespace, served), false));
+        }
         for (claim, derived) in mine {
             match self.owners.get(&claim) {
                 Some((other, theirs_derived)) if !std::ptr::eq(*other, spec) => {
                     let (kind, _, name) = &claim;
                     let (owner, file) = (&other.spec.metadata.name, other.file);
+                    if kind == SERVED_NAME {
+                        let served = spec.spec.spec.model.served_name.is_some();
+                        let path = FieldPath::parse(if served { "spec.model.servedName" } else { "metadata.name" });
+                        diagnostics.push(
+                            Diagnostic::error(format!(
+                                "model `{owner}` in `{file}` serves the same model name `{name}` in this namespace: KServe builds the publisher paths and the model-routing header from it, so one service would shadow the other"
+                            ))
+                            .in_file(spec.file)
+                            .at(Some(spec.document.position_of(&path)))
+                            .field(path.to_string())
+                            .hint("give one a different `servedName`; a new version of the same model belongs in `canary`"),
+                        );
+                        return;
+                    }
                     let message = match (derived, theirs_derived) {
                         (false, false) => format!(
                             "the {kind} `{name}` of this model is also rendered for model `{owner}` in `{file}`"

@@ -1,11 +1,14 @@
 //! The kinds a user writes and how they are read: the model spec, its monitoring section, the project file, their layers and their JSON Schema.
 
+pub(crate) mod autoscaling;
 pub(crate) mod document;
 pub(crate) mod image;
 pub(crate) mod layer;
+pub(crate) mod llm;
 pub(crate) mod monitoring;
 pub(crate) mod percent;
 pub(crate) mod policy;
 pub(crate) mod project;
+pub(crate) mod resources;
 pub(crate) mod schema;
 pub(crate) mod spec;

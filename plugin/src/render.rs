@@ -4,7 +4,9 @@
 //! that validation can check them against each backend's limits before
 //! anything is rendered. What every object shares is in [`object`].
 
+pub(crate) mod keda;
 pub(crate) mod kserve;
+pub(crate) mod llm;
 pub(crate) mod monitoring;
 pub(crate) mod object;
 pub(crate) mod route;
@@ -24,6 +26,7 @@ pub fn render(target: &Target<'_>) -> Vec<Value> {
         Backend::Kserve => kserve::render(target),
         Backend::Seldon => seldon::render(target),
         Backend::SeldonV2 => seldon_v2::render(target),
+        Backend::KserveLlm => llm::render(target),
     };
     monitoring::render(target, &mut objects);
     objects
@@ -37,6 +40,8 @@ pub fn formats(backend: Backend) -> Vec<ModelFormat> {
             Backend::Kserve => true,
             Backend::Seldon => seldon::server(*format).is_some(),
             Backend::SeldonV2 => seldon_v2::requirement(*format).is_some(),
+            // vLLM reads the Hugging Face checkpoint; there is no format to choose.
+            Backend::KserveLlm => *format == ModelFormat::Huggingface,
         })
         .collect()
 }
@@ -49,5 +54,6 @@ pub fn names(spec: &ModelDeployment) -> Vec<DerivedName> {
         Backend::Kserve => kserve::names(base, &spec.spec),
         Backend::Seldon => vec![DerivedName { name: base.to_owned(), max: 63, what: "SeldonDeployment name" }],
         Backend::SeldonV2 => seldon_v2::names(base, &spec.spec),
+        Backend::KserveLlm => llm::names(base, &spec.spec),
     }
 }

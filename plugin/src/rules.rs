@@ -10,6 +10,7 @@ pub(crate) mod backend;
 pub(crate) mod finding;
 pub(crate) mod image;
 pub(crate) mod k8s;
+pub(crate) mod llm;
 pub(crate) mod monitoring;
 pub(crate) mod pinning;
 pub(crate) mod secret;

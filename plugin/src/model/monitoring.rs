@@ -17,6 +17,8 @@ pub const DEFAULT_QUANTILE: f64 = 0.99;
 pub const DEFAULT_ERROR_RATE_FACTOR: f64 = 2.0;
 /// How many times the stable's latency a canary may reach before it alerts.
 pub const DEFAULT_LATENCY_FACTOR: f64 = 1.5;
+/// How many times the stable's time to first token (or per output token) a canary may reach before it alerts.
+pub const DEFAULT_TOKEN_LATENCY_FACTOR: f64 = 1.5;
 
 /// Scraping, alerts and a dashboard, generated from the same spec as the model, so that they always match it.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
@@ -37,6 +39,27 @@ pub struct Monitoring {
     /// The Grafana dashboard (a `ConfigMap` for Grafana's dashboard sidecar).
     #[serde(default)]
     pub dashboard: Dashboard,
+    /// `kserve-llm` with the scheduler: also scrape llm-d's endpoint picker (a second `PodMonitor`, `<name>-scheduler`).
+    #[serde(default)]
+    pub scheduler: Option<SchedulerScrape>,
+}
+
+/// How Prometheus reaches the metrics of llm-d's endpoint picker, which by default serves `/metrics` only to a bearer token allowed to `get` the non-resource URL `/metrics`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SchedulerScrape {
+    /// The key of a Secret in the model's namespace that holds such a token (a service account token); its value is never written anywhere.
+    pub bearer_token: SecretKey,
+}
+
+/// A key of a Secret in the model's namespace.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretKey {
+    /// The Secret's name.
+    pub name: String,
+    /// The key within it.
+    pub key: String,
 }
 
 /// Monitoring and its dashboard are on unless a spec turns them off.
@@ -82,6 +105,32 @@ pub struct Alerts {
     /// With a canary: how much worse than the stable model the canary may be before it alerts. Compared whenever the matching latency or error-rate alert is written.
     #[serde(default)]
     pub canary: Option<CanaryAlert>,
+    /// LLMs (vLLM): the time to the first generated token (`vllm:time_to_first_token_seconds`) above a threshold.
+    #[serde(default)]
+    pub time_to_first_token: Option<LatencyAlert>,
+    /// LLMs (vLLM): the time per generated token of a request after the first (`vllm:request_time_per_output_token_seconds`) above a threshold.
+    #[serde(default)]
+    pub time_per_output_token: Option<LatencyAlert>,
+    /// LLMs (vLLM): the time requests wait in vLLM's queue before they run (`vllm:request_queue_time_seconds`) above a threshold.
+    #[serde(default)]
+    pub queue_time: Option<LatencyAlert>,
+    /// LLMs (vLLM): the KV cache of the fullest replica (`vllm:kv_cache_usage_perc`) above a share; a full cache queues or preempts requests.
+    #[serde(default)]
+    pub kv_cache: Option<KvCacheAlert>,
+}
+
+/// The KV cache of the fullest replica above a share.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KvCacheAlert {
+    /// Percent (above 0, at most 100) of the KV cache in use above which the alert fires.
+    pub percent: f64,
+    /// How long the condition must hold before the alert fires (default `10m`).
+    #[serde(default, rename = "for")]
+    pub for_: Option<Duration>,
+    /// The alert's `severity` label (default `warning`).
+    #[serde(default)]
+    pub severity: Option<AlertSeverity>,
 }
 
 /// Request latency above a threshold.
@@ -157,6 +206,12 @@ pub struct CanaryAlert {
     /// The canary alerts when its latency is more than this many times the stable's (default `1.5`, at least `1`).
     #[serde(default)]
     pub latency_factor: Option<f64>,
+    /// LLMs: the canary alerts when its time to first token is more than this many times the stable's (default `1.5`, at least `1`); compared whenever `timeToFirstToken` is written or this is set.
+    #[serde(default)]
+    pub time_to_first_token_factor: Option<f64>,
+    /// LLMs: the canary alerts when its time per output token is more than this many times the stable's (default `1.5`, at least `1`); compared whenever `timePerOutputToken` is written or this is set.
+    #[serde(default)]
+    pub time_per_output_token_factor: Option<f64>,
     /// How long the condition must hold before the alert fires (default `5m`).
     #[serde(default, rename = "for")]
     pub for_: Option<Duration>,

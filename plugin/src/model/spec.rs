@@ -7,9 +7,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
+use crate::model::autoscaling::Prometheus;
+use crate::model::llm::{Engine, Llm};
 use crate::model::percent::Percent;
+pub use crate::model::resources::Resources;
 
 /// The API group and version of every spec kind this plugin handles.
 pub const API_VERSION: &str = "modelgen.dev/v1alpha1";
@@ -79,6 +82,12 @@ pub struct Spec {
     /// Replica bounds and the autoscaling metric.
     #[serde(default)]
     pub scaling: Option<Scaling>,
+    /// vLLM engine arguments (`kserve-llm`, and `kserve` with format `huggingface`): context length, data type, GPU memory share and tensor parallelism.
+    #[serde(default)]
+    pub engine: Option<Engine>,
+    /// Backend `kserve-llm`: the scheduler, presets, multi-pod parallelism and a prefill pool of KServe's `LLMInferenceService`.
+    #[serde(default)]
+    pub llm: Option<Llm>,
     /// A second version that takes a share of live traffic. Promote it by moving its version and storageUri into `model` and deleting this block; roll back by deleting this block.
     #[serde(default)]
     pub canary: Option<Canary>,
@@ -132,12 +141,13 @@ impl Spec {
 
     /// How a KServe canary is split: as asked, else what released KServe
     /// versions route in this mode (Standard-mode `spec.canary` is not
-    /// routed by v0.20.0, so Standard defaults to `split`).
+    /// routed by v0.20.0, so Standard defaults to `split`; an
+    /// `LLMInferenceService` canary joins a routing group, in v0.20.0).
     pub fn canary_strategy(&self) -> CanaryStrategy {
         let asked = self.canary.as_ref().and_then(|c| c.strategy);
-        asked.unwrap_or(match self.mode() {
-            DeploymentMode::Knative => CanaryStrategy::Native,
-            DeploymentMode::Standard => CanaryStrategy::Split,
+        asked.unwrap_or(match (self.backend, self.mode()) {
+            (Backend::KserveLlm, _) | (_, DeploymentMode::Knative) => CanaryStrategy::Native,
+            (_, DeploymentMode::Standard) => CanaryStrategy::Split,
         })
     }
 
@@ -167,6 +177,8 @@ pub enum Backend {
     /// Seldon Core 2 `Model`, `Experiment` and `Server` (`mlops.seldon.io/v1alpha1`).
     #[serde(rename = "seldon-v2")]
     SeldonV2,
+    /// KServe `LLMInferenceService` (`serving.kserve.io/v1alpha2`): vLLM behind llm-d's scheduler, for large language models.
+    KserveLlm,
 }
 
 impl Backend {
@@ -176,6 +188,7 @@ impl Backend {
             Backend::Kserve => "kserve",
             Backend::Seldon => "seldon",
             Backend::SeldonV2 => "seldon-v2",
+            Backend::KserveLlm => "kserve-llm",
         }
     }
 }
@@ -249,6 +262,9 @@ pub struct Model {
     /// `image` only: Secrets and ConfigMaps whose keys become environment variables, by name.
     #[serde(default)]
     pub env_from: Vec<EnvSource>,
+    /// LLMs (`kserve-llm`, and `kserve` with format `huggingface`): the model name clients send (the `model` field of `OpenAI`-style requests); default `metadata.name`. A canary serves the same name.
+    #[serde(default)]
+    pub served_name: Option<String>,
 }
 
 /// The port an image-served model's server listens on when the spec names
@@ -380,51 +396,6 @@ impl Protocol {
     }
 }
 
-/// Compute resources of one replica.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Resources {
-    /// CPU, as a Kubernetes quantity (`"1"`, `500m`).
-    #[serde(default)]
-    pub cpu: Option<Quantity>,
-    /// Memory, as a Kubernetes quantity (`2Gi`).
-    #[serde(default)]
-    pub memory: Option<Quantity>,
-    /// Number of NVIDIA GPUs (`nvidia.com/gpu`); 0 means none.
-    #[serde(default)]
-    pub gpu: u32,
-}
-
-/// A Kubernetes resource quantity. YAML numbers are accepted and written out as strings.
-#[derive(Clone, Debug, PartialEq, Eq, JsonSchema)]
-#[schemars(transparent)]
-pub struct Quantity(#[schemars(schema_with = "quantity_schema")] pub String);
-
-impl<'de> Deserialize<'de> for Quantity {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct QuantityVisitor;
-        impl serde::de::Visitor<'_> for QuantityVisitor {
-            type Value = Quantity;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a Kubernetes quantity such as `500m`, `\"1\"` or `2Gi`")
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Quantity, E> {
-                Ok(Quantity(s.to_owned()))
-            }
-            fn visit_u64<E>(self, n: u64) -> Result<Quantity, E> {
-                Ok(Quantity(n.to_string()))
-            }
-            fn visit_i64<E>(self, n: i64) -> Result<Quantity, E> {
-                Ok(Quantity(n.to_string()))
-            }
-            fn visit_f64<E>(self, x: f64) -> Result<Quantity, E> {
-                Ok(Quantity(x.to_string()))
-            }
-        }
-        deserializer.deserialize_any(QuantityVisitor)
-    }
-}
-
 /// Replica bounds and autoscaling.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -435,12 +406,15 @@ pub struct Scaling {
     /// Most replicas.
     #[serde(default)]
     pub max_replicas: Option<u32>,
-    /// What the autoscaler watches. Knative mode: `concurrency`, `rps`, or `cpu` (on Knative's HPA class, which needs its `serving-hpa` extension); Standard mode: `cpu` or `memory`.
+    /// What the autoscaler watches. Knative mode: `concurrency`, `rps`, or `cpu` (on Knative's HPA class, which needs its `serving-hpa` extension); Standard mode: `cpu` or `memory`. KEDA on Prometheus (`kserve` in Standard mode, and `kserve-llm`): `waiting-requests`, `kv-cache-usage`, `tokens-per-second` (vLLM's own metrics) or `custom` (`prometheus.query`).
     #[serde(default)]
     pub metric: Option<ScaleMetric>,
-    /// Target value of the metric per replica (requests in flight, requests per second, or percent utilisation for cpu and memory).
+    /// Target value of the metric per replica (requests in flight, requests per second, percent utilisation for cpu and memory, requests waiting, percent of the KV cache in use, generated tokens per second, or the custom query's value).
     #[serde(default)]
     pub target: Option<u32>,
+    /// The Prometheus that KEDA queries, for the KEDA metrics.
+    #[serde(default)]
+    pub prometheus: Option<Prometheus>,
 }
 
 /// Autoscaling metric.
@@ -455,6 +429,17 @@ pub enum ScaleMetric {
     Cpu,
     /// Memory utilisation percent.
     Memory,
+    /// KEDA: requests waiting in vLLM's queue (`vllm:num_requests_waiting`), summed over the pods; `target` per replica.
+    #[serde(rename = "waiting-requests")]
+    WaitingRequests,
+    /// KEDA: vLLM's KV-cache use (`vllm:kv_cache_usage_perc`), summed over the pods; `target` is the percent (1 to 100) each replica should average.
+    #[serde(rename = "kv-cache-usage")]
+    KvCacheUsage,
+    /// KEDA: generated tokens per second (`vllm:generation_tokens_total`), summed over the pods; `target` per replica.
+    #[serde(rename = "tokens-per-second")]
+    TokensPerSecond,
+    /// KEDA: the query in `scaling.prometheus.query`; `target` per replica.
+    Custom,
 }
 
 impl ScaleMetric {
@@ -465,7 +450,22 @@ impl ScaleMetric {
             ScaleMetric::Rps => "rps",
             ScaleMetric::Cpu => "cpu",
             ScaleMetric::Memory => "memory",
+            ScaleMetric::WaitingRequests => "waiting-requests",
+            ScaleMetric::KvCacheUsage => "kv-cache-usage",
+            ScaleMetric::TokensPerSecond => "tokens-per-second",
+            ScaleMetric::Custom => "custom",
         }
+    }
+
+    /// Whether KEDA scales on it, through a Prometheus query.
+    pub fn is_keda(self) -> bool {
+        matches!(
+            self,
+            ScaleMetric::WaitingRequests
+                | ScaleMetric::KvCacheUsage
+                | ScaleMetric::TokensPerSecond
+                | ScaleMetric::Custom
+        )
     }
 }
 
@@ -484,7 +484,7 @@ pub struct Canary {
     /// Percent of live traffic the canary takes, 0 to 100 (0 keeps it deployed but idle).
     #[schemars(range(max = 100))]
     pub traffic_percent: u32,
-    /// KServe only: `native` lets KServe split (Knative's revisions, or Standard mode's `spec.canary`); `split` renders two complete InferenceServices and a weighted route, so the cluster's traffic follows from Git alone. Default: `native` in Knative mode (on a cluster where the InferenceService is new, a native canary takes 100 %, kserve#2649), `split` in Standard mode (KServe v0.20.0 does not route Standard-mode canaries).
+    /// KServe only: `native` lets KServe split (Knative's revisions, or Standard mode's `spec.canary`); `split` renders two complete InferenceServices and a weighted route, so the cluster's traffic follows from Git alone. Default: `native` in Knative mode (on a cluster where the InferenceService is new, a native canary takes 100 %, kserve#2649), `split` in Standard mode (KServe v0.20.0 does not route Standard-mode canaries). `kserve-llm`: `native` (default) puts both `LLMInferenceService`s in a KServe routing group; `split` renders a weighted HTTPRoute of modelgen's, which a shadow needs.
     #[serde(default)]
     pub strategy: Option<CanaryStrategy>,
     /// KServe `split` only: the route kind, `gateway-api` (an `HTTPRoute`, default) or `istio` (a `VirtualService`, needs Istio 1.22). Same as `spec.route.router`. In Knative mode a Gateway API route needs an implementation that routes to `ExternalName` Services with a per-backend `Host` header (`cluster.gatewayImplementation: istio`).
@@ -755,13 +755,5 @@ fn deployment_mode_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema
     schemars::json_schema!({
         "enum": ["Knative", "Standard", "Serverless", "RawDeployment"],
         "description": "KServe deployment mode: `Knative` (default) or `Standard`; `Serverless` and `RawDeployment` are the old names and are written out as the new ones."
-    })
-}
-
-/// A quantity's schema: a string or a number, as Kubernetes accepts.
-fn quantity_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({
-        "anyOf": [{ "type": "string" }, { "type": "number" }],
-        "description": "A Kubernetes quantity: `500m`, `\"1\"`, `2Gi`."
     })
 }

@@ -6,11 +6,14 @@
 
 use serde_json::{Map, Value, json};
 
+use super::keda;
+use super::monitoring::source::vllm_engine;
 use super::object::{DerivedName, Target, VERSION_LABEL, metadata, placement, resources, server_process};
 use super::route::{self, Destination, Mirror};
 use super::variant::{Served, Variant};
 use crate::model::percent::Percent;
 use crate::model::spec::{Canary, CanaryStrategy, DeploymentMode, Model, ModelFormat, Protocol, ScaleMetric, Spec};
+use crate::rules::backend::keda::{AUTOSCALER_CLASS_ANNOTATION, HPA_PREFIX, KEDA_CLASS};
 use crate::rules::backend::kserve as rules;
 
 /// The annotation that pins an `InferenceService`'s deployment mode.
@@ -42,6 +45,15 @@ pub fn names(base: &str, spec: &Spec) -> Vec<DerivedName> {
     } else if spec.canary.is_some() && spec.mode() == DeploymentMode::Standard {
         names.push(service(format!("{base}-{STANDARD_CANARY_NAME}-predictor")));
     }
+    // KServe names the predictor's ScaledObject after it, and KEDA its HPA after that.
+    if keda_scaling(spec) {
+        let scaled: Vec<String> = names.iter().map(|n| format!("{HPA_PREFIX}{}", n.name)).collect();
+        names.extend(scaled.into_iter().map(|name| DerivedName {
+            name,
+            max: 63,
+            what: "KEDA HorizontalPodAutoscaler name",
+        }));
+    }
     names
 }
 
@@ -54,7 +66,15 @@ fn isvc_annotations(spec: &Spec) -> Vec<(&'static str, &'static str)> {
     if mode == DeploymentMode::Knative && spec.scaling.as_ref().and_then(|s| s.metric) == Some(ScaleMetric::Cpu) {
         annotations.push((rules::KNATIVE_CLASS_ANNOTATION, rules::KNATIVE_HPA_CLASS));
     }
+    if keda_scaling(spec) {
+        annotations.push((AUTOSCALER_CLASS_ANNOTATION, KEDA_CLASS));
+    }
     annotations
+}
+
+/// Whether KServe scales the predictor with KEDA on a Prometheus query.
+fn keda_scaling(spec: &Spec) -> bool {
+    spec.scaling.as_ref().and_then(|s| s.metric).is_some_and(ScaleMetric::is_keda)
 }
 
 /// One `InferenceService` whose canary, if any, KServe splits itself.
@@ -73,7 +93,7 @@ fn native(target: &Target<'_>) -> Value {
     // will once promoted.
     let knative_canary = spec.canary.is_some() && mode == DeploymentMode::Knative;
     let current = if knative_canary { Variant::Canary } else { Variant::Stable };
-    let mut predictor = current.served(spec).map_or(Value::Null, |served| predictor(spec, &served));
+    let mut predictor = current.served(spec).map_or(Value::Null, |served| predictor(target, &served));
     let mut isvc_spec = Map::new();
     if let Some(canary) = &spec.canary {
         let version_label = json!({ VERSION_LABEL: canary.version });
@@ -137,7 +157,7 @@ fn split(target: &Target<'_>) -> Vec<Value> {
             "apiVersion": "serving.kserve.io/v1beta1",
             "kind": "InferenceService",
             "metadata": metadata(target, &name, served.version, &isvc_annotations(spec)),
-            "spec": { "predictor": predictor(spec, &served) },
+            "spec": { "predictor": predictor(target, &served) },
         }));
         let service = predictor_service(&name);
         // A Knative predictor's Service points at the cluster-local gateway,
@@ -172,12 +192,14 @@ fn model_format(model: &Model) -> Value {
 /// A predictor serving what `served` names (its image, or its artifacts on
 /// a stock runtime) with the spec's runtime, protocol, resources, scaling
 /// and placement.
-fn predictor(spec: &Spec, served: &Served<'_>) -> Value {
+fn predictor(target: &Target<'_>, served: &Served<'_>) -> Value {
+    let spec = &target.spec.spec;
+    let version = served.version;
     let mut predictor = Map::new();
     if served.image.is_some() {
         predictor.insert("containers".into(), json!([container(spec, served)]));
     } else {
-        predictor.insert("model".into(), runtime_model(spec, served.storage_uri.unwrap_or_default()));
+        predictor.insert("model".into(), runtime_model(target, served.storage_uri.unwrap_or_default()));
     }
     if let Some(scaling) = &spec.scaling {
         if let Some(min) = scaling.min_replicas {
@@ -186,11 +208,17 @@ fn predictor(spec: &Spec, served: &Served<'_>) -> Value {
         if let Some(max) = scaling.max_replicas {
             predictor.insert("maxReplicas".into(), json!(max));
         }
-        if let Some(metric) = scaling.metric {
-            predictor.insert("scaleMetric".into(), json!(metric.as_str()));
-        }
-        if let Some(target) = scaling.target {
-            predictor.insert("scaleTarget".into(), json!(target));
+        let base = target.spec.metadata.name.as_str();
+        if let Some(trigger) = keda::trigger(spec, target.namespace, base, version) {
+            // KServe builds the ScaledObject from this; `scaleMetric` is refused with KEDA.
+            predictor.insert("autoScaling".into(), json!({ "metrics": [keda::external_metric(&trigger)] }));
+        } else {
+            if let Some(metric) = scaling.metric {
+                predictor.insert("scaleMetric".into(), json!(metric.as_str()));
+            }
+            if let Some(target) = scaling.target {
+                predictor.insert("scaleTarget".into(), json!(target));
+            }
         }
     }
     placement(spec, &mut predictor);
@@ -198,7 +226,8 @@ fn predictor(spec: &Spec, served: &Served<'_>) -> Value {
 }
 
 /// `predictor.model`: the artifacts at `storage_uri` on a stock runtime.
-fn runtime_model(spec: &Spec, storage_uri: &str) -> Value {
+fn runtime_model(target: &Target<'_>, storage_uri: &str) -> Value {
+    let spec = &target.spec.spec;
     let model = &spec.model;
     let mut container = json!({
         "modelFormat": model_format(model),
@@ -214,6 +243,10 @@ fn runtime_model(spec: &Spec, storage_uri: &str) -> Value {
     }
     if let Some(resources) = resources(spec) {
         container["resources"] = resources;
+    }
+    let args = engine_args(&target.spec.metadata.name, spec);
+    if !args.is_empty() {
+        container["args"] = json!(args);
     }
     container
 }
@@ -253,6 +286,32 @@ fn container(spec: &Spec, served: &Served<'_>) -> Value {
         container["resources"] = resources;
     }
     container
+}
+
+/// KServe's Hugging Face server with its vLLM backend: the engine settings
+/// as flags, in the spellings that take effect (`MergeRuntimeContainers`
+/// appends them to the runtime's; the server parses them with
+/// `parse_known_args`, so a vLLM flag spelled with `_` would vanish).
+fn engine_args(base: &str, spec: &Spec) -> Vec<String> {
+    let Some(engine) = spec.engine.as_ref().filter(|_| vllm_engine(spec)) else { return Vec::new() };
+    // Fails loudly where vLLM is missing instead of falling back to Transformers.
+    let mut args = vec!["--backend=vllm".to_owned()];
+    // Without it vLLM labels its metrics `model_name="/mnt/models"`, and a
+    // split canary would answer to its own InferenceService's name.
+    args.push(format!("--served-model-name={}", spec.model.served_name.as_deref().unwrap_or(base)));
+    if let Some(length) = engine.max_model_len {
+        args.push(format!("--max_model_len={length}"));
+    }
+    if let Some(dtype) = engine.dtype {
+        args.push(format!("--dtype={}", dtype.as_str()));
+    }
+    if let Some(share) = engine.gpu_memory_utilization {
+        args.push(format!("--gpu-memory-utilization={share}"));
+    }
+    if let Some(tensor) = engine.tensor_parallel_size {
+        args.push(format!("--tensor-parallel-size={tensor}"));
+    }
+    args
 }
 
 #[cfg(test)]

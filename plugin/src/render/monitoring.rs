@@ -8,7 +8,9 @@
 //! The recording rules turn each backend's metrics into the same series
 //! (`modelgen:requests:rate5m`, ...), and the alerts read only those.
 
+pub(crate) mod alert;
 pub(crate) mod dashboard;
+pub(crate) mod llm;
 pub(crate) mod plan;
 pub(crate) mod pod_monitor;
 pub(crate) mod prometheus_rule;
@@ -26,6 +28,9 @@ pub fn render(target: &Target<'_>, objects: &mut Vec<Value>) {
     let Some(monitoring) = target.spec.spec.monitoring.as_ref().filter(|m| m.enabled) else { return };
     let plan = Plan::new(target, monitoring);
     objects.push(pod_monitor::render(&plan));
+    if let Some(scheduler) = pod_monitor::scheduler(&plan) {
+        objects.push(scheduler);
+    }
     if let Some(rule) = prometheus_rule::render(&plan) {
         objects.push(rule);
     }

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::model::spec::{Model, ModelDeployment, Spec};
+use crate::model::spec::{Model, ModelDeployment, Resources, Spec};
 
 /// The annotation naming the spec file an object came from.
 pub const SOURCE_ANNOTATION: &str = "modelgen.dev/source";
@@ -61,7 +61,11 @@ pub fn metadata(target: &Target<'_>, name: &str, version: &str, annotations: &[(
 /// Requests and limits alike (Guaranteed `QoS` for memory, no surprise
 /// throttling beyond what was asked); GPUs as `nvidia.com/gpu`.
 pub fn resources(spec: &Spec) -> Option<Value> {
-    let resources = spec.resources.as_ref()?;
+    spec.resources.as_ref().and_then(requirements)
+}
+
+/// `resources` of a container: requests and limits alike.
+pub fn requirements(resources: &Resources) -> Option<Value> {
     let mut amounts = Map::new();
     if let Some(cpu) = &resources.cpu {
         amounts.insert("cpu".into(), json!(cpu.0));

@@ -151,7 +151,13 @@ fn hpa(spec: &Spec) -> Option<Value> {
     let resource = match scaling.metric? {
         ScaleMetric::Cpu => "cpu",
         ScaleMetric::Memory => "memory",
-        ScaleMetric::Concurrency | ScaleMetric::Rps => return None,
+        // Refused before rendering: Seldon's HPA scales on resources only.
+        ScaleMetric::Concurrency
+        | ScaleMetric::Rps
+        | ScaleMetric::WaitingRequests
+        | ScaleMetric::KvCacheUsage
+        | ScaleMetric::TokensPerSecond
+        | ScaleMetric::Custom => return None,
     };
     let mut metric =
         json!({ "type": "Resource", "resource": { "name": resource, "target": { "type": "Utilization" } } });

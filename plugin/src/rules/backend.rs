@@ -10,11 +10,14 @@
 pub(crate) mod container;
 pub(crate) mod gateway_api;
 pub(crate) mod istio;
+pub(crate) mod keda;
 pub(crate) mod knative;
 pub(crate) mod kserve;
+pub(crate) mod kserve_llm;
 pub(crate) mod rule;
 pub(crate) mod seldon;
 pub(crate) mod seldon_v2;
+pub(crate) mod vllm;
 
 use std::fmt::Write as _;
 
@@ -29,6 +32,9 @@ pub fn by_id(id: &str) -> &'static Rule {
 pub fn all() -> Vec<&'static Rule> {
     let mut rules: Vec<&'static Rule> = kserve::RULES
         .iter()
+        .chain(keda::RULES)
+        .chain(kserve_llm::RULES)
+        .chain(vllm::RULES)
         .chain(knative::RULES)
         .chain(gateway_api::RULES)
         .chain(istio::RULES)

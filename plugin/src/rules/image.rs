@@ -27,6 +27,17 @@ pub fn check(spec: &ModelDeployment, policy: &InForce, found: &mut Findings) {
         }
         return;
     }
+    if s.backend == Backend::KserveLlm && !images.is_empty() {
+        for (path, _) in images {
+            found.refuse(
+                path,
+                rule("llm-fields"),
+                "an `LLMInferenceService` runs vLLM from KServe's presets on the checkpoint at `storageUri`; a server image of your own is not a field of it".to_owned(),
+                "give the checkpoint in `storageUri`, or serve the image with `backend: kserve`",
+            );
+        }
+        return;
+    }
     if s.model.image.is_none() {
         check_without_image(s, found);
         return;

@@ -2,12 +2,14 @@
 
 use super::backend;
 use super::finding::Findings;
+use super::k8s::dns_subdomain;
 use crate::diagnostic::Severity;
 use crate::model::monitoring as monitoring_spec;
-use crate::model::spec::{Acknowledgement, ModelDeployment};
+use crate::model::spec::{Acknowledgement, Backend, ModelDeployment};
+use crate::render::llm as llm_render;
 use crate::render::monitoring::dashboard as monitoring_dashboard;
 use crate::render::monitoring::promql::{MAX_INTERVAL_MS, WINDOW};
-use crate::render::monitoring::source::{Source, quality_missing};
+use crate::render::monitoring::source::{Source, llm_metrics, quality_missing};
 use crate::render::object::RESERVED_LABELS;
 use crate::yaml::path::FieldPath;
 
@@ -144,9 +146,14 @@ fn check_alert_values(spec: &ModelDeployment, monitoring: &monitoring_spec::Moni
         }
         duration_at(&at("quality.for"), quality.for_.as_ref(), found);
     }
+    check_llm_alert_values(alerts, found);
     if let Some(canary) = &alerts.canary {
-        for (field, factor) in [("errorRateFactor", canary.error_rate_factor), ("latencyFactor", canary.latency_factor)]
-        {
+        for (field, factor) in [
+            ("errorRateFactor", canary.error_rate_factor),
+            ("latencyFactor", canary.latency_factor),
+            ("timeToFirstTokenFactor", canary.time_to_first_token_factor),
+            ("timePerOutputTokenFactor", canary.time_per_output_token_factor),
+        ] {
             if let Some(factor) = factor
                 && !(factor.is_finite() && factor >= 1.0)
             {
@@ -166,6 +173,39 @@ fn check_alert_values(spec: &ModelDeployment, monitoring: &monitoring_spec::Moni
                 Some("it applies while `spec.canary` is set"),
             );
         }
+    }
+}
+
+/// The LLM alerts' values: thresholds, quantiles, shares and durations in range.
+fn check_llm_alert_values(alerts: &monitoring_spec::Alerts, found: &mut Findings) {
+    let at = |field: &str| format!("spec.monitoring.alerts.{field}");
+    for (field, alert) in [
+        ("timeToFirstToken", &alerts.time_to_first_token),
+        ("timePerOutputToken", &alerts.time_per_output_token),
+        ("queueTime", &alerts.queue_time),
+    ] {
+        let Some(alert) = alert else { continue };
+        positive(&at(&format!("{field}.thresholdMs")), "latency threshold", alert.threshold_ms, found);
+        if let Some(q) = alert.quantile
+            && !(q > 0.0 && q < 1.0)
+        {
+            found.error(
+                &at(&format!("{field}.quantile")),
+                format!("`{q}` is not a quantile: it must lie between 0 and 1"),
+                Some("`0.99` is the 99th percentile"),
+            );
+        }
+        duration_at(&at(&format!("{field}.for")), alert.for_.as_ref(), found);
+    }
+    if let Some(kv) = &alerts.kv_cache {
+        if !(kv.percent.is_finite() && kv.percent > 0.0 && kv.percent <= 100.0) {
+            found.error(
+                &at("kvCache.percent"),
+                format!("`{}` is not a share of the KV cache: it must be above 0 and at most 100", kv.percent),
+                Some("`90` alerts when the fullest replica uses more than 90 % of its KV cache"),
+            );
+        }
+        duration_at(&at("kvCache.for"), kv.for_.as_ref(), found);
     }
 }
 
@@ -224,5 +264,58 @@ fn check_monitoring_backend(spec: &ModelDeployment, monitoring: &monitoring_spec
         && let Some(why) = quality_missing(&spec.spec)
     {
         refuse(found, at("quality"), "a quality alert", &why, "serve the model on MLServer, or remove this alert");
+    }
+    check_llm_monitoring(spec, monitoring, found);
+}
+
+/// The LLM alerts read vLLM's own metrics, and the scheduler's scrape needs a scheduler.
+fn check_llm_monitoring(spec: &ModelDeployment, monitoring: &monitoring_spec::Monitoring, found: &mut Findings) {
+    let alerts = &monitoring.alerts;
+    let at = |field: &str| format!("spec.monitoring.alerts.{field}");
+    if !llm_metrics(&spec.spec) {
+        let why = "these alerts read vLLM's own metrics, which only an LLMInferenceService or KServe's Hugging Face server with its vLLM backend exports";
+        let hint =
+            "use `backend: kserve-llm`, or `format: huggingface` with `engine` on `kserve`, or remove this alert";
+        let canary = alerts.canary.as_ref();
+        for (field, present) in [
+            ("timeToFirstToken", alerts.time_to_first_token.is_some()),
+            ("timePerOutputToken", alerts.time_per_output_token.is_some()),
+            ("queueTime", alerts.queue_time.is_some()),
+            ("kvCache", alerts.kv_cache.is_some()),
+            ("canary.timeToFirstTokenFactor", canary.is_some_and(|c| c.time_to_first_token_factor.is_some())),
+            ("canary.timePerOutputTokenFactor", canary.is_some_and(|c| c.time_per_output_token_factor.is_some())),
+        ] {
+            if present {
+                found.error(
+                    &at(field),
+                    format!("`{field}` cannot work on `{}` here: {why}", spec.spec.backend),
+                    Some(hint),
+                );
+            }
+        }
+    }
+    let Some(scheduler) = &monitoring.scheduler else { return };
+    if spec.spec.backend != Backend::KserveLlm || !llm_render::scheduler(&spec.spec) {
+        found.refuse(
+            "spec.monitoring.scheduler",
+            backend::by_id("llm-scheduler-metrics"),
+            "there is no scheduler to scrape: llm-d's endpoint picker runs for an LLMInferenceService with `llm.scheduler` on".to_owned(),
+            "remove `monitoring.scheduler`",
+        );
+    }
+    if let Err(why) = dns_subdomain(&scheduler.bearer_token.name) {
+        found.error(
+            "spec.monitoring.scheduler.bearerToken.name",
+            format!("`{}` is not a valid Secret name: {why}", scheduler.bearer_token.name),
+            None,
+        );
+    }
+    let key = &scheduler.bearer_token.key;
+    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+        found.error(
+            "spec.monitoring.scheduler.bearerToken.key",
+            format!("`{key}` is not a valid Secret key"),
+            Some("use letters, digits, `-`, `_` and `.`, as in `token`"),
+        );
     }
 }

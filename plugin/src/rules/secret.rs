@@ -9,15 +9,17 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 /// Token formats whose prefix says what they are, with what to call them.
+/// Each starts with a literal, which the search looks for first.
 static TOKENS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     [
         (r"-----BEGIN [A-Z ]*PRIVATE KEY-----", "a private key"),
-        (r"\bhf_[A-Za-z0-9]{30,}", "a Hugging Face access token"),
-        (r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})", "a GitHub token"),
-        (r"\bglpat-[A-Za-z0-9_-]{20,}", "a GitLab token"),
-        (r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", "an AWS access key"),
-        (r"\bxox[abposr]-[A-Za-z0-9-]{10,}", "a Slack token"),
-        (r"\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}", "an API secret key"),
+        (r"hf_[A-Za-z0-9]{30,}", "a Hugging Face access token"),
+        (r"api_org_[A-Za-z0-9]{30,}", "a Hugging Face organization token"),
+        (r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})", "a GitHub token"),
+        (r"glpat-[A-Za-z0-9_-]{20,}", "a GitLab token"),
+        (r"(?:AKIA|ASIA)[A-Z0-9]{16}(?-u:\b)", "an AWS access key"),
+        (r"xox[abposr]-[A-Za-z0-9-]{10,}", "a Slack token"),
+        (r"sk-(?:proj-)?[A-Za-z0-9_-]{20,}", "an API secret key"),
     ]
     .into_iter()
     .map(|(pattern, what)| (Regex::new(pattern).unwrap_or_else(|e| panic!("token pattern: {e}")), what))
@@ -32,17 +34,45 @@ const SECRET_PAIRS: [(&str, &str); 3] = [("API", "KEY"), ("PRIVATE", "KEY"), ("A
 const POINTER_WORDS: [&str; 11] =
     ["FILE", "PATH", "DIR", "NAME", "URL", "URI", "ENDPOINT", "HOST", "ID", "TYPE", "MODE"];
 
+/// What made a value look like a credential. Its text never quotes the value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// A URL with a `user:password@` part.
+    UrlUserInfo,
+    /// A token of a well-known format (what it is).
+    Token(&'static str),
+    /// A value under a variable whose name says it holds a secret.
+    SecretName,
+}
+
+impl std::fmt::Display for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::UrlUserInfo => f.write_str("it contains a URL with a `user:password@` part"),
+            Self::Token(what) => write!(f, "it looks like {what}"),
+            Self::SecretName => f.write_str("its name says it holds a secret"),
+        }
+    }
+}
+
 /// Why `value` looks like a credential, if it does; `name` is the variable
-/// that holds it, when it is one. The answer never quotes the value.
-pub fn credential(name: Option<&str>, value: &str) -> Option<String> {
+/// that holds it, when it is one.
+pub fn credential(name: Option<&str>, value: &str) -> Option<Credential> {
     if value.is_empty() || is_reference(value) {
         return None;
     }
     if has_url_credentials(value) {
-        return Some("it contains a URL with a `user:password@` part".to_owned());
+        return Some(Credential::UrlUserInfo);
     }
-    if let Some((_, what)) = TOKENS.iter().find(|(pattern, _)| pattern.is_match(value)) {
-        return Some(format!("it looks like {what}"));
+    if let Some((_, what)) = TOKENS.iter().find(|(pattern, _)| {
+        // A token starts a word: checked here rather than with `\b`, which
+        // would cost the search its literal prefilter.
+        pattern.find_iter(value).any(|m| {
+            let starts_word = !value[..m.start()].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+            starts_word && !is_placeholder(m.as_str())
+        })
+    }) {
+        return Some(Credential::Token(what));
     }
     let name = name?;
     let segments: Vec<String> =
@@ -52,7 +82,12 @@ pub fn credential(name: Option<&str>, value: &str) -> Option<String> {
     }
     let word = segments.iter().any(|s| SECRET_WORDS.contains(&s.as_str()));
     let pair = segments.windows(2).any(|w| SECRET_PAIRS.iter().any(|(a, b)| w[0] == *a && w[1] == *b));
-    (word || pair).then(|| "its name says it holds a secret".to_owned())
+    (word || pair).then_some(Credential::SecretName)
+}
+
+/// Documentation's stand-ins (`hf_xxxx…`) repeat a few characters; real tokens do not.
+fn is_placeholder(token: &str) -> bool {
+    token.chars().collect::<std::collections::BTreeSet<_>>().len() <= 6
 }
 
 /// A value that is only Kubernetes' `$(VAR)` expansion of another variable holds no secret itself.
@@ -94,13 +129,20 @@ mod tests {
         assert!(!found(Some("LOG_LEVEL"), "info"));
         assert!(!found(None, "https://models.example.com/x?user=a@b"));
         assert!(!found(None, "s3://bucket/key"));
+        let token = format!("hf_{}", "AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh");
+        assert!(found(None, &format!("Bearer {token}")));
+        assert!(found(None, &format!("s3://b/m?t={token}")));
+        assert!(found(None, &format!("api_org_{}", "AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh")));
+        assert!(!found(None, &format!("hf_{}", "x".repeat(34))), "a placeholder");
+        assert!(!found(None, &format!("my{token}")), "inside a word");
+        assert!(!found(None, "hf://openai/gpt-oss-20b"));
     }
 
     #[test]
     fn the_reason_never_quotes_the_value() {
         let secret = "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH";
         for (name, value) in [(Some("HF_TOKEN"), secret), (None, secret), (Some("X"), "https://u:hunter2@h")] {
-            let why = credential(name, value).expect("found");
+            let why = credential(name, value).expect("found").to_string();
             assert!(!why.contains(value) && !why.contains("hunter2"), "{why}");
         }
     }

@@ -4,9 +4,11 @@
 //! path into a file, line and column through the spec's layers.
 
 use super::backend::kserve::STORAGE_SCHEMES;
+use super::backend::kserve_llm::hf_uri;
 use super::backend::{self, by_id as rule, gateway_api, knative};
 use super::finding::{Finding, Findings};
 use super::k8s::{dns_label, dns_subdomain, is_quantity, label_value, qualified_name};
+use super::llm;
 use super::monitoring::check_monitoring;
 use super::{image, pinning};
 use crate::diagnostic::{Severity, did_you_mean, quoted};
@@ -39,7 +41,16 @@ pub fn check(spec: &ModelDeployment, namespace: Option<&str>, policy: &InForce) 
     match spec.spec.backend {
         Backend::Kserve => check_kserve(spec, namespace, &mut found),
         Backend::Seldon | Backend::SeldonV2 => check_seldon(spec, &mut found),
+        Backend::KserveLlm => {
+            llm::check_kserve_llm(spec, namespace, &mut found);
+            if let Some(shadow) = &spec.spec.shadow
+                && spec.spec.router() == Router::GatewayApi
+            {
+                check_gateway_mirror(spec, shadow, &mut found);
+            }
+        }
     }
+    llm::check_common(spec, namespace, &mut found);
     check_monitoring(spec, &mut found);
     found.list
 }
@@ -114,6 +125,8 @@ fn check_model(spec: &ModelDeployment, policy: &InForce, found: &mut Findings) {
                     .to_owned(),
                 Some("add `format` and `storageUri`, or `image` for a model that ships its own server"),
             ),
+            // An LLMInferenceService's format is always the Hugging Face checkpoint.
+            (true, false) if spec.spec.backend == Backend::KserveLlm => {}
             (true, false) => found.error("spec.model.format", "missing required field `format`".to_owned(), None),
             (false, true) => {
                 found.error("spec.model.storageUri", "missing required field `storageUri`".to_owned(), None);
@@ -228,18 +241,10 @@ fn check_hugging_face(path: &str, uri: &str, rest: &str, policy: &InForce, found
 }
 
 /// What follows `hf://`, split as KServe's storage initializer splits it
-/// (`_download_hf`): exactly two parts at `/`, neither empty, then the
-/// revision after `:` (empty is none). Returns `owner/model` and the revision.
+/// (`_download_hf`, see [`hf_uri`]). Returns `owner/model` and the revision.
 fn split_hugging_face(rest: &str) -> Option<(&str, Option<&str>)> {
-    let (owner, model_part) = rest.split_once('/')?;
-    if owner.is_empty() || model_part.contains('/') {
-        return None;
-    }
-    let (model, revision) = model_part.split_once(':').map_or((model_part, None), |(m, r)| (m, Some(r)));
-    if model.is_empty() {
-        return None;
-    }
-    Some((&rest[..owner.len() + 1 + model.len()], revision.filter(|r| !r.is_empty())))
+    let hf = hf_uri(rest)?;
+    Some((&rest[..hf.owner.len() + 1 + hf.model.len()], hf.revision))
 }
 
 /// Replica bounds and the autoscaling metric, for the backend and mode.
@@ -278,7 +283,8 @@ fn check_scaling(spec: &ModelDeployment, found: &mut Findings) {
             );
         }
     }
-    if standard && scaling.min_replicas == Some(0) {
+    // KEDA's own rules (`rules::llm`) decide about scale to zero.
+    if standard && scaling.min_replicas == Some(0) && !scaling.metric.is_some_and(ScaleMetric::is_keda) {
         found.error(
             "spec.scaling.minReplicas",
             "minReplicas `0` (scale to zero) needs Knative mode".to_owned(),
@@ -901,6 +907,14 @@ fn check_seldon_scaling(spec: &ModelDeployment, found: &mut Findings) {
             );
         }
         match (backend, scaling.metric) {
+            (Backend::Seldon, Some(metric)) if metric.is_keda() => found.error(
+                "spec.scaling.metric",
+                format!(
+                    "Seldon Core v1 scales with an HPA on cpu or memory; metric `{}` needs KEDA on KServe",
+                    metric.as_str()
+                ),
+                Some("use `cpu` or `memory`"),
+            ),
             (Backend::Seldon, Some(metric @ (ScaleMetric::Concurrency | ScaleMetric::Rps))) => found.error(
                 "spec.scaling.metric",
                 format!("Seldon Core v1 scales with an HPA; metric `{}` needs KServe in Knative mode", metric.as_str()),

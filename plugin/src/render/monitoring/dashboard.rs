@@ -7,10 +7,12 @@
 
 use serde_json::{Value, json};
 
+use super::llm::{self, GENERATION_TOKENS_RATE, KV_CACHE_MAX, REQUESTS_WAITING};
 use super::plan::Plan;
 use super::promql::{ERROR_RATIO, LATENCY_MEAN, REQUESTS, percentile};
-use super::source::quality_missing;
+use super::source::{llm_metrics, quality_missing};
 use crate::model::monitoring::Direction;
+use crate::rules::backend::kserve_llm::{SCHEDULER_QUEUE, SCHEDULER_READY_ENDPOINTS};
 
 /// The label Grafana's dashboard sidecar looks for.
 pub const SIDECAR_LABEL: &str = "grafana_dashboard";
@@ -138,11 +140,74 @@ fn panels(plan: &Plan<'_>) -> Vec<Value> {
             Some(Threshold { value: quality.threshold, bad_below: quality.direction == Direction::Below }),
         ));
     }
+    if llm_metrics(plan.spec()) {
+        panels.extend(llm_panels(plan));
+    }
     // Two panels a row, each 12 of Grafana's 24 columns wide and 8 rows high.
     for (i, panel) in panels.iter_mut().enumerate() {
         let (x, y) = ((i % 2) * 12, (i / 2) * 8);
         panel["id"] = json!(i + 1);
         panel["gridPos"] = json!({ "h": 8, "w": 12, "x": x, "y": y });
+    }
+    panels
+}
+
+/// vLLM's own view of each version: token latencies, throughput, queue and KV cache, and the scheduler's pool.
+fn llm_panels(plan: &Plan<'_>) -> Vec<Value> {
+    let mut panels = Vec::new();
+    for (histogram, alert) in llm::histograms(plan) {
+        let q = llm::quantile(alert);
+        let word = percentile(q);
+        let mut title = histogram.what.to_owned();
+        if let Some(first) = title.get_mut(..1) {
+            first.make_ascii_uppercase();
+        }
+        panels.push(panel(
+            &format!("{title} ({word})"),
+            &format!("The {word} of vLLM's {} of each version.", histogram.what),
+            "s",
+            queries_per_version(plan, |version| llm::series(histogram, q, plan, version)),
+            alert.map(|a| Threshold { value: a.threshold_ms / 1000.0, bad_below: false }),
+        ));
+    }
+    panels.push(panel(
+        "Generated tokens per second",
+        "Tokens each version generates, all its replicas together.",
+        "none",
+        queries_per_version(plan, |version| format!("{GENERATION_TOKENS_RATE}{}", plan.only(version))),
+        None,
+    ));
+    panels.push(panel(
+        "Requests waiting",
+        "Requests in vLLM's queues, all replicas of each version together.",
+        "none",
+        queries_per_version(plan, |version| format!("{REQUESTS_WAITING}{}", plan.only(version))),
+        None,
+    ));
+    panels.push(panel(
+        "KV cache in use (fullest replica)",
+        "The share of the KV cache the fullest replica of each version uses.",
+        "percentunit",
+        queries_per_version(plan, |version| format!("{KV_CACHE_MAX}{}", plan.only(version))),
+        plan.monitoring.alerts.kv_cache.as_ref().map(|kv| Threshold { value: kv.percent / 100.0, bad_below: false }),
+    ));
+    if plan.monitoring.scheduler.is_some() {
+        let mut queries = Vec::new();
+        for (variant, version) in plan.serving() {
+            for (gauge, what) in [(SCHEDULER_READY_ENDPOINTS, "ready pods"), (SCHEDULER_QUEUE, "average queue")] {
+                queries.push(Query {
+                    expr: format!("max by (version) ({gauge}{})", plan.only(version)),
+                    legend: format!("{} {version} {what}", variant.as_str()),
+                });
+            }
+        }
+        panels.push(panel(
+            "Scheduler: ready pods and average queue",
+            "llm-d's endpoint picker: the pods of each version's InferencePool it can route to, and their average queue.",
+            "none",
+            queries,
+            None,
+        ));
     }
     panels
 }

@@ -3,8 +3,13 @@
 use serde_json::{Map, Value, json};
 
 use super::plan::Plan;
+use super::promql::{MODEL_LABEL, ROLE_LABEL, VERSION_LABEL, regex_escape};
 use crate::model::spec::{Backend, DEFAULT_PORT, DeploymentMode};
-use crate::render::seldon_v2;
+use crate::render::{llm, seldon_v2};
+use crate::rules::backend::kserve_llm::{
+    MAIN_CONTAINER, NAME_LABEL, PART_OF_LABEL, ROLE_LABEL as ROLE_POD_LABEL, SCHEDULER_COMPONENT,
+    SCHEDULER_METRICS_PORT, WORKLOAD_LABEL,
+};
 
 /// The `PodMonitor`: exactly the pods that serve this model's versions, on
 /// the port and path where each backend exports its metrics.
@@ -15,6 +20,7 @@ pub fn render(plan: &Plan<'_>) -> Value {
         Backend::Kserve => kserve_scrape(plan),
         Backend::Seldon => seldon_scrape(plan),
         Backend::SeldonV2 => seldon_v2_scrape(plan),
+        Backend::KserveLlm => llm_scrape(plan),
     };
     json!({
         "apiVersion": "monitoring.coreos.com/v1",
@@ -106,6 +112,83 @@ fn kserve_scrape(plan: &Plan<'_>) -> (Value, Vec<Value>) {
         }
     }
     (selector, endpoints)
+}
+
+/// `LLMInferenceService`: the workload pods of the model's services (main,
+/// prefill, and a multi-node leader; the controller's labels), the `main`
+/// container only, on the port its preset declares (vLLM's 8000, or 8001
+/// behind the P/D sidecar), so that the sidecar's port is not scraped.
+fn llm_scrape(plan: &Plan<'_>) -> (Value, Vec<Value>) {
+    let services: Vec<String> = plan.variants.iter().map(|(variant, _)| variant.object_name(plan.name())).collect();
+    let selector = json!({
+        "matchLabels": { PART_OF_LABEL.0: PART_OF_LABEL.1, WORKLOAD_LABEL.0: WORKLOAD_LABEL.1 },
+        "matchExpressions": [{ "key": NAME_LABEL, "operator": "In", "values": services }],
+    });
+    let mut relabelings = vec![json!({
+        "action": "keep",
+        "sourceLabels": ["__meta_kubernetes_pod_container_name"],
+        "regex": MAIN_CONTAINER,
+    })];
+    relabelings.extend(pod_relabelings(plan));
+    relabelings.push(json!({
+        "action": "replace",
+        "sourceLabels": [pod_label(ROLE_POD_LABEL)],
+        "targetLabel": ROLE_LABEL,
+    }));
+    let mut endpoint = endpoint(plan, "/metrics");
+    endpoint.insert("relabelings".into(), json!(relabelings));
+    (selector, vec![Value::Object(endpoint)])
+}
+
+/// The `PodMonitor` of llm-d's scheduler (endpoint picker) pods, whose
+/// `/metrics` wants a bearer token, when the spec names one.
+pub fn scheduler(plan: &Plan<'_>) -> Option<Value> {
+    let scrape = plan.monitoring.scheduler.as_ref()?;
+    let spec = plan.spec();
+    if spec.backend != Backend::KserveLlm || !llm::scheduler(spec) {
+        return None; // Refused by validation.
+    }
+    // A split shadow gets mirrored copies only, without a scheduler.
+    let served: Vec<(String, &str)> =
+        plan.serving().map(|(variant, version)| (variant.object_name(plan.name()), version)).collect();
+    let selector = json!({
+        "matchLabels": { PART_OF_LABEL.0: PART_OF_LABEL.1, SCHEDULER_COMPONENT.0: SCHEDULER_COMPONENT.1 },
+        "matchExpressions": [{
+            "key": NAME_LABEL,
+            "operator": "In",
+            "values": served.iter().map(|(name, _)| name.clone()).collect::<Vec<_>>(),
+        }],
+    });
+    let mut relabelings = vec![json!({ "action": "replace", "targetLabel": MODEL_LABEL, "replacement": plan.name() })];
+    for (name, version) in &served {
+        relabelings.push(json!({
+            "action": "replace",
+            "sourceLabels": [pod_label(NAME_LABEL)],
+            "regex": regex_escape(name),
+            "targetLabel": VERSION_LABEL,
+            "replacement": version,
+        }));
+    }
+    let mut endpoint = endpoint(plan, "/metrics");
+    endpoint.insert("port".into(), json!(SCHEDULER_METRICS_PORT));
+    endpoint.insert(
+        "authorization".into(),
+        json!({ "type": "Bearer", "credentials": { "name": scrape.bearer_token.name, "key": scrape.bearer_token.key } }),
+    );
+    endpoint.insert("relabelings".into(), json!(relabelings));
+    Some(json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": plan.metadata(&format!("{}-scheduler", plan.name()), &[], &[]),
+        "spec": { "selector": selector, "podMetricsEndpoints": [endpoint] },
+    }))
+}
+
+/// The meta label under which Prometheus' Kubernetes discovery offers a pod label
+/// (every character that is not a letter or digit becomes `_`).
+fn pod_label(label: &str) -> String {
+    let sanitized: String = label.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    format!("__meta_kubernetes_pod_label_{sanitized}")
 }
 
 /// Seldon Core v1: the SeldonDeployment's pods; every container port named

@@ -2,6 +2,8 @@
 
 use serde_json::{Value, json};
 
+use super::alert::{AlertSpec, alert, for_or, who};
+use super::llm;
 use super::plan::Plan;
 use super::promql::{
     ERROR_RATIO, ERRORS, LATENCY_MEAN, LATENCY_QUANTILE, REQUESTS, and, percentile, quote, regex_escape, selector,
@@ -10,18 +12,17 @@ use super::source::{Source, quality_missing};
 use crate::model::monitoring::{self as spec, AlertSeverity, Direction};
 use crate::render::variant::Variant;
 
-/// The runbook hint on every alert: in GitOps the spec is the state.
-pub const RUNBOOK: &str = "roll back: revert the commit that changed the spec";
-
 /// The `PrometheusRule`: recording rules that turn the backend's metrics
 /// into modelgen's per-version series, then the alerts, which read only those.
 pub fn render(plan: &Plan<'_>) -> Option<Value> {
     let mut groups = Vec::new();
-    let recording = recording_rules(plan);
+    let mut recording = recording_rules(plan);
+    recording.extend(llm::recording_rules(plan));
     if !recording.is_empty() {
         groups.push(json!({ "name": format!("modelgen.{}.recording", plan.name()), "rules": recording }));
     }
-    let alerts = alert_rules(plan);
+    let mut alerts = alert_rules(plan);
+    alerts.extend(llm::alert_rules(plan));
     if !alerts.is_empty() {
         groups.push(json!({ "name": format!("modelgen.{}.alerts", plan.name()), "rules": alerts }));
     }
@@ -80,57 +81,6 @@ fn latency_series(plan: &Plan<'_>, version: &str) -> String {
 /// How the latency is described in messages: `p99` or `mean`.
 fn latency_word(plan: &Plan<'_>) -> String {
     plan.quantile().map_or_else(|| "mean".to_owned(), percentile)
-}
-
-/// What every alert of a spec shares.
-struct AlertSpec<'a> {
-    /// The alert's name (`ModelLatencyHigh`, ...).
-    name: &'a str,
-    /// When it fires, in `PromQL`.
-    expr: String,
-    /// How long the condition must hold.
-    for_: String,
-    /// Its `severity` label.
-    severity: AlertSeverity,
-    /// The model version it watches.
-    version: &'a str,
-    /// The variant it watches; `None` for alerts about the whole model.
-    variant: Option<Variant>,
-    /// The one-line `summary` annotation.
-    summary: String,
-    /// The `description` annotation, before the spec file is named.
-    description: String,
-}
-
-/// One alerting rule, labelled for routing and annotated with the spec and the runbook.
-fn alert(plan: &Plan<'_>, alert: &AlertSpec<'_>) -> Value {
-    let mut labels = json!({
-        "severity": alert.severity.as_str(),
-        "model": plan.name(),
-        "version": alert.version,
-        "backend": plan.spec().backend.as_str(),
-    });
-    if let Some(variant) = alert.variant {
-        labels["variant"] = json!(variant.as_str());
-    }
-    let description = format!("{} Spec: `{}`.", alert.description, plan.target.source);
-    json!({
-        "alert": alert.name,
-        "expr": alert.expr,
-        "for": alert.for_,
-        "labels": labels,
-        "annotations": { "summary": alert.summary, "description": description, "runbook": RUNBOOK },
-    })
-}
-
-/// The spec's `for`, or the alert kind's default.
-fn for_or(duration: Option<&spec::Duration>, default: &str) -> String {
-    duration.map_or_else(|| default.to_owned(), |d| d.0.clone())
-}
-
-/// Who the alert is about, for messages: `mochanet v1.2.0 (stable)`.
-fn who(plan: &Plan<'_>, variant: Variant, version: &str) -> String {
-    format!("{} {version} ({})", plan.name(), variant.as_str())
 }
 
 /// Every alert the spec writes that the backend's metrics can feed.

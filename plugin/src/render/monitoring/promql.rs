@@ -15,6 +15,13 @@ pub const LATENCY_QUANTILE: &str = "modelgen:request_latency_seconds:quantile5m"
 /// Per-version mean latency in seconds (Seldon Core 2, which has no per-model histogram).
 pub const LATENCY_MEAN: &str = "modelgen:request_latency_seconds:mean5m";
 
+/// The label every scraped series of a model gets: the spec's name.
+pub const MODEL_LABEL: &str = "model";
+/// The label every scraped series gets: the model version its pod serves.
+pub const VERSION_LABEL: &str = "version";
+/// The label an `LLMInferenceService`'s series get: the pod's llm-d role (`both`, `decode` or `prefill`).
+pub const ROLE_LABEL: &str = "role";
+
 /// The rate window of every recording rule.
 pub const WINDOW: &str = "5m";
 

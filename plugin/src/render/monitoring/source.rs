@@ -1,8 +1,10 @@
 //! Where each backend's request metrics come from, what they cannot tell, and the `PromQL` that reads them.
 
-use super::promql::{and, quantile_by_version, quote, rate_by_version, regex_escape};
+use super::promql::{ROLE_LABEL, and, quantile_by_version, quote, rate_by_version, regex_escape};
 use crate::model::spec::{Backend, DeploymentMode, ModelFormat, Spec};
 use crate::render::seldon_v2;
+use crate::rules::backend::kserve_llm::PREFILL_ROLE;
+use crate::rules::backend::vllm::{E2E_LATENCY, FINISHED_WITH_ERROR, REQUEST_SUCCESS};
 
 /// Server errors: HTTP 5xx, or the gRPC codes that map to them.
 const SERVER_ERROR_CODES: &str = "5..|Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss";
@@ -35,6 +37,10 @@ pub enum Source {
     },
     /// Seldon Core 2's agent beside each inference server.
     SeldonAgent,
+    /// vLLM's own metrics: KServe's `LLMInferenceService`, or KServe's Hugging
+    /// Face server with its vLLM backend in Standard mode. Finished requests
+    /// by reason, and latency histograms.
+    Vllm,
 }
 
 impl Source {
@@ -43,7 +49,9 @@ impl Source {
         match spec.backend {
             Backend::Seldon => Source::SeldonExecutor { protocol: crate::render::seldon::protocol(spec).0 },
             Backend::SeldonV2 => Source::SeldonAgent,
+            Backend::KserveLlm => Source::Vllm,
             Backend::Kserve if spec.mode() == DeploymentMode::Knative => Source::QueueProxy,
+            Backend::Kserve if vllm_engine(spec) => Source::Vllm,
             Backend::Kserve => {
                 // The runtime KServe will run the model on (a pinned one of
                 // the user's is unknown): sklearn over `v2` runs on MLServer,
@@ -94,6 +102,7 @@ impl Source {
                 rate_by_version("seldon_api_executor_server_requests_seconds_count", &predictions(selector, protocol))
             }
             Source::SeldonAgent => rate_by_version("seldon_model_infer_total", selector),
+            Source::Vllm => rate_by_version(REQUEST_SUCCESS, &serving(selector)),
         })
     }
 
@@ -115,6 +124,10 @@ impl Source {
                 &and(&predictions(selector, protocol), &codes),
             ),
             Source::SeldonAgent => rate_by_version("seldon_model_infer_total", &and(selector, &codes)),
+            Source::Vllm => rate_by_version(
+                REQUEST_SUCCESS,
+                &and(&serving(selector), &format!("finished_reason={}", quote(FINISHED_WITH_ERROR))),
+            ),
         })
     }
 
@@ -133,6 +146,7 @@ impl Source {
                 "seldon_api_executor_server_requests_seconds_bucket",
                 &predictions(selector, protocol),
             ),
+            (Source::Vllm, Some(q)) => quantile_by_version(q, E2E_LATENCY, &serving(selector)),
             (Source::SeldonAgent, _) => format!(
                 "{} / {}",
                 rate_by_version("seldon_model_infer_seconds_total", selector),
@@ -141,6 +155,25 @@ impl Source {
             _ => return None,
         })
     }
+}
+
+/// Whether KServe's Hugging Face server runs its vLLM backend with the
+/// spec's engine settings or served name (modelgen then passes `--backend=vllm`).
+pub fn vllm_engine(spec: &Spec) -> bool {
+    spec.backend == Backend::Kserve
+        && spec.model.format == Some(ModelFormat::Huggingface)
+        && (spec.engine.is_some() || spec.model.served_name.is_some())
+}
+
+/// Whether vLLM's own metrics are scraped (its time to first token, KV cache, queue, tokens).
+pub fn llm_metrics(spec: &Spec) -> bool {
+    spec.backend == Backend::KserveLlm || vllm_engine(spec)
+}
+
+/// The series of pods that answer callers: prefill pods of a disaggregated
+/// LLM only process prompts for the decode pods, which count the request.
+pub fn serving(selector: &str) -> String {
+    and(selector, &format!("{ROLE_LABEL}!={}", quote(PREFILL_ROLE)))
 }
 
 /// Why the quality metric cannot be read for this spec, when it cannot.

@@ -596,6 +596,7 @@ mod tests {
             args: Vec::new(),
             env: Vec::new(),
             env_from: Vec::new(),
+            served_name: None,
         }
     }
 

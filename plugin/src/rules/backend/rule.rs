@@ -5,6 +5,12 @@
 pub enum Component {
     /// KServe (`serving.kserve.io`).
     Kserve,
+    /// KServe's `LLMInferenceService` and the llm-d components it runs.
+    KserveLlm,
+    /// vLLM, inside KServe's LLM and Hugging Face images.
+    Vllm,
+    /// KEDA, for autoscaling on Prometheus queries.
+    Keda,
     /// Knative Serving, under KServe's Knative mode.
     Knative,
     /// Gateway API, for modelgen's `split` routes.
@@ -24,6 +30,9 @@ impl Component {
     pub fn title(self) -> &'static str {
         match self {
             Component::Kserve => "KServe v0.20.0",
+            Component::KserveLlm => "KServe v0.20.0: `LLMInferenceService` (llm-d)",
+            Component::Vllm => "vLLM 0.23.0 and 0.24.0 (in KServe v0.20.0's images)",
+            Component::Keda => "KEDA v2.20.2",
             Component::Knative => "Knative Serving 1.20",
             Component::GatewayApi => "Gateway API v1.6.1",
             Component::Istio => "Istio",
