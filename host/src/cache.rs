@@ -1,31 +1,56 @@
 //! The on-disk cache of compiled plugin code, so a warm render skips the compiler.
 //!
 //! Compiling the component with Cranelift takes hundreds of milliseconds;
-//! loading the machine code it produced (memory-mapped) takes well under one.
-//! Entries are keyed by the component's SHA-256 and by the engine's
-//! compatibility hash (wasmtime version, target, and every setting that
-//! changes the code, such as fuel metering). Entries are written to a
-//! temporary file and renamed into place, so concurrent renders (Argo CD runs
-//! several) never see half a file. Only files this host wrote are loaded:
-//! the directory is private to the user, and an entry that is not a regular
-//! file owned by the current user and writable only by them is ignored.
+//! loading the machine code it produced takes about a millisecond. Entries
+//! are keyed by the component's SHA-256 and by the engine's compatibility
+//! hash (wasmtime version, target, and every setting that changes the code,
+//! such as fuel metering). Entries are written to a temporary file and
+//! renamed into place, so concurrent renders (Argo CD runs several) never
+//! see half a file.
+//!
+//! Machine code is executed as it is, so an entry is loaded only when this
+//! host wrote it and it is whole: the directory is private to the user (an
+//! entry that is not a regular file owned by the current user and writable
+//! only by them is ignored), and each entry carries a checksum of all its
+//! bytes, checked before wasmtime sees them (a damaged entry, a torn write
+//! or a flipped bit, is replaced, never run). A cache directory that is not
+//! private (another user's, or writable by others) is not used at all: the
+//! built-in plugin's precompiled code is used instead, with one warning.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read as _, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use crate::escape;
 use crate::runtime::Wasm;
+
+/// The first bytes of an entry: the format, then the CRC-32 of the rest.
+const MAGIC: &[u8; 16] = b"modelgen-cwasm1\n";
+/// Entries larger than this are not read (the built-in plugin's is 6 MB).
+const MAX_ENTRY_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Whether the warning about an untrusted cache directory was printed.
+static WARNED: AtomicBool = AtomicBool::new(false);
 
 /// A directory of compiled components.
 #[derive(Clone, Debug)]
 pub struct CompileCache {
     dir: PathBuf,
+}
+
+/// Whether the cache directory can hold code this process will run.
+enum Trust {
+    /// Private to this user, or not there yet (it is created private).
+    Usable,
+    /// Someone else's, or writable by others: why.
+    Refused(String),
 }
 
 impl CompileCache {
@@ -53,11 +78,26 @@ impl CompileCache {
     }
 
     /// The compiled component for `wasm`: from the cache when a valid entry
-    /// exists (memory-mapped, the fastest load), else from `prebuilt` (the
-    /// machine code the build made for the built-in plugin) or compiled now,
-    /// and stored. A cache that cannot be written (read-only home, full disk)
-    /// costs speed, never the render.
+    /// exists, else from `prebuilt` (the machine code the build made for the
+    /// built-in plugin) or compiled now, and stored. A cache that cannot be
+    /// written (read-only home, full disk) or cannot be trusted costs at
+    /// most the compile of a `--plugin`, never the render.
     pub fn load_or_compile(&self, engine: &Engine, wasm: &Wasm<'_>) -> Result<Component> {
+        if let Trust::Refused(why) = self.trust() {
+            if !WARNED.swap(true, Ordering::Relaxed) {
+                eprintln!(
+                    "warning: the cache directory `{}` is not used: {why}; {} (use a directory of your own with \
+                     `--cache-dir` or `MODELGEN_CACHE_DIR`, or `--no-cache`)",
+                    escape::value(&self.dir.to_string_lossy()),
+                    if wasm.prebuilt.is_some() {
+                        "the plugin's precompiled code built into modelgen runs instead"
+                    } else {
+                        "the plugin is compiled on every run"
+                    }
+                );
+            }
+            return uncached(engine, wasm);
+        }
         let path = self.entry_path(engine, &wasm.sha256);
         if let Some(component) = self.load(engine, &path) {
             return Ok(component);
@@ -65,9 +105,7 @@ impl CompileCache {
         if let Some(bytes) = wasm.prebuilt {
             // Best effort: failing to store only makes the next render slower.
             let _ = self.store(&path, bytes);
-            if let Some(component) = self.load(engine, &path) {
-                return Ok(component);
-            }
+            return crate::runtime::deserialize_prebuilt(engine, bytes);
         }
         let component =
             Component::new(engine, wasm.bytes).map_err(anyhow::Error::from).context("compile the plugin component")?;
@@ -86,21 +124,52 @@ impl CompileCache {
         self.dir.join(format!("{hex}.cwasm"))
     }
 
+    /// The machine code an entry holds, if it is a whole entry this host wrote.
+    pub fn entry_payload(entry: &[u8]) -> Option<&[u8]> {
+        let rest = entry.strip_prefix(MAGIC.as_slice())?;
+        let (checksum, payload) = rest.split_first_chunk::<4>()?;
+        (u32::from_le_bytes(*checksum) == crc32fast::hash(payload)).then_some(payload)
+    }
+
+    fn trust(&self) -> Trust {
+        let uid = current_uid();
+        let Ok(meta) = fs::symlink_metadata(&self.dir) else { return Trust::Usable };
+        match meta {
+            meta if !meta.is_dir() => Trust::Refused("it is not a directory".to_owned()),
+            meta if meta.uid() != uid => {
+                Trust::Refused(format!("it belongs to user {}, not to this one ({uid})", meta.uid()))
+            }
+            meta if meta.mode() & 0o022 != 0 => {
+                Trust::Refused(format!("others can write to it (mode {:o})", meta.mode() & 0o7777))
+            }
+            _ => Trust::Usable,
+        }
+    }
+
     fn load(&self, engine: &Engine, path: &Path) -> Option<Component> {
         let meta = fs::symlink_metadata(path).ok()?;
         let uid = current_uid();
-        let trusted =
-            meta.file_type().is_file() && meta.uid() == uid && meta.mode() & 0o022 == 0 && self.dir_is_private(uid);
+        let trusted = meta.file_type().is_file()
+            && meta.uid() == uid
+            && meta.mode() & 0o022 == 0
+            && meta.len() <= MAX_ENTRY_BYTES
+            && self.dir_is_private(uid);
         if !trusted {
             return None;
         }
-        // SAFETY: wasmtime requires that the file was produced by
-        // `serialize` of a compatible engine. The checks above ensure this
-        // host wrote it (a private directory, an entry owned by this user and
-        // writable by no one else); the key covers engine compatibility, and
-        // wasmtime re-checks its header and version on load.
+        // Read into memory, checked whole, and handed over from there: a
+        // file that changed after the check is never what runs.
+        let mut entry = Vec::with_capacity(usize::try_from(meta.len()).ok()?);
+        fs::File::open(path).ok()?.take(MAX_ENTRY_BYTES).read_to_end(&mut entry).ok()?;
+        let payload = Self::entry_payload(&entry)?;
+        // SAFETY: wasmtime requires bytes produced by `serialize` of a
+        // compatible engine. These were written by this host (a private
+        // directory, an entry owned by this user and writable by no one
+        // else) and are exactly what it wrote (the checksum of every byte);
+        // the key covers engine compatibility, and wasmtime re-checks its
+        // header and version.
         #[allow(unsafe_code)]
-        let component = unsafe { Component::deserialize_file(engine, path) };
+        let component = unsafe { Component::deserialize(engine, payload) };
         component.ok()
     }
 
@@ -110,12 +179,26 @@ impl CompileCache {
 
     fn store(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir).context("create the cache directory")?;
+        if !self.dir_is_private(current_uid()) {
+            anyhow::bail!("the cache directory is not private");
+        }
         let mut file =
             tempfile::Builder::new().prefix(".tmp-").tempfile_in(&self.dir).context("create a temporary cache file")?;
+        file.write_all(MAGIC).context("write the cache entry")?;
+        file.write_all(&crc32fast::hash(bytes).to_le_bytes()).context("write the cache entry")?;
         file.write_all(bytes).context("write the cache entry")?;
         file.as_file().set_permissions(fs::Permissions::from_mode(0o600)).context("restrict the cache entry")?;
         file.persist(path).context("move the cache entry into place")?;
         Ok(())
+    }
+}
+
+/// The compiled component without the cache: the build's machine code when
+/// there is some, else compiled now.
+fn uncached(engine: &Engine, wasm: &Wasm<'_>) -> Result<Component> {
+    match wasm.prebuilt {
+        Some(bytes) => crate::runtime::deserialize_prebuilt(engine, bytes),
+        None => Component::new(engine, wasm.bytes).map_err(anyhow::Error::from).context("compile the plugin component"),
     }
 }
 
@@ -130,6 +213,9 @@ impl CompileCache {
 
     /// Records a verdict (best effort, like compiled entries).
     pub fn record_verdict(&self, key: &str) {
+        if !matches!(self.trust(), Trust::Usable) {
+            return;
+        }
         let dir = self.dir.join("verdicts");
         let stored = fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).and_then(|()| {
             let file = tempfile::Builder::new().prefix(".tmp-").tempfile_in(&dir)?;
@@ -139,7 +225,8 @@ impl CompileCache {
     }
 }
 
-fn current_uid() -> u32 {
+/// The effective user id of this process.
+pub(crate) fn current_uid() -> u32 {
     // SAFETY: `geteuid` has no preconditions and cannot fail.
     #[allow(unsafe_code)]
     unsafe {
