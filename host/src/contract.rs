@@ -30,7 +30,8 @@ use serde_json::Value;
 use crate::diagnostic::{Manifest, Rendered};
 use crate::escape;
 
-/// Checks a successful render's manifests (see the module documentation).
+/// Checks that a successful render has objects and that each manifest is
+/// one document (see the module documentation): before anything parses them.
 /// The error names the broken rule; it is the plugin's fault.
 pub fn check(rendered: &Rendered) -> Result<()> {
     if rendered.manifests.is_empty() {
@@ -40,19 +41,25 @@ pub fn check(rendered: &Rendered) -> Result<()> {
         );
     }
     for manifest in &rendered.manifests {
-        check_manifest(manifest)?;
+        if let Some(problem) = document_problem(&manifest.yaml) {
+            bail!(
+                "the plugin returned a manifest (from `{}`) that is not exactly one YAML document ending with a \
+                 line break: {problem}",
+                escape::value(&manifest.source)
+            );
+        }
     }
     Ok(())
 }
 
-fn check_manifest(manifest: &Manifest) -> Result<()> {
+/// Checks the names of a render's objects, once they are known to be
+/// objects of kinds modelgen knows (see the module documentation).
+pub fn check_names(rendered: &Rendered) -> Result<()> {
+    rendered.manifests.iter().try_for_each(check_manifest_names)
+}
+
+fn check_manifest_names(manifest: &Manifest) -> Result<()> {
     let source = escape::value(&manifest.source);
-    if let Some(problem) = document_problem(&manifest.yaml) {
-        bail!(
-            "the plugin returned a manifest (from `{source}`) that is not exactly one YAML document ending with a \
-             line break: {problem}"
-        );
-    }
     let object: Value = serde_saphyr::from_str(&manifest.yaml).map_err(|e| {
         anyhow::anyhow!(
             "the plugin returned a document that is not YAML (from `{source}`): {}",
@@ -197,13 +204,20 @@ mod tests {
         Rendered { manifests: vec![Manifest { yaml: yaml.to_owned(), source: "m.yaml".into() }], warnings: vec![] }
     }
 
+    fn check_all(rendered: &Rendered) -> Result<()> {
+        check(rendered)?;
+        check_names(rendered)
+    }
+
     const OBJECT: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a.b-c\n  namespace: ml\n";
 
     #[test]
     fn one_document_ending_with_a_line_break_passes() {
-        check(&rendered(OBJECT)).expect("valid");
-        check(&rendered("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  k: \"--- not a marker\"\n"))
-            .expect("a marker inside a value is content");
+        check_all(&rendered(OBJECT)).expect("valid");
+        check_all(&rendered(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  k: \"--- not a marker\"\n",
+        ))
+        .expect("a marker inside a value is content");
     }
 
     #[test]
@@ -215,10 +229,10 @@ mod tests {
             (&format!("%YAML 1.2\n---\n{OBJECT}"), "directive"),
             (&OBJECT.replace("\n  namespace", "\r---\r  namespace"), "starts a new document"),
         ] {
-            let e = check(&rendered(yaml)).expect_err(why).to_string();
+            let e = check_all(&rendered(yaml)).expect_err(why).to_string();
             assert!(e.contains(why), "{e}");
         }
-        let e = check(&Rendered { manifests: vec![], warnings: vec![] }).expect_err("empty").to_string();
+        let e = check_all(&Rendered { manifests: vec![], warnings: vec![] }).expect_err("empty").to_string();
         assert!(e.contains("rendered no objects"), "{e}");
     }
 
@@ -226,14 +240,14 @@ mod tests {
     fn names_must_be_kubernetes_names() {
         for name in ["\"a\\nREADME.md\"", "UPPER", "a_b", "-a", "a..b", "\"\"", &"a".repeat(254)] {
             let yaml = OBJECT.replace("a.b-c", name);
-            let e = check(&rendered(&yaml)).expect_err(name).to_string();
+            let e = check_all(&rendered(&yaml)).expect_err(name).to_string();
             assert!(e.contains("is not a valid name") && !e.contains('\n'), "{e}");
         }
         let isvc = OBJECT.replace("ConfigMap", "InferenceService");
-        let e = check(&rendered(&isvc)).expect_err("a dot").to_string();
+        let e = check_all(&rendered(&isvc)).expect_err("a dot").to_string();
         assert!(e.contains("DNS-1035 label"), "{e}");
-        check(&rendered(&isvc.replace("a.b-c", "iris-v2"))).expect("valid");
-        let e = check(&rendered(&OBJECT.replace("ml", "\"m\\u001b[31m\""))).expect_err("namespace").to_string();
+        check_all(&rendered(&isvc.replace("a.b-c", "iris-v2"))).expect("valid");
+        let e = check_all(&rendered(&OBJECT.replace("ml", "\"m\\u001b[31m\""))).expect_err("namespace").to_string();
         assert!(e.contains("not a valid namespace name") && !e.contains('\u{1b}'), "{e}");
         assert!(is_dns1123_label("prod-eu1") && !is_dns1123_label("a.b") && is_dns1123_subdomain("a.b"));
     }
