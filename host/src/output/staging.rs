@@ -31,9 +31,9 @@ use crate::safe_path::{self, Kind, Root};
 pub const FAULT_ENV: &str = "MODELGEN_TEST_FAIL_WRITE_AFTER";
 
 /// Test hook: the number of files a write may create before the process
-/// dies on the spot (`abort`, which runs no clean-up, as `kill -9`), so that
-/// tests can check what the next render makes of what is left.
-pub const ABORT_ENV: &str = "MODELGEN_TEST_ABORT_AFTER";
+/// kills itself (`SIGKILL`, as `kill -9`: no clean-up runs), so that tests
+/// can check what the next render makes of what is left.
+pub const KILL_ENV: &str = "MODELGEN_TEST_KILL_AFTER";
 
 /// What the names of staging directories beside `target` start with.
 fn prefix(target: &Path) -> String {
@@ -66,7 +66,7 @@ pub struct Staging {
     _lock: OwnedFd,
     written: usize,
     fail_after: Option<usize>,
-    abort_after: Option<usize>,
+    kill_after: Option<usize>,
 }
 
 impl Staging {
@@ -98,7 +98,7 @@ impl Staging {
             _lock: lock,
             written: 0,
             fail_after: number(FAULT_ENV),
-            abort_after: number(ABORT_ENV),
+            kill_after: number(KILL_ENV),
         };
         let mode = if existing.exists {
             fs::metadata(target)
@@ -122,8 +122,12 @@ impl Staging {
         if self.fail_after.is_some_and(|n| self.written >= n) {
             bail!("cannot write `{relative}`: injected failure ({FAULT_ENV})");
         }
-        if self.abort_after.is_some_and(|n| self.written >= n) {
-            std::process::abort();
+        if self.kill_after.is_some_and(|n| self.written >= n) {
+            // SAFETY: `kill` of this very process, which ends here.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
         }
         let path = self.dir().join(relative);
         if let Some(parent) = path.parent() {
