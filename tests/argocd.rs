@@ -1343,7 +1343,7 @@ fn missing_apis_cost_time_in_proportion_to_the_number_of_models() {
             .args(&plugin[1..])
             .current_dir(unpacked.app_dir(&app))
             .env_clear()
-            .envs(app.generate_env(sidecar, &without_seldon).into_iter());
+            .envs(app.generate_env(sidecar, &without_seldon));
         let run = support::measured_command(command);
         assert_eq!(run.code, Some(1), "{}", run.stderr);
         assert!(run.stderr.contains(&format!("lacks {n} APIs the render needs")), "{}", run.stderr);

@@ -52,6 +52,14 @@ fn wat_plugin(dir: &Path, declarations: &str, body: &str) -> PathBuf {
     path
 }
 
+/// `text(i)` for each `i`, one per line.
+fn each(range: std::ops::RangeInclusive<usize>, text: impl Fn(usize) -> String) -> String {
+    range.fold(String::new(), |mut out, i| {
+        let _ = writeln!(out, "{}", text(i));
+        out
+    })
+}
+
 /// A line the GitHub Actions runner would take for a workflow command.
 fn is_workflow_command(line: &str) -> bool {
     let line = line.trim_start();
@@ -240,19 +248,17 @@ fn every_memory_of_the_instance_counts_against_one_limit() {
     // Six extra memories of 60 MiB each, every page touched: each is under
     // the 64 MiB limit, together they are five times over it.
     let dir = app(&[("tiny.yaml", SPEC.into())]);
-    let memories: String = (1..=6).map(|m| format!("(memory $m{m} 0)\n")).collect();
-    let fill: String = (1..=6)
-        .map(|m| {
-            format!(
-                "(if (i32.eq (memory.grow $m{m} (i32.const 960)) (i32.const -1)) (then unreachable))
-                 (local.set $i (i32.const 0))
-                 (loop $touch
-                   (i32.store8 $m{m} (local.get $i) (i32.const 1))
-                   (local.set $i (i32.add (local.get $i) (i32.const 4096)))
-                   (br_if $touch (i32.lt_u (local.get $i) (i32.const 62914560))))\n"
-            )
-        })
-        .collect();
+    let memories = each(1..=6, |m| format!("(memory $m{m} 0)"));
+    let fill = each(1..=6, |m| {
+        format!(
+            "(if (i32.eq (memory.grow $m{m} (i32.const 960)) (i32.const -1)) (then unreachable))
+             (local.set $i (i32.const 0))
+             (loop $touch
+               (i32.store8 $m{m} (local.get $i) (i32.const 1))
+               (local.set $i (i32.add (local.get $i) (i32.const 4096)))
+               (br_if $touch (i32.lt_u (local.get $i) (i32.const 62914560))))"
+        )
+    });
     let plugin = wat_plugin(dir.path(), &memories, &fill);
     let run = measured(dir.path(), &["render", ".", "--max-memory", "64", "--plugin", plugin.to_str().expect("UTF-8")]);
     assert_refused(&run, 3, "the plugin tried to use more than its memory limit of 64 MiB");
@@ -264,15 +270,28 @@ fn tables_count_against_the_memory_limit_too() {
     // Forty tables of 100,000 elements: each under any per-table cap, 64 MB
     // together against a 16 MiB limit.
     let dir = app(&[("tiny.yaml", SPEC.into())]);
-    let tables: String = (1..=40).map(|t| format!("(table $t{t} 0 funcref)\n")).collect();
-    let grow: String = (1..=40)
-        .map(|t| {
-            format!("(if (i32.eq (table.grow $t{t} (ref.null func) (i32.const 100000)) (i32.const -1)) (then unreachable))\n")
-        })
-        .collect();
+    let tables = each(1..=40, |t| format!("(table $t{t} 0 funcref)"));
+    let grow = each(1..=40, |t| {
+        format!("(if (i32.eq (table.grow $t{t} (ref.null func) (i32.const 100000)) (i32.const -1)) (then unreachable))")
+    });
     let plugin = wat_plugin(dir.path(), &tables, &grow);
     let run = measured(dir.path(), &["render", ".", "--max-memory", "16", "--plugin", plugin.to_str().expect("UTF-8")]);
     assert_refused(&run, 3, "the plugin tried to use more than its memory limit of 16 MiB");
+}
+
+#[test]
+fn a_plugin_cannot_wait_on_a_shared_memory_either() {
+    // `memory.atomic.wait32` with no timeout would park the thread where no
+    // deadline reaches it: shared memories (threads) are not enabled.
+    let dir = app(&[("tiny.yaml", SPEC.into())]);
+    let plugin = wat_plugin(
+        dir.path(),
+        "(memory $shared 1 1 shared)",
+        "(drop (memory.atomic.wait32 $shared (i32.const 0) (i32.const 0) (i64.const -1)))",
+    );
+    let run = measured(dir.path(), &["render", ".", "--timeout", "0.5", "--plugin", plugin.to_str().expect("UTF-8")]);
+    assert_refused(&run, 3, "cannot load the plugin");
+    assert!(run.stderr.contains("threads must be enabled for shared memories"), "{}", run.stderr);
 }
 
 #[test]

@@ -9,7 +9,8 @@
 //! timeout use) stop the call instead of arming a timer: a generator is a
 //! pure function, and has nothing to wait for. `wasi:sockets` is not
 //! linked at all: a generator has no network, and a socket is something to
-//! wait on.
+//! wait on. Nor can wasm code itself wait: `memory.atomic.wait` needs a
+//! shared memory, which needs wasmtime's `threads` feature, not built in.
 
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 use wasmtime_wasi::cli::{WasiCli, WasiCliView};
