@@ -729,9 +729,10 @@ fn diff_never_reads_through_a_linked_directory() {
     std::fs::write(rendered.join(".modelgen-owned"), owned_v1(&RENDERED)).expect("manifest");
     // `ml` becomes a link to a directory holding a file of the same name.
     let outside = tempfile::tempdir().expect("outside");
-    let secret =
-        "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: ml}\nstringData: {token: SECRET-TOKEN-3}\n";
-    for file in &RENDERED[1..] {
+    for (i, file) in RENDERED[1..].iter().enumerate() {
+        let secret = format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: s{i}, namespace: ml}}\nstringData: {{token: SECRET-TOKEN-3}}\n"
+        );
         std::fs::write(outside.path().join(file.trim_start_matches("ml/")), secret).expect("write");
     }
     std::fs::remove_dir_all(rendered.join("ml")).expect("remove");
