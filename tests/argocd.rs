@@ -1347,6 +1347,8 @@ fn missing_apis_cost_time_in_proportion_to_the_number_of_models() {
         let run = support::measured_command(command);
         assert_eq!(run.code, Some(1), "{}", run.stderr);
         assert!(run.stderr.contains(&format!("lacks {n} APIs the render needs")), "{}", run.stderr);
+        // Located at the line that chose the backend, also in a file of more than 1,024 documents.
+        assert!(run.stderr.contains("apps/many-models/models.yaml:6:12: error: "), "{}", run.stderr);
         run
     };
     let (small, large) = (run(150), run(1200));

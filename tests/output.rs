@@ -826,6 +826,21 @@ fn a_mount_inside_the_output_directory_is_never_moved_or_emptied() {
     );
     assert_eq!(std::fs::read_to_string(volume.path().join("user.txt")).expect("kept"), "the user's data\n");
     assert_eq!(entries(dir.path()), ["models", "rendered"], "a staging directory was left behind");
+
+    // A single file bound in place (as a Kubernetes `subPath` mount is) is a mount too.
+    std::fs::write(dir.path().join("rendered/notes.txt"), "placeholder\n").expect("a mount point");
+    let script = format!(
+        "mount --bind '{}' rendered/notes.txt || exit 99; \"$MODELGEN\" render models --out rendered --no-cache",
+        volume.path().join("user.txt").display()
+    );
+    let out = in_mount_namespace(dir.path(), &script);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("rendered/notes.txt` is a mount point inside the output directory"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(volume.path().join("user.txt")).expect("kept"), "the user's data\n");
 }
 
 #[test]

@@ -203,6 +203,11 @@ impl Root {
         is_mount_point_at(self.fd.as_fd(), name)
     }
 
+    /// The device this directory is on (`st_dev`).
+    pub fn device(&self) -> io::Result<u64> {
+        Ok(rustix::fs::fstat(&self.fd)?.st_dev)
+    }
+
     /// The parent of `relative`'s last component (`None`: this directory) and that component.
     fn parent_of<'a>(&self, relative: &'a str) -> Result<(Option<OwnedFd>, &'a str), Refusal> {
         let mut components = components(relative)?;
@@ -271,14 +276,33 @@ fn open_regular(parent: BorrowedFd<'_>, name: &OsStr, shown: &str) -> Result<Fil
     Ok(File::from(fd))
 }
 
-/// Whether the entry `name` of the directory `dir` is the root of a mount:
-/// on another device, or (Linux 5.8 and later) a bind mount of the same one.
+/// Whether the entry `name` of the directory `dir` is the root of a mount
+/// (a directory, or a file bound in place): on another device, or (Linux
+/// 5.8 and later) a bind mount of the same one.
 pub fn is_mount_point_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<bool> {
-    let stat = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
-    if stat.st_dev != rustix::fs::fstat(dir)?.st_dev {
-        return Ok(true);
+    entry_is_mount_point(dir, name, rustix::fs::fstat(dir)?.st_dev)
+}
+
+/// [`is_mount_point_at`], for a directory whose device (`st_dev`) is known:
+/// one `statx` per entry.
+pub fn entry_is_mount_point(dir: BorrowedFd<'_>, name: &OsStr, dir_device: u64) -> io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{StatxAttributes, StatxFlags};
+        match rustix::fs::statx(dir, name, AtFlags::SYMLINK_NOFOLLOW, StatxFlags::BASIC_STATS) {
+            Ok(statx) => {
+                let device = rustix::fs::makedev(statx.stx_dev_major, statx.stx_dev_minor);
+                let root = statx.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT)
+                    && statx.stx_attributes.contains(StatxAttributes::MOUNT_ROOT);
+                return Ok(device != dir_device || root);
+            }
+            // Without `statx` (before Linux 4.11, some sandboxes), a bind
+            // mount of the same device cannot be told apart: the device is compared.
+            Err(rustix::io::Errno::NOSYS | rustix::io::Errno::PERM) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
-    mount_root(dir, name)
+    Ok(rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?.st_dev != dir_device)
 }
 
 /// The components of a relative path, or [`Refusal::Invalid`].
@@ -325,25 +349,6 @@ pub fn lexical_target(link: &str, target: &Path) -> Option<String> {
     }
     let resolved = parts.join("/");
     is_relative(&resolved).then_some(resolved)
-}
-
-#[cfg(target_os = "linux")]
-fn mount_root(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<bool> {
-    use rustix::fs::{StatxAttributes, StatxFlags};
-    match rustix::fs::statx(dir, name, AtFlags::SYMLINK_NOFOLLOW, StatxFlags::BASIC_STATS) {
-        Ok(statx) => Ok(statx.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT)
-            && statx.stx_attributes.contains(StatxAttributes::MOUNT_ROOT)),
-        // Before Linux 5.8 (or without `statx`), a mount on the same device
-        // cannot be told apart; the device check above covers the others.
-        Err(rustix::io::Errno::NOSYS | rustix::io::Errno::PERM) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn mount_root(_: BorrowedFd<'_>, _: &OsStr) -> io::Result<bool> {
-    // Without bind mounts, a mount is a change of device, checked by the caller.
-    Ok(false)
 }
 
 #[cfg(target_os = "linux")]

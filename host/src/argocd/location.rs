@@ -42,10 +42,20 @@ pub struct Located {
 /// For each model of a file, the node that decides which APIs it needs:
 /// its `spec.backend` when the spec sets one, else its `metadata.name`.
 /// Empty when the file cannot be read this way (messages then name the
-/// file alone). The file is parsed once, however many models it holds.
+/// file alone). The file is parsed once, however many models it holds, with
+/// the budgets the plugin reads specs with (room for 100,000 documents).
 pub fn backends(contents: &[u8]) -> HashMap<String, Located> {
     let Ok(text) = std::str::from_utf8(contents) else { return HashMap::new() };
-    let Ok(documents) = serde_saphyr::from_multiple::<Document>(text) else { return HashMap::new() };
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_documents: 100_000,
+            max_nodes: 2_000_000,
+            max_events: 10_000_000,
+        },
+    };
+    let Ok(documents) = serde_saphyr::from_multiple_with_options::<Document>(text, options) else {
+        return HashMap::new();
+    };
     let zero_based = |n: u64| u32::try_from(n.saturating_sub(1)).unwrap_or(u32::MAX);
     let mut found = HashMap::new();
     for document in documents {

@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 
 use super::owned;
 use crate::escape;
-use crate::safe_path::{Kind, Refusal, Root};
+use crate::safe_path::{Kind, Refusal, Root, entry_is_mount_point};
 use crate::source::Budget;
 
 /// The kind of an entry, as found (symlinks are never followed).
@@ -39,7 +39,7 @@ pub struct Existing {
     pub root: Option<Root>,
     /// Every entry under it by relative `/`-separated path, except the ownership manifest.
     pub entries: BTreeMap<String, Entry>,
-    /// Directories under it on which another file system is mounted (or bound).
+    /// Entries under it on which another file system is mounted (or a file bound).
     pub mounts: Vec<String>,
     /// The files the previous render wrote (empty without a manifest).
     pub owned: BTreeSet<String>,
@@ -175,18 +175,22 @@ impl Existing {
 }
 
 fn walk(dir: &Root, prefix: &str, entries: &mut BTreeMap<String, Entry>, mounts: &mut Vec<String>) -> io::Result<()> {
+    let device = dir.device()?;
     for (name, kind) in dir.entries()? {
         let Some(text) = name.to_str() else {
             let shown = escape::value(&dir.path().join(&name).to_string_lossy()).into_owned();
             return Err(io::Error::other(format!("`{shown}` has a name that is not UTF-8")));
         };
         let relative = if prefix.is_empty() { text.to_owned() } else { format!("{prefix}/{text}") };
+        // A mount (a volume on a directory, a file bound in place) is never
+        // walked, moved or emptied.
+        let mounted = kind != Kind::Symlink && entry_is_mount_point(dir.fd(), &name, device)?;
+        if mounted {
+            mounts.push(relative.clone());
+        }
         let kind = match kind {
             Kind::Dir => {
-                if dir.is_mount_point(&name)? {
-                    // Never walked, never moved, never emptied.
-                    mounts.push(relative.clone());
-                } else {
+                if !mounted {
                     let child = dir.child_dir(&name).map_err(|e| io::Error::other(e.to_string()))?;
                     walk(&child, &relative, entries, mounts)?;
                 }
