@@ -25,6 +25,7 @@
 //!   `pkg/util/validation/validation.go` there: 253 and 63.
 
 use anyhow::{Result, bail};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::diagnostic::{Manifest, Rendered};
@@ -58,17 +59,33 @@ pub fn check_names(rendered: &Rendered) -> Result<()> {
     rendered.manifests.iter().try_for_each(check_manifest_names)
 }
 
+/// The parts of an object the name rules read; the rest is skipped, not built.
+#[derive(Deserialize)]
+struct Named {
+    #[serde(default)]
+    kind: Value,
+    #[serde(default)]
+    metadata: Metadata,
+}
+
+#[derive(Default, Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    name: Value,
+    #[serde(default)]
+    namespace: Value,
+}
+
 fn check_manifest_names(manifest: &Manifest) -> Result<()> {
     let source = escape::value(&manifest.source);
-    let object: Value = serde_saphyr::from_str(&manifest.yaml).map_err(|e| {
+    let object: Named = serde_saphyr::from_str(&manifest.yaml).map_err(|e| {
         anyhow::anyhow!(
-            "the plugin returned a document that is not YAML (from `{source}`): {}",
+            "the plugin returned a document that is not a Kubernetes object (from `{source}`): {}",
             escape::message(&e.to_string())
         )
     })?;
-    let text = |value: &Value| value.as_str().map(str::to_owned);
-    let kind = text(&object["kind"]).unwrap_or_default();
-    let name = text(&object["metadata"]["name"]).unwrap_or_default();
+    let kind = object.kind.as_str().unwrap_or_default().to_owned();
+    let name = object.metadata.name.as_str().unwrap_or_default().to_owned();
     let kind_shown = escape::value(&kind);
     let rule = if kind == "InferenceService" { Rule::Dns1035Label } else { Rule::Dns1123Subdomain };
     if let Err(why) = rule.check(&name) {
@@ -79,7 +96,7 @@ fn check_manifest_names(manifest: &Manifest) -> Result<()> {
             rule.describe()
         );
     }
-    match &object["metadata"]["namespace"] {
+    match &object.metadata.namespace {
         Value::Null => {}
         Value::String(namespace) => {
             if let Err(why) = Rule::Dns1123Label.check(namespace) {
