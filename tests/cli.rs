@@ -192,12 +192,15 @@ fn the_compile_cache_is_written_once_and_survives_damage() {
     let render = || render_through_cache(dir.path(), &cache).output().expect("run");
     let first = render();
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
-    let entries: Vec<_> =
+    let mut entries: Vec<_> =
         std::fs::read_dir(&cache).expect("cache created").flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
-    assert_eq!(entries.len(), 1, "one compiled entry, no leftovers: {entries:?}");
+    entries.sort();
+    assert_eq!(entries.len(), 2, "one compiled entry and its checksum, no leftovers: {entries:?}");
     assert!(cache.join("verdicts").is_dir(), "the output check's verdict is remembered");
     let entry = &entries[0];
     assert_eq!(entry.extension().and_then(|e| e.to_str()), Some("cwasm"));
+    assert_eq!(entries[1], modelgen::cache::CompileCache::checksum_path(entry));
+    assert!(modelgen::cache::CompileCache::entry_is_whole(entry));
     assert_eq!(std::fs::metadata(&cache).expect("stat").permissions().mode() & 0o777, 0o700);
 
     // A damaged entry is recompiled, not trusted and not fatal.
@@ -306,12 +309,16 @@ fn a_cold_cache_is_filled_with_the_machine_code_the_build_made() {
     let out =
         modelgen().current_dir(dir.path()).args(["render"]).env("MODELGEN_CACHE_DIR", &cache).output().expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let entries: Vec<_> =
-        std::fs::read_dir(&cache).expect("cache").flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .expect("cache")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
-    // The entry is the build's precompiled code (behind a checksum of every byte), so the next render loads it.
-    let entry = std::fs::read(&entries[0]).expect("entry");
-    assert!(modelgen::cache::CompileCache::entry_payload(&entry) == Some(modelgen::runtime::EMBEDDED_PRECOMPILED));
+    // The entry is the build's precompiled code, checked whole, so the next render memory-maps it.
+    assert!(std::fs::read(&entries[0]).expect("entry") == modelgen::runtime::EMBEDDED_PRECOMPILED);
+    assert!(modelgen::cache::CompileCache::entry_is_whole(&entries[0]));
 }
 
 const PROJECT_WITH_PATCH_FILE: &str = "apiVersion: modelgen.dev/v1alpha1
@@ -524,6 +531,10 @@ fn a_damaged_cache_entry_is_never_run() {
     let second = support::measured(dir.path(), &["render", "--cache-dir", cache_arg]);
     assert_eq!(second.code, Some(0), "the damaged entry ran: {:?}\n{}", second.code, second.stderr);
     assert_eq!(second.stdout, first.stdout);
-    let repaired = std::fs::read(&entry).expect("entry");
-    assert!(modelgen::cache::CompileCache::entry_payload(&repaired).is_some(), "the entry was replaced");
+    assert!(std::fs::read(&entry).expect("entry") == modelgen::runtime::EMBEDDED_PRECOMPILED, "the entry was replaced");
+    // A damaged checksum is damage too.
+    std::fs::write(modelgen::cache::CompileCache::checksum_path(&entry), "v1 12 00000000\n").expect("damage");
+    let third = support::measured(dir.path(), &["render", "--cache-dir", cache_arg]);
+    assert_eq!((third.code, third.stdout), (Some(0), first.stdout));
+    assert!(modelgen::cache::CompileCache::entry_is_whole(&entry), "the checksum was rewritten");
 }

@@ -11,11 +11,13 @@
 //! Machine code is executed as it is, so an entry is loaded only when this
 //! host wrote it and it is whole: the directory is private to the user (an
 //! entry that is not a regular file owned by the current user and writable
-//! only by them is ignored), and each entry carries a checksum of all its
-//! bytes, checked before wasmtime sees them (a damaged entry, a torn write
-//! or a flipped bit, is replaced, never run). A cache directory that is not
-//! private (another user's, or writable by others) is not used at all: the
-//! built-in plugin's precompiled code is used instead, with one warning.
+//! only by them is ignored), and beside each entry (`<key>.cwasm`, exactly
+//! what wasmtime serialized, so that it can be memory-mapped) lies the
+//! length and CRC-32 of all its bytes (`<key>.cwasm.crc32`), checked before
+//! wasmtime sees the entry: a damaged entry (a torn write, a flipped bit)
+//! is replaced, never run. A cache directory that is not private (another
+//! user's, or writable by others) is not used at all: the built-in
+//! plugin's precompiled code is used instead, with one warning.
 
 use std::fs;
 use std::io::{Read as _, Write};
@@ -31,10 +33,10 @@ use wasmtime::component::Component;
 use crate::escape;
 use crate::runtime::Wasm;
 
-/// The first bytes of an entry: the format, then the CRC-32 of the rest.
-const MAGIC: &[u8; 16] = b"modelgen-cwasm1\n";
-/// Entries larger than this are not read (the built-in plugin's is 6 MB).
-const MAX_ENTRY_BYTES: u64 = 1024 * 1024 * 1024;
+/// What the checksum file beside an entry is called after it.
+const CHECKSUM_SUFFIX: &str = ".crc32";
+/// The version of the checksum file's text (`v1 <length> <crc32 hex>`).
+const CHECKSUM_FORMAT: &str = "v1";
 
 /// Whether the warning about an untrusted cache directory was printed.
 static WARNED: AtomicBool = AtomicBool::new(false);
@@ -124,11 +126,42 @@ impl CompileCache {
         self.dir.join(format!("{hex}.cwasm"))
     }
 
-    /// The machine code an entry holds, if it is a whole entry this host wrote.
-    pub fn entry_payload(entry: &[u8]) -> Option<&[u8]> {
-        let rest = entry.strip_prefix(MAGIC.as_slice())?;
-        let (checksum, payload) = rest.split_first_chunk::<4>()?;
-        (u32::from_le_bytes(*checksum) == crc32fast::hash(payload)).then_some(payload)
+    /// The checksum file of the entry at `path`.
+    pub fn checksum_path(path: &Path) -> PathBuf {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(CHECKSUM_SUFFIX);
+        PathBuf::from(name)
+    }
+
+    /// Whether the entry at `path` is whole: its length and CRC-32 are what
+    /// its checksum file says. The entry is streamed through a small buffer
+    /// (from the page cache, about a millisecond for the built-in plugin's
+    /// 6 MB), never held.
+    pub fn entry_is_whole(path: &Path) -> bool {
+        let Ok(expected) = fs::read_to_string(Self::checksum_path(path)) else { return false };
+        let mut fields = expected.split_whitespace();
+        let (Some(CHECKSUM_FORMAT), Some(len), Some(crc), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return false;
+        };
+        let (Ok(len), Ok(crc)) = (len.parse::<u64>(), u32::from_str_radix(crc, 16)) else { return false };
+        let Ok(mut file) = fs::File::open(path) else { return false };
+        let mut hasher = crc32fast::Hasher::new();
+        let mut read: u64 = 0;
+        let mut buffer = vec![0; 256 * 1024];
+        loop {
+            match file.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => {
+                    hasher.update(&buffer[..n]);
+                    read += n as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+        read == len && hasher.finalize() == crc
     }
 
     fn trust(&self) -> Trust {
@@ -147,29 +180,25 @@ impl CompileCache {
     }
 
     fn load(&self, engine: &Engine, path: &Path) -> Option<Component> {
-        let meta = fs::symlink_metadata(path).ok()?;
         let uid = current_uid();
-        let trusted = meta.file_type().is_file()
-            && meta.uid() == uid
-            && meta.mode() & 0o022 == 0
-            && meta.len() <= MAX_ENTRY_BYTES
-            && self.dir_is_private(uid);
-        if !trusted {
+        let ours = |path: &Path| {
+            fs::symlink_metadata(path)
+                .is_ok_and(|meta| meta.file_type().is_file() && meta.uid() == uid && meta.mode() & 0o022 == 0)
+        };
+        let trusted = ours(path) && ours(&Self::checksum_path(path)) && self.dir_is_private(uid);
+        if !trusted || !Self::entry_is_whole(path) {
             return None;
         }
-        // Read into memory, checked whole, and handed over from there: a
-        // file that changed after the check is never what runs.
-        let mut entry = Vec::with_capacity(usize::try_from(meta.len()).ok()?);
-        fs::File::open(path).ok()?.take(MAX_ENTRY_BYTES).read_to_end(&mut entry).ok()?;
-        let payload = Self::entry_payload(&entry)?;
-        // SAFETY: wasmtime requires bytes produced by `serialize` of a
-        // compatible engine. These were written by this host (a private
+        // SAFETY: wasmtime requires a file produced by `serialize` of a
+        // compatible engine, unchanged. This host wrote it (a private
         // directory, an entry owned by this user and writable by no one
-        // else) and are exactly what it wrote (the checksum of every byte);
+        // else) and it is whole (its length and the checksum of every byte,
+        // checked just now: entries are replaced by renames, never edited,
+        // so only damage in place within that instant could slip through);
         // the key covers engine compatibility, and wasmtime re-checks its
         // header and version.
         #[allow(unsafe_code)]
-        let component = unsafe { Component::deserialize(engine, payload) };
+        let component = unsafe { Component::deserialize_file(engine, path) };
         component.ok()
     }
 
@@ -182,13 +211,19 @@ impl CompileCache {
         if !self.dir_is_private(current_uid()) {
             anyhow::bail!("the cache directory is not private");
         }
-        let mut file =
-            tempfile::Builder::new().prefix(".tmp-").tempfile_in(&self.dir).context("create a temporary cache file")?;
-        file.write_all(MAGIC).context("write the cache entry")?;
-        file.write_all(&crc32fast::hash(bytes).to_le_bytes()).context("write the cache entry")?;
-        file.write_all(bytes).context("write the cache entry")?;
-        file.as_file().set_permissions(fs::Permissions::from_mode(0o600)).context("restrict the cache entry")?;
-        file.persist(path).context("move the cache entry into place")?;
+        // The entry, then its checksum: a reader that finds no checksum, or
+        // one of an earlier entry of the same key (the same component and
+        // engine, so the same bytes), loads nothing it cannot check.
+        let checksum = format!("{CHECKSUM_FORMAT} {} {:08x}\n", bytes.len(), crc32fast::hash(bytes));
+        for (target, contents) in [(path.to_path_buf(), bytes), (Self::checksum_path(path), checksum.as_bytes())] {
+            let mut file = tempfile::Builder::new()
+                .prefix(".tmp-")
+                .tempfile_in(&self.dir)
+                .context("create a temporary cache file")?;
+            file.write_all(contents).context("write the cache entry")?;
+            file.as_file().set_permissions(fs::Permissions::from_mode(0o600)).context("restrict the cache entry")?;
+            file.persist(&target).context("move the cache entry into place")?;
+        }
         Ok(())
     }
 }

@@ -324,7 +324,7 @@ pub(crate) fn check_rendered(
     }
     contract::check(rendered).map_err(plugin_failed)?;
     check_output(rendered, cache)?;
-    contract::check_names(rendered).map_err(plugin_failed)
+    contract::check_names(rendered, cache).map_err(plugin_failed)
 }
 
 /// Every object must match its CRD.

@@ -27,9 +27,15 @@
 use anyhow::{Result, bail};
 use serde::Deserialize;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
+use crate::cache::CompileCache;
 use crate::diagnostic::{Manifest, Rendered};
 use crate::escape;
+
+/// The version of the name rules, part of the key of a remembered verdict:
+/// bump it when the rules change.
+const NAME_RULES: &str = "modelgen name rules 1";
 
 /// Checks that a successful render has objects and that each manifest is
 /// one document (see the module documentation): before anything parses them.
@@ -54,9 +60,31 @@ pub fn check(rendered: &Rendered) -> Result<()> {
 }
 
 /// Checks the names of a render's objects, once they are known to be
-/// objects of kinds modelgen knows (see the module documentation).
-pub fn check_names(rendered: &Rendered) -> Result<()> {
-    rendered.manifests.iter().try_for_each(check_manifest_names)
+/// objects of kinds modelgen knows (see the module documentation). Reading
+/// the names means parsing every object, so with a cache a verdict for the
+/// exact output bytes (a SHA-256: the plugin may be hostile) is remembered,
+/// as the CRD check's is.
+pub fn check_names(rendered: &Rendered, cache: Option<&CompileCache>) -> Result<()> {
+    let key = cache.map(|_| {
+        let mut key = Sha256::new();
+        key.update(NAME_RULES);
+        key.update(env!("CARGO_PKG_VERSION"));
+        for manifest in &rendered.manifests {
+            key.update(manifest.yaml.len().to_le_bytes());
+            key.update(&manifest.yaml);
+        }
+        format!("names-{}", crate::engine::hex(&key.finalize()))
+    });
+    if let (Some(cache), Some(key)) = (cache, &key)
+        && cache.has_verdict(key)
+    {
+        return Ok(());
+    }
+    rendered.manifests.iter().try_for_each(check_manifest_names)?;
+    if let (Some(cache), Some(key)) = (cache, &key) {
+        cache.record_verdict(key);
+    }
+    Ok(())
 }
 
 /// The parts of an object the name rules read; the rest is skipped, not built.
@@ -223,7 +251,20 @@ mod tests {
 
     fn check_all(rendered: &Rendered) -> Result<()> {
         check(rendered)?;
-        check_names(rendered)
+        check_names(rendered, None)
+    }
+
+    #[test]
+    fn a_verdict_is_remembered_for_the_exact_output_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = CompileCache::new(dir.path().join("cache"));
+        std::fs::create_dir(cache.dir()).expect("mkdir");
+        std::fs::set_permissions(cache.dir(), std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
+        check_names(&rendered(OBJECT), Some(&cache)).expect("valid");
+        assert_eq!(std::fs::read_dir(dir.path().join("cache/verdicts")).expect("verdicts").count(), 1);
+        let bad = rendered(&OBJECT.replace("a.b-c", "Bad"));
+        assert!(check_names(&bad, Some(&cache)).is_err());
+        assert!(check_names(&bad, Some(&cache)).is_err(), "a failure is never remembered");
     }
 
     const OBJECT: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a.b-c\n  namespace: ml\n";
