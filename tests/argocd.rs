@@ -1424,3 +1424,104 @@ fn an_llm_spec_fails_on_a_cluster_without_kserves_v1alpha2_llm_api_or_keda() {
         "a cluster with both",
     );
 }
+
+#[test]
+fn values_from_the_environment_are_never_echoed_and_the_application_is_named_once() {
+    let plugin = Plugin::load();
+    let sidecar = Sidecar::warm();
+    let canary = support::TINY_SPEC.to_owned()
+        + "  canary:\n    version: v2\n    storageUri: s3://models/tiny/v2\n    trafficPercent: 10\n";
+    let (repo, app) = temp_app("echo", &[("tiny.yaml", canary.as_bytes())]);
+    let unpacked = Unpacked::new(repo.path(), "apps", sidecar);
+    let dir = unpacked.app_dir(&app);
+    let clean = |stderr: &str, secret: &str, case: &str| {
+        assert!(!stderr.contains(secret), "{case}: a value from the environment was echoed:\n{stderr}");
+        assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{7}'), "{case}: an escape reached stderr:\n{stderr}");
+        assert!(!stderr.lines().any(|l| l.trim_start().starts_with("::")), "{case}: a workflow command:\n{stderr}");
+        assert_eq!(stderr.matches("application `echo`").count(), 1, "{case}: named more than once:\n{stderr}");
+    };
+    let cases: [(&str, App, &str, &str); 4] = [
+        (
+            "destination namespace",
+            App { namespace: "ns\n\u{1b}[31mSECRET-NS-1".into(), ..app.clone() },
+            "SECRET-NS-1",
+            "`ARGOCD_APP_NAMESPACE` (the Application's destination namespace) is not a valid namespace name",
+        ),
+        (
+            "environment parameter",
+            App {
+                parameters: vec![json!({"name": "environment", "string": "prod\n::add-mask::SECRET-ENV-2"})],
+                ..app.clone()
+            },
+            "SECRET-ENV-2",
+            "is not an environment name",
+        ),
+        (
+            "parameter name",
+            App {
+                parameters: vec![json!({"name": "x\u{1b}]0;pwned\u{7}\n::error::SECRET-NAME-3", "string": "1"})],
+                ..app.clone()
+            },
+            "SECRET-NAME-3",
+            "unknown parameter a name that is not a plain name (not shown)",
+        ),
+        (
+            "canary weight of an unknown model",
+            App {
+                parameters: vec![json!({"name": "canary-weight", "map": {"tine\n::error::SECRET-MODEL-4": "20"}})],
+                ..app.clone()
+            },
+            "SECRET-MODEL-4",
+            "names a name that is not a plain name (not shown), which is not a model of this application",
+        ),
+    ];
+    for (case, app, secret, message) in cases {
+        let out = exec(&plugin.generate(), &dir, &app.generate_env(sidecar, &full_cluster()));
+        let stderr = failure(&out, &app, case);
+        assert!(stderr.contains(message), "{case}: {stderr}");
+        clean(&stderr, secret, case);
+    }
+    // The application itself is named once, also when a parameter is wrong.
+    let app = App { parameters: vec![json!({"name": "canary-weight", "map": {"tine": "20"}})], ..app };
+    let out = exec(&plugin.generate(), &dir, &app.generate_env(sidecar, &full_cluster()));
+    let stderr = failure(&out, &app, "unknown model");
+    assert!(stderr.starts_with("error: application `echo` (`apps/echo` at 53a4f2c): the parameter"), "{stderr}");
+    clean(&stderr, "SECRET", "unknown model");
+}
+
+#[test]
+fn missing_apis_cost_time_in_proportion_to_the_number_of_models() {
+    // Every model of a file needs an API the cluster lacks: each is located
+    // in the file, which is read once, not once per model.
+    let sidecar = Sidecar::warm();
+    let without_seldon: String =
+        full_cluster().split(',').filter(|e| !e.starts_with("mlops.seldon.io")).collect::<Vec<_>>().join(",");
+    let run = |n: usize| {
+        let specs: String = (0..n)
+            .map(|i| {
+                support::TINY_SPEC
+                    .replace("name: tiny", &format!("name: m{i}"))
+                    .replace("spec:\n", "spec:\n  backend: seldon-v2\n")
+            })
+            .collect::<Vec<_>>()
+            .join("---\n");
+        let (repo, app) = temp_app("many-models", &[("models.yaml", specs.as_bytes())]);
+        let unpacked = Unpacked::new(repo.path(), "apps", sidecar);
+        let plugin = Plugin::load().generate();
+        let mut command = Command::new(&plugin[0]);
+        command
+            .args(&plugin[1..])
+            .current_dir(unpacked.app_dir(&app))
+            .env_clear()
+            .envs(app.generate_env(sidecar, &without_seldon));
+        let run = support::measured_command(command);
+        assert_eq!(run.code, Some(1), "{}", run.stderr);
+        assert!(run.stderr.contains(&format!("lacks {n} APIs the render needs")), "{}", run.stderr);
+        // Located at the line that chose the backend, also in a file of more than 1,024 documents.
+        assert!(run.stderr.contains("apps/many-models/models.yaml:6:12: error: "), "{}", run.stderr);
+        run
+    };
+    let (small, large) = (run(150), run(1200));
+    let ratio = large.cpu.as_secs_f64() / small.cpu.as_secs_f64().max(0.01);
+    assert!(ratio < 16.0, "1,200 models took {:?} of CPU, 150 took {:?} (×{ratio:.1})", large.cpu, small.cpu);
+}

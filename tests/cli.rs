@@ -2,6 +2,7 @@
 
 mod support;
 
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use support::{app, documents, modelgen, run_in, text, workspace};
 
@@ -191,12 +192,15 @@ fn the_compile_cache_is_written_once_and_survives_damage() {
     let render = || render_through_cache(dir.path(), &cache).output().expect("run");
     let first = render();
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
-    let entries: Vec<_> =
+    let mut entries: Vec<_> =
         std::fs::read_dir(&cache).expect("cache created").flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
-    assert_eq!(entries.len(), 1, "one compiled entry, no leftovers: {entries:?}");
+    entries.sort();
+    assert_eq!(entries.len(), 2, "one compiled entry and its checksum, no leftovers: {entries:?}");
     assert!(cache.join("verdicts").is_dir(), "the output check's verdict is remembered");
     let entry = &entries[0];
     assert_eq!(entry.extension().and_then(|e| e.to_str()), Some("cwasm"));
+    assert_eq!(entries[1], modelgen::cache::CompileCache::checksum_path(entry));
+    assert!(modelgen::cache::CompileCache::entry_is_whole(entry));
     assert_eq!(std::fs::metadata(&cache).expect("stat").permissions().mode() & 0o777, 0o700);
 
     // A damaged entry is recompiled, not trusted and not fatal.
@@ -305,11 +309,16 @@ fn a_cold_cache_is_filled_with_the_machine_code_the_build_made() {
     let out =
         modelgen().current_dir(dir.path()).args(["render"]).env("MODELGEN_CACHE_DIR", &cache).output().expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let entries: Vec<_> =
-        std::fs::read_dir(&cache).expect("cache").flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .expect("cache")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
-    // The entry is the build's precompiled code, so the next render memory-maps it.
+    // The entry is the build's precompiled code, checked whole, so the next render memory-maps it.
     assert!(std::fs::read(&entries[0]).expect("entry") == modelgen::runtime::EMBEDDED_PRECOMPILED);
+    assert!(modelgen::cache::CompileCache::entry_is_whole(&entries[0]));
 }
 
 const PROJECT_WITH_PATCH_FILE: &str = "apiVersion: modelgen.dev/v1alpha1
@@ -355,4 +364,177 @@ fn deny_warnings_turns_an_unmatched_patch_into_a_failed_render() {
     let strict = run_in(dir.path(), &["render", "--env", "prod", "--deny-warnings"]);
     assert_eq!(strict.status.code(), Some(1));
     assert!(strict.stdout.is_empty());
+}
+
+/// The project file of `PROJECT_WITH_PATCH_FILE`, with three patch files.
+const PROJECT_WITH_THREE_PATCH_FILES: &str = "apiVersion: modelgen.dev/v1alpha1
+kind: Project
+environments:
+  prod:
+    patches:
+      - path: patches/a.patch
+        target: {kind: InferenceService}
+      - path: patches/b.patch
+        target: {kind: InferenceService}
+      - path: patches/c.patch
+        target: {kind: InferenceService}
+";
+
+#[test]
+fn patch_files_are_read_from_the_same_budget_as_spec_files() {
+    // Each patch file is under the limit; together they are over it.
+    let mut patch = String::from("- {op: add, path: /metadata/labels/patched, value: \"yes\"}\n");
+    while patch.len() < 400_000 {
+        patch.push_str("# padding, so that three of these pass the limit together\n");
+    }
+    let dir = app(&[
+        ("tiny.yaml", SPEC),
+        ("modelgen.yaml", PROJECT_WITH_THREE_PATCH_FILES),
+        ("patches/a.patch", &patch),
+        ("patches/b.patch", &patch),
+        ("patches/c.patch", &patch),
+    ]);
+    let out = run_in(dir.path(), &["render", "--env", "prod", "--max-input-bytes", "1000000"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("modelgen.yaml:10:15: error: reading `patches/c.patch` (")
+            && stderr.contains("past the limit of 1000000 bytes (raise it with `--max-input-bytes`)"),
+        "{stderr}"
+    );
+    // Within a limit that holds them all, they are applied.
+    let out = run_in(dir.path(), &["render", "--env", "prod", "--max-input-bytes", "2000000"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("patched: \"yes\""));
+}
+
+#[test]
+fn a_patch_file_in_a_hidden_directory_is_refused_and_never_quoted() {
+    let project = PROJECT_WITH_PATCH_FILE.replace("patches/gpu.patch", ".git/config");
+    let dir = app(&[
+        ("tiny.yaml", SPEC),
+        ("modelgen.yaml", &project),
+        (".git/config", "url = https://x-access-token:ghp_SECRET1@github.com/o/r.git\n"),
+    ]);
+    let out = run_in(dir.path(), &["render", "--env", "prod"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("modelgen.yaml:6:15: error: `.git/config` is in a hidden entry"), "{stderr}");
+    assert!(!stderr.contains("ghp_SECRET1"), "a hidden file was read and quoted:\n{stderr}");
+}
+
+#[test]
+fn lines_of_patch_files_are_never_quoted() {
+    // The plugin reports the line; its text (which may hold anything) is not shown.
+    let dir = app(&[
+        ("tiny.yaml", SPEC),
+        ("modelgen.yaml", PROJECT_WITH_PATCH_FILE),
+        ("patches/gpu.patch", "- {op: frobnicate, path: /x, value: ghp_SECRET2}\n"),
+    ]);
+    let out = run_in(dir.path(), &["render", "--env", "prod"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("patches/gpu.patch:1:3: error: not a JSON patch operation"), "{stderr}");
+    assert!(!stderr.contains("ghp_SECRET2"), "a patch file's line was quoted:\n{stderr}");
+    // A spec file's line still is.
+    let bad = app(&[("tiny.yaml", &SPEC.replace("format: sklearn", "format: sk-learn"))]);
+    let out = run_in(bad.path(), &["render"]);
+    assert!(text(&out.stderr).contains("7 |     format: sk-learn"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn files_that_are_not_specs_never_fail_the_render() {
+    // A values file over the input limit, and a picture whose name is not UTF-8.
+    let dir = app(&[("tiny.yaml", SPEC), ("values.yaml", &"replicas: 3\n".repeat(500))]);
+    let picture = std::ffi::OsStr::from_bytes(b"logo-\xff\xfe.png");
+    std::fs::write(dir.path().join(picture), b"\x89PNG").expect("write");
+    let out = run_in(dir.path(), &["render", "--max-input-bytes", "2000"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("kind: InferenceService"));
+    // A spec over the limit still fails.
+    let big = app(&[("tiny.yaml", &format!("{SPEC}{}", "# padding\n".repeat(300)))]);
+    let out = run_in(big.path(), &["render", "--max-input-bytes", "2000"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("past the limit of 2000 bytes"), "{}", text(&out.stderr));
+    // A 40 MB file that is not a spec is scanned, never held.
+    let large = app(&[("tiny.yaml", SPEC)]);
+    let mut values = std::io::BufWriter::new(std::fs::File::create(large.path().join("values.yaml")).expect("create"));
+    for _ in 0..(40 * 1024 * 1024 / 32) {
+        std::io::Write::write_all(&mut values, b"key: a value that is not a spec\n").expect("write");
+    }
+    drop(values);
+    let run = support::measured(large.path(), &["render"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.max_rss < 200 * 1024 * 1024, "reading a 40 MB file that is not a spec took {} bytes", run.max_rss);
+}
+
+#[test]
+fn a_closed_standard_output_fails_the_render() {
+    // `render >&-`: the runtime would point stdout at /dev/null and lose the output.
+    let dir = app(&[("tiny.yaml", SPEC)]);
+    let shell = |redirect: &str| {
+        std::process::Command::new("sh")
+            .current_dir(dir.path())
+            .arg("-c")
+            .arg(format!("exec \"$0\" render --no-cache {redirect}"))
+            .arg(env!("CARGO_BIN_EXE_modelgen"))
+            .output()
+            .expect("run sh")
+    };
+    let closed = shell(">&-");
+    assert_eq!(closed.status.code(), Some(1), "{}", text(&closed.stderr));
+    assert!(text(&closed.stderr).contains("cannot write to stdout: it was closed"), "{}", text(&closed.stderr));
+    // Output thrown away on purpose is fine.
+    assert_eq!(shell(">/dev/null").status.code(), Some(0));
+}
+
+#[test]
+fn a_cache_directory_others_can_write_is_not_used_and_costs_no_compile() {
+    let dir = app(&[("tiny.yaml", SPEC)]);
+    let cache = dir.path().join("shared");
+    std::fs::create_dir(&cache).expect("mkdir");
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let cache_arg = cache.to_str().expect("UTF-8");
+    for _ in 0..2 {
+        let run = support::measured(dir.path(), &["render", "--cache-dir", cache_arg]);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        assert!(run.stdout.contains("kind: InferenceService"));
+        assert_eq!(run.stderr.matches("warning: the cache directory").count(), 1, "{}", run.stderr);
+        assert!(run.stderr.contains("others can write to it (mode 777)"), "{}", run.stderr);
+        // Compiling the component takes seconds of CPU; the built-in machine code, milliseconds.
+        assert!(run.cpu < std::time::Duration::from_millis(1500), "used {:?} of CPU", run.cpu);
+        assert!(run.max_rss < 100 * 1024 * 1024, "peaked at {} bytes", run.max_rss);
+    }
+    assert_eq!(std::fs::read_dir(&cache).expect("list").count(), 0, "nothing was written into it");
+}
+
+#[test]
+fn a_damaged_cache_entry_is_never_run() {
+    let dir = app(&[("tiny.yaml", SPEC)]);
+    let cache = dir.path().join("cache");
+    let cache_arg = cache.to_str().expect("UTF-8");
+    let first = support::measured(dir.path(), &["render", "--cache-dir", cache_arg]);
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let entry = std::fs::read_dir(&cache)
+        .expect("cache")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .expect("an entry");
+    // The machine code's middle overwritten with breakpoints; its header intact.
+    let mut bytes = std::fs::read(&entry).expect("entry");
+    let len = bytes.len();
+    bytes[len / 4..len * 3 / 4].fill(0xcc);
+    std::fs::write(&entry, &bytes).expect("damage");
+    let second = support::measured(dir.path(), &["render", "--cache-dir", cache_arg]);
+    assert_eq!(second.code, Some(0), "the damaged entry ran: {:?}\n{}", second.code, second.stderr);
+    assert_eq!(second.stdout, first.stdout);
+    assert!(std::fs::read(&entry).expect("entry") == modelgen::runtime::EMBEDDED_PRECOMPILED, "the entry was replaced");
+    // A damaged checksum is damage too.
+    std::fs::write(modelgen::cache::CompileCache::checksum_path(&entry), "v1 12 00000000\n").expect("damage");
+    let third = support::measured(dir.path(), &["render", "--cache-dir", cache_arg]);
+    assert_eq!((third.code, third.stdout), (Some(0), first.stdout));
+    assert!(modelgen::cache::CompileCache::entry_is_whole(&entry), "the checksum was rewritten");
 }

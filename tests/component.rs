@@ -69,7 +69,7 @@ fn native_library_and_component_agree_byte_for_byte() {
             .map(|p| p.environments)
             .unwrap_or_default();
         let discovered = sources.files.clone();
-        let files = application::files(&runtime, sources, &RenderContext::default(), source::InputLimits::default())
+        let files = application::files(&runtime, sources, &RenderContext::default())
             .expect("the plugin does not trap")
             .unwrap_or(discovered);
         let with_environments =

@@ -6,6 +6,7 @@
 mod support;
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use support::{hostile_plugin, measured};
@@ -27,11 +28,42 @@ fn app(files: &[(&str, Vec<u8>)]) -> tempfile::TempDir {
 
 fn with_hostile(mode: &str, extra: &[&str]) -> support::Measured {
     let dir = app(&[("tiny.yaml", SPEC.into())]);
+    hostile_in(dir.path(), "render", mode, extra)
+}
+
+/// `modelgen COMMAND . --plugin hostile --param mode=MODE EXTRA...` in `dir`.
+fn hostile_in(dir: &Path, command: &str, mode: &str, extra: &[&str]) -> support::Measured {
     let plugin = hostile_plugin(false);
     let param = format!("mode={mode}");
-    let mut args = vec!["render", ".", "--plugin", plugin.to_str().expect("UTF-8 path"), "--param", &param];
+    let mut args = vec![command, ".", "--plugin", plugin.to_str().expect("UTF-8 path"), "--param", &param];
     args.extend_from_slice(extra);
-    measured(dir.path(), &args)
+    measured(dir, &args)
+}
+
+/// A generator component from `hostile-plugin/generator.wat`, with
+/// `declarations` added to its core module and `generate` running `body`.
+fn wat_plugin(dir: &Path, declarations: &str, body: &str) -> PathBuf {
+    let text = include_str!("hostile-plugin/generator.wat")
+        .replace(";; DECLARATIONS", declarations)
+        .replace(";; GENERATE", body);
+    let wasm = wat::parse_str(&text).expect("the hostile component is valid text");
+    let path = dir.join("hostile.wasm");
+    std::fs::write(&path, wasm).expect("write the plugin");
+    path
+}
+
+/// `text(i)` for each `i`, one per line.
+fn each(range: std::ops::RangeInclusive<usize>, text: impl Fn(usize) -> String) -> String {
+    range.fold(String::new(), |mut out, i| {
+        let _ = writeln!(out, "{}", text(i));
+        out
+    })
+}
+
+/// A line the GitHub Actions runner would take for a workflow command.
+fn is_workflow_command(line: &str) -> bool {
+    let line = line.trim_start();
+    line.starts_with("::") || line.starts_with("##[")
 }
 
 fn assert_refused(run: &support::Measured, code: i32, needle: &str) {
@@ -203,6 +235,194 @@ fn output_over_the_limit_is_refused() {
     let run = hostile_input(&[("tiny.yaml", SPEC.into())], &["--max-output-bytes", "100"]);
     assert_eq!(run.code, Some(3));
     assert!(run.stderr.contains("raise it with `--max-output-bytes`"), "{}", run.stderr);
+}
+
+#[test]
+fn a_plugin_that_sleeps_is_stopped_instead_of_waited_for() {
+    // Thirty sleeps of 200 ms in a host call, where the epoch deadline
+    // cannot reach: a plugin cannot wait at all.
+    let run = with_hostile("sleep", &["--timeout", "0.5"]);
+    assert_refused(&run, 3, "the plugin tried to wait (to sleep, or for a timer)");
+    assert!(run.cpu < Duration::from_secs(5), "used {:?} of CPU", run.cpu);
+}
+
+#[test]
+fn every_memory_of_the_instance_counts_against_one_limit() {
+    // Six extra memories of 60 MiB each, every page touched: each is under
+    // the 64 MiB limit, together they are five times over it.
+    let dir = app(&[("tiny.yaml", SPEC.into())]);
+    let memories = each(1..=6, |m| format!("(memory $m{m} 0)"));
+    let fill = each(1..=6, |m| {
+        format!(
+            "(if (i32.eq (memory.grow $m{m} (i32.const 960)) (i32.const -1)) (then unreachable))
+             (local.set $i (i32.const 0))
+             (loop $touch
+               (i32.store8 $m{m} (local.get $i) (i32.const 1))
+               (local.set $i (i32.add (local.get $i) (i32.const 4096)))
+               (br_if $touch (i32.lt_u (local.get $i) (i32.const 62914560))))"
+        )
+    });
+    let plugin = wat_plugin(dir.path(), &memories, &fill);
+    let run = measured(dir.path(), &["render", ".", "--max-memory", "64", "--plugin", plugin.to_str().expect("UTF-8")]);
+    assert_refused(&run, 3, "the plugin tried to use more than its memory limit of 64 MiB");
+    assert!(run.max_rss < 200 * 1024 * 1024, "the memories grew the host to {} bytes", run.max_rss);
+}
+
+#[test]
+fn tables_count_against_the_memory_limit_too() {
+    // Forty tables of 100,000 elements: each under any per-table cap, 64 MB
+    // together against a 16 MiB limit.
+    let dir = app(&[("tiny.yaml", SPEC.into())]);
+    let tables = each(1..=40, |t| format!("(table $t{t} 0 funcref)"));
+    let grow = each(1..=40, |t| {
+        format!("(if (i32.eq (table.grow $t{t} (ref.null func) (i32.const 100000)) (i32.const -1)) (then unreachable))")
+    });
+    let plugin = wat_plugin(dir.path(), &tables, &grow);
+    let run = measured(dir.path(), &["render", ".", "--max-memory", "16", "--plugin", plugin.to_str().expect("UTF-8")]);
+    assert_refused(&run, 3, "the plugin tried to use more than its memory limit of 16 MiB");
+}
+
+#[test]
+fn a_plugin_cannot_wait_on_a_shared_memory_either() {
+    // `memory.atomic.wait32` with no timeout would park the thread where no
+    // deadline reaches it: shared memories (threads) are not enabled.
+    let dir = app(&[("tiny.yaml", SPEC.into())]);
+    let plugin = wat_plugin(
+        dir.path(),
+        "(memory $shared 1 1 shared)",
+        "(drop (memory.atomic.wait32 $shared (i32.const 0) (i32.const 0) (i64.const -1)))",
+    );
+    let run = measured(dir.path(), &["render", ".", "--timeout", "0.5", "--plugin", plugin.to_str().expect("UTF-8")]);
+    assert_refused(&run, 3, "cannot load the plugin");
+    assert!(run.stderr.contains("threads must be enabled for shared memories"), "{}", run.stderr);
+}
+
+#[test]
+fn a_handwritten_component_without_excess_is_an_ordinary_crash() {
+    // The harness itself: the component links and runs, and its `generate` traps.
+    let dir = app(&[("tiny.yaml", SPEC.into())]);
+    let plugin = wat_plugin(dir.path(), "", "");
+    let run = measured(dir.path(), &["render", ".", "--plugin", plugin.to_str().expect("UTF-8")]);
+    assert_refused(&run, 3, "the plugin crashed (a bug in the plugin, not in your spec)");
+}
+
+#[test]
+fn an_object_name_cannot_add_a_line_to_the_ownership_manifest() {
+    // The plugin names an object `x\nREADME.md\ny`: one line of a line-based
+    // `.modelgen-owned` would be `README.md`, which the next render deletes.
+    let dir = app(&[("tiny.yaml", SPEC.into())]);
+    let out = tempfile::tempdir().expect("output");
+    let rendered = out.path().join("rendered");
+    let rendered_arg = rendered.to_str().expect("UTF-8");
+    assert_eq!(hostile_in(dir.path(), "render", "ok", &["--out", rendered_arg]).code, Some(0));
+    std::fs::write(rendered.join("README.md"), "the user's own notes\n").expect("a user's file");
+
+    let hostile = hostile_in(dir.path(), "render", "bad-name", &["--out", rendered_arg]);
+    assert_refused(&hostile, 3, "which is not a valid name");
+    assert!(!hostile.stderr.contains("\nREADME.md"), "the name is escaped:\n{}", hostile.stderr);
+    let again = hostile_in(dir.path(), "render", "ok", &["--out", rendered_arg]);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert_eq!(
+        std::fs::read_to_string(rendered.join("README.md")).expect("the user's file is still there"),
+        "the user's own notes\n"
+    );
+    let owned = std::fs::read_to_string(rendered.join(".modelgen-owned")).expect("manifest");
+    assert!(owned.starts_with("# modelgen owned files v2\n") && !owned.contains("README"), "{owned}");
+}
+
+#[test]
+fn what_is_printed_is_exactly_what_was_checked() {
+    // Without their final line break, two objects would print as one document.
+    let run = with_hostile("no-newline", &[]);
+    assert_refused(&run, 3, "does not end with a line break");
+    // Two documents in one manifest would print as two objects, one unchecked.
+    let run = with_hostile("two-documents", &[]);
+    assert_refused(&run, 3, "is not exactly one YAML document");
+}
+
+#[test]
+fn an_empty_render_is_an_error_everywhere() {
+    let run = with_hostile("empty", &[]);
+    assert_refused(&run, 3, "the plugin rendered no objects");
+    let dir = app(&[("tiny.yaml", SPEC.into())]);
+    let validate = hostile_in(dir.path(), "validate", "empty", &[]);
+    assert_refused(&validate, 3, "the plugin rendered no objects");
+    // `--out` would prune every owned file: it changes nothing instead.
+    let out = tempfile::tempdir().expect("output");
+    let rendered = out.path().join("rendered");
+    let rendered_arg = rendered.to_str().expect("UTF-8");
+    assert_eq!(hostile_in(dir.path(), "render", "ok", &["--out", rendered_arg]).code, Some(0));
+    let before = support::snapshot(&rendered);
+    let pruned = hostile_in(dir.path(), "render", "empty", &["--out", rendered_arg]);
+    assert_refused(&pruned, 3, "the plugin rendered no objects");
+    assert_eq!(support::snapshot(&rendered), before, "an empty render changed the output");
+}
+
+#[test]
+fn limits_that_cannot_be_represented_are_usage_errors() {
+    let run = with_hostile("ok", &["--timeout", "1e20"]);
+    assert_refused(&run, 2, "`--timeout` must be at most 1000000 seconds");
+}
+
+#[test]
+fn positions_at_the_end_of_the_range_are_shown_without_overflow() {
+    let run = with_hostile("far-position", &[]);
+    assert_refused(&run, 1, "tiny.yaml:4294967296:4294967296: error: far away");
+}
+
+#[test]
+fn a_flood_of_escapes_from_a_plugin_is_escaped_and_clipped() {
+    // A 50 MB warning of terminal escapes and workflow commands.
+    let run = with_hostile("flood", &[]);
+    assert_eq!(run.code, Some(0), "{}", &run.stderr[..run.stderr.len().min(2000)]);
+    assert!(run.stdout.contains("kind: InferenceService"));
+    assert!(run.stderr.len() < 16 * 1024, "stderr is {} bytes", run.stderr.len());
+    assert!(!run.stderr.contains('\u{1b}') && !run.stderr.contains('\u{7}'), "{}", run.stderr);
+    assert!(!run.stderr.lines().any(is_workflow_command), "{}", run.stderr);
+    assert!(run.stderr.contains("\\u{1b}[2J") && run.stderr.contains("bytes in all)"), "{}", run.stderr);
+    assert!(run.cpu < MAX_CPU && run.max_rss < MAX_RSS, "used {:?} CPU and {} bytes", run.cpu, run.max_rss);
+}
+
+#[test]
+fn diagnostics_cannot_inject_workflow_commands_in_any_format() {
+    let dir = app(&[("tiny.yaml", SPEC.into())]);
+    for format in ["human", "json", "github"] {
+        let run = hostile_in(dir.path(), "validate", "injection", &["--format", format]);
+        assert_eq!(run.code, Some(1), "{format}: {}", run.stderr);
+        for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+            for line in text.lines() {
+                // The runner acts on lines that start with `::`: only our own annotations may.
+                let ours = format == "github" && stream == "stdout" && line.starts_with("::error file=");
+                assert!(ours || !is_workflow_command(line), "{format} {stream}: injected `{line}`");
+                assert!(!line.contains('\u{1b}'), "{format} {stream}: an escape in `{line}`");
+            }
+        }
+        if format == "github" {
+            assert_eq!(run.stdout.lines().count(), 2, "one annotation per diagnostic:\n{}", run.stdout);
+        }
+    }
+}
+
+#[test]
+fn a_plugin_file_that_is_not_a_regular_file_is_refused() {
+    let dir = app(&[("tiny.yaml", SPEC.into())]);
+    // `/dev/zero` would be read until memory runs out.
+    let zero = measured(dir.path(), &["render", ".", "--plugin", "/dev/zero"]);
+    assert_refused(&zero, 3, "cannot read the plugin `/dev/zero`: it is not a regular file");
+    // A FIFO would block the open until someone writes, and then be read.
+    let fifo = dir.path().join("plugin.wasm");
+    let status = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(status.success());
+    // A writer, so that reading the FIFO ends (a refusal never opens it for
+    // long enough to meet this writer, which then waits until the test ends).
+    std::thread::spawn(move || {
+        use std::io::Write as _;
+        if let Ok(mut writer) = std::fs::OpenOptions::new().write(true).open(&fifo) {
+            let _ = writer.write_all(b"not a component");
+        }
+    });
+    let blocked = measured(dir.path(), &["render", ".", "--plugin", "plugin.wasm"]);
+    assert_refused(&blocked, 3, "cannot read the plugin `plugin.wasm`: it is not a regular file");
 }
 
 #[test]

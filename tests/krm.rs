@@ -319,3 +319,78 @@ fn kpt_fn_eval_runs_modelgen_as_an_exec_function() {
     assert_eq!(after["ml/model_iris.yaml"], before["ml/model_iris.yaml"]);
     assert_eq!(after.len(), before.len());
 }
+
+/// A spec named `m<i>`, optionally where kpt says it is (`models/m<i>.yaml`).
+fn numbered_spec(i: usize, placed: bool) -> Value {
+    let mut spec = json!({
+        "apiVersion": "modelgen.dev/v1alpha1",
+        "kind": "ModelDeployment",
+        "metadata": {"name": format!("m{i}"), "namespace": "ml"},
+        "spec": {"model": {"format": "sklearn", "version": "v1", "storageUri": format!("s3://models/m{i}/v1")}},
+    });
+    if placed {
+        let path = format!("models/m{i}.yaml");
+        spec = with_annotations(
+            spec,
+            &[("internal.config.kubernetes.io/path", &path), ("config.kubernetes.io/path", &path)],
+        );
+    }
+    spec
+}
+
+/// `modelgen krm` with `input` on stdin, measured (CPU time and peak memory).
+fn measured_krm(input: &str) -> support::Measured {
+    let file = tempfile::NamedTempFile::new().expect("temporary file");
+    std::fs::write(file.path(), input).expect("write the ResourceList");
+    let mut command = modelgen();
+    command.arg("krm").stdin(std::fs::File::open(file.path()).expect("open"));
+    support::measured_command(command)
+}
+
+#[test]
+fn large_packages_cost_time_in_proportion_to_their_size() {
+    // Eight times the specs must cost about eight times the CPU, not sixty-four:
+    // a package of specs without files (one source), and one whose specs
+    // kpt placed in files, passed again as a `List` function config.
+    let package = |n: usize| resource_list(&(0..n).map(|i| numbered_spec(i, false)).collect::<Vec<_>>(), None);
+    let listed = |n: usize| {
+        let items: Vec<Value> = (0..n).map(|i| numbered_spec(i, true)).collect();
+        let config = json!({"apiVersion": "v1", "kind": "List", "items": (0..n).map(|i| numbered_spec(i, false)).collect::<Vec<_>>()});
+        resource_list(&items, Some(config))
+    };
+    for (shape, input) in [("package", &package as &dyn Fn(usize) -> String), ("listed", &listed)] {
+        let small = measured_krm(&input(250));
+        let large = measured_krm(&input(2000));
+        assert_eq!((small.code, large.code), (Some(0), Some(0)), "{shape}: {}{}", small.stderr, large.stderr);
+        assert_eq!(documents(&large.stdout)[0]["items"].as_array().map(Vec::len), Some(4000));
+        let ratio = large.cpu.as_secs_f64() / small.cpu.as_secs_f64().max(0.01);
+        assert!(
+            ratio < 14.0,
+            "{shape}: 2,000 specs took {:?} of CPU, 250 took {:?} (×{ratio:.1})",
+            large.cpu,
+            small.cpu
+        );
+    }
+}
+
+#[test]
+fn values_from_the_input_are_clipped_and_problems_are_printed_too() {
+    // A megabyte-long `apiVersion` and a line break in a kind, in a function config that is no spec.
+    let long = "x".repeat(1024 * 1024);
+    let config = json!({"apiVersion": long, "kind": "Foo\n::error::injected", "metadata": {"name": "f"}});
+    let out = krm(&resource_list(&[config_map()], Some(config)));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(out.stdout.len() < 64 * 1024, "the ResourceList repeats the input: {} bytes", out.stdout.len());
+    let list = output(&out);
+    let message = list["results"][0]["message"].as_str().expect("a result");
+    assert!(message.starts_with("the `functionConfig` is `xxx") && message.contains("bytes in all)"), "{message}");
+    assert!(message.contains("Foo\\n::error::injected"), "{message}");
+    // Problems found before rendering are on stderr too, for people.
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("error: the `functionConfig` is `xxx"), "{stderr}");
+    assert!(stderr.len() < 16 * 1024 && !stderr.lines().any(|l| l.starts_with("::")), "{stderr}");
+    // A malformed list is refused without repeating it.
+    let out = krm(&format!("apiVersion: {long}\nkind: ResourceList\nitems: []\n"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stderr.len() < 16 * 1024, "stderr is {} bytes", out.stderr.len());
+}

@@ -681,3 +681,208 @@ fn all_environments_render_into_a_directory_each_in_one_write() {
     assert_eq!(none.status.code(), Some(1));
     assert!(text(&none.stderr).contains("defines no environments"), "{}", text(&none.stderr));
 }
+
+/// An ownership manifest in the format of the releases before format v2,
+/// listing `paths`: what a directory rendered earlier holds.
+fn owned_v1(paths: &[&str]) -> String {
+    let mut text = String::from("# modelgen owned files v1\n");
+    for path in paths {
+        text.push_str(path);
+        text.push('\n');
+    }
+    text
+}
+
+/// The files `render --out rendered` writes for `SPEC`.
+const RENDERED: [&str; 4] =
+    ["kustomization.yaml", "ml/experiment_iris-experiment.yaml", "ml/model_iris-canary.yaml", "ml/model_iris.yaml"];
+
+#[test]
+fn a_directory_an_earlier_release_rendered_keeps_working() {
+    let dir = app(&[("models/iris.yaml", SPEC)]);
+    let rendered = dir.path().join("rendered");
+    assert_eq!(run_in(dir.path(), &["render", "models", "--out", "rendered"]).status.code(), Some(0));
+    std::fs::write(rendered.join(".modelgen-owned"), owned_v1(&RENDERED)).expect("the earlier format");
+    let check = run_in(dir.path(), &["render", "models", "--out", "rendered", "--check"]);
+    assert_eq!(check.status.code(), Some(1), "only the manifest's format differs");
+    assert!(text(&check.stdout).contains("-# modelgen owned files v1\n+# modelgen owned files v2\n"));
+    std::fs::write(dir.path().join("models/iris.yaml"), promoted()).expect("promote");
+    let out = run_in(dir.path(), &["render", "models", "--out", "rendered"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("2 removed"), "{}", text(&out.stderr));
+    let owned = std::fs::read_to_string(rendered.join(".modelgen-owned")).expect("manifest");
+    assert!(owned.starts_with("# modelgen owned files v2\n"), "{owned}");
+}
+
+#[test]
+fn check_never_reads_through_a_linked_directory() {
+    let dir = app(&[("models/iris.yaml", SPEC)]);
+    let rendered = dir.path().join("rendered");
+    assert_eq!(run_in(dir.path(), &["render", "models", "--out", "rendered"]).status.code(), Some(0));
+    // A pull request adds a directory link to a secret, and lists a file in it as owned.
+    let outside = tempfile::tempdir().expect("outside");
+    std::fs::write(outside.path().join("secret_token.yaml"), "token: SECRET-TOKEN-1\n").expect("a secret");
+    std::os::unix::fs::symlink(outside.path(), rendered.join("leak")).expect("symlink");
+    let mut owned: Vec<&str> = RENDERED.to_vec();
+    owned.push("leak/secret_token.yaml");
+    std::fs::write(rendered.join(".modelgen-owned"), owned_v1(&owned)).expect("tampered manifest");
+    let out = run_in(dir.path(), &["render", "models", "--out", "rendered", "--check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("SECRET-TOKEN-1"), "read through the link:\n{}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("-(not read: `leak` is a symbolic link, which is never followed here)"), "{stdout}");
+
+    // A link to the process's own environment is refused before anything is read.
+    std::fs::remove_file(rendered.join("leak")).expect("unlink");
+    std::os::unix::fs::symlink("/proc/self", rendered.join("proc")).expect("symlink");
+    owned.push("proc/environ");
+    std::fs::write(rendered.join(".modelgen-owned"), owned_v1(&owned)).expect("tampered manifest");
+    let out = modelgen()
+        .current_dir(dir.path())
+        .args(["render", "models", "--out", "rendered", "--check"])
+        .env("MODELGEN_TEST_SECRET", "SECRET-TOKEN-2")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!all.contains("SECRET-TOKEN-2"), "the environment was printed:\n{all}");
+}
+
+#[test]
+fn diff_never_reads_through_a_linked_directory() {
+    let dir = app(&[("models/iris.yaml", SPEC)]);
+    let rendered = dir.path().join("rendered");
+    assert_eq!(run_in(dir.path(), &["render", "models", "--out", "rendered"]).status.code(), Some(0));
+    std::fs::write(rendered.join(".modelgen-owned"), owned_v1(&RENDERED)).expect("manifest");
+    // `ml` becomes a link to a directory holding a file of the same name.
+    let outside = tempfile::tempdir().expect("outside");
+    for (i, file) in RENDERED[1..].iter().enumerate() {
+        let secret = format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: s{i}, namespace: ml}}\nstringData: {{token: SECRET-TOKEN-3}}\n"
+        );
+        std::fs::write(outside.path().join(file.trim_start_matches("ml/")), secret).expect("write");
+    }
+    std::fs::remove_dir_all(rendered.join("ml")).expect("remove");
+    std::os::unix::fs::symlink(outside.path(), rendered.join("ml")).expect("symlink");
+    let out = run_in(dir.path(), &["diff", "rendered", "models"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!all.contains("SECRET-TOKEN-3"), "read through the link:\n{all}");
+    assert!(all.contains("`ml` is a symbolic link, which is never followed here"), "{all}");
+}
+
+#[test]
+fn diff_reads_rendered_files_within_the_input_limit() {
+    let dir = app(&[("models/iris.yaml", SPEC)]);
+    let rendered = dir.path().join("rendered");
+    assert_eq!(run_in(dir.path(), &["render", "models", "--out", "rendered"]).status.code(), Some(0));
+    let model = rendered.join("ml/model_iris.yaml");
+    let padded = std::fs::read_to_string(&model).expect("read") + &"# padding\n".repeat(300_000);
+    std::fs::write(&model, padded).expect("grow a rendered file to 3 MB");
+    let out = run_in(dir.path(), &["diff", "--max-input-bytes", "1000000", "rendered", "models"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    assert!(text(&out.stderr).contains("past the limit of 1000000 bytes"), "{}", text(&out.stderr));
+    let raised = run_in(dir.path(), &["diff", "rendered", "models"]);
+    assert_eq!(raised.status.code(), Some(0), "{}", text(&raised.stderr));
+}
+
+#[test]
+fn staging_copies_a_killed_render_left_are_removed_by_the_next_one() {
+    let dir = app(&[("models/iris.yaml", SPEC)]);
+    assert_eq!(run_in(dir.path(), &["render", "models", "--out", "rendered"]).status.code(), Some(0));
+    // A render killed halfway (`kill -9` runs no clean-up).
+    std::fs::write(dir.path().join("models/iris.yaml"), promoted()).expect("promote");
+    let killed = modelgen()
+        .current_dir(dir.path())
+        .args(["render", "models", "--out", "rendered"])
+        .env("MODELGEN_TEST_KILL_AFTER", "1")
+        .output()
+        .expect("run");
+    assert_eq!(killed.status.code(), None, "the render was not killed: {}", text(&killed.stderr));
+    // And one from long ago, as an earlier release would have left it.
+    let old = dir.path().join(".rendered.modelgen-Xk3Pq9");
+    std::fs::create_dir_all(old.join("ml")).expect("mkdir");
+    std::fs::write(old.join("ml/model_iris.yaml"), "stale\n").expect("write");
+    // A render that is still running holds its lock: its directory stays.
+    let live = dir.path().join(".rendered.modelgen-Live01");
+    std::fs::create_dir(&live).expect("mkdir");
+    let lock = std::fs::File::open(&live).expect("open");
+    // SAFETY: `flock` on a descriptor this test owns.
+    #[allow(unsafe_code)]
+    let locked = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX | libc::LOCK_NB) };
+    assert_eq!(locked, 0, "lock");
+    assert_eq!(entries(dir.path()).len(), 5, "{:?}", entries(dir.path()));
+
+    let out = run_in(dir.path(), &["render", "models", "--out", "rendered"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(entries(dir.path()), [".rendered.modelgen-Live01", "models", "rendered"]);
+    assert_eq!(names(&dir.path().join("rendered")), [".modelgen-owned", "kustomization.yaml", "ml/model_iris.yaml"]);
+    drop(lock);
+}
+
+/// Runs `script` with `sh` in a new user and mount namespace (as root
+/// there), where it can mount; `$MODELGEN` is the binary. Mounts end with it.
+fn in_mount_namespace(dir: &Path, script: &str) -> std::process::Output {
+    std::process::Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", script])
+        .current_dir(dir)
+        .env("MODELGEN", env!("CARGO_BIN_EXE_modelgen"))
+        .output()
+        .expect("run unshare (util-linux) for a mount namespace")
+}
+
+#[test]
+fn a_mount_inside_the_output_directory_is_never_moved_or_emptied() {
+    let dir = app(&[("models/iris.yaml", SPEC)]);
+    assert_eq!(run_in(dir.path(), &["render", "models", "--out", "rendered"]).status.code(), Some(0));
+    std::fs::create_dir(dir.path().join("rendered/data")).expect("a mount point");
+    let volume = tempfile::tempdir().expect("volume");
+    std::fs::write(volume.path().join("user.txt"), "the user's data\n").expect("write");
+    std::fs::write(dir.path().join("models/iris.yaml"), promoted()).expect("promote");
+    let script = format!(
+        "mount --bind '{}' rendered/data || exit 99; \"$MODELGEN\" render models --out rendered --no-cache",
+        volume.path().display()
+    );
+    let out = in_mount_namespace(dir.path(), &script);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("rendered/data` is a mount point inside the output directory"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(volume.path().join("user.txt")).expect("kept"), "the user's data\n");
+    assert_eq!(entries(dir.path()), ["models", "rendered"], "a staging directory was left behind");
+
+    // A single file bound in place (as a Kubernetes `subPath` mount is) is a mount too.
+    std::fs::write(dir.path().join("rendered/notes.txt"), "placeholder\n").expect("a mount point");
+    let script = format!(
+        "mount --bind '{}' rendered/notes.txt || exit 99; \"$MODELGEN\" render models --out rendered --no-cache",
+        volume.path().join("user.txt").display()
+    );
+    let out = in_mount_namespace(dir.path(), &script);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("rendered/notes.txt` is a mount point inside the output directory"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(volume.path().join("user.txt")).expect("kept"), "the user's data\n");
+}
+
+#[test]
+fn an_output_directory_that_is_a_mount_point_is_a_clear_error() {
+    let dir = app(&[("models/iris.yaml", SPEC)]);
+    assert_eq!(run_in(dir.path(), &["render", "models", "--out", "rendered"]).status.code(), Some(0));
+    let volume = tempfile::tempdir().expect("volume");
+    std::fs::write(volume.path().join("notes.txt"), "notes\n").expect("write");
+    let script = format!(
+        "mount --bind '{}' rendered || exit 99; \"$MODELGEN\" render models --out rendered --no-cache",
+        volume.path().display()
+    );
+    let out = in_mount_namespace(dir.path(), &script);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("`rendered` is a mount point: "), "{}", text(&out.stderr));
+    assert_eq!(names(volume.path()), ["notes.txt"], "the mounted volume changed");
+    assert_eq!(entries(dir.path()), ["models", "rendered"], "a staging directory was left behind");
+}

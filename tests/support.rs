@@ -200,12 +200,17 @@ pub struct Measured {
 /// Runs `modelgen` to completion and measures its CPU time and peak memory
 /// (`wait4`), so that tests bound them by measurement, not by a deadline.
 pub fn measured(dir: &Path, args: &[&str]) -> Measured {
+    let mut command = modelgen();
+    command.current_dir(dir).args(args);
+    measured_command(command)
+}
+
+/// Runs `command` (stdin as it set it) to completion and measures it as [`measured`] does.
+pub fn measured_command(mut command: Command) -> Measured {
     use std::io::Read as _;
     // Reaped by `wait4` below, which also reports the child's CPU time and peak memory.
     #[allow(clippy::zombie_processes)]
-    let mut child = modelgen()
-        .current_dir(dir)
-        .args(args)
+    let mut child = command
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

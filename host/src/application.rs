@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::runtime::{RenderContext, Runtime};
-use crate::source::{self, InputLimits, SourceFile, Sources};
+use crate::source::{self, SourceFile, Sources};
 
 /// The project file's name at the application root (the plugin's `project::FILE`).
 pub const PROJECT_FILE: &str = "modelgen.yaml";
@@ -13,13 +13,14 @@ pub const PROJECT_FILE: &str = "modelgen.yaml";
 /// plugin names the patch files it refers to (`describe`), and they are read
 /// under the same rules as spec files. The inner error holds the diagnostics
 /// that stop the render (the project's own, or a refused file at the line
-/// that names it); the outer one, a plugin failure.
+/// that names it); the outer one, a plugin failure. The files are read
+/// from what is left of the input limits after the spec files.
 pub fn files(
     runtime: &Runtime,
     sources: Sources,
     context: &RenderContext,
-    limits: InputLimits,
 ) -> Result<Result<Vec<SourceFile>, Vec<Diagnostic>>> {
+    let mut budget = sources.budget;
     let mut files = sources.files;
     if !files.iter().any(|f| f.path == PROJECT_FILE) {
         return Ok(Ok(files));
@@ -33,7 +34,7 @@ pub fn files(
         if files.iter().any(|f| f.path == reference.path) {
             continue;
         }
-        match source::read_reference(&sources.root, &reference.path, limits) {
+        match source::read_reference(&sources.root, &reference.path, &mut budget) {
             Ok(Some(file)) => files.push(file),
             Ok(None) => {} // The plugin reports a missing file where it is named.
             Err(e) => refused.push(Diagnostic {
@@ -42,7 +43,10 @@ pub fn files(
                 position: reference.position,
                 field: None,
                 message: format!("{e:#}"),
-                hint: Some("patch files must be regular files inside the application directory".to_owned()),
+                hint: Some(
+                    "patch files must be regular files inside the application directory, outside hidden directories"
+                        .to_owned(),
+                ),
             }),
         }
     }

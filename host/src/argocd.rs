@@ -23,6 +23,7 @@ use crate::application;
 use crate::cache::CompileCache;
 use crate::cli::{self, Failure, PluginOptions};
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
+use crate::escape;
 use crate::report;
 use crate::runtime::{RenderContext, Runtime};
 use crate::source::{self, SourceFile, Sources};
@@ -41,7 +42,8 @@ pub enum Command {
 /// where a screenful is useful and a thousand lines are not.
 const MAX_SHOWN: usize = 8;
 
-/// File contents by path, for quoting source lines.
+/// File contents by path, for quoting source lines: spec files only (a
+/// patch file may be anything, and is never quoted).
 type Contents = HashMap<String, Vec<u8>>;
 
 /// Runs an Argo CD command with the process's environment.
@@ -83,13 +85,13 @@ fn print_diagnostics(app: &Application, headline: &str, diagnostics: &[Diagnosti
     let mut ordered: Vec<&Diagnostic> = diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
     ordered.extend(diagnostics.iter().filter(|d| d.severity == Severity::Warning));
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{headline}");
+    let _ = writeln!(stderr, "{}", escape::lines(headline));
     for diagnostic in ordered.iter().take(MAX_SHOWN) {
         let text = report::human(diagnostic, |p| app.display_path(p), |f| contents.get(f).map(Vec::as_slice));
         let _ = write!(stderr, "{text}");
     }
     if ordered.len() > MAX_SHOWN {
-        let path = app.source_path.as_deref().unwrap_or(".");
+        let path = escape::value(app.source_path.as_deref().unwrap_or("."));
         let _ = writeln!(
             stderr,
             "... and {} more; run `modelgen validate {path}` in a checkout to see them all",
@@ -133,8 +135,9 @@ fn context(
             Ok(project) => project,
             Err(diagnostics) => return Err(input_failed(app, &diagnostics, contents)),
         };
+        // The caller names the application.
         context.parameters =
-            parameters::canary_parameters(&app.requested, &project).map_err(|e| setup_failed(Some(&app.label()), e))?;
+            parameters::canary_parameters(&app.requested, &project).map_err(|e| setup_failed(None, e))?;
     }
     Ok(context)
 }
@@ -142,20 +145,16 @@ fn context(
 fn generate(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
     let app = Application::from_vars(vars).map_err(|e| setup_failed(None, e))?;
     let label = app.label();
-    let (sources, mut contents) = read_sources(options, &label)?;
+    let (sources, contents) = read_sources(options, &label)?;
     let cache = cli::cache(options);
     let runtime = cli::load(options, cache.as_ref()).map_err(|f| labelled(&label, f))?;
     let context = context(&runtime, &app, &sources.files, &contents).map_err(|f| labelled(&label, f))?;
     // With a project file, the patch files it names are read too.
-    let files = match application::files(&runtime, sources, &context, options.limits.input())
-        .map_err(|e| labelled(&label, cli::plugin_failed(e)))?
-    {
-        Ok(files) => files,
-        Err(diagnostics) => return Err(input_failed(&app, &diagnostics, &contents)),
-    };
-    for file in &files {
-        contents.entry(file.path.clone()).or_insert_with(|| file.contents.clone());
-    }
+    let files =
+        match application::files(&runtime, sources, &context).map_err(|e| labelled(&label, cli::plugin_failed(e)))? {
+            Ok(files) => files,
+            Err(diagnostics) => return Err(input_failed(&app, &diagnostics, &contents)),
+        };
     let rendered = match runtime.generate(files, &context).map_err(|e| labelled(&label, cli::plugin_failed(e)))? {
         Ok(rendered) => rendered,
         Err(diagnostics) if diagnostics.iter().any(|d| d.severity == Severity::Error) => {
@@ -177,9 +176,9 @@ fn generate(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
 }
 
 /// Everything a successful render must pass before Argo CD sees it: the
-/// output limit, the CRD schemas, at least one object (an empty stream makes
-/// an auto-pruning Application delete everything it manages), and the
-/// destination cluster's APIs.
+/// output limit, the contract (at least one object: an empty stream makes an
+/// auto-pruning Application delete everything it manages), the CRD
+/// schemas, and the destination cluster's APIs.
 fn check(
     options: &PluginOptions,
     app: &Application,
@@ -188,25 +187,7 @@ fn check(
     contents: &Contents,
 ) -> Result<(), Failure> {
     let label = app.label();
-    let size: usize = rendered.manifests.iter().map(|m| m.yaml.len()).sum();
-    if size > options.limits.max_output_bytes {
-        return Err(labelled(
-            &label,
-            cli::plugin_failed(anyhow::anyhow!(
-                "the render produced {size} bytes of manifests, more than the limit of {} (raise it with `--max-output-bytes`)",
-                options.limits.max_output_bytes
-            )),
-        ));
-    }
-    cli::check_output(rendered, cache).map_err(|f| labelled(&label, f))?;
-    if rendered.manifests.is_empty() {
-        return Err(labelled(
-            &label,
-            cli::plugin_failed(anyhow::anyhow!(
-                "the plugin rendered no objects; an empty render would make Argo CD prune everything, so none is printed"
-            )),
-        ));
-    }
+    cli::check_rendered(options, rendered, cache).map_err(|f| labelled(&label, f))?;
     let Some(apis) = app.api_versions.as_ref().filter(|_| app.settings.check_apis) else { return Ok(()) };
     let missing = cluster::missing(&rendered.manifests, apis);
     if missing.is_empty() {
@@ -214,12 +195,17 @@ fn check(
     }
     let cluster = app.kube_version.as_deref().map_or_else(
         || "the destination cluster".to_owned(),
-        |version| format!("the destination cluster (Kubernetes {version})"),
+        |version| format!("the destination cluster (Kubernetes {})", escape::value(version)),
     );
+    // Each spec file is parsed once for the positions, whatever the number of models.
+    let mut located: HashMap<&str, HashMap<String, location::Located>> = HashMap::new();
     let diagnostics: Vec<Diagnostic> = missing
         .iter()
         .map(|m| {
-            let located = contents.get(&m.file).and_then(|c| location::backend_of(c, &m.model));
+            let in_file = located
+                .entry(m.file.as_str())
+                .or_insert_with(|| contents.get(&m.file).map(|c| location::backends(c)).unwrap_or_default());
+            let located = in_file.get(&m.model).copied();
             Diagnostic {
                 severity: Severity::Error,
                 file: Some(m.file.clone()),

@@ -1,31 +1,58 @@
 //! The on-disk cache of compiled plugin code, so a warm render skips the compiler.
 //!
 //! Compiling the component with Cranelift takes hundreds of milliseconds;
-//! loading the machine code it produced (memory-mapped) takes well under one.
-//! Entries are keyed by the component's SHA-256 and by the engine's
-//! compatibility hash (wasmtime version, target, and every setting that
-//! changes the code, such as fuel metering). Entries are written to a
-//! temporary file and renamed into place, so concurrent renders (Argo CD runs
-//! several) never see half a file. Only files this host wrote are loaded:
-//! the directory is private to the user, and an entry that is not a regular
-//! file owned by the current user and writable only by them is ignored.
+//! loading the machine code it produced takes about a millisecond. Entries
+//! are keyed by the component's SHA-256 and by the engine's compatibility
+//! hash (wasmtime version, target, and every setting that changes the code,
+//! such as fuel metering). Entries are written to a temporary file and
+//! renamed into place, so concurrent renders (Argo CD runs several) never
+//! see half a file.
+//!
+//! Machine code is executed as it is, so an entry is loaded only when this
+//! host wrote it and it is whole: the directory is private to the user (an
+//! entry that is not a regular file owned by the current user and writable
+//! only by them is ignored), and beside each entry (`<key>.cwasm`, exactly
+//! what wasmtime serialized, so that it can be memory-mapped) lies the
+//! length and CRC-32 of all its bytes (`<key>.cwasm.crc32`), checked before
+//! wasmtime sees the entry: a damaged entry (a torn write, a flipped bit)
+//! is replaced, never run. A cache directory that is not private (another
+//! user's, or writable by others) is not used at all: the built-in
+//! plugin's precompiled code is used instead, with one warning.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read as _, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use crate::escape;
 use crate::runtime::Wasm;
+
+/// What the checksum file beside an entry is called after it.
+const CHECKSUM_SUFFIX: &str = ".crc32";
+/// The version of the checksum file's text (`v1 <length> <crc32 hex>`).
+const CHECKSUM_FORMAT: &str = "v1";
+
+/// Whether the warning about an untrusted cache directory was printed.
+static WARNED: AtomicBool = AtomicBool::new(false);
 
 /// A directory of compiled components.
 #[derive(Clone, Debug)]
 pub struct CompileCache {
     dir: PathBuf,
+}
+
+/// Whether the cache directory can hold code this process will run.
+enum Trust {
+    /// Private to this user, or not there yet (it is created private).
+    Usable,
+    /// Someone else's, or writable by others: why.
+    Refused(String),
 }
 
 impl CompileCache {
@@ -53,11 +80,26 @@ impl CompileCache {
     }
 
     /// The compiled component for `wasm`: from the cache when a valid entry
-    /// exists (memory-mapped, the fastest load), else from `prebuilt` (the
-    /// machine code the build made for the built-in plugin) or compiled now,
-    /// and stored. A cache that cannot be written (read-only home, full disk)
-    /// costs speed, never the render.
+    /// exists, else from `prebuilt` (the machine code the build made for the
+    /// built-in plugin) or compiled now, and stored. A cache that cannot be
+    /// written (read-only home, full disk) or cannot be trusted costs at
+    /// most the compile of a `--plugin`, never the render.
     pub fn load_or_compile(&self, engine: &Engine, wasm: &Wasm<'_>) -> Result<Component> {
+        if let Trust::Refused(why) = self.trust() {
+            if !WARNED.swap(true, Ordering::Relaxed) {
+                eprintln!(
+                    "warning: the cache directory `{}` is not used: {why}; {} (use a directory of your own with \
+                     `--cache-dir` or `MODELGEN_CACHE_DIR`, or `--no-cache`)",
+                    escape::value(&self.dir.to_string_lossy()),
+                    if wasm.prebuilt.is_some() {
+                        "the plugin's precompiled code built into modelgen runs instead"
+                    } else {
+                        "the plugin is compiled on every run"
+                    }
+                );
+            }
+            return uncached(engine, wasm);
+        }
         let path = self.entry_path(engine, &wasm.sha256);
         if let Some(component) = self.load(engine, &path) {
             return Ok(component);
@@ -65,9 +107,7 @@ impl CompileCache {
         if let Some(bytes) = wasm.prebuilt {
             // Best effort: failing to store only makes the next render slower.
             let _ = self.store(&path, bytes);
-            if let Some(component) = self.load(engine, &path) {
-                return Ok(component);
-            }
+            return crate::runtime::deserialize_prebuilt(engine, bytes);
         }
         let component =
             Component::new(engine, wasm.bytes).map_err(anyhow::Error::from).context("compile the plugin component")?;
@@ -86,19 +126,77 @@ impl CompileCache {
         self.dir.join(format!("{hex}.cwasm"))
     }
 
-    fn load(&self, engine: &Engine, path: &Path) -> Option<Component> {
-        let meta = fs::symlink_metadata(path).ok()?;
+    /// The checksum file of the entry at `path`.
+    pub fn checksum_path(path: &Path) -> PathBuf {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(CHECKSUM_SUFFIX);
+        PathBuf::from(name)
+    }
+
+    /// Whether the entry at `path` is whole: its length and CRC-32 are what
+    /// its checksum file says. The entry is streamed through a small buffer
+    /// (from the page cache, about a millisecond for the built-in plugin's
+    /// 6 MB), never held.
+    pub fn entry_is_whole(path: &Path) -> bool {
+        let Ok(expected) = fs::read_to_string(Self::checksum_path(path)) else { return false };
+        let mut fields = expected.split_whitespace();
+        let (Some(CHECKSUM_FORMAT), Some(len), Some(crc), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return false;
+        };
+        let (Ok(len), Ok(crc)) = (len.parse::<u64>(), u32::from_str_radix(crc, 16)) else { return false };
+        let Ok(mut file) = fs::File::open(path) else { return false };
+        let mut hasher = crc32fast::Hasher::new();
+        let mut read: u64 = 0;
+        let mut buffer = vec![0; 256 * 1024];
+        loop {
+            match file.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => {
+                    hasher.update(&buffer[..n]);
+                    read += n as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+        read == len && hasher.finalize() == crc
+    }
+
+    fn trust(&self) -> Trust {
         let uid = current_uid();
-        let trusted =
-            meta.file_type().is_file() && meta.uid() == uid && meta.mode() & 0o022 == 0 && self.dir_is_private(uid);
-        if !trusted {
+        let Ok(meta) = fs::symlink_metadata(&self.dir) else { return Trust::Usable };
+        match meta {
+            meta if !meta.is_dir() => Trust::Refused("it is not a directory".to_owned()),
+            meta if meta.uid() != uid => {
+                Trust::Refused(format!("it belongs to user {}, not to this one ({uid})", meta.uid()))
+            }
+            meta if meta.mode() & 0o022 != 0 => {
+                Trust::Refused(format!("others can write to it (mode {:o})", meta.mode() & 0o7777))
+            }
+            _ => Trust::Usable,
+        }
+    }
+
+    fn load(&self, engine: &Engine, path: &Path) -> Option<Component> {
+        let uid = current_uid();
+        let ours = |path: &Path| {
+            fs::symlink_metadata(path)
+                .is_ok_and(|meta| meta.file_type().is_file() && meta.uid() == uid && meta.mode() & 0o022 == 0)
+        };
+        let trusted = ours(path) && ours(&Self::checksum_path(path)) && self.dir_is_private(uid);
+        if !trusted || !Self::entry_is_whole(path) {
             return None;
         }
-        // SAFETY: wasmtime requires that the file was produced by
-        // `serialize` of a compatible engine. The checks above ensure this
-        // host wrote it (a private directory, an entry owned by this user and
-        // writable by no one else); the key covers engine compatibility, and
-        // wasmtime re-checks its header and version on load.
+        // SAFETY: wasmtime requires a file produced by `serialize` of a
+        // compatible engine, unchanged. This host wrote it (a private
+        // directory, an entry owned by this user and writable by no one
+        // else) and it is whole (its length and the checksum of every byte,
+        // checked just now: entries are replaced by renames, never edited,
+        // so only damage in place within that instant could slip through);
+        // the key covers engine compatibility, and wasmtime re-checks its
+        // header and version.
         #[allow(unsafe_code)]
         let component = unsafe { Component::deserialize_file(engine, path) };
         component.ok()
@@ -110,12 +208,32 @@ impl CompileCache {
 
     fn store(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir).context("create the cache directory")?;
-        let mut file =
-            tempfile::Builder::new().prefix(".tmp-").tempfile_in(&self.dir).context("create a temporary cache file")?;
-        file.write_all(bytes).context("write the cache entry")?;
-        file.as_file().set_permissions(fs::Permissions::from_mode(0o600)).context("restrict the cache entry")?;
-        file.persist(path).context("move the cache entry into place")?;
+        if !self.dir_is_private(current_uid()) {
+            anyhow::bail!("the cache directory is not private");
+        }
+        // The entry, then its checksum: a reader that finds no checksum, or
+        // one of an earlier entry of the same key (the same component and
+        // engine, so the same bytes), loads nothing it cannot check.
+        let checksum = format!("{CHECKSUM_FORMAT} {} {:08x}\n", bytes.len(), crc32fast::hash(bytes));
+        for (target, contents) in [(path.to_path_buf(), bytes), (Self::checksum_path(path), checksum.as_bytes())] {
+            let mut file = tempfile::Builder::new()
+                .prefix(".tmp-")
+                .tempfile_in(&self.dir)
+                .context("create a temporary cache file")?;
+            file.write_all(contents).context("write the cache entry")?;
+            file.as_file().set_permissions(fs::Permissions::from_mode(0o600)).context("restrict the cache entry")?;
+            file.persist(&target).context("move the cache entry into place")?;
+        }
         Ok(())
+    }
+}
+
+/// The compiled component without the cache: the build's machine code when
+/// there is some, else compiled now.
+fn uncached(engine: &Engine, wasm: &Wasm<'_>) -> Result<Component> {
+    match wasm.prebuilt {
+        Some(bytes) => crate::runtime::deserialize_prebuilt(engine, bytes),
+        None => Component::new(engine, wasm.bytes).map_err(anyhow::Error::from).context("compile the plugin component"),
     }
 }
 
@@ -130,6 +248,9 @@ impl CompileCache {
 
     /// Records a verdict (best effort, like compiled entries).
     pub fn record_verdict(&self, key: &str) {
+        if !matches!(self.trust(), Trust::Usable) {
+            return;
+        }
         let dir = self.dir.join("verdicts");
         let stored = fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).and_then(|()| {
             let file = tempfile::Builder::new().prefix(".tmp-").tempfile_in(&dir)?;
@@ -139,7 +260,8 @@ impl CompileCache {
     }
 }
 
-fn current_uid() -> u32 {
+/// The effective user id of this process.
+pub(crate) fn current_uid() -> u32 {
     // SAFETY: `geteuid` has no preconditions and cannot fail.
     #[allow(unsafe_code)]
     unsafe {

@@ -18,14 +18,29 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::application;
 use crate::cache::CompileCache;
+use crate::contract;
 use crate::crd;
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
 use crate::diff;
+use crate::escape;
 use crate::krm;
 use crate::output;
 use crate::report;
 use crate::runtime::{Limits, RenderContext, Runtime};
 use crate::source::{self, InputLimits, SourceFile};
+
+/// The longest `--timeout`: far beyond any render, and small enough that
+/// the deadline, counted in ticks, cannot overflow.
+const MAX_TIMEOUT_SECONDS: f64 = 1_000_000.0;
+
+/// The most diagnostics printed for people in one run: every problem is
+/// reported, but a plugin's flood of warnings does not bury the terminal.
+const MAX_PRINTED: usize = 1_000;
+
+/// Set by the binary when standard output was closed when it started
+/// (`modelgen render >&-`): the runtime then points it at `/dev/null`,
+/// where output would be lost without an error.
+pub static STDOUT_CLOSED_AT_START: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// GitOps for ML serving: render `ModelDeployment` specs into KServe resources.
 #[derive(Debug, Parser)]
@@ -78,16 +93,16 @@ pub struct LimitOptions {
 
 impl LimitOptions {
     fn runtime(&self) -> Result<Limits, Failure> {
+        let usage = |message: String| Failure::Error(anyhow::anyhow!(message), ExitCode::from(2));
         if !(self.timeout.is_finite() && self.timeout > 0.0) {
-            return Err(Failure::Error(
-                anyhow::anyhow!("`--timeout` must be a positive number of seconds"),
-                ExitCode::from(2),
-            ));
+            return Err(usage("`--timeout` must be a positive number of seconds".to_owned()));
         }
-        Ok(Limits {
-            timeout: Duration::from_secs_f64(self.timeout),
-            memory_bytes: self.max_memory.saturating_mul(1024 * 1024),
-        })
+        if self.timeout > MAX_TIMEOUT_SECONDS {
+            return Err(usage(format!("`--timeout` must be at most {MAX_TIMEOUT_SECONDS} seconds")));
+        }
+        let timeout = Duration::try_from_secs_f64(self.timeout)
+            .map_err(|_| usage("`--timeout` must be a positive number of seconds".to_owned()))?;
+        Ok(Limits { timeout, memory_bytes: self.max_memory.saturating_mul(1024 * 1024) })
     }
 
     pub(crate) fn input(&self) -> InputLimits {
@@ -268,7 +283,8 @@ pub fn run(cli: &Cli) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Input) => ExitCode::from(1),
         Err(Failure::Error(e, code)) => {
-            eprintln!("error: {e:#}");
+            // Messages quote paths and values from the input and the plugin.
+            eprintln!("{}", escape::lines(&format!("error: {e:#}")));
             code
         }
     }
@@ -291,13 +307,35 @@ pub(crate) fn load(options: &PluginOptions, cache: Option<&CompileCache>) -> Res
     runtime.map_err(plugin_failed)
 }
 
-/// The trust boundary: nothing is printed unless every object matches its CRD.
-pub(crate) fn check_output(rendered: &Rendered, cache: Option<&CompileCache>) -> Result<(), Failure> {
+/// The trust boundary: nothing is printed or written unless the render
+/// fits the output limit, keeps the contract (one document per manifest,
+/// Kubernetes names, at least one object) and every object matches its CRD.
+pub(crate) fn check_rendered(
+    options: &PluginOptions,
+    rendered: &Rendered,
+    cache: Option<&CompileCache>,
+) -> Result<(), Failure> {
+    let size: usize = rendered.manifests.iter().map(|m| m.yaml.len()).sum();
+    if size > options.limits.max_output_bytes {
+        return Err(plugin_failed(anyhow::anyhow!(
+            "the render produced {size} bytes of manifests, more than the limit of {} (raise it with `--max-output-bytes`)",
+            options.limits.max_output_bytes
+        )));
+    }
+    contract::check(rendered).map_err(plugin_failed)?;
+    check_output(rendered, cache)?;
+    contract::check_names(rendered, cache).map_err(plugin_failed)
+}
+
+/// Every object must match its CRD.
+fn check_output(rendered: &Rendered, cache: Option<&CompileCache>) -> Result<(), Failure> {
     let violations = match crd::verify(rendered, cache) {
         Ok(()) => return Ok(()),
         Err(crd::Rejection::NotYaml { source, error }) => {
             return Err(plugin_failed(anyhow::anyhow!(
-                "the plugin returned a document that is not YAML (from `{source}`): {error}"
+                "the plugin returned a document that is not YAML (from `{}`): {}",
+                escape::value(&source),
+                escape::message(&error)
             )));
         }
         Err(crd::Rejection::Violations(violations)) => violations,
@@ -306,7 +344,14 @@ pub(crate) fn check_output(rendered: &Rendered, cache: Option<&CompileCache>) ->
         "the plugin produced objects that their CRD schemas reject (a bug in the plugin, not in your spec):",
     );
     for v in violations.iter().take(20) {
-        let _ = write!(message, "\n  {}: {}: {}", v.object, if v.path.is_empty() { "/" } else { &v.path }, v.message);
+        let path = if v.path.is_empty() { "/" } else { &v.path };
+        let _ = write!(
+            message,
+            "\n  {}: {}: {}",
+            escape::value(&v.object),
+            escape::value(path),
+            escape::message(&v.message)
+        );
     }
     if violations.len() > 20 {
         let _ = write!(message, "\n  ... and {} more", violations.len() - 20);
@@ -314,7 +359,8 @@ pub(crate) fn check_output(rendered: &Rendered, cache: Option<&CompileCache>) ->
     Err(Failure::Error(anyhow::anyhow!(message), ExitCode::from(3)))
 }
 
-/// A render's input, as read from disk: kept for quoting source lines.
+/// A render's spec files, as read from disk: kept for quoting source lines.
+/// Other files (patch files) are never quoted: they may be anything.
 struct Input {
     root: PathBuf,
     contents: HashMap<String, Vec<u8>>,
@@ -347,14 +393,8 @@ fn generate(options: &PluginOptions, args: &RenderArgs) -> Result<(Input, Result
     };
     let cache = cache(options);
     let runtime = load(options, cache.as_ref())?;
-    let mut input = input;
-    let result = match application::files(&runtime, sources, &context, options.limits.input()).map_err(plugin_failed)? {
-        Ok(files) => {
-            for file in &files {
-                input.contents.entry(file.path.clone()).or_insert_with(|| file.contents.clone());
-            }
-            runtime.generate(files, &context).map_err(plugin_failed)?
-        }
+    let result = match application::files(&runtime, sources, &context).map_err(plugin_failed)? {
+        Ok(files) => runtime.generate(files, &context).map_err(plugin_failed)?,
         Err(diagnostics) => Err(diagnostics),
     };
     check_result(options, cache.as_ref(), &result)?;
@@ -375,24 +415,15 @@ fn run_plugin(
     Ok(result)
 }
 
-/// Nothing a plugin returns reaches anyone unless it fits the output limit
-/// and its CRDs, and a failed render reports an error.
+/// Nothing a plugin returns reaches anyone unless it passes
+/// [`check_rendered`], and a failed render reports an error.
 fn check_result(
     options: &PluginOptions,
     cache: Option<&CompileCache>,
     result: &Result<Rendered, Vec<Diagnostic>>,
 ) -> Result<(), Failure> {
     match result {
-        Ok(rendered) => {
-            let size: usize = rendered.manifests.iter().map(|m| m.yaml.len()).sum();
-            if size > options.limits.max_output_bytes {
-                return Err(plugin_failed(anyhow::anyhow!(
-                    "the render produced {size} bytes of manifests, more than the limit of {} (raise it with `--max-output-bytes`)",
-                    options.limits.max_output_bytes
-                )));
-            }
-            check_output(rendered, cache)?;
-        }
+        Ok(rendered) => check_rendered(options, rendered, cache)?,
         Err(diagnostics) if !diagnostics.iter().any(|d| d.severity == Severity::Error) => {
             return Err(Failure::Error(
                 anyhow::anyhow!("the plugin failed the render without reporting an error"),
@@ -426,7 +457,7 @@ fn validate(options: &PluginOptions, args: &ValidateArgs) -> Result<(), Failure>
                 count(&diagnostics, Severity::Error, "error"),
                 count(&diagnostics, Severity::Warning, "warning")
             );
-            eprintln!("{}: `{}`: {summary}", if errors == 0 { "ok" } else { "error" }, args.input.path.display());
+            eprintln!("{}: `{}`: {summary}", if errors == 0 { "ok" } else { "error" }, shown(&args.input.path));
         }
         Format::Json | Format::Github => {
             let mut text = String::new();
@@ -453,14 +484,34 @@ fn count(diagnostics: &[Diagnostic], severity: Severity, noun: &str) -> String {
 
 fn print_human(diagnostics: &[Diagnostic], input: &Input) {
     let mut stderr = io::stderr().lock();
-    for diagnostic in diagnostics {
+    for diagnostic in diagnostics.iter().take(MAX_PRINTED) {
         let text = report::human(diagnostic, |path| input.display(path), |file| input.source(file));
         let _ = writeln!(stderr, "{text}");
     }
+    if diagnostics.len() > MAX_PRINTED {
+        let _ = writeln!(
+            stderr,
+            "... and {} more diagnostics (`validate --format json` lists them all)\n",
+            diagnostics.len() - MAX_PRINTED
+        );
+    }
 }
 
-/// Writes `text` to stdout in one go; a closed pipe (`| head`) is not an error.
+/// A path the user gave, for a message (escaped: it may come from a script).
+pub(crate) fn shown(path: &Path) -> String {
+    escape::value(&path.to_string_lossy()).into_owned()
+}
+
+/// Writes `text` to stdout in one go; a closed pipe (`| head`) is not an
+/// error, but a standard output that was closed from the start is: what
+/// would be printed would be lost.
 pub(crate) fn emit(text: &str) -> Result<(), Failure> {
+    if STDOUT_CLOSED_AT_START.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(anyhow::anyhow!(
+            "cannot write to stdout: it was closed when modelgen started, so the output would be lost"
+        )
+        .into());
+    }
     let mut stdout = io::stdout().lock();
     match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
@@ -499,7 +550,7 @@ fn rendered_or_report(
             if deny_warnings && !rendered.warnings.is_empty() {
                 eprintln!(
                     "error: rendering `{}` failed: {} and `--deny-warnings`",
-                    path.display(),
+                    shown(path),
                     count(&rendered.warnings, Severity::Warning, "warning")
                 );
                 return Err(Failure::Input);
@@ -510,7 +561,7 @@ fn rendered_or_report(
             print_human(&diagnostics, input);
             eprintln!(
                 "error: rendering `{}` failed with {}",
-                path.display(),
+                shown(path),
                 count(&diagnostics, Severity::Error, "error")
             );
             Err(Failure::Input)
@@ -525,8 +576,8 @@ fn render_out(options: &PluginOptions, args: &RenderArgs, dir: &Path, output: &O
     {
         return Err(anyhow::anyhow!(
             "the output directory `{}` contains the application `{}`: write the output to a directory of its own",
-            dir.display(),
-            args.path.display()
+            shown(dir),
+            shown(&args.path)
         )
         .into());
     }
@@ -547,35 +598,35 @@ fn render_out(options: &PluginOptions, args: &RenderArgs, dir: &Path, output: &O
         renders.iter().map(|(environment, rendered)| (environment.as_deref(), rendered.manifests.as_slice())).collect();
     let check = output.check;
     if check {
-        let changes = output::check(dir, &sets)?;
+        let changes = output::check(dir, &sets, options.limits.input())?;
         if changes.is_empty() {
             return Ok(());
         }
         emit(&output::unified_diff(dir, &changes))?;
         eprintln!(
             "error: `{}` is out of date: {} file{} differ{} from a render of `{}`; render it again with `--out` and commit the result",
-            dir.display(),
+            shown(dir),
             changes.len(),
             if changes.len() == 1 { "" } else { "s" },
             if changes.len() == 1 { "s" } else { "" },
-            args.path.display()
+            shown(&args.path)
         );
         return Err(Failure::Input);
     }
-    let summary = output::write(dir, &sets)?;
+    let summary = output::write(dir, &sets, options.limits.input())?;
     if summary.changed == 0 && summary.removed.is_empty() {
-        eprintln!("`{}` is up to date: {} files", dir.display(), summary.written);
+        eprintln!("`{}` is up to date: {} files", shown(dir), summary.written);
         return Ok(());
     }
     eprintln!(
         "wrote `{}`: {} files, {} changed, {} removed",
-        dir.display(),
+        shown(dir),
         summary.written,
         summary.changed,
         summary.removed.len()
     );
     if let Some(leftover) = summary.leftover {
-        eprintln!("warning: the previous output could not be deleted from `{}`", leftover.display());
+        eprintln!("warning: the previous output could not be deleted from `{}`", shown(&leftover));
     }
     Ok(())
 }
@@ -592,7 +643,7 @@ fn environments(options: &PluginOptions, args: &RenderArgs) -> Result<Vec<String
     match runtime.describe(sources.files, &context).map_err(plugin_failed)? {
         Ok(project) if project.environments.is_empty() => Err(anyhow::anyhow!(
             "`--all-environments`: `{}` defines no environments (they are listed under `environments:` in `{}`)",
-            args.path.display(),
+            shown(&args.path),
             application::PROJECT_FILE
         )
         .into()),
@@ -601,7 +652,7 @@ fn environments(options: &PluginOptions, args: &RenderArgs) -> Result<Vec<String
             print_human(&diagnostics, &input);
             eprintln!(
                 "error: reading `{}` failed with {}",
-                args.path.display(),
+                shown(&args.path),
                 count(&diagnostics, Severity::Error, "error")
             );
             Err(Failure::Input)
@@ -618,7 +669,7 @@ fn diff_command(options: &PluginOptions, args: &DiffArgs) -> Result<(), Failure>
             read_stdin(options.limits.max_input_bytes)
         };
         let loaded = diff::load(path, options.limits.input(), read_stdin)
-            .with_context(|| format!("cannot read `{}`", path.display()))?;
+            .with_context(|| format!("cannot read `{}`", shown(path)))?;
         stdin_used |= path.as_os_str() == "-";
         match loaded {
             diff::Side::Objects(objects) => Ok(objects),
@@ -638,7 +689,7 @@ fn diff_command(options: &PluginOptions, args: &DiffArgs) -> Result<(), Failure>
     };
     let old = side(&args.old)?;
     let new = side(&args.new)?;
-    let (old_label, new_label) = (args.old.display().to_string(), args.new.display().to_string());
+    let (old_label, new_label) = (shown(&args.old), shown(&args.new));
     let differences = diff::compare(old, new, &old_label, &new_label)?;
     let text = match args.format {
         DiffFormat::Unified => diff::unified(&differences, args.context),
@@ -664,13 +715,12 @@ fn krm_command(options: &PluginOptions) -> Result<(), Failure> {
         Some(run_plugin(options, request.sources().to_vec(), &context)?)
     };
     let response = request.respond(result.as_ref())?;
-    if let Some(result) = &result {
-        let diagnostics = match result {
-            Ok(rendered) => &rendered.warnings,
-            Err(diagnostics) => diagnostics,
-        };
-        let input = Input { root: PathBuf::new(), contents: HashMap::new() };
-        print_human(&request.for_people(diagnostics), &input);
+    let input = Input { root: PathBuf::new(), contents: HashMap::new() };
+    match &result {
+        // Problems found before rendering are results, and for people too.
+        None => print_human(&request.problems_for_people(), &input),
+        Some(Ok(rendered)) => print_human(&request.for_people(&rendered.warnings), &input),
+        Some(Err(diagnostics)) => print_human(&request.for_people(diagnostics), &input),
     }
     emit(&response.text)?;
     if response.failed { Err(Failure::Input) } else { Ok(()) }

@@ -6,19 +6,22 @@
 //! stdin). Objects are matched by API group, kind, namespace and name, and
 //! compared in one normal form (keys sorted, the same emitter), so that
 //! formatting never shows up as a change. A directory with neither specs nor
-//! objects is an empty render.
+//! objects is an empty render. What is read may end up in a pull-request
+//! comment: files are read beneath the directory through no link, within
+//! `--max-input-bytes`, and every name and line shown is escaped.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::diagnostic::Manifest;
+use crate::escape;
 use crate::output::{KUSTOMIZATION, owned};
-use crate::source::{self, InputLimits};
+use crate::safe_path::{Kind, Root};
+use crate::source::{self, Budget, InputLimits};
 
 /// One object of a render result, in normal form.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,22 +42,24 @@ pub struct Object {
 }
 
 impl Object {
-    /// `Kind namespace/name`, or `Kind name`.
+    /// `Kind namespace/name`, or `Kind name` (escaped: it comes from the input).
     pub fn label(&self) -> String {
         let set = self.set.as_ref().map(|s| format!("{s}: ")).unwrap_or_default();
-        match &self.namespace {
+        let text = match &self.namespace {
             Some(namespace) => format!("{set}{} {namespace}/{}", self.kind, self.name),
             None => format!("{set}{} {}", self.kind, self.name),
-        }
+        };
+        escape::value(&text).into_owned()
     }
 
     /// `Kind/namespace/name`: the object as a path, for diff headers.
     fn path(&self) -> String {
         let set = self.set.as_ref().map(|s| format!("{s}/")).unwrap_or_default();
-        match &self.namespace {
+        let text = match &self.namespace {
             Some(namespace) => format!("{set}{}/{namespace}/{}", self.kind, self.name),
             None => format!("{set}{}/{}", self.kind, self.name),
-        }
+        };
+        escape::value(&text).into_owned()
     }
 
     fn key(&self) -> (Option<&str>, &str, &str, Option<&str>, &str) {
@@ -79,32 +84,16 @@ pub fn load(path: &Path, limits: InputLimits, stdin: impl FnOnce() -> Result<Str
     if path == Path::new("-") {
         return Ok(Side::Objects(parse(&stdin()?, "stdin")?));
     }
-    let manifest = path.join(owned::FILE);
-    if path.is_dir() && manifest.is_file() {
-        let text = fs::read_to_string(&manifest).with_context(|| format!("cannot read `{}`", manifest.display()))?;
-        let files = owned::parse(&text).with_context(|| format!("`{}` is not modelgen's", manifest.display()))?;
-        let is_kustomization = |f: &str| f.rsplit('/').next() == Some(KUSTOMIZATION);
-        // Sets in subdirectories (environments) each have their kustomization.
-        let sets: Vec<&str> = files.iter().filter_map(|f| f.strip_suffix(&format!("/{KUSTOMIZATION}"))).collect();
-        let mut objects = Vec::new();
-        for file in files.iter().filter(|f| !is_kustomization(f)) {
-            let full = path.join(file);
-            // Never through a link: what is read may end up in a pull-request comment.
-            if !fs::symlink_metadata(&full).with_context(|| format!("cannot read `{}`", full.display()))?.is_file() {
-                bail!("`{}` is not a regular file", full.display());
-            }
-            let text = fs::read_to_string(&full).with_context(|| format!("cannot read `{}`", full.display()))?;
-            let set = sets.iter().find(|s| file.starts_with(&format!("{s}/"))).map(|s| (*s).to_owned());
-            objects.extend(
-                parse(&text, &full.display().to_string())?.into_iter().map(|o| Object { set: set.clone(), ..o }),
-            );
+    if path.is_dir() {
+        let root = Root::open(path).with_context(|| format!("cannot open `{}`", shown(path)))?;
+        if let Some(objects) = rendered_directory(&root, &mut Budget::new(limits))? {
+            return Ok(Side::Objects(objects));
         }
-        return Ok(Side::Objects(objects));
     }
     let sources = source::discover(path, limits)?;
     let mut objects = Vec::new();
     for file in &sources.files {
-        let shown = sources.root.join(&file.path).display().to_string();
+        let shown = shown(&sources.root.join(&file.path));
         let Ok(text) = std::str::from_utf8(&file.contents) else { return Ok(Side::App) };
         let Ok(documents) = documents(text) else { return Ok(Side::App) };
         let is_spec = |d: &Value| d["apiVersion"].as_str().is_some_and(|v| v.starts_with("modelgen.dev/"));
@@ -118,6 +107,42 @@ pub fn load(path: &Path, limits: InputLimits, stdin: impl FnOnce() -> Result<Str
     Ok(Side::Objects(objects))
 }
 
+/// The objects of a directory `render --out` wrote (one with an ownership
+/// manifest), read beneath `root` through no link and within `budget`;
+/// `None` when it has no manifest.
+fn rendered_directory(root: &Root, budget: &mut Budget) -> Result<Option<Vec<Object>>> {
+    let manifest = root.path().join(owned::FILE);
+    match root.kind(owned::FILE) {
+        Ok(Some(Kind::File)) => {}
+        Ok(Some(Kind::Symlink)) => {
+            bail!("`{}` is a symbolic link, which is never followed here", shown(&manifest))
+        }
+        _ => return Ok(None),
+    }
+    let read = |budget: &mut Budget, relative: &str| -> Result<String> {
+        let full = shown(&root.path().join(relative));
+        let file = root.file(relative).map_err(|e| anyhow::anyhow!("cannot read `{full}`: {e}"))?;
+        String::from_utf8(budget.read(file, &full)?).map_err(|_| anyhow::anyhow!("`{full}` is not UTF-8"))
+    };
+    let text = read(budget, owned::FILE)?;
+    let files = owned::parse(&text).with_context(|| format!("`{}` is not modelgen's", shown(&manifest)))?;
+    let is_kustomization = |f: &str| f.rsplit('/').next() == Some(KUSTOMIZATION);
+    // Sets in subdirectories (environments) each have their kustomization.
+    let sets: Vec<&str> = files.iter().filter_map(|f| f.strip_suffix(&format!("/{KUSTOMIZATION}"))).collect();
+    let mut objects = Vec::new();
+    for file in files.iter().filter(|f| !is_kustomization(f)) {
+        let text = read(budget, file)?;
+        let set = sets.iter().find(|s| file.starts_with(&format!("{s}/"))).map(|s| (*s).to_owned());
+        let origin = shown(&root.path().join(file));
+        objects.extend(parse(&text, &origin)?.into_iter().map(|o| Object { set: set.clone(), ..o }));
+    }
+    Ok(Some(objects))
+}
+
+fn shown(path: &Path) -> String {
+    escape::value(&path.to_string_lossy()).into_owned()
+}
+
 /// The objects of a render.
 pub fn from_manifests(manifests: &[Manifest]) -> Result<Vec<Object>> {
     let mut objects = Vec::with_capacity(manifests.len());
@@ -129,7 +154,8 @@ pub fn from_manifests(manifests: &[Manifest]) -> Result<Vec<Object>> {
 
 /// The objects of a YAML stream; `origin` names it in messages.
 pub fn parse(text: &str, origin: &str) -> Result<Vec<Object>> {
-    let documents = documents(text).with_context(|| format!("`{origin}` is not YAML"))?;
+    let documents =
+        documents(text).map_err(|e| anyhow::anyhow!("`{origin}` is not YAML: {}", escape::message(&e.to_string())))?;
     normalize(documents, origin)
 }
 
@@ -286,7 +312,7 @@ pub fn unified(differences: &[Difference], context: usize) -> String {
         let new = if difference.new.is_some() { format!("b/{path}") } else { "/dev/null".to_owned() };
         let _ = writeln!(out, "diff --modelgen a/{path} b/{path}");
         let diff = text_diff(difference);
-        let _ = write!(out, "{}", diff.unified_diff().context_radius(context).header(&old, &new));
+        out.push_str(&escape::body(&diff.unified_diff().context_radius(context).header(&old, &new).to_string()));
     }
     out
 }
@@ -299,14 +325,26 @@ const COMMENT_BUDGET: usize = 60_000;
 pub fn markdown(differences: &[Difference], old_label: &str, new_label: &str, context: usize) -> String {
     let mut out = String::from("### modelgen diff\n\n");
     if differences.is_empty() {
-        let _ = writeln!(out, "No changes to the rendered objects (`{old_label}` → `{new_label}`).");
+        let _ = writeln!(
+            out,
+            "No changes to the rendered objects ({} → {}).",
+            escape::markdown_code(old_label),
+            escape::markdown_code(new_label)
+        );
         return out;
     }
-    let _ = writeln!(out, "`{old_label}` → `{new_label}`: {}.\n", summary(differences));
+    let _ = writeln!(
+        out,
+        "{} → {}: {}.\n",
+        escape::markdown_code(old_label),
+        escape::markdown_code(new_label),
+        summary(differences)
+    );
     out.push_str("| Change | Object |\n| --- | --- |\n");
     let mut shown = 0;
     for difference in differences {
-        let row = format!("| {} | `{}` |\n", difference.status.as_str(), difference.object().label());
+        let row =
+            format!("| {} | {} |\n", difference.status.as_str(), escape::markdown_code(&difference.object().label()));
         if out.len() + row.len() > COMMENT_BUDGET / 2 {
             break;
         }
@@ -321,13 +359,13 @@ pub fn markdown(differences: &[Difference], old_label: &str, new_label: &str, co
     for difference in differences {
         let mut body = String::new();
         for hunk in text_diff(difference).unified_diff().context_radius(context).iter_hunks() {
-            let _ = write!(body, "{hunk}");
+            body.push_str(&escape::body(&hunk.to_string()));
         }
         let fence = "`".repeat(longest_backtick_run(&body).max(2) + 1);
         let block = format!(
             "<details open>\n<summary>{}: <code>{}</code></summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n\n",
             difference.status.as_str(),
-            difference.object().label()
+            escape::html(&difference.object().label())
         );
         if out.len() + block.len() > COMMENT_BUDGET {
             break;
@@ -352,6 +390,7 @@ fn longest_backtick_run(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn object(kind: &str, name: &str, replicas: u32) -> String {
         format!(
@@ -414,7 +453,8 @@ mod tests {
         let root = tempfile::tempdir().expect("tempdir");
         let manifest = |name: &str| Manifest { yaml: object("Model", name, 1), source: "m.yaml".into() };
         let (dev, prod) = ([manifest("a")], [manifest("a"), manifest("b")]);
-        crate::output::write(root.path(), &[(Some("dev"), &dev), (Some("prod"), &prod)]).expect("written");
+        crate::output::write(root.path(), &[(Some("dev"), &dev), (Some("prod"), &prod)], InputLimits::default())
+            .expect("written");
         let Side::Objects(objects) = load(root.path(), InputLimits::default(), || unreachable!()).expect("read") else {
             panic!("a rendered directory")
         };
@@ -427,6 +467,17 @@ mod tests {
         fs::remove_file(&file).expect("remove");
         std::os::unix::fs::symlink(&secret, &file).expect("symlink");
         let err = load(root.path(), InputLimits::default(), || unreachable!()).err().expect("refused").to_string();
-        assert!(err.ends_with("prod/ml/model_b.yaml` is not a regular file"), "{err}");
+        assert!(err.ends_with("`prod/ml/model_b.yaml` is a symbolic link, which is never followed here"), "{err}");
+
+        // Nor through a linked directory on the way.
+        fs::remove_file(&file).expect("remove");
+        let elsewhere = tempfile::tempdir().expect("elsewhere");
+        fs::create_dir(elsewhere.path().join("ml")).expect("mkdir");
+        fs::write(elsewhere.path().join("ml/model_b.yaml"), "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n")
+            .expect("write");
+        fs::remove_dir_all(root.path().join("prod/ml")).expect("remove");
+        std::os::unix::fs::symlink(elsewhere.path().join("ml"), root.path().join("prod/ml")).expect("symlink");
+        let err = load(root.path(), InputLimits::default(), || unreachable!()).err().expect("refused").to_string();
+        assert!(err.ends_with("`prod/ml` is a symbolic link, which is never followed here"), "{err}");
     }
 }

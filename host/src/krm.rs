@@ -7,14 +7,17 @@
 //! same specs, plus the generated objects; problems are `results` with
 //! severity, message, `resourceRef`, `field` and `file`. Items are passed
 //! through as data: the orchestrator puts comments and field order back
-//! (kyaml does, through `config.k8s.io/id`).
+//! (kyaml does, through `config.k8s.io/id`). Every step is linear in the
+//! number of items and specs (lookups go through indexes), and every text
+//! taken from the input that a message repeats is escaped and clipped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::{Result, bail};
 use serde_json::{Map, Value, json};
 
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
+use crate::escape;
 use crate::output;
 use crate::source::SourceFile;
 
@@ -89,7 +92,7 @@ impl Request {
         let Some(fields) = list.as_object() else { bail!("it is not a mapping") };
         let api_version = fields.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
         if !API_VERSIONS.contains(&api_version) {
-            bail!("`apiVersion` is `{api_version}`, not `{}`", API_VERSIONS[0]);
+            bail!("`apiVersion` is `{}`, not `{}`", escape::value(api_version), API_VERSIONS[0]);
         }
         if fields.get("kind").and_then(Value::as_str) != Some("ResourceList") {
             bail!("`kind` is not `ResourceList`");
@@ -174,9 +177,17 @@ impl Request {
         if self.has_problems() {
             return;
         }
+        // Where each spec item of the package is, by identity (the first
+        // item of an identity, as a search from the start would find it).
+        let mut located: HashMap<String, usize> = HashMap::new();
+        for (i, item) in self.items.iter().enumerate() {
+            if is_spec(item) {
+                located.entry(identity(item)).or_insert(i);
+            }
+        }
         let mut files: BTreeMap<String, Vec<Placed>> = BTreeMap::new();
         for (position, spec) in specs.into_iter().enumerate() {
-            let file = self.file_of(&spec);
+            let file = self.file_of(&spec, &located);
             let (source, order) = match &file {
                 Some((path, index)) => (path.clone(), *index),
                 None => (UNNAMED_SOURCE.to_owned(), position as u64),
@@ -186,11 +197,14 @@ impl Request {
         for (source, mut specs) in files {
             specs.sort_by_key(|(order, _, _)| *order);
             let mut text = String::new();
+            let mut lines: usize = 0;
             for (_, spec, file) in specs {
-                let first_line = u32::try_from(text.matches('\n').count()).unwrap_or(u32::MAX);
+                let first_line = u32::try_from(lines).unwrap_or(u32::MAX);
                 let cleaned = without_orchestrator_annotations(&spec);
+                let start = text.len();
                 text.push_str(&serde_json::to_string_pretty(&cleaned).unwrap_or_default());
                 text.push_str("\n---\n");
+                lines += text[start..].matches('\n').count();
                 let mut resource_ref = json!({
                     "apiVersion": spec["apiVersion"],
                     "kind": spec["kind"],
@@ -206,20 +220,13 @@ impl Request {
     }
 
     /// The package file a spec is in: its own annotations (an item), or those
-    /// of the item it is a copy of (kpt passes the function config without them).
-    fn file_of(&self, spec: &Value) -> Option<(String, u64)> {
-        let identity = |v: &Value| {
-            (
-                v["apiVersion"].clone(),
-                v["kind"].clone(),
-                v["metadata"]["name"].clone(),
-                v["metadata"]["namespace"].clone(),
-            )
-        };
+    /// of the item it is a copy of (kpt passes the function config without
+    /// them), found through `located` (spec items by identity).
+    fn file_of(&self, spec: &Value, located: &HashMap<String, usize>) -> Option<(String, u64)> {
         let located = if annotation(spec, &PATH_ANNOTATIONS).is_some() {
             spec
         } else {
-            self.items.iter().find(|item| is_spec(item) && identity(item) == identity(spec))?
+            &self.items[*located.get(&identity(spec))?]
         };
         let path = annotation(located, &PATH_ANNOTATIONS)?;
         let index = annotation(located, &INDEX_ANNOTATIONS).and_then(|i| i.parse().ok()).unwrap_or(0);
@@ -232,21 +239,33 @@ impl Request {
         let mut items = self.items.clone();
         match result {
             None => {}
-            Some(Err(diagnostics)) => results.extend(diagnostics.iter().map(|d| self.result(d))),
+            Some(Err(diagnostics)) => {
+                let index = self.spec_index();
+                results.extend(diagnostics.iter().map(|d| self.result(d, &index)));
+            }
             Some(Ok(rendered)) => {
-                results.extend(rendered.warnings.iter().map(|d| self.result(d)));
+                let index = self.spec_index();
+                results.extend(rendered.warnings.iter().map(|d| self.result(d, &index)));
                 let generated = self.generated(rendered)?;
                 // What an earlier run generated from these specs is replaced.
-                items.retain(|item| !self.is_previous_output(item));
+                let sources: HashSet<&str> = self.sources.iter().map(|s| s.path.as_str()).collect();
+                items.retain(|item| !is_previous_output(item, &sources));
+                let mut by_reference: HashMap<String, usize> = HashMap::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    by_reference.entry(reference(item).to_string()).or_insert(i);
+                }
                 for object in &generated {
-                    if let Some(clash) = items.iter().find(|item| same_object(item, object)) {
+                    if let Some(clash) = by_reference.get(&reference(object).to_string()).map(|i| &items[*i]) {
+                        let path = annotation(clash, &PATH_ANNOTATIONS);
                         results.push(json!({
                             "severity": "error",
                             "message": format!(
                                 "`{}` is generated from `{}`, but the package already has an object of that name{}",
                                 describe(object),
-                                object["metadata"]["annotations"][SOURCE_ANNOTATION].as_str().unwrap_or_default(),
-                                annotation(clash, &PATH_ANNOTATIONS).map(|p| format!(" in `{p}`")).unwrap_or_default()
+                                escape::value(
+                                    object["metadata"]["annotations"][SOURCE_ANNOTATION].as_str().unwrap_or_default()
+                                ),
+                                path.map(|p| format!(" in `{}`", escape::value(p))).unwrap_or_default()
                             ),
                             "resourceRef": reference(object),
                         }));
@@ -297,40 +316,46 @@ impl Request {
         Ok(objects)
     }
 
-    /// Whether an input item is what an earlier run made from one of these specs.
-    fn is_previous_output(&self, item: &Value) -> bool {
-        let metadata = &item["metadata"];
-        metadata["labels"]["app.kubernetes.io/managed-by"] == "modelgen"
-            && metadata["annotations"][SOURCE_ANNOTATION]
-                .as_str()
-                .is_some_and(|source| self.sources.iter().any(|s| s.path == source))
+    /// For each source, its specs' first lines and indexes, in line order
+    /// (the order they were written in): the spec a diagnostic is about is
+    /// found by a binary search.
+    fn spec_index(&self) -> HashMap<&str, Vec<(u32, usize)>> {
+        let mut index: HashMap<&str, Vec<(u32, usize)>> = HashMap::new();
+        for (i, spec) in self.specs.iter().enumerate() {
+            index.entry(spec.source.as_str()).or_default().push((spec.first_line, i));
+        }
+        index
     }
 
     /// A diagnostic as a KRM result, pointing at the spec it is about.
-    fn result(&self, diagnostic: &Diagnostic) -> Value {
+    fn result(&self, diagnostic: &Diagnostic, index: &HashMap<&str, Vec<(u32, usize)>>) -> Value {
         let severity = match diagnostic.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        let mut message = diagnostic.message.clone();
+        let mut message = escape::message(&diagnostic.message).into_owned();
         if let Some(hint) = &diagnostic.hint {
             message.push_str("; hint: ");
-            message.push_str(hint);
+            message.push_str(&escape::message(hint));
         }
         let mut result = json!({ "severity": severity, "message": message });
         let spec = diagnostic.file.as_deref().and_then(|file| {
             let line = diagnostic.position.map_or(0, |(line, _)| line);
-            self.specs.iter().filter(|s| s.source == file && s.first_line <= line).max_by_key(|s| s.first_line)
+            let specs = index.get(file)?;
+            // The last spec that starts at or before the line.
+            let after = specs.partition_point(|(first, _)| *first <= line);
+            after.checked_sub(1).map(|i| &self.specs[specs[i].1])
         });
+        let field = diagnostic.field.as_deref().map(escape::value);
         if let Some(spec) = spec {
             result["resourceRef"] = spec.resource_ref.clone();
-            if let Some(field) = &diagnostic.field {
+            if let Some(field) = &field {
                 result["field"] = json!({ "path": field });
             }
             if let Some((path, index)) = &spec.file {
                 result["file"] = json!({ "path": path, "index": index });
             }
-        } else if let Some(field) = &diagnostic.field {
+        } else if let Some(field) = &field {
             result["message"] = json!(format!("{message} (at `{field}`)"));
         }
         result
@@ -339,28 +364,60 @@ impl Request {
     /// The diagnostics to show on stderr: located in the package files, not
     /// in the text modelgen made of the specs (whose lines mean nothing).
     pub fn for_people(&self, diagnostics: &[Diagnostic]) -> Vec<Diagnostic> {
+        let mut files: HashMap<&str, Option<&str>> = HashMap::new();
+        for spec in &self.specs {
+            files.entry(spec.source.as_str()).or_insert(spec.file.as_ref().map(|(path, _)| path.as_str()));
+        }
         diagnostics
             .iter()
             .map(|d| {
-                let file = d.file.as_deref().and_then(|f| self.specs.iter().find(|s| s.source == f));
-                let file = file.and_then(|s| s.file.as_ref().map(|(path, _)| path.clone())).or_else(|| d.file.clone());
-                Diagnostic { position: None, file, ..d.clone() }
+                let file = d.file.as_deref().and_then(|f| files.get(f).copied().flatten()).map(str::to_owned);
+                Diagnostic { position: None, file: file.or_else(|| d.file.clone()), ..d.clone() }
             })
             .collect()
     }
+
+    /// The problems found before rendering, to show on stderr as well as in
+    /// the results.
+    pub fn problems_for_people(&self) -> Vec<Diagnostic> {
+        self.problems
+            .iter()
+            .map(|problem| Diagnostic {
+                severity: Severity::Error,
+                file: None,
+                position: None,
+                field: None,
+                message: problem["message"].as_str().unwrap_or_default().to_owned(),
+                hint: None,
+            })
+            .collect()
+    }
+}
+
+/// Whether an input item is what an earlier run made from one of the
+/// specs, whose sources are `sources`.
+fn is_previous_output(item: &Value, sources: &HashSet<&str>) -> bool {
+    let metadata = &item["metadata"];
+    metadata["labels"]["app.kubernetes.io/managed-by"] == "modelgen"
+        && metadata["annotations"][SOURCE_ANNOTATION].as_str().is_some_and(|source| sources.contains(source))
+}
+
+/// An item's identity as text: `apiVersion`, `kind`, name and namespace.
+fn identity(value: &Value) -> String {
+    json!([value["apiVersion"], value["kind"], value["metadata"]["name"], value["metadata"]["namespace"]]).to_string()
 }
 
 fn is_spec(value: &Value) -> bool {
     value["apiVersion"].as_str().is_some_and(|v| v.starts_with("modelgen.dev/")) && value["kind"] == "ModelDeployment"
 }
 
-/// `apiVersion/Kind name`, for messages.
+/// `apiVersion/Kind name`, for messages (escaped and clipped: it comes from the input).
 fn describe(value: &Value) -> String {
-    let text = |v: &Value| v.as_str().unwrap_or("?").to_owned();
+    let text = |v: &Value| escape::value(v.as_str().unwrap_or("?")).into_owned();
     let mut out = format!("{}/{}", text(&value["apiVersion"]), text(&value["kind"]));
     if let Some(name) = value["metadata"]["name"].as_str() {
         out.push(' ');
-        out.push_str(name);
+        out.push_str(&escape::value(name));
     }
     out
 }
@@ -372,10 +429,6 @@ fn reference(object: &Value) -> Value {
         reference["namespace"] = json!(namespace);
     }
     reference
-}
-
-fn same_object(a: &Value, b: &Value) -> bool {
-    reference(a) == reference(b)
 }
 
 fn annotation<'a>(value: &'a Value, keys: &[&str]) -> Option<&'a str> {

@@ -26,7 +26,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+use crate::contract;
 use crate::diagnostic::Manifest;
+use crate::escape;
+use crate::safe_path::Refusal;
+use crate::source::{Budget, InputLimits};
 use existing::Existing;
 use staging::Staging;
 
@@ -80,19 +84,20 @@ pub struct Change {
 }
 
 /// The file an object goes to: `<namespace>/<kind>_<name>.yaml`, or
-/// `<kind>_<name>.yaml` without a namespace. Names that are not plain path
-/// components (a `/`, a leading dot) are refused rather than written
-/// somewhere unexpected.
+/// `<kind>_<name>.yaml` without a namespace. Names that are not Kubernetes
+/// names (a `/`, a leading dot, a line break) are refused rather than
+/// written somewhere unexpected ([`contract`] refused them already).
 pub fn object_path(kind: &str, namespace: Option<&str>, name: &str) -> Result<String> {
     if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_alphanumeric()) {
-        bail!("`{kind}` is not a kind modelgen can name a file after");
+        bail!("`{}` is not a kind modelgen can name a file after", escape::value(kind));
     }
-    for (what, value) in [("name", Some(name)), ("namespace", namespace)] {
-        if let Some(value) = value
-            && !is_component(value)
-        {
-            bail!("the {what} `{value}` of a `{kind}` cannot be part of a file name");
-        }
+    if !contract::is_dns1123_subdomain(name) {
+        bail!("the name `{}` of a `{kind}` cannot be part of a file name", escape::value(name));
+    }
+    if let Some(namespace) = namespace
+        && !contract::is_dns1123_label(namespace)
+    {
+        bail!("the namespace `{}` of a `{kind}` cannot be part of a file name", escape::value(namespace));
     }
     let file = format!("{}_{name}.yaml", kind.to_ascii_lowercase());
     Ok(match namespace {
@@ -117,7 +122,7 @@ pub fn layout(sets: &[Set<'_>]) -> Result<Tree> {
     for (subdir, manifests) in sets {
         let prefix = match subdir {
             Some(name) if !is_component(name) || *name == KUSTOMIZATION => {
-                bail!("`{name}` cannot be the name of an output subdirectory")
+                bail!("`{}` cannot be the name of an output subdirectory", escape::value(name))
             }
             Some(name) => format!("{name}/"),
             None => String::new(),
@@ -132,7 +137,7 @@ pub fn layout(sets: &[Set<'_>]) -> Result<Tree> {
             if files.insert(path.clone(), manifest.yaml.clone()).is_some() {
                 bail!(
                     "two objects would be written to `{path}` (from `{}`): give them different names",
-                    manifest.source
+                    escape::value(&manifest.source)
                 );
             }
             resources.push(relative);
@@ -145,14 +150,16 @@ pub fn layout(sets: &[Set<'_>]) -> Result<Tree> {
 
 /// Where one manifest's object goes, from its kind, namespace and name.
 fn manifest_path(manifest: &Manifest) -> Result<String> {
-    let object: Value = serde_saphyr::from_str(&manifest.yaml)
-        .with_context(|| format!("an object rendered from `{}` is not YAML", manifest.source))?;
+    let source = escape::value(&manifest.source);
+    let object: Value = serde_saphyr::from_str(&manifest.yaml).map_err(|e| {
+        anyhow::anyhow!("an object rendered from `{source}` is not YAML: {}", escape::message(&e.to_string()))
+    })?;
     let text = |value: &Value| value.as_str().map(str::to_owned);
     let kind = text(&object["kind"]).unwrap_or_default();
     let name = text(&object["metadata"]["name"]).unwrap_or_default();
     let namespace = text(&object["metadata"]["namespace"]);
     object_path(&kind, namespace.as_deref(), &name)
-        .with_context(|| format!("cannot name the file of an object rendered from `{}`", manifest.source))
+        .with_context(|| format!("cannot name the file of an object rendered from `{source}`"))
 }
 
 /// A `kustomization.yaml` listing `resources` in render order.
@@ -167,35 +174,53 @@ fn kustomization(resources: &[String]) -> String {
 }
 
 /// Renders `sets` into `dir` atomically: see the module documentation.
-pub fn write(dir: &Path, sets: &[Set<'_>]) -> Result<Summary> {
+/// What is read of the directory as it stands counts against `limits`.
+pub fn write(dir: &Path, sets: &[Set<'_>], limits: InputLimits) -> Result<Summary> {
     let tree = layout(sets)?;
-    write_tree(dir, &tree)
+    write_tree(dir, &tree, limits)
 }
 
 /// Writes a laid-out tree into `dir`.
-pub fn write_tree(dir: &Path, tree: &Tree) -> Result<Summary> {
-    let existing = Existing::scan(dir)?;
+pub fn write_tree(dir: &Path, tree: &Tree, limits: InputLimits) -> Result<Summary> {
+    let shown = shown(dir);
+    let existing = Existing::scan(dir, &mut Budget::new(limits))?;
     refuse_conflicts(dir, &existing, tree)?;
     // The swap replaces the whole directory: never a repository, nor the
-    // directory a shell (or this process) stands in.
+    // directory a shell (or this process) stands in, nor a mount point,
+    // nor one with a mount inside (whose files would be moved away and
+    // deleted with the old version).
     if existing.entries.contains_key(".git") {
-        bail!("`{}` holds a Git repository: write the output to a directory of its own", dir.display());
+        bail!("`{shown}` holds a Git repository: write the output to a directory of its own");
     }
     if existing.exists
         && let (Ok(cwd), Ok(target)) = (std::env::current_dir(), fs::canonicalize(&existing.path))
         && cwd.starts_with(&target)
     {
-        bail!("`{}` contains the current directory: write the output to a directory of its own", dir.display());
+        bail!("`{shown}` contains the current directory: write the output to a directory of its own");
     }
+    if let Some(mount) = existing.mounts.first() {
+        bail!(
+            "`{}` is a mount point inside the output directory: modelgen replaces the whole directory and never \
+             moves or empties a mount; mount it elsewhere, or write the output to a directory without mounts",
+            escape::value(&existing.path.join(mount).to_string_lossy())
+        );
+    }
+    if existing.exists && staging::is_mount_point(&existing.path)? {
+        bail!(
+            "`{shown}` is a mount point: modelgen writes a new version of the output directory beside it and \
+             swaps the two, which a mount point cannot be; write to a directory inside the mounted volume instead"
+        );
+    }
+    staging::remove_stale(&existing);
     let mut summary = Summary::default();
     let mut manifest_current = false;
     for (path, text) in tree.files() {
-        let before = if path == owned::FILE {
-            existing.has_manifest.then(|| fs::read(existing.path.join(path)).ok()).flatten()
-        } else {
-            let regular = existing.owned.contains(path) && existing.entries.get(path) == Some(&existing::Entry::File);
-            regular.then(|| fs::read(existing.path.join(path)).ok()).flatten()
-        };
+        let ours = path == owned::FILE || existing.owned.contains(path);
+        let regular = existing.entries.get(path) == Some(&existing::Entry::File)
+            || (path == owned::FILE && existing.has_manifest);
+        // Only a file of the same size can be the same: a large file
+        // someone put there is never read.
+        let before = (ours && regular).then(|| existing.read_if_size(path, text.len())).flatten();
         let same = before.as_deref() == Some(text.as_bytes());
         if path == owned::FILE {
             manifest_current = same;
@@ -221,45 +246,59 @@ pub fn write_tree(dir: &Path, tree: &Tree) -> Result<Summary> {
 }
 
 /// Compares `dir` with what writing `sets` would make of it, without
-/// writing: the files that would change, in path order.
-pub fn check(dir: &Path, sets: &[Set<'_>]) -> Result<Vec<Change>> {
+/// writing: the files that would change, in path order. The directory may
+/// come from a pull request: it is read beneath `dir` through no link, and
+/// what is read beyond files the size of the render's counts against `limits`.
+pub fn check(dir: &Path, sets: &[Set<'_>], limits: InputLimits) -> Result<Vec<Change>> {
     let tree = layout(sets)?;
-    check_tree(dir, &tree)
+    check_tree(dir, &tree, limits)
 }
 
 /// Compares `dir` with a laid-out tree.
-pub fn check_tree(dir: &Path, tree: &Tree) -> Result<Vec<Change>> {
-    let existing = Existing::scan(dir)?;
+pub fn check_tree(dir: &Path, tree: &Tree, limits: InputLimits) -> Result<Vec<Change>> {
+    let mut budget = Budget::new(limits);
+    let existing = Existing::scan(dir, &mut budget)?;
     if !existing.exists {
-        bail!("`{}` does not exist: render it with `--out` first", dir.display());
+        bail!("`{}` does not exist: render it with `--out` first", shown(dir));
     }
     refuse_conflicts(dir, &existing, tree)?;
-    let read = |path: &str| -> Result<Option<String>> {
-        // A link is shown as a link, never followed: the diff goes to CI logs.
+    let mut read = |path: &str, expected: Option<&str>| -> Result<Option<String>> {
+        // What is not a regular file beneath the directory is described,
+        // never followed: the diff goes to CI logs and pull requests.
+        let Some(root) = &existing.root else { return Ok(None) };
         if existing.entries.get(path) == Some(&existing::Entry::Symlink) {
-            let target = fs::read_link(existing.path.join(path)).unwrap_or_default();
-            return Ok(Some(format!("(a symbolic link to `{}`)\n", target.display())));
+            let target = root.read_link(path).map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
+            return Ok(Some(format!("(a symbolic link to `{}`)\n", escape::value(&target))));
         }
-        match fs::read(existing.path.join(path)) {
-            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("cannot read `{}`", dir.join(path).display())),
+        if let Some(text) = expected
+            && let Some(bytes) = existing.read_if_size(path, text.len())
+        {
+            return Ok(Some(String::from_utf8_lossy(&bytes).into_owned()));
         }
+        Ok(match existing.read(path, &mut budget)? {
+            Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(Refusal::NotFound) => None,
+            Err(refusal) => Some(format!("(not read: {refusal})\n")),
+        })
     };
     let mut changes = Vec::new();
     for (path, text) in tree.files() {
-        let old = read(path)?;
+        let old = read(path, Some(text))?;
         if old.as_deref() != Some(text) {
             changes.push(Change { path: path.to_owned(), old, new: Some(text.to_owned()) });
         }
     }
     for path in existing.owned.iter().filter(|p| tree.get(p).is_none()) {
-        if let Some(old) = read(path)? {
+        if let Some(old) = read(path, None)? {
             changes.push(Change { path: path.clone(), old: Some(old), new: None });
         }
     }
     changes.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(changes)
+}
+
+fn shown(path: &Path) -> String {
+    escape::value(&path.to_string_lossy()).into_owned()
 }
 
 fn refuse_conflicts(dir: &Path, existing: &Existing, tree: &Tree) -> Result<()> {
@@ -269,11 +308,11 @@ fn refuse_conflicts(dir: &Path, existing: &Existing, tree: &Tree) -> Result<()> 
     }
     let mut message = format!(
         "`{}` holds {} that modelgen did not write where it would write:",
-        dir.display(),
+        shown(dir),
         if conflicts.len() == 1 { "a file" } else { "files" }
     );
     for path in conflicts.iter().take(20) {
-        let _ = write!(message, "\n  {}", dir.join(path).display());
+        let _ = write!(message, "\n  {}", shown(&dir.join(path)));
     }
     if conflicts.len() > 20 {
         let _ = write!(message, "\n  ... and {} more", conflicts.len() - 20);
@@ -291,13 +330,14 @@ fn refuse_conflicts(dir: &Path, existing: &Existing, tree: &Tree) -> Result<()> 
 pub fn unified_diff(dir: &Path, changes: &[Change]) -> String {
     let mut out = String::new();
     for change in changes {
-        let path = dir.join(&change.path).display().to_string();
+        let path = shown(&dir.join(&change.path));
         let old_name = if change.old.is_some() { format!("a/{path}") } else { "/dev/null".to_owned() };
         let new_name = if change.new.is_some() { format!("b/{path}") } else { "/dev/null".to_owned() };
         let old = change.old.as_deref().unwrap_or_default();
         let new = change.new.as_deref().unwrap_or_default();
         let diff = similar::TextDiff::from_lines(old, new);
-        let _ = write!(out, "{}", diff.unified_diff().context_radius(3).header(&old_name, &new_name));
+        // The old side is whatever the directory held: shown, never acted on.
+        out.push_str(&escape::body(&diff.unified_diff().context_radius(3).header(&old_name, &new_name).to_string()));
         if !out.ends_with('\n') {
             out.push('\n');
         }
@@ -382,7 +422,8 @@ mod tests {
         let out = root.path().join("rendered");
         let dev = [manifest("Model", Some("ml"), "a"), manifest("Model", Some("ml"), "b")];
         let prod = [manifest("Model", Some("ml"), "a")];
-        let first = write(&out, &[(Some("dev"), &dev), (Some("prod"), &prod)]).expect("written");
+        let first =
+            write(&out, &[(Some("dev"), &dev), (Some("prod"), &prod)], InputLimits::default()).expect("written");
         assert_eq!((first.written, first.changed, first.removed.len()), (5, 5, 0));
         fs::write(out.join("README.md"), "mine").expect("a foreign file");
         fs::create_dir(out.join("dev/notes")).expect("a foreign directory");
@@ -390,7 +431,8 @@ mod tests {
         // `b` leaves dev; prod gains a namespace.
         let dev = [manifest("Model", Some("ml"), "a")];
         let prod = [manifest("Model", Some("ml"), "a"), manifest("Model", Some("serving"), "c")];
-        let second = write(&out, &[(Some("dev"), &dev), (Some("prod"), &prod)]).expect("written");
+        let second =
+            write(&out, &[(Some("dev"), &dev), (Some("prod"), &prod)], InputLimits::default()).expect("written");
         assert_eq!(second.removed, ["dev/ml/model_b.yaml"]);
         assert_eq!(second.changed, 3, "two kustomizations and one new object");
         assert_eq!(
@@ -409,12 +451,16 @@ mod tests {
         assert_eq!(fs::read_to_string(out.join("README.md")).expect("kept"), "mine");
         let leftovers: Vec<_> = fs::read_dir(root.path()).expect("readable").flatten().map(|e| e.file_name()).collect();
         assert_eq!(leftovers, ["rendered"], "no staging directory is left behind");
-        assert_eq!(check(&out, &[(Some("dev"), &dev), (Some("prod"), &prod)]).expect("checked"), []);
+        assert_eq!(
+            check(&out, &[(Some("dev"), &dev), (Some("prod"), &prod)], InputLimits::default()).expect("checked"),
+            []
+        );
 
         // The same render again touches nothing.
         let inode = |p: &str| std::os::unix::fs::MetadataExt::ino(&fs::metadata(out.join(p)).expect("stat"));
         let before = (inode("."), inode("dev/ml/model_a.yaml"));
-        let third = write(&out, &[(Some("dev"), &dev), (Some("prod"), &prod)]).expect("written");
+        let third =
+            write(&out, &[(Some("dev"), &dev), (Some("prod"), &prod)], InputLimits::default()).expect("written");
         assert_eq!((third.written, third.changed, third.removed.len()), (5, 0, 0));
         assert_eq!((inode("."), inode("dev/ml/model_a.yaml")), before);
     }
@@ -424,19 +470,23 @@ mod tests {
         let root = tempfile::tempdir().expect("tempdir");
         let out = root.path().join("rendered");
         let before = [manifest("Model", None, "a")];
-        write(&out, &[(None, &before)]).expect("written");
+        write(&out, &[(None, &before)], InputLimits::default()).expect("written");
         let snapshot: Vec<_> = files(&out).iter().map(|p| (p.clone(), fs::read(out.join(p)).expect("read"))).collect();
 
         let after = [manifest("Model", None, "b"), manifest("Model", None, "c")];
         let tree = layout(&[(None, &after)]).expect("laid out");
-        let existing = Existing::scan(&out).expect("scanned");
+        let existing = Existing::scan(&out, &mut Budget::new(InputLimits::default())).expect("scanned");
         let mut staging = Staging::beside(&existing).expect("staging");
         staging.write("model_b.yaml", b"half").expect("first file");
         drop(staging); // the write fails here, before the swap
         let again: Vec<_> = files(&out).iter().map(|p| (p.clone(), fs::read(out.join(p)).expect("read"))).collect();
         assert_eq!(again, snapshot);
         assert_eq!(fs::read_dir(root.path()).expect("readable").count(), 1, "the staging directory is gone");
-        assert_eq!(check_tree(&out, &tree).expect("checked").len(), 5, "three objects, kustomization, manifest");
+        assert_eq!(
+            check_tree(&out, &tree, InputLimits::default()).expect("checked").len(),
+            5,
+            "three objects, kustomization, manifest"
+        );
     }
 
     #[test]
@@ -447,18 +497,27 @@ mod tests {
         fs::write(out.join("ml/model_a.yaml"), "hand-written").expect("write");
         fs::write(out.join(KUSTOMIZATION), "hand-written").expect("write");
         let objects = [manifest("Model", Some("ml"), "a")];
-        let err = format!("{:#}", write(&out, &[(None, &objects)]).expect_err("refused"));
+        let err = format!("{:#}", write(&out, &[(None, &objects)], InputLimits::default()).expect_err("refused"));
         assert!(err.contains("ml/model_a.yaml") && err.contains("kustomization.yaml"), "{err}");
         assert_eq!(fs::read_to_string(out.join("ml/model_a.yaml")).expect("kept"), "hand-written");
-        assert!(check(&out, &[(None, &objects)]).is_err(), "check refuses what write would refuse");
+        assert!(
+            check(&out, &[(None, &objects)], InputLimits::default()).is_err(),
+            "check refuses what write would refuse"
+        );
 
         fs::create_dir_all(root.path().join("repo/.git")).expect("a repository");
-        let err = format!("{:#}", write(&root.path().join("repo"), &[(None, &objects)]).expect_err("a repository"));
+        let err = format!(
+            "{:#}",
+            write(&root.path().join("repo"), &[(None, &objects)], InputLimits::default()).expect_err("a repository")
+        );
         assert!(err.contains("holds a Git repository"), "{err}");
 
         let file = root.path().join("file");
         fs::write(&file, "x").expect("write");
-        assert!(format!("{:#}", write(&file, &[(None, &objects)]).expect_err("a file")).contains("is a file"));
+        assert!(
+            format!("{:#}", write(&file, &[(None, &objects)], InputLimits::default()).expect_err("a file"))
+                .contains("is a file")
+        );
     }
 
     #[test]
@@ -469,7 +528,7 @@ mod tests {
         let link = root.path().join("rendered");
         std::os::unix::fs::symlink(&real, &link).expect("symlink");
         let objects = [manifest("Model", None, "a")];
-        write(&link, &[(None, &objects)]).expect("written");
+        write(&link, &[(None, &objects)], InputLimits::default()).expect("written");
         assert!(fs::symlink_metadata(&link).expect("stat").file_type().is_symlink(), "the link stays a link");
         assert_eq!(files(&real), [".modelgen-owned", "kustomization.yaml", "model_a.yaml"]);
     }
@@ -479,11 +538,11 @@ mod tests {
         let root = tempfile::tempdir().expect("tempdir");
         let out = root.path().join("rendered");
         let objects = [manifest("Model", None, "a")];
-        write(&out, &[(None, &objects)]).expect("written");
+        write(&out, &[(None, &objects)], InputLimits::default()).expect("written");
         fs::write(root.path().join("private"), "do not print").expect("write");
         fs::remove_file(out.join("model_a.yaml")).expect("remove");
         std::os::unix::fs::symlink(root.path().join("private"), out.join("model_a.yaml")).expect("symlink");
-        let changes = check(&out, &[(None, &objects)]).expect("checked");
+        let changes = check(&out, &[(None, &objects)], InputLimits::default()).expect("checked");
         assert_eq!(changes.len(), 1);
         let shown = changes[0].old.as_deref().expect("something stands there");
         assert!(shown.starts_with("(a symbolic link to `") && !shown.contains("do not print"), "{shown}");

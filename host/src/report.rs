@@ -1,8 +1,13 @@
 //! Printing diagnostics for people: `path:line:col: error: message`, the source line, and a caret.
+//!
+//! Everything in a diagnostic came from the input or the plugin: every
+//! format passes each part through [`escape`] (control characters,
+//! workflow commands, length) before adding its own syntax.
 
 use std::fmt::Write as _;
 
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::escape;
 
 /// Formats `diagnostic` the way compilers do. `display_path` turns the
 /// plugin's root-relative path into the one the user typed (so terminals and
@@ -17,39 +22,51 @@ pub fn human<'a>(
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    match (&diagnostic.file, diagnostic.position) {
+    // Plugin-supplied positions are `u32`: shown 1-based without overflowing.
+    let position = diagnostic.position.map(|(line, column)| (u64::from(line) + 1, u64::from(column) + 1));
+    match (&diagnostic.file, position) {
         (Some(file), Some((line, column))) => {
-            let _ = write!(out, "{}:{}:{}: ", display_path(file), line + 1, column + 1);
+            let _ = write!(out, "{}:{line}:{column}: ", escape::value(&display_path(file)));
         }
         (Some(file), None) => {
-            let _ = write!(out, "{}: ", display_path(file));
+            let _ = write!(out, "{}: ", escape::value(&display_path(file)));
         }
         _ => {}
     }
-    let _ = writeln!(out, "{severity}: {}", diagnostic.message);
+    let _ = writeln!(out, "{severity}: {}", escape::message(&diagnostic.message));
 
+    let field = diagnostic.field.as_deref().map(escape::value);
     let line_text = diagnostic.file.as_deref().zip(diagnostic.position).and_then(|(file, (line, _))| {
         let text = std::str::from_utf8(source(file)?).ok()?;
         text.lines().nth(usize::try_from(line).ok()?)
     });
-    let gutter = diagnostic.position.map_or(1, |(line, _)| (line + 1).to_string().len());
-    if let (Some(text), Some((line, column))) = (line_text, diagnostic.position) {
+    let gutter = position.map_or(1, |(line, _)| line.to_string().len());
+    if let (Some(text), Some((line, _)), Some((_, column))) = (line_text, position, diagnostic.position) {
         let (text, column) = window(text, usize::try_from(column).unwrap_or(usize::MAX));
-        let indent: String = text.chars().take(column).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-        let width = token_width(text.chars().skip(column)).min(WINDOW);
+        // Escapes widen characters: the caret follows the shown text.
+        let mut indent = String::new();
+        for c in text.chars().take(column) {
+            if c == '\t' {
+                indent.push('\t');
+            } else {
+                indent.push_str(&" ".repeat(escape::source_width(c)));
+            }
+        }
+        let token = token_width(text.chars().skip(column)).min(WINDOW);
+        let width: usize = text.chars().skip(column).take(token).map(escape::source_width).sum::<usize>().max(1);
         let _ = writeln!(out, "{:gutter$} |", "");
-        let _ = writeln!(out, "{} | {text}", line + 1);
+        let _ = writeln!(out, "{line} | {}", escape::source_line(&text));
         let carets = "^".repeat(width);
-        match diagnostic.field.as_deref() {
+        match &field {
             Some(field) => writeln!(out, "{:gutter$} | {indent}{carets} {field}", ""),
             None => writeln!(out, "{:gutter$} | {indent}{carets}", ""),
         }
         .unwrap_or_default();
-    } else if let Some(field) = &diagnostic.field {
+    } else if let Some(field) = &field {
         let _ = writeln!(out, "{:gutter$} = field: {field}", "");
     }
     if let Some(hint) = &diagnostic.hint {
-        let _ = writeln!(out, "{:gutter$} = hint: {hint}", "");
+        let _ = writeln!(out, "{:gutter$} = hint: {}", "", escape::message(hint));
     }
     out
 }
@@ -109,16 +126,17 @@ fn token_width(mut chars: impl Iterator<Item = char>) -> usize {
     1 + end
 }
 
-/// Formats a diagnostic as one JSON object per line, for tools.
+/// Formats a diagnostic as one JSON object per line, for tools (which may
+/// print its strings as they are: they are escaped and clipped too).
 pub fn json(diagnostic: &Diagnostic) -> String {
     let value = serde_json::json!({
         "severity": match diagnostic.severity { Severity::Error => "error", Severity::Warning => "warning" },
-        "file": diagnostic.file,
-        "line": diagnostic.position.map(|(l, _)| l + 1),
-        "column": diagnostic.position.map(|(_, c)| c + 1),
-        "field": diagnostic.field,
-        "message": diagnostic.message,
-        "hint": diagnostic.hint,
+        "file": diagnostic.file.as_deref().map(escape::value),
+        "line": diagnostic.position.map(|(l, _)| u64::from(l) + 1),
+        "column": diagnostic.position.map(|(_, c)| u64::from(c) + 1),
+        "field": diagnostic.field.as_deref().map(escape::value),
+        "message": escape::message(&diagnostic.message),
+        "hint": diagnostic.hint.as_deref().map(escape::message),
     });
     value.to_string()
 }
@@ -132,32 +150,22 @@ pub fn github(diagnostic: &Diagnostic) -> String {
     };
     let mut properties = Vec::new();
     if let Some(file) = &diagnostic.file {
-        properties.push(format!("file={}", escape_property(file)));
+        properties.push(format!("file={}", escape::workflow_property(&escape::value(file))));
         if let Some((line, column)) = diagnostic.position {
-            properties.push(format!("line={}", line + 1));
-            properties.push(format!("col={}", column + 1));
+            properties.push(format!("line={}", u64::from(line) + 1));
+            properties.push(format!("col={}", u64::from(column) + 1));
         }
     }
     if let Some(field) = &diagnostic.field {
-        properties.push(format!("title={}", escape_property(field)));
+        properties.push(format!("title={}", escape::workflow_property(&escape::value(field))));
     }
-    let mut message = diagnostic.message.clone();
+    let mut message = escape::message(&diagnostic.message).into_owned();
     if let Some(hint) = &diagnostic.hint {
         message.push_str("\nhint: ");
-        message.push_str(hint);
+        message.push_str(&escape::message(hint));
     }
     let separator = if properties.is_empty() { "" } else { " " };
-    format!("::{command}{separator}{}::{}", properties.join(","), escape_data(&message))
-}
-
-/// The escaping the Actions runner undoes in a command's message.
-fn escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
-}
-
-/// The escaping the Actions runner undoes in a command's properties.
-fn escape_property(text: &str) -> String {
-    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+    format!("::{command}{separator}{}::{}", properties.join(","), escape::workflow_data(&message))
 }
 
 #[cfg(test)]

@@ -5,8 +5,14 @@
 //! grants nothing: no preopened directories, no environment, no arguments,
 //! no sockets, stdio closed; and for determinism its random sources are
 //! fixed seeds and its clocks stand still (Rust's `HashMap` in the guest is
-//! seeded from `wasi:random/insecure-seed`).
+//! seeded from `wasi:random/insecure-seed`). Nothing a plugin can call
+//! waits ([`wasi`]), so the time limit covers the whole call; the memory
+//! limit covers every memory and table of the instance together.
 
+mod wasi;
+
+use std::io::Read as _;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -15,7 +21,10 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store, Trap};
+use wasmtime_wasi::p2::pipe::{ClosedInputStream, SinkOutputStream};
 use wasmtime_wasi::{Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
+
+use crate::escape;
 
 use crate::cache::CompileCache;
 use crate::diagnostic::{Diagnostic, FileReference, Manifest, ModelSummary, PluginInfo, Project, Rendered, Severity};
@@ -86,9 +95,29 @@ pub const CONTRACT_VERSION: &str = "0.1.0";
 pub struct Limits {
     /// Wall-clock time of one call (instantiation and the call itself).
     pub timeout: Duration,
-    /// Linear memory of the plugin, in bytes.
+    /// All linear memories and tables of the plugin's instance together, in bytes.
     pub memory_bytes: usize,
 }
+
+/// The largest plugin file read: far above any generator (the built-in
+/// one is under 2 MB), and a bound on what `--plugin /dev/zero` could cost.
+pub const MAX_PLUGIN_BYTES: u64 = 256 * 1024 * 1024;
+
+/// What a table element is counted as against the memory limit: a
+/// function reference is a pointer, and wasmtime keeps up to two per element.
+const TABLE_ELEMENT_BYTES: usize = 16;
+/// The most core instances, memories and tables one call may create. A
+/// component built by Rust's `wasm32-wasip2` target has a few of each; a
+/// memory reserves gigabytes of address space even when it is empty.
+const MAX_INSTANCES: usize = 64;
+const MAX_MEMORIES: usize = 16;
+const MAX_TABLES: usize = 64;
+/// The most resources (streams, pollables, ...) a call may hold in the
+/// host: each costs host memory that the limiter does not see.
+const MAX_RESOURCES: usize = 10_000;
+/// The most random bytes one call to `wasi:random` may ask for: the host
+/// builds them in its own memory before the plugin gets them.
+const MAX_RANDOM_BYTES: u64 = 1024 * 1024;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -108,30 +137,62 @@ pub struct Runtime {
     _ticker: mpsc::Sender<()>,
 }
 
-/// The per-call store data: a WASI context that grants nothing, and the memory limiter.
+/// The per-call store data: a WASI context that grants nothing, the memory
+/// limiter, and whether the plugin tried to wait.
 struct Sandbox {
     wasi: WasiCtx,
     table: ResourceTable,
     limiter: MemoryLimiter,
+    waited: bool,
 }
 
-/// Caps linear memory and remembers whether the cap was hit, so that the
-/// trap that follows (the guest aborts when an allocation fails) can be
-/// reported as what it is.
+impl wasi::Waits for Sandbox {
+    fn waited(&mut self) -> &mut bool {
+        &mut self.waited
+    }
+}
+
+/// Caps the memories and tables of an instance together (wasmtime asks for
+/// each one separately, including when it is created) and remembers whether
+/// the cap was hit, so that the trap that follows (the guest aborts when an
+/// allocation fails) can be reported as what it is.
 struct MemoryLimiter {
     max: usize,
+    used: usize,
     exceeded: bool,
 }
 
+impl MemoryLimiter {
+    fn grow(&mut self, bytes: usize) -> bool {
+        if let Some(total) = self.used.checked_add(bytes).filter(|total| *total <= self.max) {
+            self.used = total;
+            true
+        } else {
+            self.exceeded = true;
+            false
+        }
+    }
+}
+
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        let allowed = desired <= self.max;
-        self.exceeded |= !allowed;
-        Ok(allowed)
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(self.grow(desired.saturating_sub(current)))
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
+    fn table_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(self.grow(desired.saturating_sub(current).saturating_mul(TABLE_ELEMENT_BYTES)))
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
     }
 }
 
@@ -204,9 +265,10 @@ impl Runtime {
         };
         check_contract(&engine, &component)?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from).context("link WASI")?;
+        wasi::add_to_linker(&mut linker).map_err(anyhow::Error::from).context("link WASI")?;
         let pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from).context(
-            "the plugin imports something the host does not provide (only WASI 0.2 is linked, with no capabilities)",
+            "the plugin imports something the host does not provide (only WASI 0.2 is linked, with no \
+             capabilities and no `wasi:sockets`)",
         )?;
         let pre = PluginPre::new(pre)
             .map_err(anyhow::Error::from)
@@ -214,10 +276,13 @@ impl Runtime {
         Ok(Self { _ticker: ticker(&engine), engine, pre, limits })
     }
 
-    /// Loads the plugin component at `path`.
+    /// Loads the plugin component at `path`: a regular file (a FIFO or a
+    /// device such as `/dev/zero` is refused, without blocking on it) of at
+    /// most [`MAX_PLUGIN_BYTES`].
     pub fn from_file(path: &Path, cache: Option<&CompileCache>, limits: Limits) -> Result<Self> {
-        let wasm = std::fs::read(path).with_context(|| format!("cannot read the plugin `{}`", path.display()))?;
-        Self::with_limits(&wasm, cache, limits).with_context(|| format!("cannot load the plugin `{}`", path.display()))
+        let shown = escape::value(&path.to_string_lossy()).into_owned();
+        let wasm = read_plugin(path).with_context(|| format!("cannot read the plugin `{shown}`"))?;
+        Self::with_limits(&wasm, cache, limits).with_context(|| format!("cannot load the plugin `{shown}`"))
     }
 
     /// The component's imports, as `name` strings (for tests and `modelgen info`).
@@ -235,11 +300,17 @@ impl Runtime {
             .insecure_random_seed(0)
             .insecure_random(Deterministic::new(vec![0x6d, 0x67]))
             .secure_random(Deterministic::new(vec![0x6d, 0x67]))
+            .max_random_size(MAX_RANDOM_BYTES)
             .wall_clock(StoppedClock)
             .monotonic_clock(StoppedClock)
+            .stdin(ClosedInputStream)
+            .stdout(SinkOutputStream)
+            .stderr(SinkOutputStream)
             .build();
-        let limiter = MemoryLimiter { max: self.limits.memory_bytes, exceeded: false };
-        let mut store = Store::new(&self.engine, Sandbox { wasi, table: ResourceTable::new(), limiter });
+        let limiter = MemoryLimiter { max: self.limits.memory_bytes, used: 0, exceeded: false };
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_RESOURCES);
+        let mut store = Store::new(&self.engine, Sandbox { wasi, table, limiter, waited: false });
         store.limiter(|sandbox| &mut sandbox.limiter);
         let ticks = self.limits.timeout.as_millis().div_ceil(TICK.as_millis()).max(1);
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
@@ -251,6 +322,12 @@ impl Runtime {
     /// Turns a failed call into a message that names the limit that was hit
     /// and the flag that raises it.
     fn explain(&self, store: &Store<Sandbox>, error: wasmtime::Error) -> anyhow::Error {
+        if store.data().waited {
+            return anyhow::anyhow!(
+                "the plugin tried to wait (to sleep, or for a timer), which a generator cannot do: it is a pure \
+                 function of its input, and a wait would outlast `--timeout` unseen"
+            );
+        }
         if store.data().limiter.exceeded {
             let mib = self.limits.memory_bytes / (1024 * 1024);
             return anyhow::anyhow!(
@@ -358,7 +435,26 @@ fn wit_input(sources: Vec<SourceFile>, context: &RenderContext) -> (Vec<wit::Sou
     (sources, context)
 }
 
-fn deserialize_prebuilt(engine: &Engine, bytes: &[u8]) -> Result<Component> {
+/// Reads a plugin file: a regular file (opening it never blocks, and what
+/// is read is what was checked), at most [`MAX_PLUGIN_BYTES`].
+fn read_plugin(path: &Path) -> Result<Vec<u8>> {
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        bail!("it is not a regular file (a FIFO, socket or device)");
+    }
+    if meta.len() > MAX_PLUGIN_BYTES {
+        bail!("it holds {} bytes, more than the {MAX_PLUGIN_BYTES} a plugin may", meta.len());
+    }
+    let mut wasm = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(MAX_PLUGIN_BYTES + 1).read_to_end(&mut wasm)?;
+    if wasm.len() as u64 > MAX_PLUGIN_BYTES {
+        bail!("it grew past the {MAX_PLUGIN_BYTES} bytes a plugin may hold while it was read");
+    }
+    Ok(wasm)
+}
+
+pub(crate) fn deserialize_prebuilt(engine: &Engine, bytes: &[u8]) -> Result<Component> {
     // SAFETY: wasmtime requires bytes produced by `serialize`/`precompile`
     // for a compatible engine. These were produced by this binary's own
     // build with the same engine settings (checked by `prebuilt` through the

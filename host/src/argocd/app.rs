@@ -11,6 +11,8 @@ use anyhow::{Context, Result, bail};
 
 use super::cluster::ApiVersions;
 use super::parameters::{self, Requested};
+use crate::contract;
+use crate::escape;
 
 /// The process environment, by name. A value that is not UTF-8 is kept as
 /// `None`, so that it is an error only if modelgen reads that variable.
@@ -143,7 +145,7 @@ impl Application {
                  (as a config management plugin); use `modelgen render` elsewhere"
             );
         };
-        Self::named(vars, name).with_context(|| format!("application `{name}`"))
+        Self::named(vars, name).with_context(|| format!("application `{}`", escape::value(name)))
     }
 
     fn named(vars: &Vars, name: &str) -> Result<Self> {
@@ -158,9 +160,26 @@ impl Application {
             (None, Some(setting)) => requested.environment = Some(setting.clone()),
             _ => {}
         }
+        // Values from the environment reach the plugin, whose messages may
+        // quote them: only plain names are passed on, and a bad one is
+        // reported by the variable that holds it, never by its value.
+        if requested.environment.as_deref().is_some_and(|e| !is_environment_name(e)) {
+            bail!(
+                "the environment requested (by the parameter `environment` or the setting \
+                 `ARGOCD_ENV_MODELGEN_ENVIRONMENT`) is not an environment name: lowercase letters, digits and `-`, \
+                 starting with a letter, at most 63"
+            );
+        }
+        let namespace = owned("ARGOCD_APP_NAMESPACE")?;
+        if namespace.as_deref().is_some_and(|n| !contract::is_dns1123_label(n)) {
+            bail!(
+                "`ARGOCD_APP_NAMESPACE` (the Application's destination namespace) is not a valid namespace name: a \
+                 DNS-1123 label"
+            );
+        }
         Ok(Self {
             name: name.to_owned(),
-            namespace: owned("ARGOCD_APP_NAMESPACE")?,
+            namespace,
             revision: owned("ARGOCD_APP_REVISION")?,
             revision_short: owned("ARGOCD_APP_REVISION_SHORT")?,
             source_path: owned("ARGOCD_APP_SOURCE_PATH")?,
@@ -178,7 +197,11 @@ impl Application {
     /// their defaults here and are reported by `generate`.
     pub fn for_announcement(vars: &Vars) -> Result<Self> {
         let settings = Settings::from_vars(vars).unwrap_or_default();
-        let environment = parameters::requested(vars).ok().and_then(|r| r.environment).or(settings.environment.clone());
+        let environment = parameters::requested(vars)
+            .ok()
+            .and_then(|r| r.environment)
+            .or(settings.environment.clone())
+            .filter(|e| is_environment_name(e));
         let owned = |name: &str| -> Result<Option<String>> { Ok(vars.non_empty(name)?.map(str::to_owned)) };
         Ok(Self {
             name: owned("ARGOCD_APP_NAME")?.unwrap_or_default(),
@@ -193,10 +216,12 @@ impl Application {
         })
     }
 
-    /// How messages name the application: its name, path and revision.
+    /// How messages name the application: its name, path and revision
+    /// (escaped: they come from the environment).
     pub fn label(&self) -> String {
-        let name = &self.name;
-        match (self.source_path.as_deref().filter(|p| *p != "."), self.revision_short.as_deref()) {
+        let name = escape::value(&self.name);
+        let path = self.source_path.as_deref().filter(|p| *p != ".").map(escape::value);
+        match (path, self.revision_short.as_deref().map(escape::value)) {
             (Some(path), Some(revision)) => format!("application `{name}` (`{path}` at {revision})"),
             (Some(path), None) => format!("application `{name}` (`{path}`)"),
             (None, Some(revision)) => format!("application `{name}` (at {revision})"),
@@ -204,13 +229,19 @@ impl Application {
         }
     }
 
-    /// A source file's path as the user finds it in the repository.
+    /// A source file's path as the user finds it in the repository (printers escape it).
     pub fn display_path(&self, file: &str) -> String {
         match self.source_path.as_deref().map(|p| p.trim_end_matches('/')).filter(|p| !p.is_empty() && *p != ".") {
             Some(path) => format!("{path}/{file}"),
             None => file.to_owned(),
         }
     }
+}
+
+/// An environment name as the project file allows it (the plugin's rule):
+/// a DNS-1123 label that starts with a letter.
+fn is_environment_name(name: &str) -> bool {
+    contract::is_dns1123_label(name) && name.starts_with(|c: char| c.is_ascii_lowercase())
 }
 
 #[cfg(test)]

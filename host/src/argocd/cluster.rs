@@ -130,6 +130,8 @@ pub struct Missing {
 /// The APIs among `manifests` that `apis` lacks, one entry per API and model.
 pub fn missing(manifests: &[Manifest], apis: &ApiVersions) -> Vec<Missing> {
     let mut found: BTreeMap<(String, String, String), String> = BTreeMap::new();
+    // One hint per API, however many models need it.
+    let mut hints: BTreeMap<(String, String), String> = BTreeMap::new();
     for manifest in manifests {
         // The output was already checked to be YAML objects against their CRDs.
         let Ok(object) = serde_saphyr::from_str::<Value>(&manifest.yaml) else { continue };
@@ -139,9 +141,11 @@ pub fn missing(manifests: &[Manifest], apis: &ApiVersions) -> Vec<Missing> {
             continue;
         }
         let model = model_of(&object);
-        found
-            .entry((manifest.source.clone(), model, format!("{api_version}/{kind}")))
-            .or_insert_with(|| apis.hint(api_version, kind));
+        let hint = hints
+            .entry((api_version.to_owned(), kind.to_owned()))
+            .or_insert_with(|| apis.hint(api_version, kind))
+            .clone();
+        found.entry((manifest.source.clone(), model, format!("{api_version}/{kind}"))).or_insert(hint);
     }
     let mut missing: Vec<Missing> =
         found.into_iter().map(|((file, model, api), hint)| Missing { api, problem: None, model, file, hint }).collect();

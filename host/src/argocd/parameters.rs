@@ -43,10 +43,27 @@ impl ModelKey {
 
     fn describe(&self) -> String {
         match self {
-            Self::Name(name) => format!("`{name}`"),
-            Self::Escaped(key) => format!("`{key}` (from `PARAM_CANARY_WEIGHT_{key}`)"),
+            Self::Name(name) => quoted(name),
+            Self::Escaped(key) if is_plain(key) => format!("`{key}` (from `PARAM_CANARY_WEIGHT_{key}`)"),
+            Self::Escaped(_) => format!("{} (from a `PARAM_CANARY_WEIGHT_` variable)", quoted("")),
         }
     }
+}
+
+/// Whether a name from the Application's parameters may be quoted back: a
+/// plain name (what a model or parameter name is) cannot carry a line
+/// break, an escape sequence or a secret's shape.
+fn is_plain(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// A name from the parameters in backticks, or a description when it is
+/// not a plain name (parameters come from the environment, whose values are
+/// never quoted).
+fn quoted(name: &str) -> String {
+    if is_plain(name) { format!("`{name}`") } else { "a name that is not a plain name (not shown)".to_owned() }
 }
 
 /// The parameters an Application sets.
@@ -95,7 +112,7 @@ fn from_json(text: &str) -> Result<Requested> {
             .as_str()
             .with_context(|| format!("parameter {} in `ARGOCD_APP_PARAMETERS` has no `name`", index + 1))?;
         if seen.contains(&name) {
-            bail!("the parameter `{name}` is set twice");
+            bail!("the parameter {} is set twice", quoted(name));
         }
         seen.push(name);
         match name {
@@ -111,12 +128,15 @@ fn from_json(text: &str) -> Result<Requested> {
                 };
                 for (model, weight) in map {
                     let Value::String(weight) = weight else {
-                        bail!("the parameter `canary-weight` gives model `{model}` a value that is not a string");
+                        bail!(
+                            "the parameter `canary-weight` gives model {} a value that is not a string",
+                            quoted(model)
+                        );
                     };
                     requested.canary_weights.push((ModelKey::Name(model.clone()), weight.clone()));
                 }
             }
-            other => bail!("unknown parameter `{other}`: {TAKES}"),
+            other => bail!("unknown parameter {}: {TAKES}", quoted(other)),
         }
     }
     Ok(requested)
@@ -125,7 +145,8 @@ fn from_json(text: &str) -> Result<Requested> {
 fn from_param_vars(vars: &Vars) -> Result<Requested> {
     let mut requested = Requested::default();
     for (suffix, value) in vars.with_prefix("PARAM_") {
-        let Some(value) = value else { bail!("`PARAM_{suffix}` is not valid UTF-8") };
+        let variable = if is_plain(suffix) { format!("`PARAM_{suffix}`") } else { "a `PARAM_` variable".to_owned() };
+        let Some(value) = value else { bail!("{variable} is not valid UTF-8") };
         if suffix == "ENVIRONMENT" {
             requested.environment = Some(value.to_owned()).filter(|e| !e.is_empty());
         } else if let Some(key) = suffix.strip_prefix("CANARY_WEIGHT_") {
@@ -135,7 +156,7 @@ fn from_param_vars(vars: &Vars) -> Result<Requested> {
         } else if suffix.starts_with("ENVIRONMENT_") {
             bail!("the parameter `environment` takes a string (`string:`), not a list or a map");
         } else {
-            bail!("unknown parameter variable `PARAM_{suffix}`: {TAKES}");
+            bail!("unknown parameter variable {variable}: {TAKES}");
         }
     }
     Ok(requested)

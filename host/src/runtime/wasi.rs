@@ -1,0 +1,97 @@
+//! The WASI a plugin is linked against: what Rust's `wasm32-wasip2` target imports, granting nothing, with nothing a call could wait on.
+//!
+//! The time limit is an epoch deadline, which only wasm code checks: a call
+//! blocked inside the host would escape it. So no host function here can
+//! block. Every pollable a plugin can get is ready at once: stdin is closed,
+//! stdout and stderr discard what they get, the file system has no
+//! directories (so no descriptor, and no stream from one), and the clocks'
+//! `subscribe-instant` and `subscribe-duration` (what `sleep` and every
+//! timeout use) stop the call instead of arming a timer: a generator is a
+//! pure function, and has nothing to wait for. `wasi:sockets` is not
+//! linked at all: a generator has no network, and a socket is something to
+//! wait on. Nor can wasm code itself wait: `memory.atomic.wait` needs a
+//! shared memory, which needs wasmtime's `threads` feature, not built in.
+
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
+use wasmtime_wasi::cli::{WasiCli, WasiCliView};
+use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
+use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
+use wasmtime_wasi::p2::DynPollable;
+use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random, sync};
+use wasmtime_wasi::random::{WasiRandom, WasiRandomView};
+use wasmtime_wasi::{HostMonotonicClock, WasiView};
+
+/// Store data that records whether the plugin tried to wait.
+pub trait Waits {
+    /// Set when the plugin asked for a timer.
+    fn waited(&mut self) -> &mut bool;
+}
+
+/// Adds the plugin's WASI to `linker` (see the module documentation).
+pub fn add_to_linker<T: WasiView + Waits>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    let l = linker;
+    sync::io::error::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
+    sync::io::poll::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
+    sync::io::streams::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
+    clocks::wall_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
+    clocks::monotonic_clock::add_to_linker::<T, StillClock>(l, |t| StillClockView(t.waited()))?;
+    filesystem::preopens::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
+    sync::filesystem::types::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
+    random::random::add_to_linker::<T, WasiRandom>(l, T::random)?;
+    random::insecure::add_to_linker::<T, WasiRandom>(l, T::random)?;
+    random::insecure_seed::add_to_linker::<T, WasiRandom>(l, T::random)?;
+    cli::exit::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::environment::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::stdout::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::terminal_input::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::terminal_output::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::terminal_stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::terminal_stdout::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    cli::terminal_stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    Ok(())
+}
+
+/// `wasi:io`, served from the store's resource table.
+struct Io;
+
+impl HasData for Io {
+    type Data<'a> = &'a mut ResourceTable;
+}
+
+/// `wasi:clocks/monotonic-clock` for a plugin: the clock stands still
+/// (renders must not depend on time), and asking for a timer stops the call.
+struct StillClock;
+
+impl HasData for StillClock {
+    type Data<'a> = StillClockView<'a>;
+}
+
+/// The monotonic clock of one call, with the store's record of a wait.
+pub struct StillClockView<'a>(&'a mut bool);
+
+impl StillClockView<'_> {
+    fn refuse(&mut self) -> wasmtime::Result<Resource<DynPollable>> {
+        *self.0 = true;
+        wasmtime::bail!("the plugin asked for a timer (`wasi:clocks/monotonic-clock` subscribe)")
+    }
+}
+
+impl clocks::monotonic_clock::Host for StillClockView<'_> {
+    fn now(&mut self) -> wasmtime::Result<u64> {
+        Ok(super::StoppedClock.now())
+    }
+
+    fn resolution(&mut self) -> wasmtime::Result<u64> {
+        Ok(super::StoppedClock.resolution())
+    }
+
+    fn subscribe_instant(&mut self, _when: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        self.refuse()
+    }
+
+    fn subscribe_duration(&mut self, _duration: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        self.refuse()
+    }
+}
