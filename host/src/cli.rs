@@ -59,12 +59,12 @@ pub struct PluginOptions {
 /// Limits on what a render may read, use and print (defaults suit thousands of specs).
 #[derive(Debug, Args)]
 pub struct LimitOptions {
-    /// Wall-clock seconds one plugin call may take.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 5.0, env = "MODELGEN_TIMEOUT")]
-    pub timeout: f64,
-    /// Memory the plugin may use, in MiB.
-    #[arg(long, global = true, value_name = "MIB", default_value_t = 256, env = "MODELGEN_MAX_MEMORY")]
-    pub max_memory: usize,
+    /// Wall-clock seconds one plugin call may take [default: 5, plus 2 per MiB of spec input].
+    #[arg(long, global = true, value_name = "SECONDS", env = "MODELGEN_TIMEOUT")]
+    pub timeout: Option<f64>,
+    /// Memory the plugin may use, in MiB [default: 256, plus 8 per MiB of spec input].
+    #[arg(long, global = true, value_name = "MIB", env = "MODELGEN_MAX_MEMORY")]
+    pub max_memory: Option<usize>,
     /// Total bytes of spec files read (and the largest one file may be).
     #[arg(long, global = true, value_name = "BYTES", default_value_t = source::DEFAULT_MAX_BYTES)]
     pub max_input_bytes: u64,
@@ -77,17 +77,25 @@ pub struct LimitOptions {
 }
 
 impl LimitOptions {
+    /// The plugin's limits: a limit the user sets is exact; a default one
+    /// grows with the input (see [`Limits`]).
     fn runtime(&self) -> Result<Limits, Failure> {
-        if !(self.timeout.is_finite() && self.timeout > 0.0) {
-            return Err(Failure::Error(
-                anyhow::anyhow!("`--timeout` must be a positive number of seconds"),
-                ExitCode::from(2),
-            ));
+        let mut limits = Limits::default();
+        if let Some(timeout) = self.timeout {
+            if !(timeout.is_finite() && timeout > 0.0) {
+                return Err(Failure::Error(
+                    anyhow::anyhow!("`--timeout` must be a positive number of seconds"),
+                    ExitCode::from(2),
+                ));
+            }
+            limits.timeout = Duration::from_secs_f64(timeout);
+            limits.timeout_per_mib = Duration::ZERO;
         }
-        Ok(Limits {
-            timeout: Duration::from_secs_f64(self.timeout),
-            memory_bytes: self.max_memory.saturating_mul(1024 * 1024),
-        })
+        if let Some(mib) = self.max_memory {
+            limits.memory_bytes = mib.saturating_mul(1024 * 1024);
+            limits.memory_per_mib = 0;
+        }
+        Ok(limits)
     }
 
     pub(crate) fn input(&self) -> InputLimits {
