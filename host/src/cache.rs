@@ -202,7 +202,7 @@ mod tests {
     #[test]
     fn quick_work_is_not_announced() {
         let (sender, written) = mpsc::channel();
-        let result = with_progress(Duration::from_secs(3600), "note: compiling", Lines(sender), || 7);
+        let result = with_progress(Duration::from_hours(1), "note: compiling", Lines(sender), || 7);
         assert_eq!(result, 7);
         assert!(written.try_iter().next().is_none(), "nothing is written");
     }

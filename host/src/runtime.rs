@@ -115,6 +115,7 @@ impl Default for Limits {
 
 impl Limits {
     /// The limits of one call whose input is `bytes` long.
+    #[must_use]
     pub fn for_input(self, bytes: usize) -> Self {
         // Inputs are capped far below 2^52 bytes, where `f64` is exact.
         #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]

@@ -100,7 +100,8 @@ fn rendered_objects() -> Vec<Value> {
                 dirs.push(path);
             } else if name.starts_with("rendered")
                 || name == "expected.yaml"
-                || (path.parent().is_some_and(|p| p.ends_with("rendered")) && name.ends_with(".yaml"))
+                || (path.parent().is_some_and(|p| p.ends_with("rendered"))
+                    && path.extension().is_some_and(|e| e == "yaml"))
             {
                 files.push(path);
             }

@@ -221,11 +221,15 @@ impl<'v> Walk<'_, 'v> {
             match node.one_of.iter().filter(|&&sub| self.table.is_valid(sub, value)).count() {
                 1 => {}
                 0 => {
-                    self.fail(|| format!("{value} is not valid under any of the schemas listed in the 'oneOf' keyword"))
+                    self.fail(|| {
+                        format!("{value} is not valid under any of the schemas listed in the 'oneOf' keyword")
+                    });
                 }
-                _ => self.fail(|| {
-                    format!("{value} is valid under more than one of the schemas listed in the 'oneOf' keyword")
-                }),
+                _ => {
+                    self.fail(|| {
+                        format!("{value} is valid under more than one of the schemas listed in the 'oneOf' keyword")
+                    });
+                }
             }
         }
         if let Some((sub, schema)) = node.not
