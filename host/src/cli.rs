@@ -74,12 +74,12 @@ pub struct PluginOptions {
 /// Limits on what a render may read, use and print (defaults suit thousands of specs).
 #[derive(Debug, Args)]
 pub struct LimitOptions {
-    /// Wall-clock seconds one plugin call may take.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 5.0, env = "MODELGEN_TIMEOUT")]
-    pub timeout: f64,
-    /// Memory the plugin may use, in MiB.
-    #[arg(long, global = true, value_name = "MIB", default_value_t = 256, env = "MODELGEN_MAX_MEMORY")]
-    pub max_memory: usize,
+    /// Wall-clock seconds one plugin call may take [default: 5, plus 2 per MiB of spec input].
+    #[arg(long, global = true, value_name = "SECONDS", env = "MODELGEN_TIMEOUT")]
+    pub timeout: Option<f64>,
+    /// Memory the plugin may use, in MiB [default: 256, plus 8 per MiB of spec input].
+    #[arg(long, global = true, value_name = "MIB", env = "MODELGEN_MAX_MEMORY")]
+    pub max_memory: Option<usize>,
     /// Total bytes of spec files read (and the largest one file may be).
     #[arg(long, global = true, value_name = "BYTES", default_value_t = source::DEFAULT_MAX_BYTES)]
     pub max_input_bytes: u64,
@@ -92,17 +92,27 @@ pub struct LimitOptions {
 }
 
 impl LimitOptions {
+    /// The plugin's limits: a limit the user sets is exact; a default one
+    /// grows with the input (see [`Limits`]).
     fn runtime(&self) -> Result<Limits, Failure> {
         let usage = |message: String| Failure::Error(anyhow::anyhow!(message), ExitCode::from(2));
-        if !(self.timeout.is_finite() && self.timeout > 0.0) {
-            return Err(usage("`--timeout` must be a positive number of seconds".to_owned()));
+        let mut limits = Limits::default();
+        if let Some(seconds) = self.timeout {
+            if !(seconds.is_finite() && seconds > 0.0) {
+                return Err(usage("`--timeout` must be a positive number of seconds".to_owned()));
+            }
+            if seconds > MAX_TIMEOUT_SECONDS {
+                return Err(usage(format!("`--timeout` must be at most {MAX_TIMEOUT_SECONDS} seconds")));
+            }
+            limits.timeout = Duration::try_from_secs_f64(seconds)
+                .map_err(|_| usage("`--timeout` must be a positive number of seconds".to_owned()))?;
+            limits.timeout_per_mib = Duration::ZERO;
         }
-        if self.timeout > MAX_TIMEOUT_SECONDS {
-            return Err(usage(format!("`--timeout` must be at most {MAX_TIMEOUT_SECONDS} seconds")));
+        if let Some(mib) = self.max_memory {
+            limits.memory_bytes = mib.saturating_mul(1024 * 1024);
+            limits.memory_per_mib = 0;
         }
-        let timeout = Duration::try_from_secs_f64(self.timeout)
-            .map_err(|_| usage("`--timeout` must be a positive number of seconds".to_owned()))?;
-        Ok(Limits { timeout, memory_bytes: self.max_memory.saturating_mul(1024 * 1024) })
+        Ok(limits)
     }
 
     pub(crate) fn input(&self) -> InputLimits {

@@ -90,13 +90,19 @@ pub const INTERFACE: &str = "modelgen:generator/generator";
 /// The contract version (the WIT package version) this host was built against.
 pub const CONTRACT_VERSION: &str = "0.1.0";
 
-/// How much one plugin call may use.
+/// How much one plugin call may use: a base, plus an allowance per MiB of
+/// the call's input, so that a large repository needs no flags while a
+/// hostile one stays bounded (its input is capped by `--max-input-bytes`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Wall-clock time of one call (instantiation and the call itself).
     pub timeout: Duration,
     /// All linear memories and tables of the plugin's instance together, in bytes.
     pub memory_bytes: usize,
+    /// Time added per MiB of input (zero when the user set the time limit).
+    pub timeout_per_mib: Duration,
+    /// Memory added per MiB of input (zero when the user set the memory limit).
+    pub memory_per_mib: usize,
 }
 
 /// The largest plugin file read: far above any generator (the built-in
@@ -119,10 +125,44 @@ const MAX_RESOURCES: usize = 10_000;
 /// builds them in its own memory before the plugin gets them.
 const MAX_RANDOM_BYTES: u64 = 1024 * 1024;
 
+const MIB: usize = 1024 * 1024;
+
 impl Default for Limits {
+    /// 5 s and 256 MiB, plus 2 s and 8 MiB per MiB of input: 10,000 specs
+    /// (9 MiB) get 23 s and 328 MiB and need under 4 s and 128 MiB; the most
+    /// a repository within the default 32 MiB input limit gets is 69 s and
+    /// 512 MiB.
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(5), memory_bytes: 256 * 1024 * 1024 }
+        Self {
+            timeout: Duration::from_secs(5),
+            memory_bytes: 256 * MIB,
+            timeout_per_mib: Duration::from_secs(2),
+            memory_per_mib: 8 * MIB,
+        }
     }
+}
+
+impl Limits {
+    /// The limits of one call whose input is `bytes` long.
+    #[must_use]
+    pub fn for_input(self, bytes: usize) -> Self {
+        // Inputs are capped far below 2^52 bytes, where `f64` is exact.
+        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let (mib, extra_memory) = {
+            let mib = bytes as f64 / MIB as f64;
+            (mib, (self.memory_per_mib as f64 * mib) as usize)
+        };
+        Self {
+            timeout: self.timeout.saturating_add(self.timeout_per_mib.mul_f64(mib)),
+            memory_bytes: self.memory_bytes.saturating_add(extra_memory),
+            ..self
+        }
+    }
+}
+
+/// The bytes of a call's input, which its limits scale with.
+fn input_bytes(sources: &[SourceFile]) -> usize {
+    sources.iter().map(|f| f.path.len() + f.contents.len()).sum()
 }
 
 /// How often the epoch advances: the granularity of the time budget.
@@ -138,12 +178,14 @@ pub struct Runtime {
 }
 
 /// The per-call store data: a WASI context that grants nothing, the memory
-/// limiter, and whether the plugin tried to wait.
+/// limiter, whether the plugin tried to wait, and the call's limits (for
+/// the message when one is hit).
 struct Sandbox {
     wasi: WasiCtx,
     table: ResourceTable,
     limiter: MemoryLimiter,
     waited: bool,
+    limits: Limits,
 }
 
 impl wasi::Waits for Sandbox {
@@ -259,9 +301,11 @@ impl Runtime {
         let component = match (cache, wasm.prebuilt) {
             (Some(cache), _) => cache.load_or_compile(&engine, wasm)?,
             (None, Some(bytes)) => deserialize_prebuilt(&engine, bytes)?,
-            (None, None) => Component::new(&engine, wasm.bytes)
-                .map_err(anyhow::Error::from)
-                .context("compile the plugin component")?,
+            (None, None) => crate::cache::compile(
+                &engine,
+                wasm.bytes,
+                "note: compiling the plugin for this machine (`--no-cache`: on every run)",
+            )?,
         };
         check_contract(&engine, &component)?;
         let mut linker = Linker::new(&engine);
@@ -295,7 +339,9 @@ impl Runtime {
         Ok(names)
     }
 
-    fn instantiate(&self) -> Result<(Store<Sandbox>, Plugin)> {
+    /// A fresh sandbox for a call whose input is `input_bytes` long.
+    fn instantiate(&self, input_bytes: usize) -> Result<(Store<Sandbox>, Plugin)> {
+        let limits = self.limits.for_input(input_bytes);
         let wasi = WasiCtx::builder()
             .insecure_random_seed(0)
             .insecure_random(Deterministic::new(vec![0x6d, 0x67]))
@@ -307,35 +353,37 @@ impl Runtime {
             .stdout(SinkOutputStream)
             .stderr(SinkOutputStream)
             .build();
-        let limiter = MemoryLimiter { max: self.limits.memory_bytes, used: 0, exceeded: false };
+        let limiter = MemoryLimiter { max: limits.memory_bytes, used: 0, exceeded: false };
         let mut table = ResourceTable::new();
         table.set_max_capacity(MAX_RESOURCES);
-        let mut store = Store::new(&self.engine, Sandbox { wasi, table, limiter, waited: false });
+        let mut store = Store::new(&self.engine, Sandbox { wasi, table, limiter, waited: false, limits });
         store.limiter(|sandbox| &mut sandbox.limiter);
-        let ticks = self.limits.timeout.as_millis().div_ceil(TICK.as_millis()).max(1);
+        let ticks = limits.timeout.as_millis().div_ceil(TICK.as_millis()).max(1);
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
         store.epoch_deadline_trap();
-        let plugin = self.pre.instantiate(&mut store).map_err(|e| self.explain(&store, e))?;
+        let plugin = self.pre.instantiate(&mut store).map_err(|e| Self::explain(&store, e))?;
         Ok((store, plugin))
     }
 
     /// Turns a failed call into a message that names the limit that was hit
     /// and the flag that raises it.
-    fn explain(&self, store: &Store<Sandbox>, error: wasmtime::Error) -> anyhow::Error {
+    fn explain(store: &Store<Sandbox>, error: wasmtime::Error) -> anyhow::Error {
         if store.data().waited {
             return anyhow::anyhow!(
                 "the plugin tried to wait (to sleep, or for a timer), which a generator cannot do: it is a pure \
                  function of its input, and a wait would outlast `--timeout` unseen"
             );
         }
+        let limits = store.data().limits;
         if store.data().limiter.exceeded {
-            let mib = self.limits.memory_bytes / (1024 * 1024);
+            let mib = limits.memory_bytes / MIB;
             return anyhow::anyhow!(
                 "the plugin tried to use more than its memory limit of {mib} MiB (raise it with `--max-memory`)"
             );
         }
         if matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
-            let seconds = self.limits.timeout.as_secs_f64();
+            // Scaled limits have many digits; two are enough to read.
+            let seconds = (limits.timeout.as_secs_f64() * 100.0).round() / 100.0;
             return anyhow::anyhow!(
                 "the plugin ran longer than its time limit of {seconds} s (raise it with `--timeout`)"
             );
@@ -350,12 +398,12 @@ impl Runtime {
         sources: Vec<SourceFile>,
         context: &RenderContext,
     ) -> Result<Result<Rendered, Vec<Diagnostic>>> {
-        let (mut store, plugin) = self.instantiate()?;
+        let (mut store, plugin) = self.instantiate(input_bytes(&sources))?;
         let (sources, context) = wit_input(sources, context);
         let result = plugin
             .modelgen_generator_generator()
             .call_generate(&mut store, &sources, &context)
-            .map_err(|e| self.explain(&store, e))?;
+            .map_err(|e| Self::explain(&store, e))?;
         Ok(match result {
             Ok(rendered) => Ok(Rendered {
                 manifests: rendered
@@ -376,12 +424,12 @@ impl Runtime {
         sources: Vec<SourceFile>,
         context: &RenderContext,
     ) -> Result<Result<Project, Vec<Diagnostic>>> {
-        let (mut store, plugin) = self.instantiate()?;
+        let (mut store, plugin) = self.instantiate(input_bytes(&sources))?;
         let (sources, context) = wit_input(sources, context);
         let result = plugin
             .modelgen_generator_generator()
             .call_describe(&mut store, &sources, &context)
-            .map_err(|e| self.explain(&store, e))?;
+            .map_err(|e| Self::explain(&store, e))?;
         Ok(match result {
             Ok(project) => Ok(Project {
                 environments: project.environments,
@@ -411,14 +459,14 @@ impl Runtime {
 
     /// The plugin's spec JSON Schema.
     pub fn spec_schema(&self) -> Result<String> {
-        let (mut store, plugin) = self.instantiate()?;
-        plugin.modelgen_generator_generator().call_spec_schema(&mut store).map_err(|e| self.explain(&store, e))
+        let (mut store, plugin) = self.instantiate(0)?;
+        plugin.modelgen_generator_generator().call_spec_schema(&mut store).map_err(|e| Self::explain(&store, e))
     }
 
     /// The plugin's name, version and kinds.
     pub fn info(&self) -> Result<PluginInfo> {
-        let (mut store, plugin) = self.instantiate()?;
-        let info = plugin.modelgen_generator_generator().call_info(&mut store).map_err(|e| self.explain(&store, e))?;
+        let (mut store, plugin) = self.instantiate(0)?;
+        let info = plugin.modelgen_generator_generator().call_info(&mut store).map_err(|e| Self::explain(&store, e))?;
         Ok(PluginInfo { name: info.name, version: info.version, kinds: info.kinds })
     }
 }
@@ -545,6 +593,20 @@ fn diagnostic(d: wit::Diagnostic) -> Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_limits_grow_with_the_input_and_set_ones_do_not() {
+        let base = Limits::default();
+        assert_eq!(base.for_input(0), base);
+        let large = base.for_input(9 * MIB);
+        assert_eq!(large.timeout, Duration::from_secs(5 + 2 * 9));
+        assert_eq!(large.memory_bytes, (256 + 8 * 9) * MIB);
+        // The most a repository within the default input limit (32 MiB) gets.
+        let hostile = base.for_input(32 * MIB);
+        assert_eq!((hostile.timeout, hostile.memory_bytes), (Duration::from_secs(69), 512 * MIB));
+        let set = Limits { timeout_per_mib: Duration::ZERO, memory_per_mib: 0, ..base };
+        assert_eq!(set.for_input(9 * MIB), set);
+    }
 
     #[test]
     fn contract_versions_follow_semver() {
