@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::assemble::{self, Found};
 use crate::context::RenderContext;
+use crate::decision::RolloutPlan;
 use crate::diagnostic::{self, Diagnostic};
 use crate::manifest::{Manifest, Rendered};
 use crate::model::project::{Loaded, Reference};
@@ -65,6 +66,11 @@ pub fn describe(sources: &[SourceFile], context: &RenderContext) -> Result<Descr
             file: f.file.to_owned(),
             backend: f.spec.spec.backend.as_str().to_owned(),
             canary_percent: f.spec.spec.canary.as_ref().map(|c| c.traffic().get()),
+            rollout: RolloutPlan::of(&Target {
+                spec: &f.spec,
+                source: f.file,
+                namespace: f.spec.metadata.namespace.as_deref().or(context.namespace.as_deref()),
+            }),
         })
         .collect();
     let references = app.project.as_ref().map(Loaded::references).unwrap_or_default();
@@ -93,6 +99,8 @@ pub struct ModelSummary {
     pub backend: String,
     /// Its canary's share of traffic.
     pub canary_percent: Option<u8>,
+    /// Its canary's rollout plan and gates, when the canary has one.
+    pub rollout: Option<RolloutPlan>,
 }
 
 /// The claim of an `LLMInferenceService`'s model name (not a kind).

@@ -18,6 +18,7 @@
 
 pub(crate) mod assemble;
 pub(crate) mod context;
+pub(crate) mod decision;
 pub(crate) mod diagnostic;
 pub(crate) mod generator;
 pub(crate) mod manifest;
@@ -32,6 +33,7 @@ pub(crate) mod yaml;
 mod guest;
 
 pub use context::RenderContext;
+pub use decision::{Decision, Gate, Observation, OnFailure, RolloutPlan, decide};
 pub use diagnostic::{Diagnostic, Position, Severity};
 pub use generator::{Description, ModelSummary, describe, generate};
 pub use manifest::{Manifest, Rendered};

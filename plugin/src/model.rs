@@ -1,4 +1,4 @@
-//! The kinds a user writes and how they are read: the model spec, its monitoring section, the project file, their layers and their JSON Schema.
+//! The kinds a user writes and how they are read: the model spec, its monitoring section and rollout plan, the project file, their layers and their JSON Schema.
 
 pub(crate) mod autoscaling;
 pub(crate) mod document;
@@ -10,5 +10,6 @@ pub(crate) mod percent;
 pub(crate) mod policy;
 pub(crate) mod project;
 pub(crate) mod resources;
+pub(crate) mod rollout;
 pub(crate) mod schema;
 pub(crate) mod spec;

@@ -13,5 +13,6 @@ pub(crate) mod k8s;
 pub(crate) mod llm;
 pub(crate) mod monitoring;
 pub(crate) mod pinning;
+pub(crate) mod rollout;
 pub(crate) mod secret;
 pub(crate) mod spec;

@@ -13,6 +13,7 @@ use crate::model::autoscaling::Prometheus;
 use crate::model::llm::{Engine, Llm};
 use crate::model::percent::Percent;
 pub use crate::model::resources::Resources;
+use crate::model::rollout::Rollout;
 
 /// The API group and version of every spec kind this plugin handles.
 pub const API_VERSION: &str = "modelgen.dev/v1alpha1";
@@ -490,6 +491,9 @@ pub struct Canary {
     /// KServe `split` only: the route kind, `gateway-api` (an `HTTPRoute`, default) or `istio` (a `VirtualService`, needs Istio 1.22). Same as `spec.route.router`. In Knative mode a Gateway API route needs an implementation that routes to `ExternalName` Services with a per-backend `Host` header (`cluster.gatewayImplementation: istio`).
     #[serde(default)]
     pub router: Option<Router>,
+    /// A progressive rollout: the steps the canary's traffic takes while the canary's gates (its alerts in `spec.monitoring`) hold, advanced by `modelgen canary advance`. Renders nothing.
+    #[serde(default)]
+    pub rollout: Option<Rollout>,
 }
 
 impl Canary {

@@ -10,7 +10,7 @@ use super::finding::{Finding, Findings};
 use super::k8s::{dns_label, dns_subdomain, is_quantity, label_value, qualified_name};
 use super::llm;
 use super::monitoring::check_monitoring;
-use super::{image, pinning};
+use super::{image, pinning, rollout};
 use crate::diagnostic::{Severity, did_you_mean, quoted};
 use crate::model::image::ImageReference;
 use crate::model::percent::Percent;
@@ -440,6 +440,7 @@ fn check_placement(spec: &ModelDeployment, found: &mut Findings) {
 fn check_canary(spec: &ModelDeployment, canary: &Canary, policy: &InForce, found: &mut Findings) {
     let model = &spec.spec.model;
     check_version("spec.canary.version", &canary.version, found);
+    rollout::check_rollout(spec, found);
     check_served("spec.canary", canary.storage_uri.as_deref(), spec, policy, found);
     if Percent::new(canary.traffic_percent.into()).is_none() {
         found.error(

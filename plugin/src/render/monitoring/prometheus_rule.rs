@@ -37,6 +37,31 @@ pub fn render(plan: &Plan<'_>) -> Option<Value> {
     }))
 }
 
+/// One gate of a canary rollout: an alerting rule that watches the canary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Gate {
+    /// The alert's name, as rendered.
+    pub alert: String,
+    /// Its `PromQL` expression: the gate fails while it returns a series.
+    pub expr: String,
+}
+
+/// The canary's gates: the alerting rules that watch the canary (alone, or
+/// against the stable model). A rollout advances only while none fires, so
+/// the gates are exactly the alerts this file renders, never a second
+/// definition of them.
+pub fn canary_gates(plan: &Plan<'_>) -> Vec<Gate> {
+    let mut alerts = alert_rules(plan);
+    alerts.extend(llm::alert_rules(plan));
+    alerts
+        .iter()
+        .filter(|rule| rule["labels"]["variant"] == Variant::Canary.as_str())
+        .filter_map(|rule| {
+            Some(Gate { alert: rule["alert"].as_str()?.to_owned(), expr: rule["expr"].as_str()?.to_owned() })
+        })
+        .collect()
+}
+
 /// The recording rules that turn the backend's metrics into modelgen's series.
 fn recording_rules(plan: &Plan<'_>) -> Vec<Value> {
     let source = plan.source;
