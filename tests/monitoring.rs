@@ -253,7 +253,7 @@ fn kserve_alerts_fire_on_knative_queue_proxy_series_of_either_generation() {
         ])
     };
     // Knative up to 1.18: OpenCensus names, status classes. Stable: 90 requests/s, no errors; canary: 10/s, 5% errors.
-    let opencensus = json!({
+    let mut opencensus = json!({
         "interval": "1m",
         "input_series": [
             series("revision_app_request_count", "v1.2.0", "response_code_class=\"2xx\"", "0+5400x30"),
@@ -283,7 +283,7 @@ fn kserve_alerts_fire_on_knative_queue_proxy_series_of_either_generation() {
         }],
     });
     // Knative 1.20 and later: OpenTelemetry names, status codes.
-    let opentelemetry = json!({
+    let mut opentelemetry = json!({
         "interval": "1m",
         "input_series": [
             series("kn_serving_invocation_duration_seconds_count", "v1.2.0", "http_response_status_code=\"200\"", "0+5400x30"),
@@ -293,7 +293,7 @@ fn kserve_alerts_fire_on_knative_queue_proxy_series_of_either_generation() {
         "alert_rule_test": canary_alerts("20m"),
     });
     // A canary no worse than the stable (both 1% errors) is not flagged by the comparison.
-    let even = json!({
+    let mut even = json!({
         "interval": "1m",
         "input_series": [
             series("revision_app_request_count", "v1.2.0", "response_code_class=\"2xx\"", "0+5940x30"),
@@ -316,6 +316,17 @@ fn kserve_alerts_fire_on_knative_queue_proxy_series_of_either_generation() {
             }],
         }],
     });
+    // The rollout gate of the comparison, on queue-proxy's raw counters of
+    // either generation: it fails with the alert, and holds with `even`.
+    let gate = rollout_gate("examples/mochanet/mochanet.yaml", "CanaryErrorRateAboveStable");
+    assert!(!gate.contains("modelgen:"), "the gate reads recorded series: {gate}");
+    let fails = json!([{ "expr": format!("count({gate})"), "eval_time": "20m", "exp_samples": [{ "labels": "{}", "value": 1 }] }]);
+    for scenario in [&mut opencensus, &mut opentelemetry] {
+        let tests =
+            scenario.as_object_mut().expect("a scenario").entry("promql_expr_test").or_insert_with(|| json!([]));
+        tests.as_array_mut().expect("a list").extend(fails.as_array().expect("a list").iter().cloned());
+    }
+    even["promql_expr_test"] = json!([{ "expr": gate, "eval_time": "20m", "exp_samples": [] }]);
     promtool_test(&groups, &json!([opencensus, opentelemetry, even, silent]));
 }
 
@@ -449,6 +460,19 @@ fn seldon_core_1_counts_predictions_not_readiness_metadata_or_feedback_calls() {
 }
 
 /// Labels of an alert of the gpt-oss example.
+/// The `PromQL` of the rollout gate `alert` of the spec at `path` (in the
+/// workspace), once its canary is given a rollout plan.
+fn rollout_gate(path: &str, alert: &str) -> String {
+    let text = std::fs::read_to_string(workspace().join(path)).expect("the spec");
+    let with_rollout = text.replacen("  canary:\n", "  canary:\n    rollout: {steps: [10, 50], interval: 30m}\n", 1);
+    assert_ne!(with_rollout, text, "{path} has a block `canary:`");
+    let sources = [modelgen_plugin::SourceFile::new("spec.yaml", with_rollout)];
+    let description =
+        modelgen_plugin::describe(&sources, &modelgen_plugin::RenderContext::default()).expect("describes");
+    let plan = description.models[0].rollout.clone().expect("a rollout plan");
+    plan.gates.into_iter().find(|g| g.alert == alert).unwrap_or_else(|| panic!("no gate {alert}")).expr
+}
+
 fn gpt_oss_alert(severity: &str, version: &str, variant: &str) -> Value {
     json!({
         "namespace": "llm", "model": "gpt-oss", "version": version, "variant": variant,
@@ -492,7 +516,7 @@ fn llm_canary_alert_fires_when_its_time_to_first_token_is_twice_the_stables() {
     twice.extend(buckets("v1.1.0", "canary-0", &[("0.25", 0), ("0.5", 0), ("1", 60), ("2.5", 60), ("+Inf", 60)]));
     let mut labels = gpt_oss_alert("critical", "v1.1.0", "canary");
     labels["quantile"] = json!("0.99");
-    let fires = json!({
+    let mut fires = json!({
         "interval": "1m",
         "input_series": twice,
         "alert_rule_test": [
@@ -511,6 +535,14 @@ fn llm_canary_alert_fires_when_its_time_to_first_token_is_twice_the_stables() {
             ],
         }],
     });
+    // The rollout's gate is the same alert on vLLM's raw histogram (no
+    // recording rule needed): it fails exactly when the alert's condition holds.
+    let gate = rollout_gate("examples/gpt-oss/gpt-oss.yaml", "CanaryTimeToFirstTokenAboveStable");
+    assert!(!gate.contains("modelgen:"), "the gate reads recorded series: {gate}");
+    fires["promql_expr_test"]
+        .as_array_mut()
+        .expect("expression tests")
+        .push(json!({ "expr": format!("count({gate})"), "eval_time": "20m", "exp_samples": [{ "labels": "{}", "value": 1 }] }));
     // The same distribution for both versions: no alert.
     let mut even = buckets("v1.0.0", "stable-0", &[("0.25", 0), ("0.5", 600), ("1", 600), ("2.5", 600), ("+Inf", 600)]);
     even.extend(buckets("v1.1.0", "canary-0", &[("0.25", 0), ("0.5", 60), ("1", 60), ("2.5", 60), ("+Inf", 60)]));
@@ -518,6 +550,7 @@ fn llm_canary_alert_fires_when_its_time_to_first_token_is_twice_the_stables() {
         "interval": "1m",
         "input_series": even,
         "alert_rule_test": [{ "eval_time": "20m", "alertname": "CanaryTimeToFirstTokenAboveStable", "exp_alerts": [] }],
+        "promql_expr_test": [{ "expr": gate, "eval_time": "20m", "exp_samples": [] }],
     });
     promtool_test(&groups, &json!([fires, same]));
 }

@@ -49,17 +49,111 @@ pub struct Gate {
 /// The canary's gates: the alerting rules that watch the canary (alone, or
 /// against the stable model). A rollout advances only while none fires, so
 /// the gates are exactly the alerts this file renders, never a second
-/// definition of them.
+/// definition of them; their expressions are rewritten onto the raw metrics
+/// the backend exports, so that a gate can be judged where the recording
+/// rules are not deployed (or not yet evaluated for a new canary).
 pub fn canary_gates(plan: &Plan<'_>) -> Vec<Gate> {
     let mut alerts = alert_rules(plan);
     alerts.extend(llm::alert_rules(plan));
+    let mut recording = recording_rules(plan);
+    recording.extend(llm::recording_rules(plan));
+    let all = plan.all_versions();
     alerts
         .iter()
         .filter(|rule| rule["labels"]["variant"] == Variant::Canary.as_str())
         .filter_map(|rule| {
-            Some(Gate { alert: rule["alert"].as_str()?.to_owned(), expr: rule["expr"].as_str()?.to_owned() })
+            Some(Gate {
+                alert: rule["alert"].as_str()?.to_owned(),
+                expr: on_raw_metrics(rule["expr"].as_str()?, &recording, &all),
+            })
         })
         .collect()
+}
+
+/// `expr` with every recorded series replaced by its recording rule's
+/// expression, narrowed to the series' selector. The rules aggregate `by
+/// (namespace, model, version)` over `all` (this model's every version), so
+/// narrowing their selector to one version before aggregating gives the
+/// recorded series of that version exactly; a rule's static labels (the
+/// quantile) pick the rule and leave the selector.
+fn on_raw_metrics(expr: &str, recording: &[Value], all: &str) -> String {
+    let all_open = all.trim_end_matches('}');
+    let mut out = expr.to_owned();
+    // Each pass replaces one series; a rule refers only to rules before it, so this ends.
+    for _ in 0..64 {
+        let found = recording.iter().filter_map(|rule| {
+            let record = rule["record"].as_str()?;
+            let at = out.match_indices(record).map(|(i, _)| i).find(|&i| out[i + record.len()..].starts_with('{'))?;
+            Some((at, record, rule))
+        });
+        let Some((at, record, _)) = found.min_by_key(|(at, _, _)| *at) else { break };
+        let open = at + record.len();
+        let Some(close) = selector_end(&out[open..]).map(|end| open + end) else { break };
+        let matchers = matchers(&out[open + 1..close]);
+        // The rule whose static labels the selector names; they leave it.
+        let chosen = recording.iter().find(|rule| {
+            rule["record"] == record
+                && rule["labels"].as_object().is_none_or(|labels| {
+                    labels
+                        .iter()
+                        .all(|(k, v)| matchers.contains(&format!("{k}={}", quote(v.as_str().unwrap_or_default()))))
+                })
+        });
+        let Some(rule) = chosen else { break };
+        let statics: Vec<String> = rule["labels"]
+            .as_object()
+            .map(|labels| {
+                labels.iter().map(|(k, v)| format!("{k}={}", quote(v.as_str().unwrap_or_default()))).collect()
+            })
+            .unwrap_or_default();
+        let narrowed: Vec<String> = matchers.into_iter().filter(|m| !statics.contains(m)).collect();
+        let narrowed = selector(&narrowed);
+        let body = rule["expr"].as_str().unwrap_or_default().replace(all_open, narrowed.trim_end_matches('}'));
+        out.replace_range(at..=close, &format!("({body})"));
+    }
+    out
+}
+
+/// Where the selector that opens `text` (at its `{`) closes, past quoted strings.
+fn selector_end(text: &str) -> Option<usize> {
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '}' if !quoted => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The matchers of a selector's inside, as written (`model="m"`).
+fn matchers(inside: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in inside.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                out.push(current.trim().to_owned());
+                current.clear();
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    if !current.trim().is_empty() {
+        out.push(current.trim().to_owned());
+    }
+    out
 }
 
 /// The recording rules that turn the backend's metrics into modelgen's series.
