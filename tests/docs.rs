@@ -164,10 +164,10 @@ fn links(text: &str) -> Vec<(usize, String)> {
             let target = piece.split([')', ' ']).next().unwrap_or_default();
             links.push((number, target.to_owned()));
         }
-        if let Some((label, target)) = line.trim_start().strip_prefix('[').and_then(|l| l.split_once("]:")) {
-            if !label.contains(']') {
-                links.push((number, target.split_whitespace().next().unwrap_or_default().to_owned()));
-            }
+        if let Some((label, target)) = line.trim_start().strip_prefix('[').and_then(|l| l.split_once("]:"))
+            && !label.contains(']')
+        {
+            links.push((number, target.split_whitespace().next().unwrap_or_default().to_owned()));
         }
     }
     links
