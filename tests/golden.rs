@@ -8,7 +8,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use support::{assert_golden, assert_valid_against_crds, run_in, subdirectories, text, workspace};
 
@@ -147,32 +147,46 @@ fn crd_validation_holds_the_llm_kinds_to_their_schemas() {
 }
 
 #[test]
-fn every_case_the_readme_cites_exists_and_is_pinned() {
-    // The README's behaviour tables name the golden case behind each row.
-    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README");
+fn every_case_the_docs_cite_exists_and_is_pinned() {
+    // The behaviour tables of the README and of `docs/` name the golden case
+    // behind each row.
+    let mut pages = vec![workspace().join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(workspace().join("docs"))
+        .expect("docs/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    pages.extend(docs);
     let mut cited = 0;
-    for line in readme.lines().filter(|l| l.starts_with('|')) {
-        for piece in line
-            .split('`')
-            .skip(1)
-            .step_by(2)
-            .chain(line.split("](").skip(1).map(|p| p.split(')').next().unwrap_or_default()))
-        {
-            let Some(dir) =
-                piece.strip_prefix("tests/cases/").map(|c| workspace().join("tests/cases").join(c)).or_else(|| {
-                    piece
-                        .strip_prefix("examples/")
-                        .map(|e| workspace().join("examples").join(e.split('/').next().unwrap_or_default()))
-                })
-            else {
-                continue;
-            };
-            let pinned = ["expected.yaml", "expected.stderr", "rendered.yaml"].iter().any(|f| dir.join(f).exists());
-            assert!(pinned, "the README cites `{piece}`, which is not a pinned case or example");
-            cited += 1;
+    for page in &pages {
+        let text = std::fs::read_to_string(page).expect("a page");
+        let name = page.strip_prefix(workspace()).unwrap_or(page).display().to_string();
+        for line in text.lines().filter(|l| l.starts_with('|')) {
+            for piece in line
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .chain(line.split("](").skip(1).map(|p| p.split(')').next().unwrap_or_default()))
+            {
+                // A link from `docs/` reaches the repository through `../`.
+                let piece = piece.strip_prefix("../").unwrap_or(piece);
+                let Some(dir) =
+                    piece.strip_prefix("tests/cases/").map(|c| workspace().join("tests/cases").join(c)).or_else(|| {
+                        piece
+                            .strip_prefix("examples/")
+                            .map(|e| workspace().join("examples").join(e.split('/').next().unwrap_or_default()))
+                    })
+                else {
+                    continue;
+                };
+                let pinned = ["expected.yaml", "expected.stderr", "rendered.yaml"].iter().any(|f| dir.join(f).exists());
+                assert!(pinned, "{name} cites `{piece}`, which is not a pinned case or example");
+                cited += 1;
+            }
         }
     }
-    assert!(cited >= 15, "the README's tables cite only {cited} cases");
+    assert!(cited >= 15, "the docs' tables cite only {cited} cases");
 }
 
 #[test]
@@ -222,25 +236,25 @@ fn the_published_schema_is_current_and_accepts_every_valid_spec() {
 }
 
 #[test]
-fn the_readme_backend_requirements_are_the_rules_table() {
-    // The README's table is generated from the plugin's rules table, which
-    // validation uses: the two cannot drift apart.
-    let path = workspace().join("README.md");
-    let readme = std::fs::read_to_string(&path).expect("README");
+fn the_documented_backend_requirements_are_the_rules_table() {
+    // The table in `docs/backend-requirements.md` is generated from the
+    // plugin's rules table, which validation uses: the two cannot drift apart.
+    let path = workspace().join("docs/backend-requirements.md");
+    let page = std::fs::read_to_string(&path).expect("docs/backend-requirements.md");
     let (begin, end) = ("<!-- backend-rules:begin -->\n", "<!-- backend-rules:end -->");
-    let start = readme.find(begin).expect("the begin marker") + begin.len();
-    let stop = readme[start..].find(end).expect("the end marker") + start;
+    let start = page.find(begin).expect("the begin marker") + begin.len();
+    let stop = page[start..].find(end).expect("the end marker") + start;
     let generated = modelgen_plugin::backend_rules_markdown();
     if std::env::var_os("BLESS").is_some_and(|v| v == "1") {
-        let updated = format!("{}{generated}{}", &readme[..start], &readme[stop..]);
-        std::fs::write(&path, updated).expect("rewrite README");
+        let updated = format!("{}{generated}{}", &page[..start], &page[stop..]);
+        std::fs::write(&path, updated).expect("rewrite docs/backend-requirements.md");
         return;
     }
-    if readme[start..stop] != generated {
-        let diff = similar::TextDiff::from_lines(&readme[start..stop], generated.as_str());
+    if page[start..stop] != generated {
+        let diff = similar::TextDiff::from_lines(&page[start..stop], generated.as_str());
         panic!(
-            "the README's backend rules differ from plugin/src/rules/ (BLESS=1 rewrites them):\n{}",
-            diff.unified_diff().context_radius(2).header("README", "rules table")
+            "docs/backend-requirements.md differs from plugin/src/rules/ (BLESS=1 rewrites it):\n{}",
+            diff.unified_diff().context_radius(2).header("docs/backend-requirements.md", "rules table")
         );
     }
     assert!(generated.matches("\n| `").count() >= 15, "the table lists the rules");

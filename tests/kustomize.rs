@@ -5,7 +5,8 @@
 //! kustomize then applies the same `patches:` to the first render. The two
 //! results must be equal as data (kustomize reorders documents and keys). A
 //! case with `outcome: error` must fail in both tools; one with
-//! `outcome: modelgen-rejects` is a deliberate difference, named in the README.
+//! `outcome: modelgen-rejects` is a deliberate difference, named in
+//! `docs/environments.md`.
 
 mod support;
 
@@ -147,9 +148,9 @@ fn check(kubectl: &Path, case: &Case) -> Result<(), String> {
 
     let (ours, theirs) = (patched.status.success(), kustomized.status.success());
     if matches!(case.outcome, Outcome::ModelgenRejects | Outcome::Differs) {
-        let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README");
-        if !readme.contains(&format!("`{}`", case.name)) {
-            return Err("a deliberate difference must be named in the README".to_owned());
+        let page = std::fs::read_to_string(workspace().join("docs/environments.md")).expect("docs/environments.md");
+        if !page.contains(&format!("`{}`", case.name)) {
+            return Err("a deliberate difference must be named in docs/environments.md".to_owned());
         }
     }
     match case.outcome {
@@ -187,7 +188,8 @@ fn check(kubectl: &Path, case: &Case) -> Result<(), String> {
             let (ours, theirs) = (by_identity(&text(&patched.stdout)), by_identity(&text(&kustomized.stdout)));
             if case.outcome == Outcome::Differs {
                 return if ours == theirs {
-                    Err("documented as a difference, but both tools agree: update the case and the README".to_owned())
+                    Err("documented as a difference, but both tools agree: update the case and docs/environments.md"
+                        .to_owned())
                 } else {
                     Ok(())
                 };
