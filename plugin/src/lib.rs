@@ -46,8 +46,8 @@ pub use source::SourceFile;
 pub use rules::backend::kserve::{
     RUNTIMES as KSERVE_RUNTIMES, Runtime as KserveRuntime, SupportedFormat as KserveFormat,
 };
-/// The backend rules table as the README's "Backend requirements" section
-/// prints it; a host-side test keeps the two identical.
+/// The backend rules table as `docs/backend-requirements.md` prints it; a
+/// host-side test keeps the two identical.
 pub use rules::backend::markdown as backend_rules_markdown;
 
 /// The plugin's name, reported by `info`.

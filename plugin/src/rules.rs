@@ -1,7 +1,7 @@
 //! What a spec must satisfy: the backend rules table, Kubernetes' own rules, and the spec's rules built on both.
 //!
 //! [`backend`] holds what each serving stack does, with its upstream source
-//! (the README's table is generated from it); [`k8s`] holds Kubernetes'
+//! (`docs/backend-requirements.md` is generated from it); [`k8s`] holds Kubernetes'
 //! syntax rules; [`spec`], [`image`] and [`monitoring`] check a decoded spec
 //! against both and report [`finding`]s by field path, [`pinning`] as the
 //! project's policy asks and [`secret`] without quoting what it found.

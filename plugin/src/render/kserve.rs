@@ -343,9 +343,9 @@ mod tests {
     }
 
     #[test]
-    fn renaming_the_spec_file_changes_the_template_as_the_readme_says() {
+    fn renaming_the_spec_file_changes_the_template_as_the_docs_say() {
         // `modelgen.dev/source` is copied onto the pods (KServe's disallowed
-        // list cannot be told from Git); the README documents the one rollout.
+        // list cannot be told from Git); docs/spec.md documents the one rollout.
         assert_ne!(
             revision_template(&isvc("fraud.yaml", STABLE)),
             revision_template(&isvc("models/fraud.yaml", STABLE))

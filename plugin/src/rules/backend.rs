@@ -3,9 +3,10 @@
 //! Schema-valid is not enough: a rendered object can pass its CRD and still
 //! never serve. Every rule that validation and rendering apply because of a
 //! backend's behaviour lives here, one module per backend, each citing the
-//! upstream file and release it was read from. The README's "Backend
-//! requirements" section is generated from [`markdown`] (a test keeps it
-//! current), so the next KServe release is an update of these tables.
+//! upstream file and release it was read from. The "Backend requirements"
+//! section of `docs/backend-requirements.md` is generated from [`markdown`]
+//! (a test keeps it current), so the next KServe release is an update of
+//! these tables.
 
 pub(crate) mod container;
 pub(crate) mod gateway_api;
@@ -28,7 +29,7 @@ pub fn by_id(id: &str) -> &'static Rule {
     all().into_iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no backend rule `{id}`"))
 }
 
-/// Every rule, grouped by component in the order the README lists them.
+/// Every rule, grouped by component in the order `docs/backend-requirements.md` lists them.
 pub fn all() -> Vec<&'static Rule> {
     let mut rules: Vec<&'static Rule> = kserve::RULES
         .iter()
@@ -46,7 +47,7 @@ pub fn all() -> Vec<&'static Rule> {
     rules
 }
 
-/// The README's "Backend requirements" tables, generated from [`all`].
+/// The "Backend requirements" tables of `docs/backend-requirements.md`, generated from [`all`].
 pub fn markdown() -> String {
     let mut out = String::new();
     let rules = all();
