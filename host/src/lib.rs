@@ -15,6 +15,7 @@ pub mod engine;
 pub mod escape;
 pub mod krm;
 pub mod output;
+pub mod pipeline;
 pub mod report;
 pub mod runtime;
 pub mod safe_path;

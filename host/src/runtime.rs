@@ -70,6 +70,67 @@ impl<'a> Wasm<'a> {
     }
 }
 
+/// Why a plugin could not be loaded or a call failed. The messages name no
+/// flag: the command line adds the one that lifts a limit.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The call ran past its time limit.
+    #[error("the plugin ran longer than its time limit of {seconds} s")]
+    Timeout {
+        /// The limit, rounded to two decimals.
+        seconds: f64,
+    },
+    /// The call's memories and tables outgrew the memory limit.
+    #[error("the plugin tried to use more than its memory limit of {mib} MiB")]
+    Memory {
+        /// The limit.
+        mib: usize,
+    },
+    /// The plugin tried to block (a sleep or a timer).
+    #[error(
+        "the plugin tried to wait (to sleep, or for a timer), which a generator cannot do: it is a pure function of \
+         its input"
+    )]
+    Wait,
+    /// The plugin trapped: its own bug.
+    #[error("the plugin crashed (a bug in the plugin, not in your spec)")]
+    Trap(#[source] wasmtime::Error),
+    /// The component speaks an incompatible version of the contract.
+    #[error(
+        "the plugin implements `{INTERFACE}@{found}`, but this host speaks `{needed}`; use a plugin built for {}, or a \
+         modelgen release that speaks {found}",
+        compatible_range(needed)
+    )]
+    Contract {
+        /// The version the component exports.
+        found: String,
+        /// The version this host speaks.
+        needed: &'static str,
+    },
+    /// The plugin could not be read, compiled or linked.
+    #[error(transparent)]
+    Load(#[from] anyhow::Error),
+}
+
+/// What a call that did not fail says about its input.
+#[derive(Debug)]
+pub enum Reply<T> {
+    /// The input was accepted: the call's result.
+    Accepted(T),
+    /// The input is wrong: the plugin's diagnostics.
+    Refused(Vec<Diagnostic>),
+}
+
+impl<T> Reply<T> {
+    /// The result, if the input was accepted.
+    pub fn accepted(self) -> Option<T> {
+        match self {
+            Reply::Accepted(value) => Some(value),
+            Reply::Refused(_) => None,
+        }
+    }
+}
+
 /// Everything a render may know about the outside world.
 #[derive(Clone, Debug, Default)]
 pub struct RenderContext {
@@ -340,7 +401,7 @@ impl Runtime {
     }
 
     /// A fresh sandbox for a call whose input is `input_bytes` long.
-    fn instantiate(&self, input_bytes: usize) -> Result<(Store<Sandbox>, Plugin)> {
+    fn instantiate(&self, input_bytes: usize) -> Result<(Store<Sandbox>, Plugin), Error> {
         let limits = self.limits.for_input(input_bytes);
         let wasi = WasiCtx::builder()
             .insecure_random_seed(0)
@@ -367,37 +428,26 @@ impl Runtime {
 
     /// Turns a failed call into a message that names the limit that was hit
     /// and the flag that raises it.
-    fn explain(store: &Store<Sandbox>, error: wasmtime::Error) -> anyhow::Error {
+    fn explain(store: &Store<Sandbox>, error: wasmtime::Error) -> Error {
         if store.data().waited {
-            return anyhow::anyhow!(
-                "the plugin tried to wait (to sleep, or for a timer), which a generator cannot do: it is a pure \
-                 function of its input, and a wait would outlast `--timeout` unseen"
-            );
+            return Error::Wait;
         }
         let limits = store.data().limits;
         if store.data().limiter.exceeded {
-            let mib = limits.memory_bytes / MIB;
-            return anyhow::anyhow!(
-                "the plugin tried to use more than its memory limit of {mib} MiB (raise it with `--max-memory`)"
-            );
+            return Error::Memory { mib: limits.memory_bytes / MIB };
         }
         if matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
             // Scaled limits have many digits; two are enough to read.
-            let seconds = (limits.timeout.as_secs_f64() * 100.0).round() / 100.0;
-            return anyhow::anyhow!(
-                "the plugin ran longer than its time limit of {seconds} s (raise it with `--timeout`)"
-            );
+            return Error::Timeout { seconds: (limits.timeout.as_secs_f64() * 100.0).round() / 100.0 };
         }
-        anyhow::Error::from(error).context("the plugin crashed (a bug in the plugin, not in your spec)")
+        Error::Trap(error)
     }
 
-    /// Renders `sources`. The outer error is the plugin failing (a trap);
-    /// the inner one is the input being wrong.
-    pub fn generate(
-        &self,
-        sources: Vec<SourceFile>,
-        context: &RenderContext,
-    ) -> Result<Result<Rendered, Vec<Diagnostic>>> {
+    /// Renders `sources`.
+    ///
+    /// # Errors
+    /// When the plugin fails (a trap or a limit); a wrong input is a [`Reply::Refused`].
+    pub fn generate(&self, sources: Vec<SourceFile>, context: &RenderContext) -> Result<Reply<Rendered>, Error> {
         let (mut store, plugin) = self.instantiate(input_bytes(&sources))?;
         let (sources, context) = wit_input(sources, context);
         let result = plugin
@@ -405,7 +455,7 @@ impl Runtime {
             .call_generate(&mut store, &sources, &context)
             .map_err(|e| Self::explain(&store, e))?;
         Ok(match result {
-            Ok(rendered) => Ok(Rendered {
+            Ok(rendered) => Reply::Accepted(Rendered {
                 manifests: rendered
                     .manifests
                     .into_iter()
@@ -413,17 +463,16 @@ impl Runtime {
                     .collect(),
                 warnings: rendered.warnings.into_iter().map(diagnostic).collect(),
             }),
-            Err(diagnostics) => Err(diagnostics.into_iter().map(diagnostic).collect()),
+            Err(diagnostics) => Reply::Refused(diagnostics.into_iter().map(diagnostic).collect()),
         })
     }
 
     /// Describes the application in `sources` for `context`: environments,
-    /// models and the files the project refers to. Errors as for [`Self::generate`].
-    pub fn describe(
-        &self,
-        sources: Vec<SourceFile>,
-        context: &RenderContext,
-    ) -> Result<Result<Project, Vec<Diagnostic>>> {
+    /// models and the files the project refers to.
+    ///
+    /// # Errors
+    /// As for [`Self::generate`].
+    pub fn describe(&self, sources: Vec<SourceFile>, context: &RenderContext) -> Result<Reply<Project>, Error> {
         let (mut store, plugin) = self.instantiate(input_bytes(&sources))?;
         let (sources, context) = wit_input(sources, context);
         let result = plugin
@@ -431,7 +480,7 @@ impl Runtime {
             .call_describe(&mut store, &sources, &context)
             .map_err(|e| Self::explain(&store, e))?;
         Ok(match result {
-            Ok(project) => Ok(Project {
+            Ok(project) => Reply::Accepted(Project {
                 environments: project.environments,
                 models: project
                     .models
@@ -453,18 +502,24 @@ impl Runtime {
                     })
                     .collect(),
             }),
-            Err(diagnostics) => Err(diagnostics.into_iter().map(diagnostic).collect()),
+            Err(diagnostics) => Reply::Refused(diagnostics.into_iter().map(diagnostic).collect()),
         })
     }
 
     /// The plugin's spec JSON Schema.
-    pub fn spec_schema(&self) -> Result<String> {
+    ///
+    /// # Errors
+    /// When the plugin fails.
+    pub fn spec_schema(&self) -> Result<String, Error> {
         let (mut store, plugin) = self.instantiate(0)?;
         plugin.modelgen_generator_generator().call_spec_schema(&mut store).map_err(|e| Self::explain(&store, e))
     }
 
     /// The plugin's name, version and kinds.
-    pub fn info(&self) -> Result<PluginInfo> {
+    ///
+    /// # Errors
+    /// When the plugin fails.
+    pub fn info(&self) -> Result<PluginInfo, Error> {
         let (mut store, plugin) = self.instantiate(0)?;
         let info = plugin.modelgen_generator_generator().call_info(&mut store).map_err(|e| Self::explain(&store, e))?;
         Ok(PluginInfo { name: info.name, version: info.version, kinds: info.kinds })
@@ -544,11 +599,7 @@ fn check_contract(engine: &Engine, component: &Component) -> Result<()> {
     };
     let version = found.strip_prefix('@').unwrap_or("(unversioned)");
     if !compatible(version, CONTRACT_VERSION) {
-        bail!(
-            "the plugin implements `{INTERFACE}@{version}`, but this host speaks `{CONTRACT_VERSION}`; \
-             use a plugin built for {}, or a modelgen release that speaks {version}",
-            compatible_range(CONTRACT_VERSION),
-        );
+        return Err(Error::Contract { found: version.to_owned(), needed: CONTRACT_VERSION }.into());
     }
     Ok(())
 }
