@@ -4,9 +4,9 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use modelgen::application;
-use modelgen::runtime::{EMBEDDED_PLUGIN, Limits, RenderContext, Reply, Runtime};
-use modelgen::source::{self, SourceFile};
+use modelgen::input::application;
+use modelgen::input::source::{self, SourceFile};
+use modelgen::plugin::runtime::{EMBEDDED_PLUGIN, Limits, RenderContext, Reply, Runtime};
 use support::{subdirectories, workspace};
 
 /// Every application directory the suites render: the examples and the cases.
@@ -158,5 +158,8 @@ fn the_precompiled_built_in_plugin_matches_the_runtime_engine() {
     // If this fails, the build's engine settings drifted from the runtime's,
     // and every machine would compile the plugin on its first render again.
     let engine = Runtime::engine().expect("engine");
-    assert_eq!(modelgen::engine::compatibility_key(&engine), modelgen::runtime::EMBEDDED_PRECOMPILED_KEY);
+    assert_eq!(
+        modelgen::plugin::engine::compatibility_key(&engine),
+        modelgen::plugin::runtime::EMBEDDED_PRECOMPILED_KEY
+    );
 }

@@ -23,10 +23,10 @@ use crate::cli::failure::{Failure, emit};
 use crate::cli::options::PluginOptions;
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
 use crate::escape;
+use crate::input::source::{SourceFile, Sources};
 use crate::pipeline::{self, Outcome, Pipeline, Quotes};
+use crate::plugin::runtime::{RenderContext, Reply};
 use crate::report;
-use crate::runtime::{RenderContext, Reply};
-use crate::source::{SourceFile, Sources};
 use app::Application;
 use env::Vars;
 

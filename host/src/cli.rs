@@ -16,15 +16,15 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::application;
+use crate::artifacts::diff;
+use crate::artifacts::output;
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
-use crate::diff;
 use crate::escape;
+use crate::input::application;
 use crate::krm;
-use crate::output;
 use crate::pipeline::{self, Outcome, Quotes};
+use crate::plugin::runtime::{RenderContext, Reply};
 use crate::report;
-use crate::runtime::{RenderContext, Reply};
 pub use failure::STDOUT_CLOSED_AT_START;
 use failure::{Failure, emit};
 pub use options::{LimitOptions, PluginOptions};
@@ -98,15 +98,9 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The new side, likewise.
     pub new: PathBuf,
-    /// Namespace for specs that do not set `metadata.namespace` (applications only).
-    #[arg(short, long)]
-    pub namespace: Option<String>,
-    /// The environment to render (applications only).
-    #[arg(long = "env", value_name = "NAME")]
-    pub environment: Option<String>,
-    /// A render parameter, KEY=VALUE (repeatable; applications only).
-    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
-    pub parameters: Vec<(String, String)>,
+    /// How a side that is an application is rendered.
+    #[command(flatten)]
+    pub render: ContextArgs,
     /// `unified` (a diff per object) or `markdown` (a pull-request comment).
     #[arg(long, value_enum, default_value_t = DiffFormat::Unified)]
     pub format: DiffFormat,
@@ -127,12 +121,9 @@ pub enum DiffFormat {
     Markdown,
 }
 
-/// Options of `modelgen render`.
+/// How an application is rendered: the options `render`, `validate` and `diff` share.
 #[derive(Clone, Debug, Args)]
-pub struct RenderArgs {
-    /// The application directory (searched recursively), or a single spec file.
-    #[arg(default_value = ".")]
-    pub path: PathBuf,
+pub struct ContextArgs {
     /// Namespace for specs that do not set `metadata.namespace`.
     #[arg(short, long)]
     pub namespace: Option<String>,
@@ -143,6 +134,17 @@ pub struct RenderArgs {
     /// sets a model's canary traffic percent.
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
     pub parameters: Vec<(String, String)>,
+}
+
+/// Options of `modelgen render`.
+#[derive(Clone, Debug, Args)]
+pub struct RenderArgs {
+    /// The application directory (searched recursively), or a single spec file.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// How it is rendered.
+    #[command(flatten)]
+    pub render: ContextArgs,
     /// Fail (exit 1, nothing on stdout) on warnings too, such as a patch whose target matches nothing.
     #[arg(long)]
     pub deny_warnings: bool,
@@ -215,10 +217,10 @@ fn generate(options: &PluginOptions, args: &RenderArgs) -> Result<(Quotes, Outco
     let (sources, quotes) = pipeline::read(&args.path, options.limits.input())?;
     let context = RenderContext {
         app_name: fs_name(&args.path),
-        namespace: args.namespace.clone(),
+        namespace: args.render.namespace.clone(),
         revision: None,
-        environment: args.environment.clone(),
-        parameters: args.parameters.clone(),
+        environment: args.render.environment.clone(),
+        parameters: args.render.parameters.clone(),
     };
     let outcome = options.pipeline()?.render(sources, &context)?;
     Ok((quotes, outcome))
@@ -342,7 +344,8 @@ fn render_out(options: &PluginOptions, args: &RenderArgs, dir: &Path, output: &O
     let renders: Vec<(Option<String>, Rendered)> = if output.all_environments {
         let mut renders = Vec::new();
         for environment in environments(options, args)? {
-            let args = RenderArgs { environment: Some(environment.clone()), ..args.clone() };
+            let mut args = args.clone();
+            args.render.environment = Some(environment.clone());
             let (input, result) = generate(options, &args)?;
             renders.push((Some(environment), rendered_or_report(&input, result, &args.path, args.deny_warnings)?));
         }
@@ -426,13 +429,7 @@ fn diff_command(options: &PluginOptions, args: &DiffArgs) -> Result<(), Failure>
         match loaded {
             diff::Side::Objects(objects) => Ok(objects),
             diff::Side::App => {
-                let render_args = RenderArgs {
-                    path: path.clone(),
-                    namespace: args.namespace.clone(),
-                    environment: args.environment.clone(),
-                    parameters: args.parameters.clone(),
-                    deny_warnings: false,
-                };
+                let render_args = RenderArgs { path: path.clone(), render: args.render.clone(), deny_warnings: false };
                 let (input, result) = generate(options, &render_args)?;
                 let rendered = rendered_or_report(&input, result, path, false)?;
                 Ok(diff::from_manifests(&rendered.manifests)?)

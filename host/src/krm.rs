@@ -16,11 +16,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use anyhow::{Result, bail};
 use serde_json::{Map, Value, json};
 
+use crate::artifacts::output;
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
 use crate::escape;
-use crate::output;
+use crate::input::source::SourceFile;
 use crate::pipeline::Outcome;
-use crate::source::SourceFile;
 
 /// The `ResourceList` versions modelgen reads (and answers in).
 pub const API_VERSIONS: [&str; 2] = ["config.kubernetes.io/v1", "config.kubernetes.io/v1beta1"];

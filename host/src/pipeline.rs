@@ -12,13 +12,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::application;
-use crate::cache::CompileCache;
-use crate::contract;
-use crate::crd;
 use crate::diagnostic::{Diagnostic, Project, Rendered, Severity};
-use crate::runtime::{self, Limits, RenderContext, Reply, Runtime};
-use crate::source::{self, InputLimits, SourceFile, Sources};
+use crate::input::application;
+use crate::input::source::{self, InputLimits, SourceFile, Sources};
+use crate::plugin::cache::CompileCache;
+use crate::plugin::runtime::{self, Limits, RenderContext, Reply, Runtime};
+use crate::verify::contract;
+use crate::verify::crd;
+use crate::verify::verdicts::Verdicts;
 
 /// What a render comes to when nothing failed.
 #[derive(Debug)]
@@ -112,7 +113,7 @@ pub struct Settings {
 /// A loaded plugin and the checks its output must pass.
 pub struct Pipeline {
     runtime: Runtime,
-    cache: Option<CompileCache>,
+    verdicts: Option<Verdicts>,
     max_output_bytes: usize,
 }
 
@@ -128,7 +129,8 @@ impl Pipeline {
             None => Runtime::builtin(cache.as_ref(), settings.limits).context("cannot load the built-in plugin"),
         }
         .map_err(runtime::Error::Load)?;
-        Ok(Self { runtime, cache, max_output_bytes: settings.max_output_bytes })
+        let verdicts = cache.as_ref().map(|cache| Verdicts::new(cache.dir()));
+        Ok(Self { runtime, verdicts, max_output_bytes: settings.max_output_bytes })
     }
 
     /// The loaded plugin (for `schema` and `info`).
@@ -182,8 +184,8 @@ impl Pipeline {
             return Err(Error::OutputTooLarge { size, limit: self.max_output_bytes });
         }
         contract::check(rendered).map_err(Error::Output)?;
-        crd::verify(rendered, self.cache.as_ref()).map_err(Error::Rejected)?;
-        contract::check_names(rendered, self.cache.as_ref()).map_err(Error::Output)
+        crd::verify(rendered, self.verdicts.as_ref()).map_err(Error::Rejected)?;
+        contract::check_names(rendered, self.verdicts.as_ref()).map_err(Error::Output)
     }
 }
 

@@ -9,8 +9,8 @@ use anyhow::{Context, Result, bail};
 use super::cluster::ApiVersions;
 use super::env::{Settings, Vars};
 use super::parameters::{self, Requested};
-use crate::contract;
 use crate::escape;
+use crate::verify::contract;
 
 /// What Argo CD says about the application being rendered.
 #[derive(Clone, Debug)]

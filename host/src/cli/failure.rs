@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use crate::escape;
 use crate::pipeline;
-use crate::runtime;
+use crate::plugin::runtime;
 
 /// Set by the binary when standard output was closed when it started
 /// (`modelgen render >&-`): the runtime then points it at `/dev/null`,
@@ -67,7 +67,7 @@ impl From<runtime::Error> for Failure {
             runtime::Error::Memory { .. } => anyhow::anyhow!("{e} (raise it with `--max-memory`)"),
             runtime::Error::Wait => anyhow::anyhow!("{e}, and a wait would outlast `--timeout` unseen"),
             runtime::Error::Load(e) => e,
-            e @ (runtime::Error::Trap(_) | runtime::Error::Contract { .. }) => e.into(),
+            e @ runtime::Error::Trap(_) => e.into(),
         })
     }
 }

@@ -6,10 +6,10 @@ use std::time::Duration;
 use clap::Args;
 
 use super::failure::Failure;
-use crate::cache::CompileCache;
+use crate::input::source::{self, InputLimits};
 use crate::pipeline::{Pipeline, Settings};
-use crate::runtime::Limits;
-use crate::source::{self, InputLimits};
+use crate::plugin::cache::CompileCache;
+use crate::plugin::runtime::Limits;
 
 /// The longest `--timeout`: far beyond any render, and small enough that
 /// the deadline, counted in ticks, cannot overflow.

@@ -1,8 +1,8 @@
 //! An application's complete input: its spec files plus the files its project file names (patch files).
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::runtime::{self, RenderContext, Reply, Runtime};
-use crate::source::{self, SourceFile, Sources};
+use crate::input::source::{self, SourceFile, Sources};
+use crate::plugin::runtime::{self, RenderContext, Reply, Runtime};
 
 /// The project file's name at the application root (the plugin's `project::FILE`).
 pub const PROJECT_FILE: &str = "modelgen.yaml";

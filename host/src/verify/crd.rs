@@ -16,7 +16,7 @@ pub mod table;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::cache::CompileCache;
+use super::verdicts::Verdicts;
 use crate::diagnostic::{Manifest, Rendered};
 use crate::escape;
 
@@ -104,7 +104,7 @@ impl std::fmt::Display for Rejection {
 /// and dropped, so memory does not grow with the render). With a cache, a
 /// verdict for the exact output bytes, the exact schemas and checker and
 /// this host version is remembered, and the same output is not checked twice.
-pub fn verify(rendered: &Rendered, cache: Option<&CompileCache>) -> Result<(), Rejection> {
+pub fn verify(rendered: &Rendered, cache: Option<&Verdicts>) -> Result<(), Rejection> {
     let mut key = Sha256::new();
     key.update(env!("CARGO_PKG_VERSION"));
     key.update(BUNDLE_DIGEST);
@@ -112,8 +112,8 @@ pub fn verify(rendered: &Rendered, cache: Option<&CompileCache>) -> Result<(), R
         key.update(manifest.yaml.len().to_le_bytes());
         key.update(&manifest.yaml);
     }
-    let key = crate::engine::hex(&key.finalize());
-    if cache.is_some_and(|c| c.has_verdict(&key)) {
+    let key = crate::plugin::engine::hex(&key.finalize());
+    if cache.is_some_and(|c| c.has(&key)) {
         return Ok(());
     }
     let violations = check_manifests(&rendered.manifests)?;
@@ -121,7 +121,7 @@ pub fn verify(rendered: &Rendered, cache: Option<&CompileCache>) -> Result<(), R
         return Err(Rejection::Violations(violations));
     }
     if let Some(cache) = cache {
-        cache.record_verdict(&key);
+        cache.record(&key);
     }
     Ok(())
 }
@@ -248,7 +248,7 @@ mod tests {
     #[test]
     fn verdicts_are_cached_for_the_exact_output_only() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let cache = CompileCache::new(dir.path().join("cache"));
+        let cache = Verdicts::new(dir.path().join("cache"));
         assert!(verify(&rendered(&isvc()), Some(&cache)).is_ok());
         assert_eq!(std::fs::read_dir(dir.path().join("cache/verdicts")).expect("recorded").count(), 1);
         // A different (broken) output is checked, not waved through by the earlier verdict.
