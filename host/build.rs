@@ -12,13 +12,13 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
-#[path = "src/crd/structural.rs"]
+#[path = "src/verify/crd/structural.rs"]
 mod structural;
 
-#[path = "src/crd/table.rs"]
+#[path = "src/verify/crd/table.rs"]
 mod table;
 
-#[path = "src/engine.rs"]
+#[path = "src/plugin/engine.rs"]
 mod engine;
 
 const TARGET: &str = "wasm32-wasip2";
@@ -51,7 +51,7 @@ fn precompile(out: &Path, wasm: &[u8]) {
 }
 
 /// Converts every vendored CRD into JSON Schemas, one file per served
-/// version, and writes `crd_bundle.rs`, the table `src/crd.rs` embeds, and
+/// version, and writes `crd_bundle.rs`, the table `src/verify/crd.rs` embeds, and
 /// `crd_table.rs`, the same schemas as the checker's nodes.
 fn bundle_crds(out: &Path) {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -100,9 +100,9 @@ fn bundle_crds(out: &Path) {
     // The verdict cache trusts a verdict only for the same schemas and the
     // same checker: its code is part of the fingerprint.
     digest.update(source.as_bytes());
-    let checker = manifest_dir.join("src/crd/node.rs");
+    let checker = manifest_dir.join("src/verify/crd/node.rs");
     println!("cargo:rerun-if-changed={}", checker.display());
-    digest.update(std::fs::read(&checker).expect("read src/crd/node.rs"));
+    digest.update(std::fs::read(&checker).expect("read src/verify/crd/node.rs"));
     let hex = engine::hex(&digest.finalize());
     let _ =
         writeln!(bundle, "];\n/// SHA-256 of the schemas above and of the checker.\npub const DIGEST: &str = {hex:?};");

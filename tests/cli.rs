@@ -141,7 +141,7 @@ fn info_names_the_plugin_and_its_kinds() {
 fn another_plugin_file_can_be_swapped_in() {
     let dir = app(&[("tiny.yaml", SPEC)]);
     let plugin = dir.path().join("plugin.wasm");
-    std::fs::write(&plugin, modelgen::runtime::EMBEDDED_PLUGIN).expect("write plugin");
+    std::fs::write(&plugin, modelgen::plugin::runtime::EMBEDDED_PLUGIN).expect("write plugin");
     let builtin = run_in(dir.path(), &["render"]);
     let swapped = run_in(dir.path(), &["render", "--plugin", plugin.to_str().expect("UTF-8 path")]);
     assert_eq!(swapped.status.code(), Some(0), "{}", text(&swapped.stderr));
@@ -199,8 +199,8 @@ fn the_compile_cache_is_written_once_and_survives_damage() {
     assert!(cache.join("verdicts").is_dir(), "the output check's verdict is remembered");
     let entry = &entries[0];
     assert_eq!(entry.extension().and_then(|e| e.to_str()), Some("cwasm"));
-    assert_eq!(entries[1], modelgen::cache::CompileCache::checksum_path(entry));
-    assert!(modelgen::cache::CompileCache::entry_is_whole(entry));
+    assert_eq!(entries[1], modelgen::plugin::cache::CompileCache::checksum_path(entry));
+    assert!(modelgen::plugin::cache::CompileCache::entry_is_whole(entry));
     assert_eq!(std::fs::metadata(&cache).expect("stat").permissions().mode() & 0o777, 0o700);
 
     // A damaged entry is recompiled, not trusted and not fatal.
@@ -317,8 +317,8 @@ fn a_cold_cache_is_filled_with_the_machine_code_the_build_made() {
         .collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
     // The entry is the build's precompiled code, checked whole, so the next render memory-maps it.
-    assert!(std::fs::read(&entries[0]).expect("entry") == modelgen::runtime::EMBEDDED_PRECOMPILED);
-    assert!(modelgen::cache::CompileCache::entry_is_whole(&entries[0]));
+    assert!(std::fs::read(&entries[0]).expect("entry") == modelgen::plugin::runtime::EMBEDDED_PRECOMPILED);
+    assert!(modelgen::plugin::cache::CompileCache::entry_is_whole(&entries[0]));
 }
 
 const PROJECT_WITH_PATCH_FILE: &str = "apiVersion: modelgen.dev/v1alpha1
@@ -531,10 +531,13 @@ fn a_damaged_cache_entry_is_never_run() {
     let second = support::measured(dir.path(), &["render", "--cache-dir", cache_arg]);
     assert_eq!(second.code, Some(0), "the damaged entry ran: {:?}\n{}", second.code, second.stderr);
     assert_eq!(second.stdout, first.stdout);
-    assert!(std::fs::read(&entry).expect("entry") == modelgen::runtime::EMBEDDED_PRECOMPILED, "the entry was replaced");
+    assert!(
+        std::fs::read(&entry).expect("entry") == modelgen::plugin::runtime::EMBEDDED_PRECOMPILED,
+        "the entry was replaced"
+    );
     // A damaged checksum is damage too.
-    std::fs::write(modelgen::cache::CompileCache::checksum_path(&entry), "v1 12 00000000\n").expect("damage");
+    std::fs::write(modelgen::plugin::cache::CompileCache::checksum_path(&entry), "v1 12 00000000\n").expect("damage");
     let third = support::measured(dir.path(), &["render", "--cache-dir", cache_arg]);
     assert_eq!((third.code, third.stdout), (Some(0), first.stdout));
-    assert!(modelgen::cache::CompileCache::entry_is_whole(&entry), "the checksum was rewritten");
+    assert!(modelgen::plugin::cache::CompileCache::entry_is_whole(&entry), "the checksum was rewritten");
 }

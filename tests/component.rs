@@ -4,9 +4,9 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use modelgen::application;
-use modelgen::runtime::{EMBEDDED_PLUGIN, Limits, RenderContext, Runtime};
-use modelgen::source::{self, SourceFile};
+use modelgen::input::application;
+use modelgen::input::source::{self, SourceFile};
+use modelgen::plugin::runtime::{EMBEDDED_PLUGIN, Limits, RenderContext, Reply, Runtime};
 use support::{subdirectories, workspace};
 
 /// Every application directory the suites render: the examples and the cases.
@@ -45,11 +45,13 @@ fn native(files: &[SourceFile], context: &RenderContext) -> Result<String, Vec<S
 }
 
 fn wasm(runtime: &Runtime, files: &[SourceFile], context: &RenderContext) -> Result<String, Vec<String>> {
-    runtime.generate(files.to_vec(), context).expect("the plugin does not trap").map(|r| r.to_stream()).map_err(|ds| {
-        ds.iter()
+    match runtime.generate(files.to_vec(), context).expect("the plugin does not trap") {
+        Reply::Accepted(rendered) => Ok(rendered.to_stream()),
+        Reply::Refused(ds) => Err(ds
+            .iter()
             .map(|d| format!("{:?} {:?} {:?} {:?} {} {:?}", d.severity, d.file, d.position, d.field, d.message, d.hint))
-            .collect()
-    })
+            .collect()),
+    }
 }
 
 #[test]
@@ -66,11 +68,13 @@ fn native_library_and_component_agree_byte_for_byte() {
         let environments = runtime
             .describe(sources.files.clone(), &RenderContext::default())
             .expect("the plugin does not trap")
+            .accepted()
             .map(|p| p.environments)
             .unwrap_or_default();
         let discovered = sources.files.clone();
         let files = application::files(&runtime, sources, &RenderContext::default())
             .expect("the plugin does not trap")
+            .accepted()
             .unwrap_or(discovered);
         let with_environments =
             environments.iter().map(|e| RenderContext { environment: Some(e.clone()), ..RenderContext::default() });
@@ -154,5 +158,8 @@ fn the_precompiled_built_in_plugin_matches_the_runtime_engine() {
     // If this fails, the build's engine settings drifted from the runtime's,
     // and every machine would compile the plugin on its first render again.
     let engine = Runtime::engine().expect("engine");
-    assert_eq!(modelgen::engine::compatibility_key(&engine), modelgen::runtime::EMBEDDED_PRECOMPILED_KEY);
+    assert_eq!(
+        modelgen::plugin::engine::compatibility_key(&engine),
+        modelgen::plugin::runtime::EMBEDDED_PRECOMPILED_KEY
+    );
 }

@@ -98,7 +98,7 @@ fn a_kustomize_generator_gets_the_input_items_and_the_generated_objects() {
         object["metadata"]["annotations"]["modelgen.dev/source"] = json!("functionConfig");
     }
     assert_eq!(generated, expected.as_slice(), "the orchestrator's annotations are not copied onto objects");
-    assert_eq!(modelgen::crd::check(generated), [], "the generated objects match their CRDs");
+    assert_eq!(modelgen::verify::crd::check(generated), [], "the generated objects match their CRDs");
 }
 
 #[test]

@@ -126,6 +126,9 @@ fn a_rerender_updates_prunes_stale_files_and_keeps_foreign_ones_untouched() {
     assert_eq!(text(&again.stderr), "`rendered` is up to date: 2 files\n");
 }
 
+// The fault-injection hooks exist only in builds with debug assertions
+// (the test suite's); `a_release_build_injects_no_faults` covers the others.
+#[cfg(debug_assertions)]
 #[test]
 fn a_failed_write_or_render_leaves_the_previous_output_intact() {
     let dir = app(&[("models/iris.yaml", SPEC)]);
@@ -488,8 +491,9 @@ fn health_check_expressions_judge_every_serving_kind() {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), covered.len(), "one check per group and kind");
-    for (api_version, kind) in modelgen::crd::kinds() {
-        let status = modelgen::crd::schema(api_version, kind).map(|s| s["properties"]["status"]["properties"].clone());
+    for (api_version, kind) in modelgen::verify::crd::kinds() {
+        let status =
+            modelgen::verify::crd::schema(api_version, kind).map(|s| s["properties"]["status"]["properties"].clone());
         let reports = status.is_some_and(|s| s["conditions"].is_object() || s["state"].is_object());
         let is_route = matches!(kind, "HTTPRoute" | "VirtualService");
         if reports && !is_route {
@@ -787,6 +791,7 @@ fn diff_reads_rendered_files_within_the_input_limit() {
     assert_eq!(raised.status.code(), Some(0), "{}", text(&raised.stderr));
 }
 
+#[cfg(debug_assertions)]
 #[test]
 fn staging_copies_a_killed_render_left_are_removed_by_the_next_one() {
     let dir = app(&[("models/iris.yaml", SPEC)]);
@@ -885,4 +890,21 @@ fn an_output_directory_that_is_a_mount_point_is_a_clear_error() {
     assert!(text(&out.stderr).contains("`rendered` is a mount point: "), "{}", text(&out.stderr));
     assert_eq!(names(volume.path()), ["notes.txt"], "the mounted volume changed");
     assert_eq!(entries(dir.path()), ["models", "rendered"], "a staging directory was left behind");
+}
+
+/// A release build, the one that ships, has no fault injection: the hooks'
+/// variables change nothing (`cargo test --release` runs this).
+#[cfg(not(debug_assertions))]
+#[test]
+fn a_release_build_injects_no_faults() {
+    let dir = app(&[("models/iris.yaml", SPEC)]);
+    let out = modelgen()
+        .current_dir(dir.path())
+        .args(["render", "models", "--out", "rendered"])
+        .env("MODELGEN_TEST_FAIL_WRITE_AFTER", "0")
+        .env("MODELGEN_TEST_KILL_AFTER", "0")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir.path().join("rendered/ml/model_iris.yaml").is_file(), "the render was written");
 }

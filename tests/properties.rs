@@ -195,7 +195,7 @@ proptest! {
         };
         let objects: Vec<serde_json::Value> =
             rendered.manifests.iter().map(|m| serde_saphyr::from_str(&m.yaml).expect("YAML")).collect();
-        let violations = modelgen::crd::check(&objects);
+        let violations = modelgen::verify::crd::check(&objects);
         prop_assert!(violations.is_empty(), "{spec}\nrenders objects the CRDs reject: {violations:?}");
         // Deterministic: the same input gives the same bytes.
         let again = generate(&sources, &RenderContext::default()).expect("renders again");

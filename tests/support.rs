@@ -80,8 +80,8 @@ fn shared_cache() -> &'static Path {
     CACHE
         .get_or_init(|| {
             let dir = tempfile::tempdir().expect("temporary cache directory");
-            let cache = modelgen::cache::CompileCache::new(dir.path().join("cache"));
-            modelgen::runtime::Runtime::builtin(Some(&cache), modelgen::runtime::Limits::default())
+            let cache = modelgen::plugin::cache::CompileCache::new(dir.path().join("cache"));
+            modelgen::plugin::runtime::Runtime::builtin(Some(&cache), modelgen::plugin::runtime::Limits::default())
                 .expect("the built-in plugin loads");
             dir
         })
@@ -132,7 +132,7 @@ pub fn documents(stream: &str) -> Vec<Value> {
 /// Panics with every way any document of `stream` breaks its CRD schema
 /// (the host's own check, which `modelgen render` also applies).
 pub fn assert_valid_against_crds(stream: &str, context: &str) {
-    let violations = modelgen::crd::check(&documents(stream));
+    let violations = modelgen::verify::crd::check(&documents(stream));
     let lines: Vec<String> = violations.iter().map(|v| format!("{}: {}: {}", v.object, v.path, v.message)).collect();
     assert!(lines.is_empty(), "{context}: rendered objects break their CRD schemas:\n{}", lines.join("\n"));
 }

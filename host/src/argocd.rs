@@ -9,25 +9,26 @@
 
 pub mod app;
 pub mod cluster;
+pub mod env;
 pub mod location;
 pub mod parameters;
 
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::Path;
-use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use crate::application;
-use crate::cache::CompileCache;
-use crate::cli::{self, Failure, PluginOptions};
+use crate::cli::failure::{Failure, emit};
+use crate::cli::options::PluginOptions;
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
 use crate::escape;
+use crate::input::source::{SourceFile, Sources};
+use crate::pipeline::{self, Outcome, Pipeline, Quotes};
+use crate::plugin::runtime::{RenderContext, Reply};
 use crate::report;
-use crate::runtime::{RenderContext, Runtime};
-use crate::source::{self, SourceFile, Sources};
-use app::{Application, Vars};
+use app::Application;
+use env::Vars;
 
 /// The plugin's commands, as `plugin.yaml` runs them in the application's directory.
 #[derive(Debug, Subcommand)]
@@ -41,10 +42,6 @@ pub enum Command {
 /// The most diagnostics printed: Argo CD shows stderr in a status message,
 /// where a screenful is useful and a thousand lines are not.
 const MAX_SHOWN: usize = 8;
-
-/// File contents by path, for quoting source lines: spec files only (a
-/// patch file may be anything, and is never quoted).
-type Contents = HashMap<String, Vec<u8>>;
 
 /// Runs an Argo CD command with the process's environment.
 pub(crate) fn run(options: &PluginOptions, command: &Command) -> Result<(), Failure> {
@@ -61,33 +58,23 @@ fn setup_failed(label: Option<&str>, error: anyhow::Error) -> Failure {
         Some(label) => error.context(label.to_owned()),
         None => error,
     };
-    Failure::Error(error, ExitCode::from(1))
-}
-
-/// Names the application in a failure's message.
-fn labelled(label: &str, failure: Failure) -> Failure {
-    match failure {
-        Failure::Error(e, code) => Failure::Error(e.context(label.to_owned()), code),
-        Failure::Input => Failure::Input,
-    }
+    Failure::Error(error)
 }
 
 /// The spec files of the application in the current directory, and their
 /// contents for quoting source lines.
-fn read_sources(options: &PluginOptions, label: &str) -> Result<(Sources, Contents), Failure> {
-    let sources = source::discover(Path::new("."), options.limits.input()).map_err(|e| setup_failed(Some(label), e))?;
-    let contents = sources.files.iter().map(|f| (f.path.clone(), f.contents.clone())).collect();
-    Ok((sources, contents))
+fn read_sources(options: &PluginOptions, label: &str) -> Result<(Sources, Quotes), Failure> {
+    pipeline::read(Path::new("."), options.limits.input()).map_err(|e| Failure::from(e).context(label))
 }
 
 /// Prints `headline` and then the diagnostics, errors first, at most [`MAX_SHOWN`].
-fn print_diagnostics(app: &Application, headline: &str, diagnostics: &[Diagnostic], contents: &Contents) {
+fn print_diagnostics(app: &Application, headline: &str, diagnostics: &[Diagnostic], contents: &Quotes) {
     let mut ordered: Vec<&Diagnostic> = diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
     ordered.extend(diagnostics.iter().filter(|d| d.severity == Severity::Warning));
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "{}", escape::lines(headline));
     for diagnostic in ordered.iter().take(MAX_SHOWN) {
-        let text = report::human(diagnostic, |p| app.display_path(p), |f| contents.get(f).map(Vec::as_slice));
+        let text = report::human(diagnostic, |p| app.display_path(p), |f| contents.source(f));
         let _ = write!(stderr, "{text}");
     }
     if ordered.len() > MAX_SHOWN {
@@ -106,7 +93,7 @@ fn count(diagnostics: &[Diagnostic], severity: Severity, noun: &str) -> String {
 }
 
 /// Prints why the application cannot be rendered and returns the input failure.
-fn input_failed(app: &Application, diagnostics: &[Diagnostic], contents: &Contents) -> Failure {
+fn input_failed(app: &Application, diagnostics: &[Diagnostic], contents: &Quotes) -> Failure {
     let headline =
         format!("error: {}: rendering failed with {}", app.label(), count(diagnostics, Severity::Error, "error"));
     print_diagnostics(app, &headline, diagnostics, contents);
@@ -118,10 +105,10 @@ fn input_failed(app: &Application, diagnostics: &[Diagnostic], contents: &Conten
 /// environment already renders (looked up with `describe` only when the
 /// Application sets any).
 fn context(
-    runtime: &Runtime,
+    pipeline: &Pipeline,
     app: &Application,
     files: &[SourceFile],
-    contents: &Contents,
+    contents: &Quotes,
 ) -> Result<RenderContext, Failure> {
     let mut context = RenderContext {
         app_name: app.name.clone(),
@@ -131,9 +118,9 @@ fn context(
         parameters: Vec::new(),
     };
     if !app.requested.canary_weights.is_empty() {
-        let project = match runtime.describe(files.to_vec(), &context).map_err(cli::plugin_failed)? {
-            Ok(project) => project,
-            Err(diagnostics) => return Err(input_failed(app, &diagnostics, contents)),
+        let project = match pipeline.describe(files.to_vec(), &context)? {
+            Reply::Accepted(project) => project,
+            Reply::Refused(diagnostics) => return Err(input_failed(app, &diagnostics, contents)),
         };
         // The caller names the application.
         context.parameters =
@@ -146,48 +133,26 @@ fn generate(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
     let app = Application::from_vars(vars).map_err(|e| setup_failed(None, e))?;
     let label = app.label();
     let (sources, contents) = read_sources(options, &label)?;
-    let cache = cli::cache(options);
-    let runtime = cli::load(options, cache.as_ref()).map_err(|f| labelled(&label, f))?;
-    let context = context(&runtime, &app, &sources.files, &contents).map_err(|f| labelled(&label, f))?;
-    // With a project file, the patch files it names are read too.
-    let files =
-        match application::files(&runtime, sources, &context).map_err(|e| labelled(&label, cli::plugin_failed(e)))? {
-            Ok(files) => files,
-            Err(diagnostics) => return Err(input_failed(&app, &diagnostics, &contents)),
-        };
-    let rendered = match runtime.generate(files, &context).map_err(|e| labelled(&label, cli::plugin_failed(e)))? {
-        Ok(rendered) => rendered,
-        Err(diagnostics) if diagnostics.iter().any(|d| d.severity == Severity::Error) => {
-            return Err(input_failed(&app, &diagnostics, &contents));
-        }
-        Err(_) => {
-            return Err(labelled(
-                &label,
-                cli::plugin_failed(anyhow::anyhow!("the plugin failed the render without reporting an error")),
-            ));
-        }
+    let pipeline = options.pipeline().map_err(|f| f.context(&label))?;
+    let context = context(&pipeline, &app, &sources.files, &contents).map_err(|f| f.context(&label))?;
+    let rendered = match pipeline.render(sources, &context).map_err(|e| Failure::from(e).context(&label))? {
+        Outcome::Rendered(rendered) => rendered,
+        Outcome::Refused(diagnostics) => return Err(input_failed(&app, &diagnostics, &contents)),
     };
-    check(options, &app, &rendered, cache.as_ref(), &contents)?;
+    check_apis(&app, &rendered, &contents)?;
     if !rendered.warnings.is_empty() {
         let headline = format!("warning: {label}: {}", count(&rendered.warnings, Severity::Warning, "warning"));
         print_diagnostics(&app, &headline, &rendered.warnings, &contents);
     }
-    cli::emit(&rendered.to_stream()).map_err(|f| labelled(&label, f))
+    emit(&rendered.to_stream()).map_err(|f| f.context(&label))
 }
 
-/// Everything a successful render must pass before Argo CD sees it: the
-/// output limit, the contract (at least one object: an empty stream makes an
-/// auto-pruning Application delete everything it manages), the CRD
-/// schemas, and the destination cluster's APIs.
-fn check(
-    options: &PluginOptions,
-    app: &Application,
-    rendered: &Rendered,
-    cache: Option<&CompileCache>,
-    contents: &Contents,
-) -> Result<(), Failure> {
+/// What a render must pass before Argo CD sees it, beyond the pipeline's
+/// checks (among them at least one object: an empty stream makes an
+/// auto-pruning Application delete everything it manages): the destination
+/// cluster's APIs.
+fn check_apis(app: &Application, rendered: &Rendered, contents: &Quotes) -> Result<(), Failure> {
     let label = app.label();
-    cli::check_rendered(options, rendered, cache).map_err(|f| labelled(&label, f))?;
     let Some(apis) = app.api_versions.as_ref().filter(|_| app.settings.check_apis) else { return Ok(()) };
     let missing = cluster::missing(&rendered.manifests, apis);
     if missing.is_empty() {
@@ -204,7 +169,7 @@ fn check(
         .map(|m| {
             let in_file = located
                 .entry(m.file.as_str())
-                .or_insert_with(|| contents.get(&m.file).map(|c| location::backends(c)).unwrap_or_default());
+                .or_insert_with(|| contents.source(&m.file).map(location::backends).unwrap_or_default());
             let located = in_file.get(&m.model).copied();
             Diagnostic {
                 severity: Severity::Error,
@@ -237,8 +202,7 @@ fn announce(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
     let app = Application::for_announcement(vars).map_err(|e| setup_failed(None, e))?;
     let label = app.label();
     let (sources, contents) = read_sources(options, &label)?;
-    let cache = cli::cache(options);
-    let runtime = cli::load(options, cache.as_ref()).map_err(|f| labelled(&label, f))?;
+    let pipeline = options.pipeline().map_err(|f| f.context(&label))?;
     // The models as the requested environment configures them, so that the
     // announced canary weights are the ones `generate` would render; an
     // environment that does not exist falls back to the specs as written
@@ -248,14 +212,14 @@ fn announce(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
         environment: app.requested.environment.clone(),
         ..RenderContext::default()
     };
-    let mut described = runtime.describe(sources.files.clone(), &context);
-    if matches!(described, Ok(Err(_))) && context.environment.is_some() {
+    let mut described = pipeline.describe(sources.files.clone(), &context);
+    if matches!(described, Ok(Reply::Refused(_))) && context.environment.is_some() {
         context.environment = None;
-        described = runtime.describe(sources.files, &context);
+        described = pipeline.describe(sources.files, &context);
     }
-    let project = match described.map_err(|e| labelled(&label, cli::plugin_failed(e)))? {
-        Ok(project) => project,
-        Err(diagnostics) => return Err(input_failed(&app, &diagnostics, &contents)),
+    let project = match described.map_err(|e| Failure::from(e).context(&label))? {
+        Reply::Accepted(project) => project,
+        Reply::Refused(diagnostics) => return Err(input_failed(&app, &diagnostics, &contents)),
     };
     if project.models.is_empty() {
         return Err(setup_failed(Some(&label), anyhow::anyhow!("no `ModelDeployment` spec found")));
@@ -263,5 +227,5 @@ fn announce(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
     let announcement = parameters::announcement(&project, &app.settings);
     let mut text = serde_json::to_string_pretty(&announcement).map_err(|e| setup_failed(Some(&label), e.into()))?;
     text.push('\n');
-    cli::emit(&text).map_err(|f| labelled(&label, f))
+    emit(&text).map_err(|f| f.context(&label))
 }

@@ -6,41 +6,32 @@
 //! Nothing is written to stdout unless the whole command succeeded: a GitOps
 //! controller applies whatever stdout holds.
 
-use std::collections::HashMap;
-use std::fmt::Write as _;
+pub mod failure;
+pub mod options;
+
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::application;
-use crate::cache::CompileCache;
-use crate::contract;
-use crate::crd;
+use crate::artifacts::diff;
+use crate::artifacts::output;
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
-use crate::diff;
 use crate::escape;
+use crate::input::application;
 use crate::krm;
-use crate::output;
+use crate::pipeline::{self, Outcome, Quotes};
+use crate::plugin::runtime::{RenderContext, Reply};
 use crate::report;
-use crate::runtime::{Limits, RenderContext, Runtime};
-use crate::source::{self, InputLimits, SourceFile};
-
-/// The longest `--timeout`: far beyond any render, and small enough that
-/// the deadline, counted in ticks, cannot overflow.
-const MAX_TIMEOUT_SECONDS: f64 = 1_000_000.0;
+pub use failure::STDOUT_CLOSED_AT_START;
+use failure::{Failure, emit};
+pub use options::{LimitOptions, PluginOptions};
 
 /// The most diagnostics printed for people in one run: every problem is
 /// reported, but a plugin's flood of warnings does not bury the terminal.
 const MAX_PRINTED: usize = 1_000;
-
-/// Set by the binary when standard output was closed when it started
-/// (`modelgen render >&-`): the runtime then points it at `/dev/null`,
-/// where output would be lost without an error.
-pub static STDOUT_CLOSED_AT_START: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// GitOps for ML serving: render `ModelDeployment` specs into KServe resources.
 #[derive(Debug, Parser)]
@@ -52,72 +43,6 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Which generator runs, and how its compiled code is cached.
-#[derive(Debug, Args)]
-pub struct PluginOptions {
-    /// Use this generator component (`.wasm`) instead of the built-in one.
-    #[arg(long, global = true, value_name = "FILE", env = "MODELGEN_PLUGIN")]
-    pub plugin: Option<PathBuf>,
-    /// Where compiled plugin code is cached [default: `$XDG_CACHE_HOME/modelgen` or `~/.cache/modelgen`].
-    #[arg(long, global = true, value_name = "DIR", env = "MODELGEN_CACHE_DIR")]
-    pub cache_dir: Option<PathBuf>,
-    /// Compile the plugin on every run instead of using the cache.
-    #[arg(long, global = true)]
-    pub no_cache: bool,
-    /// Limits on what a render may read, use and print.
-    #[command(flatten)]
-    pub limits: LimitOptions,
-}
-
-/// Limits on what a render may read, use and print (defaults suit thousands of specs).
-#[derive(Debug, Args)]
-pub struct LimitOptions {
-    /// Wall-clock seconds one plugin call may take [default: 5, plus 2 per MiB of spec input].
-    #[arg(long, global = true, value_name = "SECONDS", env = "MODELGEN_TIMEOUT")]
-    pub timeout: Option<f64>,
-    /// Memory the plugin may use, in MiB [default: 256, plus 8 per MiB of spec input].
-    #[arg(long, global = true, value_name = "MIB", env = "MODELGEN_MAX_MEMORY")]
-    pub max_memory: Option<usize>,
-    /// Total bytes of spec files read (and the largest one file may be).
-    #[arg(long, global = true, value_name = "BYTES", default_value_t = source::DEFAULT_MAX_BYTES)]
-    pub max_input_bytes: u64,
-    /// Number of spec files read.
-    #[arg(long, global = true, value_name = "COUNT", default_value_t = source::DEFAULT_MAX_FILES)]
-    pub max_files: usize,
-    /// Bytes of manifests a render may produce.
-    #[arg(long, global = true, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
-    pub max_output_bytes: usize,
-}
-
-impl LimitOptions {
-    /// The plugin's limits: a limit the user sets is exact; a default one
-    /// grows with the input (see [`Limits`]).
-    fn runtime(&self) -> Result<Limits, Failure> {
-        let usage = |message: String| Failure::Error(anyhow::anyhow!(message), ExitCode::from(2));
-        let mut limits = Limits::default();
-        if let Some(seconds) = self.timeout {
-            if !(seconds.is_finite() && seconds > 0.0) {
-                return Err(usage("`--timeout` must be a positive number of seconds".to_owned()));
-            }
-            if seconds > MAX_TIMEOUT_SECONDS {
-                return Err(usage(format!("`--timeout` must be at most {MAX_TIMEOUT_SECONDS} seconds")));
-            }
-            limits.timeout = Duration::try_from_secs_f64(seconds)
-                .map_err(|_| usage("`--timeout` must be a positive number of seconds".to_owned()))?;
-            limits.timeout_per_mib = Duration::ZERO;
-        }
-        if let Some(mib) = self.max_memory {
-            limits.memory_bytes = mib.saturating_mul(1024 * 1024);
-            limits.memory_per_mib = 0;
-        }
-        Ok(limits)
-    }
-
-    pub(crate) fn input(&self) -> InputLimits {
-        InputLimits { max_bytes: self.max_input_bytes, max_files: self.max_files }
-    }
 }
 
 /// What to do.
@@ -173,15 +98,9 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The new side, likewise.
     pub new: PathBuf,
-    /// Namespace for specs that do not set `metadata.namespace` (applications only).
-    #[arg(short, long)]
-    pub namespace: Option<String>,
-    /// The environment to render (applications only).
-    #[arg(long = "env", value_name = "NAME")]
-    pub environment: Option<String>,
-    /// A render parameter, KEY=VALUE (repeatable; applications only).
-    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
-    pub parameters: Vec<(String, String)>,
+    /// How a side that is an application is rendered.
+    #[command(flatten)]
+    pub render: ContextArgs,
     /// `unified` (a diff per object) or `markdown` (a pull-request comment).
     #[arg(long, value_enum, default_value_t = DiffFormat::Unified)]
     pub format: DiffFormat,
@@ -202,12 +121,9 @@ pub enum DiffFormat {
     Markdown,
 }
 
-/// Options of `modelgen render`.
+/// How an application is rendered: the options `render`, `validate` and `diff` share.
 #[derive(Clone, Debug, Args)]
-pub struct RenderArgs {
-    /// The application directory (searched recursively), or a single spec file.
-    #[arg(default_value = ".")]
-    pub path: PathBuf,
+pub struct ContextArgs {
     /// Namespace for specs that do not set `metadata.namespace`.
     #[arg(short, long)]
     pub namespace: Option<String>,
@@ -218,6 +134,17 @@ pub struct RenderArgs {
     /// sets a model's canary traffic percent.
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
     pub parameters: Vec<(String, String)>,
+}
+
+/// Options of `modelgen render`.
+#[derive(Clone, Debug, Args)]
+pub struct RenderArgs {
+    /// The application directory (searched recursively), or a single spec file.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// How it is rendered.
+    #[command(flatten)]
+    pub render: ContextArgs,
     /// Fail (exit 1, nothing on stdout) on warnings too, such as a patch whose target matches nothing.
     #[arg(long)]
     pub deny_warnings: bool,
@@ -250,20 +177,6 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
     text.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("`{text}` is not KEY=VALUE"))
 }
 
-/// Why a command failed, which decides the exit code.
-pub(crate) enum Failure {
-    /// The input is wrong; diagnostics were printed.
-    Input,
-    /// Something else went wrong.
-    Error(anyhow::Error, ExitCode),
-}
-
-impl From<anyhow::Error> for Failure {
-    fn from(e: anyhow::Error) -> Self {
-        Failure::Error(e, ExitCode::from(1))
-    }
-}
-
 /// Runs the parsed command line and returns the process's exit code.
 pub fn run(cli: &Cli) -> ExitCode {
     let result = match &cli.command {
@@ -274,11 +187,11 @@ pub fn run(cli: &Cli) -> ExitCode {
         Command::Diff(args) => diff_command(&cli.plugin, args),
         Command::Krm => krm_command(&cli.plugin),
         Command::Validate(args) => validate(&cli.plugin, args),
-        Command::Schema => load(&cli.plugin, cache(&cli.plugin).as_ref())
-            .and_then(|rt| rt.spec_schema().map_err(plugin_failed))
-            .and_then(|schema| emit(&schema)),
-        Command::Info => load(&cli.plugin, cache(&cli.plugin).as_ref()).and_then(|rt| {
-            let info = rt.info().map_err(plugin_failed)?;
+        Command::Schema => {
+            cli.plugin.pipeline().and_then(|p| Ok(p.runtime().spec_schema()?)).and_then(|schema| emit(&schema))
+        }
+        Command::Info => cli.plugin.pipeline().and_then(|p| {
+            let info = p.runtime().info()?;
             let mut text = format!("name: {}\nversion: {}\nkinds:\n", info.name, info.version);
             for kind in &info.kinds {
                 text.push_str("- ");
@@ -291,158 +204,26 @@ pub fn run(cli: &Cli) -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Input) => ExitCode::from(1),
-        Err(Failure::Error(e, code)) => {
-            // Messages quote paths and values from the input and the plugin.
-            eprintln!("{}", escape::lines(&format!("error: {e:#}")));
-            code
+        Err(failure) => {
+            failure.report();
+            failure.exit_code()
         }
     }
 }
 
-pub(crate) fn plugin_failed(e: anyhow::Error) -> Failure {
-    Failure::Error(e, ExitCode::from(3))
-}
-
-pub(crate) fn cache(options: &PluginOptions) -> Option<CompileCache> {
-    (!options.no_cache).then(|| CompileCache::new(options.cache_dir.clone().unwrap_or_else(CompileCache::default_dir)))
-}
-
-pub(crate) fn load(options: &PluginOptions, cache: Option<&CompileCache>) -> Result<Runtime, Failure> {
-    let limits = options.limits.runtime()?;
-    let runtime = match &options.plugin {
-        Some(path) => Runtime::from_file(path, cache, limits),
-        None => Runtime::builtin(cache, limits).context("cannot load the built-in plugin"),
-    };
-    runtime.map_err(plugin_failed)
-}
-
-/// The trust boundary: nothing is printed or written unless the render
-/// fits the output limit, keeps the contract (one document per manifest,
-/// Kubernetes names, at least one object) and every object matches its CRD.
-pub(crate) fn check_rendered(
-    options: &PluginOptions,
-    rendered: &Rendered,
-    cache: Option<&CompileCache>,
-) -> Result<(), Failure> {
-    let size: usize = rendered.manifests.iter().map(|m| m.yaml.len()).sum();
-    if size > options.limits.max_output_bytes {
-        return Err(plugin_failed(anyhow::anyhow!(
-            "the render produced {size} bytes of manifests, more than the limit of {} (raise it with `--max-output-bytes`)",
-            options.limits.max_output_bytes
-        )));
-    }
-    contract::check(rendered).map_err(plugin_failed)?;
-    check_output(rendered, cache)?;
-    contract::check_names(rendered, cache).map_err(plugin_failed)
-}
-
-/// Every object must match its CRD.
-fn check_output(rendered: &Rendered, cache: Option<&CompileCache>) -> Result<(), Failure> {
-    let violations = match crd::verify(rendered, cache) {
-        Ok(()) => return Ok(()),
-        Err(crd::Rejection::NotYaml { source, error }) => {
-            return Err(plugin_failed(anyhow::anyhow!(
-                "the plugin returned a document that is not YAML (from `{}`): {}",
-                escape::value(&source),
-                escape::message(&error)
-            )));
-        }
-        Err(crd::Rejection::Violations(violations)) => violations,
-    };
-    let mut message = String::from(
-        "the plugin produced objects that their CRD schemas reject (a bug in the plugin, not in your spec):",
-    );
-    for v in violations.iter().take(20) {
-        let path = if v.path.is_empty() { "/" } else { &v.path };
-        let _ = write!(
-            message,
-            "\n  {}: {}: {}",
-            escape::value(&v.object),
-            escape::value(path),
-            escape::message(&v.message)
-        );
-    }
-    if violations.len() > 20 {
-        let _ = write!(message, "\n  ... and {} more", violations.len() - 20);
-    }
-    Err(Failure::Error(anyhow::anyhow!(message), ExitCode::from(3)))
-}
-
-/// A render's spec files, as read from disk: kept for quoting source lines.
-/// Other files (patch files) are never quoted: they may be anything.
-struct Input {
-    root: PathBuf,
-    contents: HashMap<String, Vec<u8>>,
-}
-
-impl Input {
-    fn display(&self, path: &str) -> String {
-        display_path(&self.root, path)
-    }
-
-    fn source(&self, path: &str) -> Option<&[u8]> {
-        self.contents.get(path).map(Vec::as_slice)
-    }
-}
-
-/// Reads the input, runs the plugin and checks its output: the part that
-/// `render` and `validate` share.
-fn generate(options: &PluginOptions, args: &RenderArgs) -> Result<(Input, Result<Rendered, Vec<Diagnostic>>), Failure> {
-    let sources = source::discover(&args.path, options.limits.input())?;
-    let input = Input {
-        root: sources.root.clone(),
-        contents: sources.files.iter().map(|f| (f.path.clone(), f.contents.clone())).collect(),
-    };
+/// Reads the input and runs the pipeline: the part that `render`,
+/// `validate` and `diff` share.
+fn generate(options: &PluginOptions, args: &RenderArgs) -> Result<(Quotes, Outcome), Failure> {
+    let (sources, quotes) = pipeline::read(&args.path, options.limits.input())?;
     let context = RenderContext {
         app_name: fs_name(&args.path),
-        namespace: args.namespace.clone(),
+        namespace: args.render.namespace.clone(),
         revision: None,
-        environment: args.environment.clone(),
-        parameters: args.parameters.clone(),
+        environment: args.render.environment.clone(),
+        parameters: args.render.parameters.clone(),
     };
-    let cache = cache(options);
-    let runtime = load(options, cache.as_ref())?;
-    let result = match application::files(&runtime, sources, &context).map_err(plugin_failed)? {
-        Ok(files) => runtime.generate(files, &context).map_err(plugin_failed)?,
-        Err(diagnostics) => Err(diagnostics),
-    };
-    check_result(options, cache.as_ref(), &result)?;
-    Ok((input, result))
-}
-
-/// Runs the plugin on `files` as they are (no project references), checked
-/// like any render.
-fn run_plugin(
-    options: &PluginOptions,
-    files: Vec<SourceFile>,
-    context: &RenderContext,
-) -> Result<Result<Rendered, Vec<Diagnostic>>, Failure> {
-    let cache = cache(options);
-    let runtime = load(options, cache.as_ref())?;
-    let result = runtime.generate(files, context).map_err(plugin_failed)?;
-    check_result(options, cache.as_ref(), &result)?;
-    Ok(result)
-}
-
-/// Nothing a plugin returns reaches anyone unless it passes
-/// [`check_rendered`], and a failed render reports an error.
-fn check_result(
-    options: &PluginOptions,
-    cache: Option<&CompileCache>,
-    result: &Result<Rendered, Vec<Diagnostic>>,
-) -> Result<(), Failure> {
-    match result {
-        Ok(rendered) => check_rendered(options, rendered, cache)?,
-        Err(diagnostics) if !diagnostics.iter().any(|d| d.severity == Severity::Error) => {
-            return Err(Failure::Error(
-                anyhow::anyhow!("the plugin failed the render without reporting an error"),
-                ExitCode::from(3),
-            ));
-        }
-        Err(_) => {}
-    }
-    Ok(())
+    let outcome = options.pipeline()?.render(sources, &context)?;
+    Ok((quotes, outcome))
 }
 
 fn render(options: &PluginOptions, args: &RenderArgs) -> Result<(), Failure> {
@@ -454,8 +235,8 @@ fn render(options: &PluginOptions, args: &RenderArgs) -> Result<(), Failure> {
 fn validate(options: &PluginOptions, args: &ValidateArgs) -> Result<(), Failure> {
     let (input, result) = generate(options, &args.input)?;
     let diagnostics = match result {
-        Ok(rendered) => rendered.warnings,
-        Err(diagnostics) => diagnostics,
+        Outcome::Rendered(rendered) => rendered.warnings,
+        Outcome::Refused(diagnostics) => diagnostics,
     };
     let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = diagnostics.len() - errors;
@@ -492,7 +273,7 @@ fn count(diagnostics: &[Diagnostic], severity: Severity, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
-fn print_human(diagnostics: &[Diagnostic], input: &Input) {
+fn print_human(diagnostics: &[Diagnostic], input: &Quotes) {
     let mut stderr = io::stderr().lock();
     for diagnostic in diagnostics.iter().take(MAX_PRINTED) {
         let text = report::human(diagnostic, |path| input.display(path), |file| input.source(file));
@@ -512,33 +293,6 @@ pub(crate) fn shown(path: &Path) -> String {
     escape::value(&path.to_string_lossy()).into_owned()
 }
 
-/// Writes `text` to stdout in one go; a closed pipe (`| head`) is not an
-/// error, but a standard output that was closed from the start is: what
-/// would be printed would be lost.
-pub(crate) fn emit(text: &str) -> Result<(), Failure> {
-    if STDOUT_CLOSED_AT_START.load(std::sync::atomic::Ordering::Relaxed) {
-        return Err(anyhow::anyhow!(
-            "cannot write to stdout: it was closed when modelgen started, so the output would be lost"
-        )
-        .into());
-    }
-    let mut stdout = io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            Err(anyhow::Error::from(e).context("cannot write to stdout").into())
-        }
-        _ => Ok(()),
-    }
-}
-
-fn display_path(root: &Path, path: &str) -> String {
-    if root.as_os_str().is_empty() || root == Path::new(".") {
-        path.to_owned()
-    } else {
-        root.join(path).display().to_string()
-    }
-}
-
 fn fs_name(path: &Path) -> String {
     std::fs::canonicalize(path)
         .ok()
@@ -548,14 +302,9 @@ fn fs_name(path: &Path) -> String {
 
 /// The manifests of a successful render; otherwise the diagnostics are
 /// printed and the render fails.
-fn rendered_or_report(
-    input: &Input,
-    result: Result<Rendered, Vec<Diagnostic>>,
-    path: &Path,
-    deny_warnings: bool,
-) -> Result<Rendered, Failure> {
+fn rendered_or_report(input: &Quotes, result: Outcome, path: &Path, deny_warnings: bool) -> Result<Rendered, Failure> {
     match result {
-        Ok(rendered) => {
+        Outcome::Rendered(rendered) => {
             print_human(&rendered.warnings, input);
             if deny_warnings && !rendered.warnings.is_empty() {
                 eprintln!(
@@ -567,7 +316,7 @@ fn rendered_or_report(
             }
             Ok(rendered)
         }
-        Err(diagnostics) => {
+        Outcome::Refused(diagnostics) => {
             print_human(&diagnostics, input);
             eprintln!(
                 "error: rendering `{}` failed with {}",
@@ -595,7 +344,8 @@ fn render_out(options: &PluginOptions, args: &RenderArgs, dir: &Path, output: &O
     let renders: Vec<(Option<String>, Rendered)> = if output.all_environments {
         let mut renders = Vec::new();
         for environment in environments(options, args)? {
-            let args = RenderArgs { environment: Some(environment.clone()), ..args.clone() };
+            let mut args = args.clone();
+            args.render.environment = Some(environment.clone());
             let (input, result) = generate(options, &args)?;
             renders.push((Some(environment), rendered_or_report(&input, result, &args.path, args.deny_warnings)?));
         }
@@ -643,22 +393,17 @@ fn render_out(options: &PluginOptions, args: &RenderArgs, dir: &Path, output: &O
 
 /// The environments of the application's project file; none is an error.
 fn environments(options: &PluginOptions, args: &RenderArgs) -> Result<Vec<String>, Failure> {
-    let sources = source::discover(&args.path, options.limits.input())?;
-    let input = Input {
-        root: sources.root.clone(),
-        contents: sources.files.iter().map(|f| (f.path.clone(), f.contents.clone())).collect(),
-    };
-    let runtime = load(options, cache(options).as_ref())?;
+    let (sources, input) = pipeline::read(&args.path, options.limits.input())?;
     let context = RenderContext { app_name: fs_name(&args.path), ..RenderContext::default() };
-    match runtime.describe(sources.files, &context).map_err(plugin_failed)? {
-        Ok(project) if project.environments.is_empty() => Err(anyhow::anyhow!(
+    match options.pipeline()?.describe(sources.files, &context)? {
+        Reply::Accepted(project) if project.environments.is_empty() => Err(anyhow::anyhow!(
             "`--all-environments`: `{}` defines no environments (they are listed under `environments:` in `{}`)",
             shown(&args.path),
             application::PROJECT_FILE
         )
         .into()),
-        Ok(project) => Ok(project.environments),
-        Err(diagnostics) => {
+        Reply::Accepted(project) => Ok(project.environments),
+        Reply::Refused(diagnostics) => {
             print_human(&diagnostics, &input);
             eprintln!(
                 "error: reading `{}` failed with {}",
@@ -684,13 +429,7 @@ fn diff_command(options: &PluginOptions, args: &DiffArgs) -> Result<(), Failure>
         match loaded {
             diff::Side::Objects(objects) => Ok(objects),
             diff::Side::App => {
-                let render_args = RenderArgs {
-                    path: path.clone(),
-                    namespace: args.namespace.clone(),
-                    environment: args.environment.clone(),
-                    parameters: args.parameters.clone(),
-                    deny_warnings: false,
-                };
+                let render_args = RenderArgs { path: path.clone(), render: args.render.clone(), deny_warnings: false };
                 let (input, result) = generate(options, &render_args)?;
                 let rendered = rendered_or_report(&input, result, path, false)?;
                 Ok(diff::from_manifests(&rendered.manifests)?)
@@ -722,15 +461,15 @@ fn krm_command(options: &PluginOptions) -> Result<(), Failure> {
         None
     } else {
         let context = RenderContext { app_name: fs_name(Path::new(".")), ..RenderContext::default() };
-        Some(run_plugin(options, request.sources().to_vec(), &context)?)
+        Some(options.pipeline()?.render_files(request.sources().to_vec(), &context)?)
     };
     let response = request.respond(result.as_ref())?;
-    let input = Input { root: PathBuf::new(), contents: HashMap::new() };
+    let input = Quotes::default();
     match &result {
         // Problems found before rendering are results, and for people too.
         None => print_human(&request.problems_for_people(), &input),
-        Some(Ok(rendered)) => print_human(&request.for_people(&rendered.warnings), &input),
-        Some(Err(diagnostics)) => print_human(&request.for_people(diagnostics), &input),
+        Some(Outcome::Rendered(rendered)) => print_human(&request.for_people(&rendered.warnings), &input),
+        Some(Outcome::Refused(diagnostics)) => print_human(&request.for_people(diagnostics), &input),
     }
     emit(&response.text)?;
     if response.failed { Err(Failure::Input) } else { Ok(()) }

@@ -16,10 +16,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use anyhow::{Result, bail};
 use serde_json::{Map, Value, json};
 
+use crate::artifacts::output;
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
 use crate::escape;
-use crate::output;
-use crate::source::SourceFile;
+use crate::input::source::SourceFile;
+use crate::pipeline::Outcome;
 
 /// The `ResourceList` versions modelgen reads (and answers in).
 pub const API_VERSIONS: [&str; 2] = ["config.kubernetes.io/v1", "config.kubernetes.io/v1beta1"];
@@ -234,16 +235,16 @@ impl Request {
     }
 
     /// The answer to a render (`None`: the request had problems and was not rendered).
-    pub fn respond(&self, result: Option<&Result<Rendered, Vec<Diagnostic>>>) -> Result<Response> {
+    pub fn respond(&self, result: Option<&Outcome>) -> Result<Response> {
         let mut results = self.problems.clone();
         let mut items = self.items.clone();
         match result {
             None => {}
-            Some(Err(diagnostics)) => {
+            Some(Outcome::Refused(diagnostics)) => {
                 let index = self.spec_index();
                 results.extend(diagnostics.iter().map(|d| self.result(d, &index)));
             }
-            Some(Ok(rendered)) => {
+            Some(Outcome::Rendered(rendered)) => {
                 let index = self.spec_index();
                 results.extend(rendered.warnings.iter().map(|d| self.result(d, &index)));
                 let generated = self.generated(rendered)?;

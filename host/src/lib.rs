@@ -1,21 +1,28 @@
 //! The `modelgen` host: reads an application directory, runs the generator plugin in wasmtime, and prints manifests.
 //!
-//! [`runtime`] is the only module that knows wasmtime; [`cli`] is the only
-//! one that knows the command line.
+//! The layers, each depending only on those below it:
+//! - front ends: [`cli`] (the only module that knows the command line, and
+//!   the only one that maps failures to exit codes and flags), [`argocd`]
+//!   (the config management plugin) and [`krm`] (KRM functions) format
+//! - a [`pipeline::Outcome`]: the one render pipeline, which reads the
+//!   [`input`], runs the [`plugin`], and passes its output through [`verify`];
+//! - [`artifacts`]: `render --out` directories and `diff`;
+//! - [`report`], [`escape`], [`diagnostic`] and [`private_dir`], shared by all.
 
-pub mod application;
 pub mod argocd;
-pub mod cache;
+pub mod artifacts;
 pub mod cli;
-pub mod contract;
-pub mod crd;
 pub mod diagnostic;
-pub mod diff;
-pub mod engine;
 pub mod escape;
+pub mod input;
 pub mod krm;
-pub mod output;
+pub mod pipeline;
+pub mod plugin;
+pub mod private_dir;
 pub mod report;
-pub mod runtime;
-pub mod safe_path;
-pub mod source;
+pub mod verify;
+
+/// Spec file discovery, where the golden tests look for it.
+pub use input::source;
+/// The CRD checker, where the golden tests look for it.
+pub use verify::crd;

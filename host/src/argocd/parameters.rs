@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use super::app::{Settings, Vars};
+use super::env::{Settings, Vars};
 use crate::diagnostic::{ModelSummary, Project};
 
 /// The name of the environment parameter.

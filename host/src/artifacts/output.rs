@@ -26,16 +26,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::contract;
 use crate::diagnostic::Manifest;
 use crate::escape;
-use crate::safe_path::Refusal;
-use crate::source::{Budget, InputLimits};
+use crate::input::safe_path::Refusal;
+use crate::input::source::{Budget, InputLimits};
+use crate::verify::contract;
 use existing::Existing;
 use staging::Staging;
 
-/// The kustomize file written into each set's directory.
-pub const KUSTOMIZATION: &str = "kustomization.yaml";
+pub use owned::KUSTOMIZATION;
 
 /// One set of rendered objects: its subdirectory (an environment's name), or
 /// `None` for the top of the output directory.

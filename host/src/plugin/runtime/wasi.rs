@@ -12,6 +12,8 @@
 //! wait on. Nor can wasm code itself wait: `memory.atomic.wait` needs a
 //! shared memory, which needs wasmtime's `threads` feature, not built in.
 
+use std::time::Duration;
+
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 use wasmtime_wasi::cli::{WasiCli, WasiCliView};
 use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
@@ -19,7 +21,7 @@ use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
 use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random, sync};
 use wasmtime_wasi::random::{WasiRandom, WasiRandomView};
-use wasmtime_wasi::{HostMonotonicClock, WasiView};
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiView};
 
 /// Store data that records whether the plugin tried to wait.
 pub trait Waits {
@@ -80,11 +82,11 @@ impl StillClockView<'_> {
 
 impl clocks::monotonic_clock::Host for StillClockView<'_> {
     fn now(&mut self) -> wasmtime::Result<u64> {
-        Ok(super::StoppedClock.now())
+        Ok(HostMonotonicClock::now(&StoppedClock))
     }
 
     fn resolution(&mut self) -> wasmtime::Result<u64> {
-        Ok(super::StoppedClock.resolution())
+        Ok(HostMonotonicClock::resolution(&StoppedClock))
     }
 
     fn subscribe_instant(&mut self, _when: u64) -> wasmtime::Result<Resource<DynPollable>> {
@@ -93,5 +95,26 @@ impl clocks::monotonic_clock::Host for StillClockView<'_> {
 
     fn subscribe_duration(&mut self, _duration: u64) -> wasmtime::Result<Resource<DynPollable>> {
         self.refuse()
+    }
+}
+
+/// A clock that always reads the Unix epoch: renders must not depend on time.
+pub(super) struct StoppedClock;
+
+impl HostWallClock for StoppedClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for StoppedClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
     }
 }

@@ -32,8 +32,9 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use super::component::{Wasm, deserialize_prebuilt};
 use crate::escape;
-use crate::runtime::Wasm;
+use crate::private_dir::{self, Trust, current_uid};
 
 /// What the checksum file beside an entry is called after it.
 const CHECKSUM_SUFFIX: &str = ".crc32";
@@ -47,14 +48,6 @@ static WARNED: AtomicBool = AtomicBool::new(false);
 #[derive(Clone, Debug)]
 pub struct CompileCache {
     dir: PathBuf,
-}
-
-/// Whether the cache directory can hold code this process will run.
-enum Trust {
-    /// Private to this user, or not there yet (it is created private).
-    Usable,
-    /// Someone else's, or writable by others: why.
-    Refused(String),
 }
 
 impl CompileCache {
@@ -87,7 +80,7 @@ impl CompileCache {
     /// written (read-only home, full disk) or cannot be trusted costs at
     /// most the compile of a `--plugin`, never the render.
     pub fn load_or_compile(&self, engine: &Engine, wasm: &Wasm<'_>) -> Result<Component> {
-        if let Trust::Refused(why) = self.trust() {
+        if let Trust::Refused(why) = private_dir::trust(&self.dir) {
             if !WARNED.swap(true, Ordering::Relaxed) {
                 eprintln!(
                     "warning: the cache directory `{}` is not used: {why}; {} (use a directory of your own with \
@@ -109,7 +102,7 @@ impl CompileCache {
         if let Some(bytes) = wasm.prebuilt {
             // Best effort: failing to store only makes the next render slower.
             let _ = self.store(&path, bytes);
-            return crate::runtime::deserialize_prebuilt(engine, bytes);
+            return deserialize_prebuilt(engine, bytes);
         }
         let note = format!(
             "note: compiling the plugin for this machine (once: it is cached in `{}`)",
@@ -126,8 +119,8 @@ impl CompileCache {
     pub fn entry_path(&self, engine: &Engine, sha256: &str) -> PathBuf {
         let mut key = Sha256::new();
         key.update(sha256);
-        key.update(crate::engine::compatibility_key(engine));
-        let hex = crate::engine::hex(&key.finalize()[..20]);
+        key.update(super::engine::compatibility_key(engine));
+        let hex = super::engine::hex(&key.finalize()[..20]);
         self.dir.join(format!("{hex}.cwasm"))
     }
 
@@ -169,28 +162,13 @@ impl CompileCache {
         read == len && hasher.finalize() == crc
     }
 
-    fn trust(&self) -> Trust {
-        let uid = current_uid();
-        let Ok(meta) = fs::symlink_metadata(&self.dir) else { return Trust::Usable };
-        match meta {
-            meta if !meta.is_dir() => Trust::Refused("it is not a directory".to_owned()),
-            meta if meta.uid() != uid => {
-                Trust::Refused(format!("it belongs to user {}, not to this one ({uid})", meta.uid()))
-            }
-            meta if meta.mode() & 0o022 != 0 => {
-                Trust::Refused(format!("others can write to it (mode {:o})", meta.mode() & 0o7777))
-            }
-            _ => Trust::Usable,
-        }
-    }
-
     fn load(&self, engine: &Engine, path: &Path) -> Option<Component> {
         let uid = current_uid();
         let ours = |path: &Path| {
             fs::symlink_metadata(path)
                 .is_ok_and(|meta| meta.file_type().is_file() && meta.uid() == uid && meta.mode() & 0o022 == 0)
         };
-        let trusted = ours(path) && ours(&Self::checksum_path(path)) && self.dir_is_private(uid);
+        let trusted = ours(path) && ours(&Self::checksum_path(path)) && private_dir::is_private(&self.dir, uid);
         if !trusted || !Self::entry_is_whole(path) {
             return None;
         }
@@ -207,13 +185,9 @@ impl CompileCache {
         component.ok()
     }
 
-    fn dir_is_private(&self, uid: u32) -> bool {
-        fs::symlink_metadata(&self.dir).is_ok_and(|m| m.is_dir() && m.uid() == uid && m.mode() & 0o022 == 0)
-    }
-
     fn store(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir).context("create the cache directory")?;
-        if !self.dir_is_private(current_uid()) {
+        if !private_dir::is_private(&self.dir, current_uid()) {
             anyhow::bail!("the cache directory is not private");
         }
         // The entry, then its checksum: a reader that finds no checksum, or
@@ -237,35 +211,12 @@ impl CompileCache {
 /// there is some, else compiled now.
 fn uncached(engine: &Engine, wasm: &Wasm<'_>) -> Result<Component> {
     match wasm.prebuilt {
-        Some(bytes) => crate::runtime::deserialize_prebuilt(engine, bytes),
+        Some(bytes) => deserialize_prebuilt(engine, bytes),
         None => compile(
             engine,
             wasm.bytes,
             "note: compiling the plugin for this machine (the cache is not used: on every run)",
         ),
-    }
-}
-
-impl CompileCache {
-    /// Whether a verdict with this key was recorded: the exact output it
-    /// names was already checked against the exact schemas it names.
-    pub fn has_verdict(&self, key: &str) -> bool {
-        let path = self.dir.join("verdicts").join(key);
-        let uid = current_uid();
-        fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.uid() == uid) && self.dir_is_private(uid)
-    }
-
-    /// Records a verdict (best effort, like compiled entries).
-    pub fn record_verdict(&self, key: &str) {
-        if !matches!(self.trust(), Trust::Usable) {
-            return;
-        }
-        let dir = self.dir.join("verdicts");
-        let stored = fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).and_then(|()| {
-            let file = tempfile::Builder::new().prefix(".tmp-").tempfile_in(&dir)?;
-            file.persist(dir.join(key)).map(drop).map_err(|e| e.error)
-        });
-        drop(stored);
     }
 }
 
@@ -291,15 +242,6 @@ fn with_progress<T>(after: Duration, note: &str, mut out: impl Write + Send, wor
         drop(done);
         result
     })
-}
-
-/// The effective user id of this process.
-pub(crate) fn current_uid() -> u32 {
-    // SAFETY: `geteuid` has no preconditions and cannot fail.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::geteuid()
-    }
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::cache::CompileCache;
+use super::verdicts::Verdicts;
 use crate::diagnostic::{Manifest, Rendered};
 use crate::escape;
 
@@ -64,7 +64,7 @@ pub fn check(rendered: &Rendered) -> Result<()> {
 /// the names means parsing every object, so with a cache a verdict for the
 /// exact output bytes (a SHA-256: the plugin may be hostile) is remembered,
 /// as the CRD check's is.
-pub fn check_names(rendered: &Rendered, cache: Option<&CompileCache>) -> Result<()> {
+pub fn check_names(rendered: &Rendered, cache: Option<&Verdicts>) -> Result<()> {
     let key = cache.map(|_| {
         let mut key = Sha256::new();
         key.update(NAME_RULES);
@@ -73,16 +73,16 @@ pub fn check_names(rendered: &Rendered, cache: Option<&CompileCache>) -> Result<
             key.update(manifest.yaml.len().to_le_bytes());
             key.update(&manifest.yaml);
         }
-        format!("names-{}", crate::engine::hex(&key.finalize()))
+        format!("names-{}", crate::plugin::engine::hex(&key.finalize()))
     });
     if let (Some(cache), Some(key)) = (cache, &key)
-        && cache.has_verdict(key)
+        && cache.has(key)
     {
         return Ok(());
     }
     rendered.manifests.iter().try_for_each(check_manifest_names)?;
     if let (Some(cache), Some(key)) = (cache, &key) {
-        cache.record_verdict(key);
+        cache.record(key);
     }
     Ok(())
 }
@@ -257,9 +257,10 @@ mod tests {
     #[test]
     fn a_verdict_is_remembered_for_the_exact_output_only() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let cache = CompileCache::new(dir.path().join("cache"));
-        std::fs::create_dir(cache.dir()).expect("mkdir");
-        std::fs::set_permissions(cache.dir(), std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
+        let root = dir.path().join("cache");
+        let cache = Verdicts::new(&root);
+        std::fs::create_dir(&root).expect("mkdir");
+        std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
         check_names(&rendered(OBJECT), Some(&cache)).expect("valid");
         assert_eq!(std::fs::read_dir(dir.path().join("cache/verdicts")).expect("verdicts").count(), 1);
         let bad = rendered(&OBJECT.replace("a.b-c", "Bad"));

@@ -1,33 +1,34 @@
 //! An application's complete input: its spec files plus the files its project file names (patch files).
 
-use anyhow::Result;
-
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::runtime::{RenderContext, Runtime};
-use crate::source::{self, SourceFile, Sources};
+use crate::input::source::{self, SourceFile, Sources};
+use crate::plugin::runtime::{self, RenderContext, Reply, Runtime};
 
 /// The project file's name at the application root (the plugin's `project::FILE`).
 pub const PROJECT_FILE: &str = "modelgen.yaml";
 
 /// Everything a render of `sources` needs: when there is a project file, the
 /// plugin names the patch files it refers to (`describe`), and they are read
-/// under the same rules as spec files. The inner error holds the diagnostics
+/// under the same rules as spec files. A refusal holds the diagnostics
 /// that stop the render (the project's own, or a refused file at the line
-/// that names it); the outer one, a plugin failure. The files are read
-/// from what is left of the input limits after the spec files.
+/// that names it). The files are read from what is left of the input limits
+/// after the spec files.
+///
+/// # Errors
+/// When the plugin fails.
 pub fn files(
     runtime: &Runtime,
     sources: Sources,
     context: &RenderContext,
-) -> Result<Result<Vec<SourceFile>, Vec<Diagnostic>>> {
+) -> Result<Reply<Vec<SourceFile>>, runtime::Error> {
     let mut budget = sources.budget;
     let mut files = sources.files;
     if !files.iter().any(|f| f.path == PROJECT_FILE) {
-        return Ok(Ok(files));
+        return Ok(Reply::Accepted(files));
     }
     let project = match runtime.describe(files.clone(), context)? {
-        Ok(project) => project,
-        Err(diagnostics) => return Ok(Err(diagnostics)),
+        Reply::Accepted(project) => project,
+        Reply::Refused(diagnostics) => return Ok(Reply::Refused(diagnostics)),
     };
     let mut refused = Vec::new();
     for reference in project.references {
@@ -50,5 +51,5 @@ pub fn files(
             }),
         }
     }
-    Ok(if refused.is_empty() { Ok(files) } else { Err(refused) })
+    Ok(if refused.is_empty() { Reply::Accepted(files) } else { Reply::Refused(refused) })
 }

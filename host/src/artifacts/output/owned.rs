@@ -18,10 +18,13 @@ use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
 
-use crate::contract;
 use crate::escape;
+use crate::verify::contract;
 
-pub use crate::safe_path::is_relative;
+pub use crate::input::safe_path::is_relative;
+
+/// The kustomize file written into each set's directory.
+pub const KUSTOMIZATION: &str = "kustomization.yaml";
 
 /// The manifest's file name, at the top of the output directory.
 pub const FILE: &str = ".modelgen-owned";
@@ -89,7 +92,7 @@ fn is_written_by_modelgen(path: &str) -> bool {
     if parts.len() > 2 || !parts.iter().all(|dir| contract::is_dns1123_label(dir)) {
         return false;
     }
-    if file == super::KUSTOMIZATION {
+    if file == KUSTOMIZATION {
         return parts.len() <= 1;
     }
     let Some((kind, name)) = file.strip_suffix(".yaml").and_then(|stem| stem.split_once('_')) else {

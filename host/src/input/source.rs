@@ -4,7 +4,7 @@
 //! group are passed to the plugin; other YAML in the directory is not ours,
 //! and does not count against the input limits. Hidden entries (`.git`,
 //! `.github`, ...) are skipped. Every file is opened beneath the root
-//! without following a link at any component ([`crate::safe_path`]); a
+//! without following a link at any component ([`crate::input::safe_path`]); a
 //! symbolic link that is itself a spec file is followed once, to the file
 //! its text names inside the root (never hidden, never through another
 //! link): Argo CD has had several CVEs from tools that followed links out
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::escape;
-use crate::safe_path::{self, Kind, Refusal, Root};
+use crate::input::safe_path::{self, Kind, Refusal, Root};
 
 /// Default cap on the bytes of spec files read, so that a stray dump in the
 /// repository cannot eat the render's memory.

@@ -2,7 +2,7 @@
 //!
 //! The directory may come from a pull request (CI checks `rendered/` with
 //! `--check`), so it is read like any input: beneath the directory through
-//! no link ([`crate::safe_path`]), with what is read counted against the
+//! no link ([`crate::input::safe_path`]), with what is read counted against the
 //! input limits.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,8 +14,8 @@ use anyhow::{Context, Result, bail};
 
 use super::owned;
 use crate::escape;
-use crate::safe_path::{Kind, Refusal, Root, entry_is_mount_point};
-use crate::source::Budget;
+use crate::input::safe_path::{Kind, Refusal, Root, entry_is_mount_point};
+use crate::input::source::Budget;
 
 /// The kind of an entry, as found (symlinks are never followed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

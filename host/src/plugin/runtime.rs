@@ -11,6 +11,8 @@
 
 mod wasi;
 
+use wasi::StoppedClock;
+
 use std::io::Read as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
@@ -18,17 +20,18 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::p2::pipe::{ClosedInputStream, SinkOutputStream};
-use wasmtime_wasi::{Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{Deterministic, WasiCtx, WasiCtxView, WasiView};
 
 use crate::escape;
 
-use crate::cache::CompileCache;
+use super::cache::{self, CompileCache};
+use super::component::{Wasm, deserialize_prebuilt};
+use super::contract::{self, CONTRACT_VERSION, INTERFACE};
 use crate::diagnostic::{Diagnostic, FileReference, Manifest, ModelSummary, PluginInfo, Project, Rendered, Severity};
-use crate::source::SourceFile;
+use crate::input::source::SourceFile;
 
 mod bindings {
     //! Bindings generated from `wit/generator.wit`.
@@ -44,7 +47,7 @@ use bindings::{Plugin, PluginPre};
 
 /// The component built from `plugin/` by `build.rs`.
 pub const EMBEDDED_PLUGIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/plugin.wasm"));
-/// The same component compiled by `build.rs` with [`crate::engine::config`],
+/// The same component compiled by `build.rs` with [`super::engine::config`],
 /// so that a render on a machine without a warm cache needs no compiler.
 pub const EMBEDDED_PRECOMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/plugin.cwasm"));
 /// The SHA-256 of [`EMBEDDED_PLUGIN`], computed by the build.
@@ -52,21 +55,52 @@ const EMBEDDED_PLUGIN_SHA256: &str = include_str!(concat!(env!("OUT_DIR"), "/plu
 /// The compatibility key of the engine that compiled [`EMBEDDED_PRECOMPILED`].
 pub const EMBEDDED_PRECOMPILED_KEY: &str = include_str!(concat!(env!("OUT_DIR"), "/plugin.cwasm.key"));
 
-/// A component's bytes, their digest (the cache key), and machine code the
-/// build made for it, when this engine can run that code.
-pub struct Wasm<'a> {
-    /// The component.
-    pub bytes: &'a [u8],
-    /// Hex SHA-256 of `bytes`.
-    pub sha256: String,
-    /// Precompiled machine code for this engine.
-    pub prebuilt: Option<&'a [u8]>,
+/// Why a plugin could not be loaded or a call failed. The messages name no
+/// flag: the command line adds the one that lifts a limit.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The call ran past its time limit.
+    #[error("the plugin ran longer than its time limit of {seconds} s")]
+    Timeout {
+        /// The limit, rounded to two decimals.
+        seconds: f64,
+    },
+    /// The call's memories and tables outgrew the memory limit.
+    #[error("the plugin tried to use more than its memory limit of {mib} MiB")]
+    Memory {
+        /// The limit.
+        mib: usize,
+    },
+    /// The plugin tried to block (a sleep or a timer).
+    #[error(
+        "the plugin tried to wait (to sleep, or for a timer), which a generator cannot do: it is a pure function of \
+         its input"
+    )]
+    Wait,
+    /// The plugin trapped: its own bug.
+    #[error("the plugin crashed (a bug in the plugin, not in your spec)")]
+    Trap(#[source] wasmtime::Error),
+    /// The plugin could not be read, compiled or linked.
+    #[error(transparent)]
+    Load(#[from] anyhow::Error),
 }
 
-impl<'a> Wasm<'a> {
-    /// A component from elsewhere: hashed now, nothing precompiled.
-    pub fn new(bytes: &'a [u8]) -> Self {
-        Self { bytes, sha256: crate::engine::hex(&Sha256::digest(bytes)), prebuilt: None }
+/// What a call that did not fail says about its input.
+#[derive(Debug)]
+pub enum Reply<T> {
+    /// The input was accepted: the call's result.
+    Accepted(T),
+    /// The input is wrong: the plugin's diagnostics.
+    Refused(Vec<Diagnostic>),
+}
+
+impl<T> Reply<T> {
+    /// The result, if the input was accepted.
+    pub fn accepted(self) -> Option<T> {
+        match self {
+            Reply::Accepted(value) => Some(value),
+            Reply::Refused(_) => None,
+        }
     }
 }
 
@@ -84,11 +118,6 @@ pub struct RenderContext {
     /// Free parameters.
     pub parameters: Vec<(String, String)>,
 }
-
-/// The interface a plugin must export, and the contract version this host speaks.
-pub const INTERFACE: &str = "modelgen:generator/generator";
-/// The contract version (the WIT package version) this host was built against.
-pub const CONTRACT_VERSION: &str = "0.1.0";
 
 /// How much one plugin call may use: a base, plus an allowance per MiB of
 /// the call's input, so that a large repository needs no flags while a
@@ -244,33 +273,12 @@ impl WasiView for Sandbox {
     }
 }
 
-/// A clock that always reads the Unix epoch: renders must not depend on time.
-struct StoppedClock;
-
-impl HostWallClock for StoppedClock {
-    fn resolution(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-    fn now(&self) -> Duration {
-        Duration::ZERO
-    }
-}
-
-impl HostMonotonicClock for StoppedClock {
-    fn resolution(&self) -> u64 {
-        1_000_000_000
-    }
-    fn now(&self) -> u64 {
-        0
-    }
-}
-
 impl Runtime {
     /// The engine settings every component is compiled and run with.
     /// Epoch interruption bounds a call's time (it changes the compiled
     /// code, so it is part of the compile cache's key).
     pub fn engine() -> Result<Engine> {
-        Engine::new(&crate::engine::config()).map_err(anyhow::Error::from).context("create the wasm engine")
+        Engine::new(&super::engine::config()).map_err(anyhow::Error::from).context("create the wasm engine")
     }
 
     /// Loads `wasm` (a component) with default limits, through `cache` when given.
@@ -283,7 +291,7 @@ impl Runtime {
     /// compiled at run time.
     pub fn builtin(cache: Option<&CompileCache>, limits: Limits) -> Result<Self> {
         let engine = Self::engine()?;
-        let compatible = crate::engine::compatibility_key(&engine) == EMBEDDED_PRECOMPILED_KEY;
+        let compatible = super::engine::compatibility_key(&engine) == EMBEDDED_PRECOMPILED_KEY;
         let wasm = Wasm {
             bytes: EMBEDDED_PLUGIN,
             sha256: EMBEDDED_PLUGIN_SHA256.to_owned(),
@@ -301,13 +309,13 @@ impl Runtime {
         let component = match (cache, wasm.prebuilt) {
             (Some(cache), _) => cache.load_or_compile(&engine, wasm)?,
             (None, Some(bytes)) => deserialize_prebuilt(&engine, bytes)?,
-            (None, None) => crate::cache::compile(
+            (None, None) => cache::compile(
                 &engine,
                 wasm.bytes,
                 "note: compiling the plugin for this machine (`--no-cache`: on every run)",
             )?,
         };
-        check_contract(&engine, &component)?;
+        contract::check(&engine, &component)?;
         let mut linker = Linker::new(&engine);
         wasi::add_to_linker(&mut linker).map_err(anyhow::Error::from).context("link WASI")?;
         let pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from).context(
@@ -340,7 +348,7 @@ impl Runtime {
     }
 
     /// A fresh sandbox for a call whose input is `input_bytes` long.
-    fn instantiate(&self, input_bytes: usize) -> Result<(Store<Sandbox>, Plugin)> {
+    fn instantiate(&self, input_bytes: usize) -> Result<(Store<Sandbox>, Plugin), Error> {
         let limits = self.limits.for_input(input_bytes);
         let wasi = WasiCtx::builder()
             .insecure_random_seed(0)
@@ -367,37 +375,26 @@ impl Runtime {
 
     /// Turns a failed call into a message that names the limit that was hit
     /// and the flag that raises it.
-    fn explain(store: &Store<Sandbox>, error: wasmtime::Error) -> anyhow::Error {
+    fn explain(store: &Store<Sandbox>, error: wasmtime::Error) -> Error {
         if store.data().waited {
-            return anyhow::anyhow!(
-                "the plugin tried to wait (to sleep, or for a timer), which a generator cannot do: it is a pure \
-                 function of its input, and a wait would outlast `--timeout` unseen"
-            );
+            return Error::Wait;
         }
         let limits = store.data().limits;
         if store.data().limiter.exceeded {
-            let mib = limits.memory_bytes / MIB;
-            return anyhow::anyhow!(
-                "the plugin tried to use more than its memory limit of {mib} MiB (raise it with `--max-memory`)"
-            );
+            return Error::Memory { mib: limits.memory_bytes / MIB };
         }
         if matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
             // Scaled limits have many digits; two are enough to read.
-            let seconds = (limits.timeout.as_secs_f64() * 100.0).round() / 100.0;
-            return anyhow::anyhow!(
-                "the plugin ran longer than its time limit of {seconds} s (raise it with `--timeout`)"
-            );
+            return Error::Timeout { seconds: (limits.timeout.as_secs_f64() * 100.0).round() / 100.0 };
         }
-        anyhow::Error::from(error).context("the plugin crashed (a bug in the plugin, not in your spec)")
+        Error::Trap(error)
     }
 
-    /// Renders `sources`. The outer error is the plugin failing (a trap);
-    /// the inner one is the input being wrong.
-    pub fn generate(
-        &self,
-        sources: Vec<SourceFile>,
-        context: &RenderContext,
-    ) -> Result<Result<Rendered, Vec<Diagnostic>>> {
+    /// Renders `sources`.
+    ///
+    /// # Errors
+    /// When the plugin fails (a trap or a limit); a wrong input is a [`Reply::Refused`].
+    pub fn generate(&self, sources: Vec<SourceFile>, context: &RenderContext) -> Result<Reply<Rendered>, Error> {
         let (mut store, plugin) = self.instantiate(input_bytes(&sources))?;
         let (sources, context) = wit_input(sources, context);
         let result = plugin
@@ -405,7 +402,7 @@ impl Runtime {
             .call_generate(&mut store, &sources, &context)
             .map_err(|e| Self::explain(&store, e))?;
         Ok(match result {
-            Ok(rendered) => Ok(Rendered {
+            Ok(rendered) => Reply::Accepted(Rendered {
                 manifests: rendered
                     .manifests
                     .into_iter()
@@ -413,17 +410,16 @@ impl Runtime {
                     .collect(),
                 warnings: rendered.warnings.into_iter().map(diagnostic).collect(),
             }),
-            Err(diagnostics) => Err(diagnostics.into_iter().map(diagnostic).collect()),
+            Err(diagnostics) => Reply::Refused(diagnostics.into_iter().map(diagnostic).collect()),
         })
     }
 
     /// Describes the application in `sources` for `context`: environments,
-    /// models and the files the project refers to. Errors as for [`Self::generate`].
-    pub fn describe(
-        &self,
-        sources: Vec<SourceFile>,
-        context: &RenderContext,
-    ) -> Result<Result<Project, Vec<Diagnostic>>> {
+    /// models and the files the project refers to.
+    ///
+    /// # Errors
+    /// As for [`Self::generate`].
+    pub fn describe(&self, sources: Vec<SourceFile>, context: &RenderContext) -> Result<Reply<Project>, Error> {
         let (mut store, plugin) = self.instantiate(input_bytes(&sources))?;
         let (sources, context) = wit_input(sources, context);
         let result = plugin
@@ -431,7 +427,7 @@ impl Runtime {
             .call_describe(&mut store, &sources, &context)
             .map_err(|e| Self::explain(&store, e))?;
         Ok(match result {
-            Ok(project) => Ok(Project {
+            Ok(project) => Reply::Accepted(Project {
                 environments: project.environments,
                 models: project
                     .models
@@ -453,18 +449,24 @@ impl Runtime {
                     })
                     .collect(),
             }),
-            Err(diagnostics) => Err(diagnostics.into_iter().map(diagnostic).collect()),
+            Err(diagnostics) => Reply::Refused(diagnostics.into_iter().map(diagnostic).collect()),
         })
     }
 
     /// The plugin's spec JSON Schema.
-    pub fn spec_schema(&self) -> Result<String> {
+    ///
+    /// # Errors
+    /// When the plugin fails.
+    pub fn spec_schema(&self) -> Result<String, Error> {
         let (mut store, plugin) = self.instantiate(0)?;
         plugin.modelgen_generator_generator().call_spec_schema(&mut store).map_err(|e| Self::explain(&store, e))
     }
 
     /// The plugin's name, version and kinds.
-    pub fn info(&self) -> Result<PluginInfo> {
+    ///
+    /// # Errors
+    /// When the plugin fails.
+    pub fn info(&self) -> Result<PluginInfo, Error> {
         let (mut store, plugin) = self.instantiate(0)?;
         let info = plugin.modelgen_generator_generator().call_info(&mut store).map_err(|e| Self::explain(&store, e))?;
         Ok(PluginInfo { name: info.name, version: info.version, kinds: info.kinds })
@@ -502,17 +504,6 @@ fn read_plugin(path: &Path) -> Result<Vec<u8>> {
     Ok(wasm)
 }
 
-pub(crate) fn deserialize_prebuilt(engine: &Engine, bytes: &[u8]) -> Result<Component> {
-    // SAFETY: wasmtime requires bytes produced by `serialize`/`precompile`
-    // for a compatible engine. These were produced by this binary's own
-    // build with the same engine settings (checked by `prebuilt` through the
-    // compatibility key) and are part of the binary itself; wasmtime
-    // re-checks the header and version on load.
-    #[allow(unsafe_code)]
-    let component = unsafe { Component::deserialize(engine, bytes) };
-    component.map_err(anyhow::Error::from).context("load the precompiled plugin")
-}
-
 /// Advances the engine's epoch every [`TICK`] until the returned sender is
 /// dropped. One thread per loaded plugin; each call's deadline is counted in
 /// ticks from its start.
@@ -525,55 +516,6 @@ fn ticker(engine: &Engine) -> mpsc::Sender<()> {
         }
     });
     stop
-}
-
-/// Checks, before anything is linked, that the component exports a
-/// compatible version of the generator interface, and says which version it
-/// found and which this host needs.
-fn check_contract(engine: &Engine, component: &Component) -> Result<()> {
-    let exports: Vec<String> = component.component_type().exports(engine).map(|(name, _)| name.to_owned()).collect();
-    let Some(found) = exports.iter().find_map(|name| name.strip_prefix(INTERFACE)) else {
-        bail!(
-            "the component does not export `{INTERFACE}` (it exports {}); it is not a modelgen generator plugin",
-            if exports.is_empty() {
-                "nothing".to_owned()
-            } else {
-                exports.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
-            }
-        );
-    };
-    let version = found.strip_prefix('@').unwrap_or("(unversioned)");
-    if !compatible(version, CONTRACT_VERSION) {
-        bail!(
-            "the plugin implements `{INTERFACE}@{version}`, but this host speaks `{CONTRACT_VERSION}`; \
-             use a plugin built for {}, or a modelgen release that speaks {version}",
-            compatible_range(CONTRACT_VERSION),
-        );
-    }
-    Ok(())
-}
-
-/// Semver compatibility: the same major version, and while it is 0, the same minor.
-fn compatible(found: &str, needed: &str) -> bool {
-    let parts = |v: &str| -> Option<(u64, u64)> {
-        let mut it = v.split('.');
-        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
-    };
-    match (parts(found), parts(needed)) {
-        (Some((major, minor)), Some((needed_major, needed_minor))) => {
-            major == needed_major && (major != 0 || minor == needed_minor)
-        }
-        _ => false,
-    }
-}
-
-fn compatible_range(version: &str) -> String {
-    let mut it = version.split('.');
-    match (it.next(), it.next()) {
-        (Some("0"), Some(minor)) => format!("0.{minor}.x"),
-        (Some(major), _) => format!("{major}.x"),
-        _ => version.to_owned(),
-    }
 }
 
 fn diagnostic(d: wit::Diagnostic) -> Diagnostic {
@@ -606,17 +548,5 @@ mod tests {
         assert_eq!((hostile.timeout, hostile.memory_bytes), (Duration::from_secs(69), 512 * MIB));
         let set = Limits { timeout_per_mib: Duration::ZERO, memory_per_mib: 0, ..base };
         assert_eq!(set.for_input(9 * MIB), set);
-    }
-
-    #[test]
-    fn contract_versions_follow_semver() {
-        assert!(compatible("0.1.0", "0.1.0"));
-        assert!(compatible("0.1.7", "0.1.0"));
-        assert!(!compatible("0.2.0", "0.1.0"));
-        assert!(compatible("1.4.0", "1.0.0"));
-        assert!(!compatible("2.0.0", "1.0.0"));
-        assert!(!compatible("(unversioned)", "0.1.0"));
-        assert_eq!(compatible_range("0.1.0"), "0.1.x");
-        assert_eq!(compatible_range("1.2.0"), "1.x");
     }
 }

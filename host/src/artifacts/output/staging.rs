@@ -24,16 +24,50 @@ use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
 
 use super::existing::{Entry, Existing};
 use crate::escape;
-use crate::safe_path::{self, Kind, Root};
+use crate::input::safe_path::{self, Kind, Root};
 
 /// Test hook: the number of files a write may create before it fails as if
 /// the disk were full, so that tests can check that nothing changes then.
+/// Only in a build with debug assertions (the test suite's): a release
+/// build, the one that ships, has no fault injection.
+#[cfg(debug_assertions)]
 pub const FAULT_ENV: &str = "MODELGEN_TEST_FAIL_WRITE_AFTER";
 
 /// Test hook: the number of files a write may create before the process
 /// kills itself (`SIGKILL`, as `kill -9`: no clean-up runs), so that tests
-/// can check what the next render makes of what is left.
+/// can check what the next render makes of what is left. Only with debug assertions.
+#[cfg(debug_assertions)]
 pub const KILL_ENV: &str = "MODELGEN_TEST_KILL_AFTER";
+
+/// The faults the test hooks inject into a write.
+#[cfg(debug_assertions)]
+struct Faults {
+    fail_after: Option<usize>,
+    kill_after: Option<usize>,
+}
+
+#[cfg(debug_assertions)]
+impl Faults {
+    fn from_env() -> Self {
+        let number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse().ok());
+        Self { fail_after: number(FAULT_ENV), kill_after: number(KILL_ENV) }
+    }
+
+    /// Fails or kills the process before the file after the first `written`.
+    fn before_write(&self, written: usize, relative: &str) -> Result<()> {
+        if self.fail_after.is_some_and(|n| written >= n) {
+            bail!("cannot write `{relative}`: injected failure ({FAULT_ENV})");
+        }
+        if self.kill_after.is_some_and(|n| written >= n) {
+            // SAFETY: `kill` of this very process, which ends here.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+        }
+        Ok(())
+    }
+}
 
 /// What the names of staging directories beside `target` start with.
 fn prefix(target: &Path) -> String {
@@ -65,8 +99,8 @@ pub struct Staging {
     /// Held open and locked while this render runs.
     _lock: OwnedFd,
     written: usize,
-    fail_after: Option<usize>,
-    kill_after: Option<usize>,
+    #[cfg(debug_assertions)]
+    faults: Faults,
 }
 
 impl Staging {
@@ -92,13 +126,12 @@ impl Staging {
                 return Err(io::Error::from(e)).with_context(|| format!("cannot lock `{shown}`"));
             }
         };
-        let number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse().ok());
         let staging = Self {
             path: Some(path.clone()),
             _lock: lock,
             written: 0,
-            fail_after: number(FAULT_ENV),
-            kill_after: number(KILL_ENV),
+            #[cfg(debug_assertions)]
+            faults: Faults::from_env(),
         };
         let mode = if existing.exists {
             fs::metadata(target)
@@ -119,16 +152,8 @@ impl Staging {
 
     /// Writes one file (creating its parent directories).
     pub fn write(&mut self, relative: &str, contents: &[u8]) -> Result<()> {
-        if self.fail_after.is_some_and(|n| self.written >= n) {
-            bail!("cannot write `{relative}`: injected failure ({FAULT_ENV})");
-        }
-        if self.kill_after.is_some_and(|n| self.written >= n) {
-            // SAFETY: `kill` of this very process, which ends here.
-            #[allow(unsafe_code)]
-            unsafe {
-                libc::kill(libc::getpid(), libc::SIGKILL);
-            }
-        }
+        #[cfg(debug_assertions)]
+        self.faults.before_write(self.written, relative)?;
         let path = self.dir().join(relative);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent)
@@ -219,7 +244,7 @@ pub fn remove_stale(existing: &Existing) {
     let prefix = prefix(&existing.path);
     let Ok(dir) = Root::open(&parent) else { return };
     let Ok(entries) = dir.entries() else { return };
-    let uid = crate::cache::current_uid();
+    let uid = crate::private_dir::current_uid();
     for (name, kind) in entries {
         if kind != Kind::Dir || !name.as_bytes().starts_with(prefix.as_bytes()) {
             continue;

@@ -17,11 +17,11 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+use crate::artifacts::output::{KUSTOMIZATION, owned};
 use crate::diagnostic::Manifest;
 use crate::escape;
-use crate::output::{KUSTOMIZATION, owned};
-use crate::safe_path::{Kind, Root};
-use crate::source::{self, Budget, InputLimits};
+use crate::input::safe_path::{Kind, Root};
+use crate::input::source::{self, Budget, InputLimits};
 
 /// One object of a render result, in normal form.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -453,8 +453,12 @@ mod tests {
         let root = tempfile::tempdir().expect("tempdir");
         let manifest = |name: &str| Manifest { yaml: object("Model", name, 1), source: "m.yaml".into() };
         let (dev, prod) = ([manifest("a")], [manifest("a"), manifest("b")]);
-        crate::output::write(root.path(), &[(Some("dev"), &dev), (Some("prod"), &prod)], InputLimits::default())
-            .expect("written");
+        crate::artifacts::output::write(
+            root.path(),
+            &[(Some("dev"), &dev), (Some("prod"), &prod)],
+            InputLimits::default(),
+        )
+        .expect("written");
         let Side::Objects(objects) = load(root.path(), InputLimits::default(), || unreachable!()).expect("read") else {
             panic!("a rendered directory")
         };

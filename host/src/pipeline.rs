@@ -1,0 +1,199 @@
+//! The one render pipeline: read the input, follow the project's references, generate, and check the output.
+//!
+//! Every front end (`render`, `render --out`, `validate`, `diff`, `krm`,
+//! `argocd generate`) runs a [`Pipeline`] and only formats its [`Outcome`]:
+//! manifests that passed every check (output limit, contract, CRD schemas),
+//! or the diagnostics that refuse the input. Anything else is an [`Error`]
+//! whose variant decides the exit code; the command line adds the flag that
+//! lifts a limit, since only it knows the flags.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::diagnostic::{Diagnostic, Project, Rendered, Severity};
+use crate::input::application;
+use crate::input::source::{self, InputLimits, SourceFile, Sources};
+use crate::plugin::cache::CompileCache;
+use crate::plugin::runtime::{self, Limits, RenderContext, Reply, Runtime};
+use crate::verify::contract;
+use crate::verify::crd;
+use crate::verify::verdicts::Verdicts;
+
+/// What a render comes to when nothing failed.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Manifests that passed every check, with the plugin's warnings.
+    Rendered(Rendered),
+    /// The input is wrong: the diagnostics, at least one of them an error.
+    Refused(Vec<Diagnostic>),
+}
+
+/// Why a render failed other than by refusing its input.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input could not be read (a missing path, a limit, a refused file).
+    #[error(transparent)]
+    Input(anyhow::Error),
+    /// The plugin could not be loaded or failed during a call.
+    #[error(transparent)]
+    Plugin(#[from] runtime::Error),
+    /// The manifests are larger than the output limit.
+    #[error("the render produced {size} bytes of manifests, more than the limit of {limit}")]
+    OutputTooLarge {
+        /// Bytes produced.
+        size: usize,
+        /// Bytes allowed.
+        limit: usize,
+    },
+    /// The plugin failed the render but reported no error.
+    #[error("the plugin failed the render without reporting an error")]
+    Unreported,
+    /// The output breaks the contract: a plugin bug.
+    #[error(transparent)]
+    Output(anyhow::Error),
+    /// Objects their CRD schemas reject: a plugin bug.
+    #[error("{0}")]
+    Rejected(crd::Rejection),
+}
+
+/// A render's spec files, as read from disk: kept for quoting source lines.
+/// Other files (patch files) are never quoted: they may be anything.
+#[derive(Debug, Default)]
+pub struct Quotes {
+    root: PathBuf,
+    contents: HashMap<String, Vec<u8>>,
+}
+
+impl Quotes {
+    /// `path` (relative to the application) as the user knows it.
+    #[must_use]
+    pub fn display(&self, path: &str) -> String {
+        if self.root.as_os_str().is_empty() || self.root == Path::new(".") {
+            path.to_owned()
+        } else {
+            self.root.join(path).display().to_string()
+        }
+    }
+
+    /// The contents of spec file `file`, if it was read.
+    #[must_use]
+    pub fn source(&self, file: &str) -> Option<&[u8]> {
+        self.contents.get(file).map(Vec::as_slice)
+    }
+}
+
+/// Reads the spec files under `path`, and keeps their contents for quoting.
+///
+/// # Errors
+/// [`Error::Input`] when the path cannot be read or a limit is exceeded.
+pub fn read(path: &Path, limits: InputLimits) -> Result<(Sources, Quotes), Error> {
+    let sources = source::discover(path, limits).map_err(Error::Input)?;
+    let quotes = Quotes {
+        root: sources.root.clone(),
+        contents: sources.files.iter().map(|f| (f.path.clone(), f.contents.clone())).collect(),
+    };
+    Ok((sources, quotes))
+}
+
+/// Which plugin runs, and what it may use and produce.
+#[derive(Debug, Default)]
+pub struct Settings {
+    /// A plugin component to run instead of the built-in one.
+    pub plugin: Option<PathBuf>,
+    /// Where compiled code and CRD verdicts are cached (none: compile each run).
+    pub cache: Option<CompileCache>,
+    /// The plugin's time and memory limits.
+    pub limits: Limits,
+    /// Bytes of manifests a render may produce.
+    pub max_output_bytes: usize,
+}
+
+/// A loaded plugin and the checks its output must pass.
+pub struct Pipeline {
+    runtime: Runtime,
+    verdicts: Option<Verdicts>,
+    max_output_bytes: usize,
+}
+
+impl Pipeline {
+    /// Loads the plugin `settings` name.
+    ///
+    /// # Errors
+    /// [`Error::Plugin`] when it cannot be read, compiled or linked.
+    pub fn load(settings: Settings) -> Result<Self, Error> {
+        let cache = settings.cache;
+        let runtime = match &settings.plugin {
+            Some(path) => Runtime::from_file(path, cache.as_ref(), settings.limits),
+            None => Runtime::builtin(cache.as_ref(), settings.limits).context("cannot load the built-in plugin"),
+        }
+        .map_err(runtime::Error::Load)?;
+        let verdicts = cache.as_ref().map(|cache| Verdicts::new(cache.dir()));
+        Ok(Self { runtime, verdicts, max_output_bytes: settings.max_output_bytes })
+    }
+
+    /// The loaded plugin (for `schema` and `info`).
+    #[must_use]
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// Describes the application in `files` for `context`.
+    ///
+    /// # Errors
+    /// [`Error::Plugin`] when the plugin fails.
+    pub fn describe(&self, files: Vec<SourceFile>, context: &RenderContext) -> Result<Reply<Project>, Error> {
+        Ok(self.runtime.describe(files, context)?)
+    }
+
+    /// Renders an application: its spec files plus the files its project
+    /// file names, then checks the output.
+    ///
+    /// # Errors
+    /// As for [`Self::render_files`].
+    pub fn render(&self, sources: Sources, context: &RenderContext) -> Result<Outcome, Error> {
+        match application::files(&self.runtime, sources, context)? {
+            Reply::Accepted(files) => self.render_files(files, context),
+            Reply::Refused(diagnostics) => refused(diagnostics),
+        }
+    }
+
+    /// Renders `files` as they are (no project references), then checks the output.
+    ///
+    /// # Errors
+    /// [`Error::Plugin`] when the plugin fails; [`Error::Unreported`] when it
+    /// refuses the input without an error; [`Error::OutputTooLarge`] and
+    /// [`Error::Output`] when its output may not be shown.
+    pub fn render_files(&self, files: Vec<SourceFile>, context: &RenderContext) -> Result<Outcome, Error> {
+        match self.runtime.generate(files, context)? {
+            Reply::Accepted(rendered) => {
+                self.verify(&rendered)?;
+                Ok(Outcome::Rendered(rendered))
+            }
+            Reply::Refused(diagnostics) => refused(diagnostics),
+        }
+    }
+
+    /// The trust boundary: nothing is printed or written unless the render
+    /// fits the output limit, keeps the contract (one document per manifest,
+    /// Kubernetes names, at least one object) and every object matches its CRD.
+    fn verify(&self, rendered: &Rendered) -> Result<(), Error> {
+        let size: usize = rendered.manifests.iter().map(|m| m.yaml.len()).sum();
+        if size > self.max_output_bytes {
+            return Err(Error::OutputTooLarge { size, limit: self.max_output_bytes });
+        }
+        contract::check(rendered).map_err(Error::Output)?;
+        crd::verify(rendered, self.verdicts.as_ref()).map_err(Error::Rejected)?;
+        contract::check_names(rendered, self.verdicts.as_ref()).map_err(Error::Output)
+    }
+}
+
+/// A refusal must say why: one without an error is the plugin's bug.
+fn refused(diagnostics: Vec<Diagnostic>) -> Result<Outcome, Error> {
+    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        Ok(Outcome::Refused(diagnostics))
+    } else {
+        Err(Error::Unreported)
+    }
+}
