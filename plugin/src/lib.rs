@@ -19,6 +19,7 @@
 pub(crate) mod assemble;
 pub(crate) mod context;
 pub(crate) mod diagnostic;
+pub(crate) mod edit;
 pub(crate) mod generator;
 pub(crate) mod manifest;
 pub(crate) mod model;
@@ -33,8 +34,10 @@ mod guest;
 
 pub use context::RenderContext;
 pub use diagnostic::{Diagnostic, Position, Severity};
+pub use edit::{Change, EditError, EditRequest, Edited, edit_spec};
 pub use generator::{Description, ModelSummary, describe, generate};
 pub use manifest::{Manifest, Rendered};
+pub use model::percent::Percent;
 pub use model::project::Reference;
 pub use model::schema::spec_schema;
 pub use source::SourceFile;
