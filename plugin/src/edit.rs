@@ -443,3 +443,6 @@ fn verify(before: &[Node], target: usize, expected: &Json, text: &str, spec: &It
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
