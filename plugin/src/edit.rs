@@ -40,7 +40,9 @@ pub enum EditRequest {
     /// Set `spec.canary.trafficPercent`.
     SetCanaryWeight(Percent),
     /// Move the canary's `version`, `storageUri` and `image` into
-    /// `spec.model` and remove `spec.canary`.
+    /// `spec.model` and remove `spec.canary`: the stable model then serves
+    /// what the canary served (a canary without `storageUri` served none, so
+    /// the model's is removed; one without `image` ran the model's).
     Promote,
     /// Remove `spec.canary`, or with `keep` set its `trafficPercent` to 0.
     Rollback {
@@ -72,8 +74,8 @@ impl EditRequest {
     }
 }
 
-/// One changed field, for printing. Values are shown as [`Change`] users
-/// may see them: a value that looks like a credential is withheld.
+/// One changed field, for printing. A value that looks like a credential
+/// is withheld, and control characters are escaped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
     /// The field's path in the spec document (`spec.canary.trafficPercent`).
@@ -103,6 +105,15 @@ pub fn edit_spec(file_text: &str, model: &str, request: &EditRequest) -> Result<
     let layout = tree::parse(file_text)
         .map_err(|e| EditError::Unparseable { message: e.message, position: Some(e.position) })?;
     let document = find_model(&layout, model)?;
+    if let Some(at) = file_text.as_bytes().windows(2).position(|w| w[0] == b'\r' && w[1] != b'\n') {
+        // YAML reads a lone CR as a line break; edits work on LF and CRLF lines.
+        let line = file_text[..=at].matches('\n').count();
+        return Err(EditError::Unfaithful {
+            field: "(file)".to_owned(),
+            reason: "it breaks lines with a lone carriage return (`\\r`)".to_owned(),
+            position: crate::diagnostic::Position { line: u32::try_from(line).unwrap_or(u32::MAX), column: 0 },
+        });
+    }
     let target = values
         .iter()
         .position(|doc| is_model(doc, model))
@@ -138,6 +149,11 @@ pub fn edit_spec(file_text: &str, model: &str, request: &EditRequest) -> Result<
                     let text = value.scalar().ok_or_else(|| malformed(&path, "is not a scalar", value))?;
                     plan.set_model_field(stable, field, &Scalar::Text(text.to_owned()), style_of(value))?;
                 }
+            }
+            // A canary without `storageUri` served no artifacts (it is not
+            // inherited, unlike `image`): neither will the promoted model.
+            if canary.get("storageUri").is_none() && stable.get("storageUri").is_some() {
+                plan.remove_field("spec.model", stable, "storageUri")?;
             }
             plan.remove_canary(spec)?;
             let version = from.canary.as_ref().map_or_else(|| from.stable.clone(), |(v, _)| v.clone());
@@ -259,15 +275,24 @@ impl Plan<'_> {
 
     /// Removes `spec.canary`.
     fn remove_canary(&mut self, spec: &Item) -> Result<(), EditError> {
-        let Some(index) = spec.entries().and_then(|e| e.iter().position(|(k, _)| k.scalar() == Some("canary"))) else {
+        if spec.get("canary").is_none() {
             return Err(EditError::NoCanary { model: self.model.to_owned(), position: spec.position });
-        };
-        self.splices.push(self.source.remove_entry("spec.canary", spec, index)?);
-        if let Some(spec) = pointer(&mut self.expected, "spec") {
-            spec.remove("canary");
         }
-        let old = spec.entries().map(|entries| flow_text(&entries[index].1));
-        self.changes.push(Change { field: "spec.canary".to_owned(), old, new: None });
+        self.remove_field("spec", spec, "canary")
+    }
+
+    /// Removes `field` from the mapping `map` at `path` (it must be there).
+    fn remove_field(&mut self, path: &str, map: &Item, field: &str) -> Result<(), EditError> {
+        let full = format!("{path}.{field}");
+        let Some(index) = map.entries().and_then(|e| e.iter().position(|(k, _)| k.scalar() == Some(field))) else {
+            return Err(malformed(&full, "is missing", map));
+        };
+        self.splices.push(self.source.remove_entry(&full, map, index)?);
+        if let Some(object) = pointer(&mut self.expected, path) {
+            object.remove(field);
+        }
+        let old = map.entries().map(|entries| flow_text(&entries[index].1));
+        self.changes.push(Change { field: full, old, new: None });
         Ok(())
     }
 

@@ -384,3 +384,22 @@ fn credentials_are_withheld_from_changes_and_messages() {
     assert!(!shown.contains("hunter"), "{shown}");
     assert!(shown.contains("withheld"), "{shown}");
 }
+
+#[test]
+fn promoting_an_image_canary_without_artifacts_drops_the_models_artifacts() {
+    let input = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: cats}\nspec:\n  model:\n    version: v1\n    image: r.example/cats@sha256:aa\n    storageUri: s3://b/cats/v1 # weights\n    port: 8080\n  canary:\n      version: v2\n      image: r.example/cats@sha256:bb\n      trafficPercent: 50\n";
+    // (the canary's fields sit deeper, so that the line diff cannot pair them with the new model lines)
+    let expected = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: cats}\nspec:\n  model:\n    version: v2\n    image: r.example/cats@sha256:bb\n    port: 8080\n";
+    let edited = check(input, "cats", &EditRequest::Promote, expected, &[5, 6, 7, 9, 10, 11, 12], 2);
+    let fields: Vec<&str> = edited.changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["spec.model.version", "spec.model.image", "spec.model.storageUri", "spec.canary"]);
+    assert_eq!(edited.changes[2].new, None);
+}
+
+#[test]
+fn lone_carriage_returns_are_refused() {
+    let input = "apiVersion: modelgen.dev/v1alpha1\rkind: ModelDeployment\rmetadata: {name: m}\rspec:\r  model: {version: v1}\r  canary: {version: v2, trafficPercent: 1}\r";
+    let err = edit_spec(input, "m", &EditRequest::Rollback { keep: false }).expect_err("lone CR");
+    assert!(matches!(err, EditError::Unfaithful { ref field, .. } if field == "(file)"), "{err:?}");
+    assert_eq!(err.field(), Some("(file)"));
+}

@@ -73,6 +73,16 @@ pub enum EditError {
 }
 
 impl EditError {
+    /// The field the problem is about, when it is one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            EditError::Malformed { field, .. } | EditError::Unfaithful { field, .. } => Some(field),
+            EditError::NoCanary { .. } | EditError::CanaryExists { .. } => Some("spec.canary"),
+            EditError::DuplicateModel { .. } => Some("metadata.name"),
+            EditError::Unparseable { .. } | EditError::UnknownModel { .. } => None,
+        }
+    }
+
     /// Where the problem is, when it is somewhere in the file.
     pub fn position(&self) -> Option<Position> {
         match self {

@@ -239,6 +239,9 @@ fn apply(doc: &Json, request: &EditRequest) -> Option<Json> {
                     model.insert(field.into(), value.clone());
                 }
             }
+            if canary.get("storageUri").is_none() {
+                model.remove("storageUri");
+            }
         }
         EditRequest::Bump { version, storage_uri, image, canary: None } => {
             let model = spec.get_mut("model")?.as_object_mut()?;
