@@ -314,7 +314,7 @@ fn refusals_name_the_problem_and_where() {
 #[test]
 fn what_cannot_be_edited_in_place_is_refused() {
     let head = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: m}\n";
-    let cases: [(&str, EditRequest, &str, u32); 6] = [
+    let cases: [(&str, EditRequest, &str, u32); 7] = [
         // A version shared with another node through an anchor.
         (
             "spec:\n  model:\n    version: &v v1\n  canary: {version: v2, trafficPercent: 1}\n",
@@ -348,6 +348,13 @@ fn what_cannot_be_edited_in_place_is_refused() {
             "spec:\n  model:\n    version: v1\n      b\n",
             EditRequest::Bump { version: "v2".to_owned(), storage_uri: None, image: None, canary: None },
             "spec.model.version",
+            5,
+        ),
+        // A comment between flow entries that removing the canary would take with it.
+        (
+            "spec: {\n  model: {version: v1},  # stable\n  canary: {version: v2, trafficPercent: 1}\n}\n",
+            EditRequest::Rollback { keep: false },
+            "spec.canary",
             5,
         ),
         // A canary holding an anchor others may use.
@@ -402,4 +409,11 @@ fn lone_carriage_returns_are_refused() {
     let err = edit_spec(input, "m", &EditRequest::Rollback { keep: false }).expect_err("lone CR");
     assert!(matches!(err, EditError::Unfaithful { ref field, .. } if field == "(file)"), "{err:?}");
     assert_eq!(err.field(), Some("(file)"));
+}
+
+#[test]
+fn multi_line_flow_mappings_lose_only_the_entry() {
+    let input = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: m}\nspec: {\n  model: {version: v1},\n  canary: {version: v2, trafficPercent: 1},\n  scaling: {minReplicas: 1}\n}\n";
+    let expected = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: m}\nspec: {\n  model: {version: v1},\n  scaling: {minReplicas: 1}\n}\n";
+    check(input, "m", &EditRequest::Rollback { keep: false }, expected, &[5], 0);
 }

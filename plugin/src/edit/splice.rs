@@ -252,6 +252,16 @@ impl<'a> Source<'a> {
                 (Some((_, previous)), None) => (previous.end, value.end),
                 (None, None) => (key.start, value.end),
             };
+            // Between entries of a flow mapping over several lines there can
+            // be comments; they are not the entry's to take.
+            let around = [&self.text[start..key.start.max(start)], &self.text[value.end.min(end)..end]];
+            if around.iter().any(|gap| gap.contains('#')) {
+                return Err(EditError::Unfaithful {
+                    field: field.to_owned(),
+                    reason: "a comment sits between it and its neighbour in the flow mapping".to_owned(),
+                    position: key.position,
+                });
+            }
             return Ok(Splice { start, end, text: String::new() });
         }
         if entries.len() == 1 {
