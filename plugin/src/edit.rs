@@ -120,7 +120,17 @@ pub fn edit_spec(file_text: &str, model: &str, request: &EditRequest) -> Result<
         .ok_or_else(|| EditError::UnknownModel { model: model.to_owned() })?;
 
     let source = Source::new(file_text);
-    let mut plan = Plan { source, model, splices: Vec::new(), changes: Vec::new(), expected: values[target].to_json() };
+    // Problems with the spec as a whole point at its key.
+    let spec_key = document.entry("spec").map_or(document.position, |(key, _)| key.position);
+    let mut plan = Plan {
+        source,
+        model,
+        spec_key,
+        splices: Vec::new(),
+        removed: Vec::new(),
+        changes: Vec::new(),
+        expected: values[target].to_json(),
+    };
     let spec = mapping("spec", document.get("spec"), document)?;
     let stable = mapping("spec.model", spec.get("model"), spec)?;
     let from = split(stable, spec.get("canary"));
@@ -143,17 +153,17 @@ pub fn edit_spec(file_text: &str, model: &str, request: &EditRequest) -> Result<
         }
         EditRequest::Promote => {
             let canary = plan.canary(spec)?;
+            // A canary without `storageUri` served no artifacts (it is not
+            // inherited, unlike `image`): neither will the promoted model.
+            if canary.get("storageUri").is_none() && stable.get("storageUri").is_some() {
+                plan.remove_field("spec.model", stable, "storageUri")?;
+            }
             for field in PROMOTED_FIELDS {
                 if let Some(value) = canary.get(field) {
                     let path = format!("spec.canary.{field}");
                     let text = value.scalar().ok_or_else(|| malformed(&path, "is not a scalar", value))?;
                     plan.set_model_field(stable, field, &Scalar::Text(text.to_owned()), style_of(value))?;
                 }
-            }
-            // A canary without `storageUri` served no artifacts (it is not
-            // inherited, unlike `image`): neither will the promoted model.
-            if canary.get("storageUri").is_none() && stable.get("storageUri").is_some() {
-                plan.remove_field("spec.model", stable, "storageUri")?;
             }
             plan.remove_canary(spec)?;
             let version = from.canary.as_ref().map_or_else(|| from.stable.clone(), |(v, _)| v.clone());
@@ -177,7 +187,7 @@ pub fn edit_spec(file_text: &str, model: &str, request: &EditRequest) -> Result<
                 return Err(EditError::CanaryExists {
                     model: model.to_owned(),
                     version: existing.get("version").and_then(Item::scalar).map_or_else(|| "?".to_owned(), shown),
-                    position: existing.position,
+                    position: spec.entry("canary").map_or(existing.position, |(key, _)| key.position),
                 });
             }
             plan.add_canary(spec, stable, version, storage_uri.as_deref(), image.as_deref(), *weight)?;
@@ -186,8 +196,12 @@ pub fn edit_spec(file_text: &str, model: &str, request: &EditRequest) -> Result<
         }
     };
 
-    let text = source.apply(&mut plan.splices);
-    verify(&values, target, &plan.expected, &text, spec)?;
+    let text = source.apply(&mut plan.splices).ok_or_else(|| EditError::Unfaithful {
+        field: "spec".to_owned(),
+        reason: "its changes overlap".to_owned(),
+        position: plan.spec_key,
+    })?;
+    verify(&values, target, &plan.expected, &text, plan.spec_key)?;
     let lines: Vec<Line> =
         plan.changes.iter().map(|c| Line { field: c.field.clone(), old: c.old.clone(), new: c.new.clone() }).collect();
     let version = match request {
@@ -204,8 +218,12 @@ struct Plan<'a> {
     source: Source<'a>,
     /// The model's name.
     model: &'a str,
+    /// Where the `spec` key is written.
+    spec_key: crate::diagnostic::Position,
     /// The replacements so far.
     splices: Vec<Splice>,
+    /// Where the keys of the entries removed so far start.
+    removed: Vec<usize>,
     /// The changes so far.
     changes: Vec<Change>,
     /// The target document as it should read after the edit.
@@ -216,7 +234,7 @@ impl Plan<'_> {
     /// The model's canary mapping, or [`EditError::NoCanary`].
     fn canary<'t>(&self, spec: &'t Item) -> Result<&'t Item, EditError> {
         match spec.get("canary") {
-            None => Err(EditError::NoCanary { model: self.model.to_owned(), position: spec.position }),
+            None => Err(EditError::NoCanary { model: self.model.to_owned(), position: self.spec_key }),
             Some(canary) => mapping("spec.canary", Some(canary), spec),
         }
     }
@@ -259,8 +277,10 @@ impl Plan<'_> {
             }
             self.splices.push(self.source.replace_scalar(&full, item, value, context)?);
         } else {
+            // After the last entry that stays: a removed one takes its lines along.
+            let after = map.entries().and_then(|e| e.iter().rposition(|(k, _)| !self.removed.contains(&k.start)));
             let new = NewValue::Scalar(value.clone(), style);
-            self.splices.push(self.source.insert_entry(&full, map, None, field, &new, 0)?);
+            self.splices.push(self.source.insert_entry(&full, map, after, field, &new, 0)?);
         }
         let json = match value {
             Scalar::Text(s) => Json::String(s.clone()),
@@ -276,7 +296,7 @@ impl Plan<'_> {
     /// Removes `spec.canary`.
     fn remove_canary(&mut self, spec: &Item) -> Result<(), EditError> {
         if spec.get("canary").is_none() {
-            return Err(EditError::NoCanary { model: self.model.to_owned(), position: spec.position });
+            return Err(EditError::NoCanary { model: self.model.to_owned(), position: self.spec_key });
         }
         self.remove_field("spec", spec, "canary")
     }
@@ -288,6 +308,9 @@ impl Plan<'_> {
             return Err(malformed(&full, "is missing", map));
         };
         self.splices.push(self.source.remove_entry(&full, map, index)?);
+        if let Some((key, _)) = map.entries().and_then(|e| e.get(index)) {
+            self.removed.push(key.start);
+        }
         if let Some(object) = pointer(&mut self.expected, path) {
             object.remove(field);
         }
@@ -452,9 +475,14 @@ fn flow_text(item: &Item) -> String {
 /// Reads `text` back and checks that only the target document changed, and
 /// into exactly `expected`: the last guard against an edit that would read
 /// back as something else than intended.
-fn verify(before: &[Node], target: usize, expected: &Json, text: &str, spec: &Item) -> Result<(), EditError> {
-    let unfaithful =
-        |reason: String| EditError::Unfaithful { field: "spec".to_owned(), reason, position: spec.position };
+fn verify(
+    before: &[Node],
+    target: usize,
+    expected: &Json,
+    text: &str,
+    spec_key: crate::diagnostic::Position,
+) -> Result<(), EditError> {
+    let unfaithful = |reason: String| EditError::Unfaithful { field: "spec".to_owned(), reason, position: spec_key };
     let after =
         parse_stream(text).map_err(|e| unfaithful(format!("the edited file would not read back: {}", e.message)))?;
     if after.len() != before.len() {

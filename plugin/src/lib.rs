@@ -11,6 +11,10 @@
 //! project types (`model`), merge each spec's layers and check it against
 //! the `rules`; then `render` turns each spec into objects, `patch` applies
 //! the environment's patches, and `yaml` emits them.
+//!
+//! Beside the pipeline, [`edit_spec`] (in `edit`) changes one spec file in
+//! place for the host's canary and bump commands, touching only the lines
+//! that carry the change.
 
 // Every item carries a doc comment, private ones too (`missing_docs` only
 // sees the public API, which is small). Test builds are exempt.

@@ -283,7 +283,7 @@ fn refusals_name_the_problem_and_where() {
     ] {
         let err = edit_spec(no_canary, "m", &request).expect_err("no canary");
         assert!(
-            matches!(err, EditError::NoCanary { ref model, position } if model == "m" && position.line == 4),
+            matches!(err, EditError::NoCanary { ref model, position } if model == "m" && position.line == 3 && position.column == 0),
             "{err:?}"
         );
         assert_eq!(err.to_string(), "model `m` has no canary (`spec.canary`)");
@@ -292,7 +292,7 @@ fn refusals_name_the_problem_and_where() {
     let request = EditRequest::Bump { version: "v3".to_owned(), storage_uri: None, image: None, canary: Some(pct(5)) };
     let err = edit_spec(BLOCK, "fraud", &request).expect_err("canary exists");
     assert!(
-        matches!(err, EditError::CanaryExists { ref version, position, .. } if version == "v2" && position.line == 14),
+        matches!(err, EditError::CanaryExists { ref version, position, .. } if version == "v2" && position.line == 13 && position.column == 2),
         "{err:?}"
     );
 
@@ -399,8 +399,13 @@ fn promoting_an_image_canary_without_artifacts_drops_the_models_artifacts() {
     let expected = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: cats}\nspec:\n  model:\n    version: v2\n    image: r.example/cats@sha256:bb\n    port: 8080\n";
     let edited = check(input, "cats", &EditRequest::Promote, expected, &[5, 6, 7, 9, 10, 11, 12], 2);
     let fields: Vec<&str> = edited.changes.iter().map(|c| c.field.as_str()).collect();
-    assert_eq!(fields, ["spec.model.version", "spec.model.image", "spec.model.storageUri", "spec.canary"]);
-    assert_eq!(edited.changes[2].new, None);
+    assert_eq!(fields, ["spec.model.storageUri", "spec.model.version", "spec.model.image", "spec.canary"]);
+    assert_eq!(edited.changes[0].new, None);
+
+    // The removed storageUri was the model's last line: the image goes after the line that stays.
+    let input = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: cats}\nspec:\n  model:\n    version: v1\n    storageUri: s3://b/cats/v1\n  canary:\n      version: v2\n      image: r.example/cats@sha256:bb\n      trafficPercent: 50\n";
+    let expected = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: cats}\nspec:\n  model:\n    version: v2\n    image: r.example/cats@sha256:bb\n";
+    check(input, "cats", &EditRequest::Promote, expected, &[5, 6, 7, 8, 9, 10], 2);
 }
 
 #[test]

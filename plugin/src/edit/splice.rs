@@ -51,18 +51,19 @@ impl<'a> Source<'a> {
         Source { text, eol }
     }
 
-    /// The text with `splices` applied (they must not overlap).
-    pub fn apply(&self, splices: &mut [Splice]) -> String {
+    /// The text with `splices` applied; `None` when two of them overlap
+    /// (an edit the editor cannot compose: refused, never guessed).
+    pub fn apply(&self, splices: &mut [Splice]) -> Option<String> {
         splices.sort_by_key(|s| (s.start, s.end));
         let mut out = String::with_capacity(self.text.len() + 64);
         let mut at = 0;
         for splice in splices.iter() {
-            out.push_str(&self.text[at..splice.start]);
+            out.push_str(self.text.get(at..splice.start)?);
             out.push_str(&splice.text);
             at = splice.end;
         }
         out.push_str(&self.text[at..]);
-        out
+        Some(out)
     }
 
     /// The start of the line holding `offset`.
@@ -297,5 +298,22 @@ impl<'a> Source<'a> {
         let outer = self.indent_of(key)?.len();
         let inner = self.indent_of(first)?.len();
         inner.checked_sub(outer).filter(|step| *step > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splices_apply_in_order_and_overlaps_are_refused() {
+        let source = Source::new("abcdef");
+        let splice = |start, end, text: &str| Splice { start, end, text: text.to_owned() };
+        let mut disjoint = [splice(4, 5, "E"), splice(0, 1, "A"), splice(1, 1, "+")];
+        assert_eq!(source.apply(&mut disjoint).as_deref(), Some("A+bcdEf"));
+        let mut overlapping = [splice(0, 3, ""), splice(2, 4, "x")];
+        assert_eq!(source.apply(&mut overlapping), None);
+        assert_eq!(Source::new("a\r\nb\n").eol, "\r\n");
+        assert_eq!(Source::new("a\nb\r\n").eol, "\n");
     }
 }

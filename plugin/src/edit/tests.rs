@@ -3,7 +3,8 @@
 use proptest::prelude::*;
 use serde_json::{Value as Json, json};
 
-use crate::edit::{EditError, EditRequest, edit_spec};
+use crate::diagnostic::Position;
+use crate::edit::{EditError, EditRequest, edit_spec, verify};
 use crate::model::percent::Percent;
 use crate::model::spec::ModelDeployment;
 use crate::yaml::decoder::decode;
@@ -290,8 +291,25 @@ fn may_touch(tag: Tag, request: &EditRequest) -> bool {
     }
 }
 
+#[test]
+fn an_edit_that_would_read_back_otherwise_is_refused() {
+    let before = parse_stream("a: 1\n---\nb: 2\n").expect("valid");
+    let expected = json!({"a": 2});
+    let at = Position::default();
+    assert_eq!(verify(&before, 0, &expected, "a: 2 # edited\n---\nb: 2\n", at), Ok(()));
+    for (text, why) in [
+        ("a: '2'\n---\nb: 2\n", "a string, not a number"),
+        ("a: 2\n---\nb: 3\n", "another document changed"),
+        ("a: 2\n", "a document lost"),
+        ("a: [2\n", "not YAML"),
+    ] {
+        let err = verify(&before, 0, &expected, text, at).expect_err(why);
+        assert!(matches!(err, EditError::Unfaithful { ref field, .. } if field == "spec"), "{why}: {err:?}");
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
 
     #[test]
     fn edits_read_back_as_intended_and_touch_only_their_lines(shape in shape(), request in request()) {
