@@ -105,15 +105,7 @@ pub fn edit_spec(file_text: &str, model: &str, request: &EditRequest) -> Result<
     let layout = tree::parse(file_text)
         .map_err(|e| EditError::Unparseable { message: e.message, position: Some(e.position) })?;
     let document = find_model(&layout, model)?;
-    if let Some(at) = file_text.as_bytes().windows(2).position(|w| w[0] == b'\r' && w[1] != b'\n') {
-        // YAML reads a lone CR as a line break; edits work on LF and CRLF lines.
-        let line = file_text[..=at].matches('\n').count();
-        return Err(EditError::Unfaithful {
-            field: "(file)".to_owned(),
-            reason: "it breaks lines with a lone carriage return (`\\r`)".to_owned(),
-            position: crate::diagnostic::Position { line: u32::try_from(line).unwrap_or(u32::MAX), column: 0 },
-        });
-    }
+    check_line_breaks(file_text)?;
     let target = values
         .iter()
         .position(|doc| is_model(doc, model))
@@ -152,20 +144,7 @@ pub fn edit_spec(file_text: &str, model: &str, request: &EditRequest) -> Result<
             (format!("Roll back the canary of `{}`", shown(model)), to)
         }
         EditRequest::Promote => {
-            let canary = plan.canary(spec)?;
-            // A canary without `storageUri` served no artifacts (it is not
-            // inherited, unlike `image`): neither will the promoted model.
-            if canary.get("storageUri").is_none() && stable.get("storageUri").is_some() {
-                plan.remove_field("spec.model", stable, "storageUri")?;
-            }
-            for field in PROMOTED_FIELDS {
-                if let Some(value) = canary.get(field) {
-                    let path = format!("spec.canary.{field}");
-                    let text = value.scalar().ok_or_else(|| malformed(&path, "is not a scalar", value))?;
-                    plan.set_model_field(stable, field, &Scalar::Text(text.to_owned()), style_of(value))?;
-                }
-            }
-            plan.remove_canary(spec)?;
+            plan.promote(spec, stable)?;
             let version = from.canary.as_ref().map_or_else(|| from.stable.clone(), |(v, _)| v.clone());
             (
                 format!("Promote canary `{}` of `{}`", shown(&version), shown(model)),
@@ -237,6 +216,24 @@ impl Plan<'_> {
             None => Err(EditError::NoCanary { model: self.model.to_owned(), position: self.spec_key }),
             Some(canary) => mapping("spec.canary", Some(canary), spec),
         }
+    }
+
+    /// Moves the canary's fields into `spec.model` and removes the canary.
+    fn promote(&mut self, spec: &Item, stable: &Item) -> Result<(), EditError> {
+        let canary = self.canary(spec)?;
+        // A canary without `storageUri` served no artifacts (it is not
+        // inherited, unlike `image`): neither will the promoted model.
+        if canary.get("storageUri").is_none() && stable.get("storageUri").is_some() {
+            self.remove_field("spec.model", stable, "storageUri")?;
+        }
+        for field in PROMOTED_FIELDS {
+            if let Some(value) = canary.get(field) {
+                let path = format!("spec.canary.{field}");
+                let text = value.scalar().ok_or_else(|| malformed(&path, "is not a scalar", value))?;
+                self.set_model_field(stable, field, &Scalar::Text(text.to_owned()), style_of(value))?;
+            }
+        }
+        self.remove_canary(spec)
     }
 
     /// Sets the canary's `trafficPercent`.
@@ -366,6 +363,18 @@ impl Plan<'_> {
         self.changes.push(Change { field: "spec.canary".to_owned(), old: None, new: Some(shown_new) });
         Ok(())
     }
+}
+
+/// Refuses a file that breaks lines with a lone CR: YAML reads one as a
+/// line break, and edits work on LF and CRLF lines only.
+fn check_line_breaks(text: &str) -> Result<(), EditError> {
+    let Some(at) = text.as_bytes().windows(2).position(|w| w[0] == b'\r' && w[1] != b'\n') else { return Ok(()) };
+    let line = text[..=at].matches(['\n', '\r']).count().saturating_sub(1);
+    Err(EditError::Unfaithful {
+        field: "(file)".to_owned(),
+        reason: "it breaks lines with a lone carriage return (`\\r`)".to_owned(),
+        position: crate::diagnostic::Position { line: u32::try_from(line).unwrap_or(u32::MAX), column: 0 },
+    })
 }
 
 /// The mapping at `field` (`found`), or why it cannot be edited; `parent` places a missing one.

@@ -414,6 +414,7 @@ fn lone_carriage_returns_are_refused() {
     let err = edit_spec(input, "m", &EditRequest::Rollback { keep: false }).expect_err("lone CR");
     assert!(matches!(err, EditError::Unfaithful { ref field, .. } if field == "(file)"), "{err:?}");
     assert_eq!(err.field(), Some("(file)"));
+    assert_eq!(err.position().map(|p| p.line), Some(0));
 }
 
 #[test]
