@@ -11,6 +11,10 @@
 //! project types (`model`), merge each spec's layers and check it against
 //! the `rules`; then `render` turns each spec into objects, `patch` applies
 //! the environment's patches, and `yaml` emits them.
+//!
+//! Beside the pipeline, [`edit_spec`] (in `edit`) changes one spec file in
+//! place for the host's canary and bump commands, touching only the lines
+//! that carry the change.
 
 // Every item carries a doc comment, private ones too (`missing_docs` only
 // sees the public API, which is small). Test builds are exempt.
@@ -20,6 +24,7 @@ pub(crate) mod assemble;
 pub(crate) mod context;
 pub(crate) mod decision;
 pub(crate) mod diagnostic;
+pub(crate) mod edit;
 pub(crate) mod generator;
 pub(crate) mod manifest;
 pub(crate) mod model;
@@ -35,8 +40,10 @@ mod guest;
 pub use context::RenderContext;
 pub use decision::{Decision, Gate, Observation, OnFailure, RolloutPlan, decide};
 pub use diagnostic::{Diagnostic, Position, Severity};
+pub use edit::{Change, EditError, EditRequest, Edited, edit_spec};
 pub use generator::{Description, ModelSummary, describe, generate};
 pub use manifest::{Manifest, Rendered};
+pub use model::percent::Percent;
 pub use model::project::Reference;
 pub use model::schema::spec_schema;
 pub use source::SourceFile;
