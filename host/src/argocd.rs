@@ -172,6 +172,7 @@ fn check_apis(app: &Application, rendered: &Rendered, contents: &Quotes) -> Resu
                 .or_insert_with(|| contents.source(&m.file).map(location::backends).unwrap_or_default());
             let located = in_file.get(&m.model).copied();
             Diagnostic {
+                secrets: Vec::new(),
                 severity: Severity::Error,
                 file: Some(m.file.clone()),
                 position: located.map(|l| l.position),

@@ -24,6 +24,9 @@ pub struct Diagnostic {
     pub message: String,
     /// How to fix it.
     pub hint: Option<String>,
+    /// The character columns of the line at `position` that hold a secret
+    /// (start inclusive, end exclusive): masked wherever the line is quoted.
+    pub secrets: Vec<(u32, u32)>,
 }
 
 /// One generated object.
@@ -76,19 +79,55 @@ pub struct Project {
     pub models: Vec<ModelSummary>,
     /// Files the project refers to, which `generate` needs too.
     pub references: Vec<FileReference>,
+    /// The render parameters the plugin accepts, beside the environment.
+    pub parameters: Vec<Parameter>,
+    /// The project file's name, when the plugin reads one.
+    pub project_file: Option<String>,
+}
+
+/// A render parameter a plugin accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parameter {
+    /// Its name.
+    pub name: String,
+    /// A short title.
+    pub title: String,
+    /// One sentence on what it does.
+    pub tooltip: String,
+    /// Its kind.
+    pub kind: ParameterKind,
+}
+
+/// How a parameter takes its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParameterKind {
+    /// One string, with its default.
+    String(Option<String>),
+    /// A map passed as `<name>.<key>` parameters: the known keys and their values.
+    Map(Vec<(String, String)>),
 }
 
 /// One model of an application.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ModelSummary {
     /// `metadata.name`.
     pub name: String,
     /// The spec file.
     pub file: String,
+    /// Where the spec names the model: 0-based line and column.
+    pub position: Option<(u32, u32)>,
     /// `kserve`, `seldon` or `seldon-v2`.
     pub backend: String,
+    /// Where the spec sets its backend, when it does.
+    pub backend_position: Option<(u32, u32)>,
+    /// The stable version.
+    pub version: Option<String>,
+    /// The canary's version, if there is a canary.
+    pub canary_version: Option<String>,
     /// The canary's share of traffic, if there is a canary.
     pub canary_percent: Option<u8>,
+    /// The canary's rollout plan, if it has one.
+    pub rollout: Option<crate::rollout::Rollout>,
 }
 
 /// A file the project names (a patch file).

@@ -384,6 +384,7 @@ impl Request {
         self.problems
             .iter()
             .map(|problem| Diagnostic {
+                secrets: Vec::new(),
                 severity: Severity::Error,
                 file: None,
                 position: None,

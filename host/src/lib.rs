@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod plugin;
 pub mod private_dir;
 pub mod report;
+pub mod rollout;
 pub mod verify;
 
 /// Spec file discovery, where the golden tests look for it.

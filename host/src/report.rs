@@ -175,6 +175,7 @@ mod tests {
     #[test]
     fn caret_under_the_offending_value() {
         let d = Diagnostic {
+            secrets: Vec::new(),
             severity: Severity::Error,
             file: Some("m.yaml".into()),
             position: Some((1, 18)),
@@ -192,6 +193,7 @@ mod tests {
     #[test]
     fn github_annotations_escape_what_the_runner_unescapes() {
         let d = Diagnostic {
+            secrets: Vec::new(),
             severity: Severity::Error,
             file: Some("apps/a,b.yaml".into()),
             position: Some((3, 4)),

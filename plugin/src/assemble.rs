@@ -273,6 +273,7 @@ fn collect<'a>(
             .field(location.field);
         diagnostic.file = location.file;
         diagnostic.hint = finding.hint.map(|h| diagnostic::clip_quotes(&h));
+        diagnostic.hides_value = finding.secret;
         diagnostics.push(diagnostic);
     }
     let document = stack.spec_document().clone();

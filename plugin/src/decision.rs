@@ -9,6 +9,7 @@ pub use crate::model::rollout::OnFailure;
 use crate::render::monitoring::plan::Plan;
 pub use crate::render::monitoring::prometheus_rule::Gate;
 use crate::render::monitoring::prometheus_rule::canary_gates;
+use crate::render::monitoring::rollout::traffic;
 use crate::render::object::Target;
 
 /// A canary's rollout as its spec states it, with the gates that judge it.
@@ -26,6 +27,14 @@ pub struct RolloutPlan {
     pub on_failure: OnFailure,
     /// The alerts that watch the canary; the rollout moves only while none fires.
     pub gates: Vec<Gate>,
+    /// `PromQL`: the canary's requests over the interval; `None` when the
+    /// backend counts no requests.
+    pub requests: Option<String>,
+    /// `PromQL`: 1 while the canary's observed share of requests matches
+    /// `weight` (see [`crate::render::monitoring::rollout::traffic`]).
+    pub live: Option<String>,
+    /// The resolution at which `live` is read: the scrape interval, in milliseconds.
+    pub step_ms: u64,
 }
 
 /// What Prometheus said about a canary, for one decision.
@@ -64,21 +73,25 @@ impl RolloutPlan {
         let spec = target.spec;
         let canary = spec.spec.canary.as_ref()?;
         let rollout = canary.rollout.as_ref()?;
-        let gates = spec
-            .spec
-            .monitoring
-            .as_ref()
-            .filter(|m| m.enabled)
-            .map(|monitoring| canary_gates(&Plan::new(target, monitoring)))
-            .unwrap_or_default();
+        let weight = canary.traffic().get();
+        let steps: Vec<u8> = rollout.steps.iter().filter_map(|s| u8::try_from(*s).ok()).collect();
+        // Validation refuses a bad interval before a plan is used.
+        let interval_ms = rollout.interval.millis().unwrap_or_else(|_| parse_duration(DEFAULT_INTERVAL).unwrap_or(0));
+        let previous = steps.iter().copied().filter(|&s| s < weight).max().unwrap_or(0);
+        let monitoring = spec.spec.monitoring.as_ref().filter(|m| m.enabled);
+        let plan = monitoring.map(|monitoring| Plan::new(target, monitoring));
+        let gates = plan.as_ref().map(canary_gates).unwrap_or_default();
+        let traffic = plan.as_ref().and_then(|plan| traffic(plan, weight, previous, interval_ms));
         Some(RolloutPlan {
-            weight: canary.traffic().get(),
-            steps: rollout.steps.iter().filter_map(|s| u8::try_from(*s).ok()).collect(),
-            // Validation refuses a bad interval before a plan is used.
-            interval_ms: rollout.interval.millis().unwrap_or_else(|_| parse_duration(DEFAULT_INTERVAL).unwrap_or(0)),
+            weight,
+            steps,
+            interval_ms,
             min_requests: rollout.min_requests(),
             on_failure: rollout.on_failure(),
             gates,
+            step_ms: traffic.as_ref().map_or(30_000, |t| t.step_ms),
+            requests: traffic.as_ref().map(|t| t.requests.clone()),
+            live: traffic.map(|t| t.live),
         })
     }
 }
@@ -138,8 +151,16 @@ mod tests {
             min_requests: 100,
             on_failure,
             gates: ["CanaryErrorRateAboveStable", "CanaryLatencyAboveStable"]
-                .map(|alert| Gate { alert: alert.to_owned(), expr: "x > 1".to_owned() })
+                .map(|alert| Gate {
+                    alert: alert.to_owned(),
+                    expr: "x > 1".to_owned(),
+                    value: Some("x".to_owned()),
+                    threshold: "above 1".to_owned(),
+                })
                 .to_vec(),
+            requests: Some("r".to_owned()),
+            live: Some("l".to_owned()),
+            step_ms: 30_000,
         }
     }
 
@@ -239,6 +260,20 @@ spec:
         let plan = description.models[0].rollout.clone().expect("a rollout");
         assert_eq!((plan.weight, plan.steps.clone(), plan.interval_ms), (5, vec![5, 25, 50], 30 * 60_000));
         assert_eq!((plan.min_requests, plan.on_failure), (100, OnFailure::Hold));
+        // The simple comparisons show their value; the canary-vs-stable ones (`A > k * B and ...`) have none.
+        let values: Vec<Option<&str>> = plan.gates.iter().map(|g| g.value.as_deref()).collect();
+        assert!(values[0].is_some_and(|v| v.starts_with("(") && !v.contains(" > ")), "{values:?}");
+        assert!(values[1].is_some_and(|v| !v.contains(" > ")), "{values:?}");
+        assert_eq!(plan.gates[1].threshold, "fraud v7.1.0 (canary): more than 0.5% of requests fail");
+        let requests = plan.requests.clone().expect("Seldon's executor counts requests");
+        assert!(
+            requests.contains("[1800s]") && requests.ends_with(" * 1800") && requests.contains("v7.1.0"),
+            "{requests}"
+        );
+        let live = plan.live.clone().expect("a share query");
+        // The first step is live once the share is past half of it.
+        assert!(live.ends_with(" >= bool 0.025") && live.contains("[120s]"), "{live}");
+        assert_eq!(plan.step_ms, 30_000);
         let gates: Vec<(String, String)> = plan.gates.into_iter().map(|g| (g.alert, g.expr)).collect();
         let names: Vec<&str> = gates.iter().map(|(a, _)| a.as_str()).collect();
         assert_eq!(

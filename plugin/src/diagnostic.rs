@@ -45,6 +45,14 @@ pub struct Diagnostic {
     pub message: String,
     /// How to fix it.
     pub hint: Option<String>,
+    /// The parts of the line at `position` that hold a secret, as 0-based
+    /// character columns (start inclusive, end exclusive), for a host that
+    /// quotes the line to mask. Filled by [`locate_secrets`].
+    pub secrets: Vec<(u32, u32)>,
+    /// Whether the node at `position` is a secret whatever it looks like
+    /// (a value under a variable named for one): its line is masked from
+    /// there to its end.
+    pub hides_value: bool,
 }
 
 impl Diagnostic {
@@ -54,7 +62,16 @@ impl Diagnostic {
     /// scalar does not flood the terminal or the Argo CD UI.
     pub fn error(message: impl Into<String>) -> Self {
         let message = clip_quotes(&message.into());
-        Self { severity: Severity::Error, file: None, position: None, field: None, message, hint: None }
+        Self {
+            severity: Severity::Error,
+            file: None,
+            position: None,
+            field: None,
+            message,
+            hint: None,
+            secrets: Vec::new(),
+            hides_value: false,
+        }
     }
 
     /// A warning with only a message; locate it with the builder methods.
@@ -93,6 +110,30 @@ impl Diagnostic {
     /// Whether this diagnostic fails the render.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+}
+
+/// Fills each diagnostic's [`Diagnostic::secrets`] from the line it points
+/// at: the credentials found there (a URL's `user:password@`, a token of a
+/// known format) and, for a diagnostic about a secret value, the rest of
+/// the line from the value on. A plugin never quotes a secret itself; this
+/// keeps a host that quotes the source line from doing it either.
+pub fn locate_secrets(diagnostics: &mut [Diagnostic], sources: &[crate::source::SourceFile]) {
+    for diagnostic in diagnostics {
+        let (Some(file), Some(position)) = (&diagnostic.file, diagnostic.position) else { continue };
+        let Some(source) = sources.iter().find(|s| &s.path == file) else { continue };
+        let Ok(text) = std::str::from_utf8(&source.contents) else { continue };
+        let Some(line) = text.split('\n').nth(position.line as usize) else { continue };
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let column = |byte: usize| u32::try_from(line[..byte].chars().count()).unwrap_or(u32::MAX);
+        let mut spans: Vec<(u32, u32)> =
+            crate::rules::secret::spans(line).into_iter().map(|r| (column(r.start), column(r.end))).collect();
+        if diagnostic.hides_value {
+            spans.push((position.column, column(line.len())));
+        }
+        spans.sort_unstable();
+        spans.dedup();
+        diagnostic.secrets = spans;
     }
 }
 

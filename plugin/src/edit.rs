@@ -26,8 +26,11 @@ use scalar::{Context, Scalar};
 use splice::{NewValue, Source, Splice};
 use tree::{Item, Shape};
 
+use crate::context::RenderContext;
+use crate::diagnostic::Diagnostic;
 use crate::model::percent::Percent;
 use crate::model::spec::{API_GROUP_PREFIX, KIND};
+use crate::source::SourceFile;
 use crate::yaml::node::Node;
 use crate::yaml::stream::parse_stream;
 
@@ -96,6 +99,60 @@ pub struct Edited {
     pub changes: Vec<Change>,
     /// A suggested commit message, ending with `Modelgen-*` git trailers.
     pub message: String,
+}
+
+/// One file's new contents, for the application-level [`edit`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EditedFile {
+    /// The file that changed.
+    pub file: String,
+    /// The edit.
+    pub edited: Edited,
+}
+
+/// Applies `request` to the model named `model` in the application
+/// `sources`, as configured for `context`: in the spec file that defines it.
+/// The application must describe cleanly first (an edit of a broken
+/// application would hide its errors); a refusal is a diagnostic at the
+/// field, and nothing changes.
+pub fn edit(
+    sources: &[SourceFile],
+    context: &RenderContext,
+    model: &str,
+    request: &EditRequest,
+) -> Result<EditedFile, Vec<Diagnostic>> {
+    let description = crate::generator::describe(sources, context)?;
+    let Some(summary) = description.models.iter().find(|m| m.name == model) else {
+        let known: Vec<String> = description.models.iter().map(|m| format!("`{}`", shown(&m.name))).collect();
+        let hint = if known.is_empty() {
+            "the application defines no model".to_owned()
+        } else {
+            format!("the models are {}", known.join(", "))
+        };
+        return Err(vec![
+            Diagnostic::error(format!("no model named `{}` in this application", shown(model))).hint(hint),
+        ]);
+    };
+    let file = summary.file.clone();
+    let at = |error: &EditError| {
+        let mut diagnostic = Diagnostic::error(error.to_string()).in_file(file.clone()).at(error.position());
+        if let Some(field) = error.field() {
+            diagnostic = diagnostic.field(field.to_owned());
+        }
+        diagnostic
+    };
+    let source = sources
+        .iter()
+        .find(|s| s.path == file)
+        .ok_or_else(|| vec![Diagnostic::error(format!("the file `{file}` was not passed"))])?;
+    let text = std::str::from_utf8(&source.contents)
+        .map_err(|_| vec![Diagnostic::error("the file is not UTF-8").in_file(file.clone())])?;
+    let edited = edit_spec(text, model, request).map_err(|e| {
+        let mut diagnostics = vec![at(&e)];
+        crate::diagnostic::locate_secrets(&mut diagnostics, sources);
+        diagnostics
+    })?;
+    Ok(EditedFile { file, edited })
 }
 
 /// Applies `request` to the `ModelDeployment` named `model` in `file_text`.

@@ -6,10 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::assemble::parameters::{self, Parameter};
 use crate::assemble::{self, Found};
 use crate::context::RenderContext;
 use crate::decision::RolloutPlan;
-use crate::diagnostic::{self, Diagnostic};
+use crate::diagnostic::{self, Diagnostic, Position};
 use crate::manifest::{Manifest, Rendered};
 use crate::model::project::{Loaded, Reference};
 use crate::patch;
@@ -24,6 +25,16 @@ use crate::yaml::stream as yaml;
 /// Every problem in every file is reported (not only the first); any error
 /// means no manifests at all.
 pub fn generate(sources: &[SourceFile], context: &RenderContext) -> Result<Rendered, Vec<Diagnostic>> {
+    let mut result = render_all(sources, context);
+    match &mut result {
+        Ok(rendered) => diagnostic::locate_secrets(&mut rendered.warnings, sources),
+        Err(diagnostics) => diagnostic::locate_secrets(diagnostics, sources),
+    }
+    result
+}
+
+/// [`generate`], before the secrets on the diagnostics' lines are located.
+fn render_all(sources: &[SourceFile], context: &RenderContext) -> Result<Rendered, Vec<Diagnostic>> {
     let app = assemble::assemble(sources, context)?;
     let mut diagnostics = app.warnings;
     let mut objects = Vec::new();
@@ -55,26 +66,44 @@ pub fn generate(sources: &[SourceFile], context: &RenderContext) -> Result<Rende
 
 /// What an application holds, for `context`, without rendering it.
 pub fn describe(sources: &[SourceFile], context: &RenderContext) -> Result<Description, Vec<Diagnostic>> {
-    let app = assemble::assemble(sources, context)?;
+    let app = assemble::assemble(sources, context).map_err(|mut diagnostics| {
+        diagnostic::locate_secrets(&mut diagnostics, sources);
+        diagnostics
+    })?;
     let environments =
         app.project.as_ref().map(|p| p.project.environments.keys().cloned().collect()).unwrap_or_default();
-    let models = app
+    let models: Vec<ModelSummary> = app
         .found
         .iter()
-        .map(|f| ModelSummary {
-            name: f.spec.metadata.name.clone(),
-            file: f.file.to_owned(),
-            backend: f.spec.spec.backend.as_str().to_owned(),
-            canary_percent: f.spec.spec.canary.as_ref().map(|c| c.traffic().get()),
-            rollout: RolloutPlan::of(&Target {
-                spec: &f.spec,
-                source: f.file,
-                namespace: f.spec.metadata.namespace.as_deref().or(context.namespace.as_deref()),
-            }),
+        .map(|f| {
+            let canary = f.spec.spec.canary.as_ref();
+            ModelSummary {
+                name: f.spec.metadata.name.clone(),
+                file: f.file.to_owned(),
+                position: Some(f.document.position_of(&FieldPath::parse("metadata.name"))),
+                backend: f.spec.spec.backend.as_str().to_owned(),
+                // As written in this file: a backend from the project file is not here.
+                backend_position: f.document.at(&FieldPath::parse("spec.backend")).map(|node| node.position),
+                version: Some(f.spec.spec.model.version.clone()),
+                canary_version: canary.map(|c| c.version.clone()),
+                canary_percent: canary.map(|c| c.traffic().get()),
+                rollout: RolloutPlan::of(&Target {
+                    spec: &f.spec,
+                    source: f.file,
+                    namespace: f.spec.metadata.namespace.as_deref().or(context.namespace.as_deref()),
+                }),
+            }
         })
         .collect();
     let references = app.project.as_ref().map(Loaded::references).unwrap_or_default();
-    Ok(Description { environments, models, references })
+    let parameters = parameters::announced(models.iter().filter_map(|m| Some((m.name.as_str(), m.canary_percent?))));
+    Ok(Description {
+        environments,
+        models,
+        references,
+        parameters,
+        project_file: Some(crate::model::project::FILE.to_owned()),
+    })
 }
 
 /// What an application holds (see [`describe`]).
@@ -86,6 +115,10 @@ pub struct Description {
     pub models: Vec<ModelSummary>,
     /// Files the project refers to, which the host must pass along.
     pub references: Vec<Reference>,
+    /// The render parameters this application accepts, beside the environment.
+    pub parameters: Vec<Parameter>,
+    /// The project file's name, which a host passes along with the specs.
+    pub project_file: Option<String>,
 }
 
 /// One model, as [`describe`] sees it.
@@ -95,8 +128,16 @@ pub struct ModelSummary {
     pub name: String,
     /// The file that defines it.
     pub file: String,
+    /// Where its `metadata.name` is.
+    pub position: Option<Position>,
     /// The backend's name.
     pub backend: String,
+    /// Where `spec.backend` is, when the spec sets it.
+    pub backend_position: Option<Position>,
+    /// The stable model's version.
+    pub version: Option<String>,
+    /// The canary's version.
+    pub canary_version: Option<String>,
     /// Its canary's share of traffic.
     pub canary_percent: Option<u8>,
     /// Its canary's rollout plan and gates, when the canary has one.

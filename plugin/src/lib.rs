@@ -37,10 +37,11 @@ pub(crate) mod yaml;
 #[cfg(target_arch = "wasm32")]
 mod guest;
 
+pub use assemble::parameters::{Parameter, ParameterKind};
 pub use context::RenderContext;
 pub use decision::{Decision, Gate, Observation, OnFailure, RolloutPlan, decide};
 pub use diagnostic::{Diagnostic, Position, Severity};
-pub use edit::{Change, EditError, EditRequest, Edited, edit_spec};
+pub use edit::{Change, EditError, EditRequest, Edited, EditedFile, edit, edit_spec};
 pub use generator::{Description, ModelSummary, describe, generate};
 pub use manifest::{Manifest, Rendered};
 pub use model::percent::Percent;

@@ -39,6 +39,7 @@ pub fn files(
             Ok(Some(file)) => files.push(file),
             Ok(None) => {} // The plugin reports a missing file where it is named.
             Err(e) => refused.push(Diagnostic {
+                secrets: Vec::new(),
                 severity: Severity::Error,
                 file: Some(reference.referrer),
                 position: reference.position,

@@ -9,7 +9,7 @@ use wasmtime::component::Component;
 /// The interface a plugin must export.
 pub const INTERFACE: &str = "modelgen:generator/generator";
 /// The contract version (the WIT package version) this host was built against.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 /// Why a component is not a plugin this host can run.
 #[derive(Debug, thiserror::Error)]

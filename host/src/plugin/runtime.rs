@@ -30,8 +30,12 @@ use crate::escape;
 use super::cache::{self, CompileCache};
 use super::component::{Wasm, deserialize_prebuilt};
 use super::contract::{self, CONTRACT_VERSION, INTERFACE};
-use crate::diagnostic::{Diagnostic, FileReference, Manifest, ModelSummary, PluginInfo, Project, Rendered, Severity};
+use crate::diagnostic::{
+    Diagnostic, FileReference, Manifest, ModelSummary, Parameter, ParameterKind, PluginInfo, Project, Rendered,
+    Severity,
+};
 use crate::input::source::SourceFile;
+use crate::rollout::{Change, Decision, EditAction, Edited, Gate, Observation, OnFailure, Rollout};
 
 mod bindings {
     //! Bindings generated from `wit/generator.wit`.
@@ -429,16 +433,7 @@ impl Runtime {
         Ok(match result {
             Ok(project) => Reply::Accepted(Project {
                 environments: project.environments,
-                models: project
-                    .models
-                    .into_iter()
-                    .map(|m| ModelSummary {
-                        name: m.name,
-                        file: m.file,
-                        backend: m.backend,
-                        canary_percent: m.canary_percent,
-                    })
-                    .collect(),
+                models: project.models.into_iter().map(model_summary).collect(),
                 references: project
                     .references
                     .into_iter()
@@ -448,8 +443,102 @@ impl Runtime {
                         position: r.position.map(|p| (p.line, p.column)),
                     })
                     .collect(),
+                parameters: project.parameters.into_iter().map(parameter).collect(),
+                project_file: project.project_file,
             }),
             Err(diagnostics) => Reply::Refused(diagnostics.into_iter().map(diagnostic).collect()),
+        })
+    }
+
+    /// Applies `action` to the model named `model` in the application
+    /// `sources`: one file's new contents, which the caller renders before
+    /// it writes anything.
+    ///
+    /// # Errors
+    /// As for [`Self::generate`].
+    pub fn edit(
+        &self,
+        sources: Vec<SourceFile>,
+        context: &RenderContext,
+        model: &str,
+        action: &EditAction,
+    ) -> Result<Reply<Edited>, Error> {
+        let (mut store, plugin) = self.instantiate(input_bytes(&sources))?;
+        let (sources, context) = wit_input(sources, context);
+        let action = match action {
+            EditAction::SetCanaryWeight(weight) => wit::EditAction::SetCanaryWeight(*weight),
+            EditAction::Promote => wit::EditAction::Promote,
+            EditAction::Rollback(keep) => wit::EditAction::Rollback(*keep),
+            EditAction::Bump(bump) => wit::EditAction::Bump(wit::Bump {
+                version: bump.version.clone(),
+                storage_uri: bump.storage_uri.clone(),
+                image: bump.image.clone(),
+                canary: bump.canary,
+            }),
+        };
+        let result = plugin
+            .modelgen_generator_generator()
+            .call_edit(&mut store, &sources, &context, model, &action)
+            .map_err(|e| Self::explain(&store, e))?;
+        Ok(match result {
+            Ok(edited) => Reply::Accepted(Edited {
+                file: edited.file,
+                contents: edited.contents,
+                changes: edited
+                    .changes
+                    .into_iter()
+                    .map(|c| Change { field: c.field, old: c.old, new: c.new })
+                    .collect(),
+                message: edited.message,
+            }),
+            Err(diagnostics) => Reply::Refused(diagnostics.into_iter().map(diagnostic).collect()),
+        })
+    }
+
+    /// The next move of `rollout`, given `observed`.
+    ///
+    /// # Errors
+    /// When the plugin fails.
+    pub fn decide(&self, rollout: &Rollout, observed: &Observation) -> Result<Decision, Error> {
+        let (mut store, plugin) = self.instantiate(0)?;
+        let rollout = wit::Rollout {
+            weight: rollout.weight,
+            steps: rollout.steps.clone(),
+            interval_ms: rollout.interval_ms,
+            min_requests: rollout.min_requests,
+            on_failure: match rollout.on_failure {
+                OnFailure::Rollback => wit::OnFailure::Rollback,
+                OnFailure::Hold => wit::OnFailure::Hold,
+            },
+            gates: rollout
+                .gates
+                .iter()
+                .map(|g| wit::Gate {
+                    alert: g.alert.clone(),
+                    expr: g.expr.clone(),
+                    value: g.value.clone(),
+                    threshold: g.threshold.clone(),
+                })
+                .collect(),
+            requests: rollout.requests.clone(),
+            live: rollout.live.clone(),
+            step_ms: rollout.step_ms,
+        };
+        let observed = wit::Observation {
+            gates: observed.gates.clone(),
+            canary_requests: observed.canary_requests,
+            weight_live_ms: observed.weight_live_ms,
+        };
+        let decision = plugin
+            .modelgen_generator_generator()
+            .call_decide(&mut store, &rollout, &observed)
+            .map_err(|e| Self::explain(&store, e))?;
+        Ok(match decision {
+            wit::Decision::Advance(weight) => Decision::Advance(weight),
+            wit::Decision::Promote => Decision::Promote,
+            wit::Decision::Rollback(gate) => Decision::Rollback(gate),
+            wit::Decision::Hold(why) => Decision::Hold(why),
+            wit::Decision::Wait(ms) => Decision::Wait(ms),
         })
     }
 
@@ -518,6 +607,49 @@ fn ticker(engine: &Engine) -> mpsc::Sender<()> {
     stop
 }
 
+fn model_summary(m: wit::ModelSummary) -> ModelSummary {
+    ModelSummary {
+        name: m.name,
+        file: m.file,
+        position: m.position.map(|p| (p.line, p.column)),
+        backend: m.backend,
+        backend_position: m.backend_position.map(|p| (p.line, p.column)),
+        version: m.version,
+        canary_version: m.canary_version,
+        canary_percent: m.canary_percent,
+        rollout: m.rollout.map(|r| Rollout {
+            weight: r.weight,
+            steps: r.steps,
+            interval_ms: r.interval_ms,
+            min_requests: r.min_requests,
+            on_failure: match r.on_failure {
+                wit::OnFailure::Rollback => OnFailure::Rollback,
+                wit::OnFailure::Hold => OnFailure::Hold,
+            },
+            gates: r
+                .gates
+                .into_iter()
+                .map(|g| Gate { alert: g.alert, expr: g.expr, value: g.value, threshold: g.threshold })
+                .collect(),
+            requests: r.requests,
+            live: r.live,
+            step_ms: r.step_ms,
+        }),
+    }
+}
+
+fn parameter(p: wit::Parameter) -> Parameter {
+    Parameter {
+        name: p.name,
+        title: p.title,
+        tooltip: p.tooltip,
+        kind: match p.kind {
+            wit::ParameterKind::String(default) => ParameterKind::String(default),
+            wit::ParameterKind::Map(entries) => ParameterKind::Map(entries),
+        },
+    }
+}
+
 fn diagnostic(d: wit::Diagnostic) -> Diagnostic {
     Diagnostic {
         severity: match d.severity {
@@ -529,6 +661,7 @@ fn diagnostic(d: wit::Diagnostic) -> Diagnostic {
         field: d.field,
         message: d.message,
         hint: d.hint,
+        secrets: d.secrets,
     }
 }
 

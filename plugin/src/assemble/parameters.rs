@@ -10,6 +10,43 @@ use crate::rules::k8s;
 /// The render parameter that sets a model's canary weight: `canary-weight.<model>`.
 pub const CANARY_WEIGHT: &str = "canary-weight.";
 
+/// A render parameter the plugin accepts, for hosts that announce them (Argo CD's UI).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parameter {
+    /// Its name.
+    pub name: String,
+    /// A short title.
+    pub title: String,
+    /// One sentence on what it does.
+    pub tooltip: String,
+    /// Its kind.
+    pub kind: ParameterKind,
+}
+
+/// How a parameter takes its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParameterKind {
+    /// One string, with its default.
+    String(Option<String>),
+    /// A map, each entry passed as `<name>.<key>`: the keys a user may set, with their current values.
+    Map(Vec<(String, String)>),
+}
+
+/// The parameters an application accepts: `canary-weight`, a map from each
+/// model with a canary to its weight as configured.
+pub fn announced(models: &[crate::ModelSummary]) -> Vec<Parameter> {
+    let weights =
+        models.iter().filter_map(|m| m.canary_percent.map(|percent| (m.name.clone(), percent.to_string()))).collect();
+    vec![Parameter {
+        name: CANARY_WEIGHT.trim_end_matches('.').to_owned(),
+        title: "Canary weight (%)".to_owned(),
+        tooltip:
+            "Percent of traffic each model's canary gets, 0 to 100. Defaults to the spec's spec.canary.trafficPercent."
+                .to_owned(),
+        kind: ParameterKind::Map(weights),
+    }]
+}
+
 /// Checks the context; returns its diagnostics and the canary weights it sets, by model.
 pub fn check_context(context: &RenderContext) -> (Vec<Diagnostic>, BTreeMap<String, Percent>) {
     let mut diagnostics = Vec::new();

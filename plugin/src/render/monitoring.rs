@@ -15,6 +15,7 @@ pub(crate) mod plan;
 pub(crate) mod pod_monitor;
 pub(crate) mod prometheus_rule;
 pub(crate) mod promql;
+pub(crate) mod rollout;
 pub(crate) mod source;
 
 use serde_json::Value;

@@ -21,6 +21,8 @@ pub struct Finding {
     pub hint: Option<String>,
     /// Whether the problem is the mapping key itself rather than its value.
     pub on_key: bool,
+    /// Whether the value is a secret: a host that quotes its line masks it.
+    pub secret: bool,
 }
 
 /// The findings of one spec's check, as the rules add them.
@@ -38,12 +40,28 @@ impl Findings {
 
     /// A finding about the field at `path`.
     pub fn push(&mut self, severity: Severity, path: FieldPath, message: String, hint: Option<&str>) {
-        self.list.push(Finding { severity, path, message, hint: hint.map(str::to_owned), on_key: false });
+        self.list.push(Finding {
+            severity,
+            path,
+            message,
+            hint: hint.map(str::to_owned),
+            on_key: false,
+            secret: false,
+        });
+    }
+
+    /// An error about a value that is a secret (whatever it looks like), so
+    /// that no quoted source line shows it.
+    pub fn secret(&mut self, path: FieldPath, message: String, hint: &str) {
+        self.push(Severity::Error, path, message, Some(hint));
+        if let Some(last) = self.list.last_mut() {
+            last.secret = true;
+        }
     }
 
     /// An error about the mapping key at `path` itself (an invalid label key), not its value.
     pub fn key_error(&mut self, path: FieldPath, message: String) {
-        self.list.push(Finding { severity: Severity::Error, path, message, hint: None, on_key: true });
+        self.list.push(Finding { severity: Severity::Error, path, message, hint: None, on_key: true, secret: false });
     }
 
     /// An error that a backend rule causes; the hint cites the rule.

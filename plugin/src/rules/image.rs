@@ -206,11 +206,10 @@ fn check_env(s: &Spec, found: &mut Findings) {
         }
         if let Some(why) = credential(Some(&var.name), &var.value) {
             // Never echo the value.
-            found.push(
-                Severity::Error,
+            found.secret(
                 at.key("value"),
                 format!("the variable `{}` holds a credential ({why}); it would be stored in Git and in the cluster in clear text", var.name),
-                Some("put it in a Secret and reference it with `envFrom: [{secret: NAME}]`"),
+                "put it in a Secret and reference it with `envFrom: [{secret: NAME}]`",
             );
         }
     }

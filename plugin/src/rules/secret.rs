@@ -85,6 +85,25 @@ pub fn credential(name: Option<&str>, value: &str) -> Option<Credential> {
     (word || pair).then_some(Credential::SecretName)
 }
 
+/// The byte ranges of `line` that hold a credential found by its value: a
+/// URL's user information and tokens of known formats (a value under a
+/// secret-named variable is not found here: its diagnostic says so).
+pub fn spans(line: &str) -> Vec<std::ops::Range<usize>> {
+    let mut found = Vec::new();
+    for (at, separator) in line.match_indices("://") {
+        let start = at + separator.len();
+        let rest = &line[start..];
+        let authority_end = rest.find(['/', '?', '#', ' ', '"', '\'', ',', '}', ']']).unwrap_or(rest.len());
+        if let Some(user_end) = rest[..authority_end].rfind('@').filter(|&end| end > 0) {
+            found.push(start..start + user_end);
+        }
+    }
+    for (pattern, _) in TOKENS.iter() {
+        found.extend(pattern.find_iter(line).filter(|m| !is_placeholder(m.as_str())).map(|m| m.range()));
+    }
+    found
+}
+
 /// Documentation's stand-ins (`hf_xxxx…`) repeat a few characters; real tokens do not.
 fn is_placeholder(token: &str) -> bool {
     token.chars().collect::<std::collections::BTreeSet<_>>().len() <= 6

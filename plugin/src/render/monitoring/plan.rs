@@ -76,6 +76,11 @@ impl<'a> Plan<'a> {
         selector(&matchers)
     }
 
+    /// The scrape interval, in milliseconds (validated before a plan is used).
+    pub fn scrape_interval_ms(&self) -> u64 {
+        crate::model::monitoring::parse_duration(self.monitoring.scrape.interval()).unwrap_or(30_000)
+    }
+
     /// Whether the backend's metrics give request rates and latencies.
     pub fn requests_available(&self) -> bool {
         self.source.requests_missing().is_none()

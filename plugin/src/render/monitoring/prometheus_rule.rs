@@ -44,6 +44,11 @@ pub struct Gate {
     pub alert: String,
     /// Its `PromQL` expression: the gate fails while it returns a series.
     pub expr: String,
+    /// The value it compares (the left side of its one comparison), on the
+    /// raw metrics too; `None` when the expression is not one comparison.
+    pub value: Option<String>,
+    /// The threshold in words: the alert's `summary`.
+    pub threshold: String,
 }
 
 /// The canary's gates: the alerting rules that watch the canary (alone, or
@@ -62,12 +67,48 @@ pub fn canary_gates(plan: &Plan<'_>) -> Vec<Gate> {
         .iter()
         .filter(|rule| rule["labels"]["variant"] == Variant::Canary.as_str())
         .filter_map(|rule| {
+            let expr = rule["expr"].as_str()?;
             Some(Gate {
                 alert: rule["alert"].as_str()?.to_owned(),
-                expr: on_raw_metrics(rule["expr"].as_str()?, &recording, &all),
+                expr: on_raw_metrics(expr, &recording, &all),
+                value: compared(expr).map(|lhs| on_raw_metrics(lhs, &recording, &all)),
+                threshold: rule["annotations"]["summary"].as_str().unwrap_or_default().to_owned(),
             })
         })
         .collect()
+}
+
+/// The left side of `expr` when `expr` is one comparison (`A > B`, outside
+/// parentheses and strings) with no set operator or `bool` beside it.
+fn compared(expr: &str) -> Option<&str> {
+    let mut depth = 0_i32;
+    let mut quoted = false;
+    let mut escaped = false;
+    let mut comparison = None;
+    for (i, b) in expr.bytes().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            _ if quoted => {}
+            b'(' | b'{' | b'[' => depth += 1,
+            b')' | b'}' | b']' => depth -= 1,
+            b'>' | b'<' if depth == 0 => {
+                if comparison.replace(i).is_some() {
+                    return None;
+                }
+            }
+            b' ' if depth == 0 => {
+                let word = expr[i + 1..].split(' ').next().unwrap_or_default().to_ascii_lowercase();
+                if ["and", "or", "unless", "bool"].contains(&word.as_str()) {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+    }
+    let at = comparison?;
+    Some(expr[..at].trim_end())
 }
 
 /// `expr` with every recorded series replaced by its recording rule's

@@ -30,7 +30,12 @@ pub const MAX_INTERVAL_MS: u64 = 75_000;
 
 /// `sum by (namespace, model, version) (rate(<metric>{<selector>}[5m]))`.
 pub fn rate_by_version(metric: &str, selector: &str) -> String {
-    format!("sum by (namespace, model, version) (rate({metric}{selector}[{WINDOW}]))")
+    rate_by_version_over(metric, selector, WINDOW)
+}
+
+/// [`rate_by_version`] over another window (a rollout's interval).
+pub fn rate_by_version_over(metric: &str, selector: &str, window: &str) -> String {
+    format!("sum by (namespace, model, version) (rate({metric}{selector}[{window}]))")
 }
 
 /// `histogram_quantile` over a histogram's buckets, per version.

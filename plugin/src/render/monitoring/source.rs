@@ -1,6 +1,8 @@
 //! Where each backend's request metrics come from, what they cannot tell, and the `PromQL` that reads them.
 
-use super::promql::{ROLE_LABEL, and, quantile_by_version, quote, rate_by_version, regex_escape};
+use super::promql::{
+    ROLE_LABEL, WINDOW, and, quantile_by_version, quote, rate_by_version, rate_by_version_over, regex_escape,
+};
 use crate::model::spec::{Backend, DeploymentMode, ModelFormat, Spec};
 use crate::render::seldon_v2;
 use crate::rules::backend::kserve_llm::PREFILL_ROLE;
@@ -89,20 +91,27 @@ impl Source {
 
     /// Requests per second, per version, of the series `selector` picks.
     pub fn requests(self, selector: &str) -> Option<String> {
+        self.requests_over(selector, WINDOW)
+    }
+
+    /// [`Source::requests`], averaged over `window` (a rollout's interval,
+    /// or a short window that follows a weight change quickly).
+    pub fn requests_over(self, selector: &str, window: &str) -> Option<String> {
+        let rate = |metric: &str, selector: &str| rate_by_version_over(metric, selector, window);
         Some(match self {
             // Knative up to 1.18 (OpenCensus) and from 1.20 (OpenTelemetry) name the same count differently.
             Source::QueueProxy => format!(
                 "{} or {}",
-                rate_by_version("revision_app_request_count", selector),
-                rate_by_version("kn_serving_invocation_duration_seconds_count", selector)
+                rate("revision_app_request_count", selector),
+                rate("kn_serving_invocation_duration_seconds_count", selector)
             ),
-            Source::KservePython => rate_by_version("request_predict_seconds_count", selector),
+            Source::KservePython => rate("request_predict_seconds_count", selector),
             Source::KserveOther => return None,
             Source::SeldonExecutor { protocol } => {
-                rate_by_version("seldon_api_executor_server_requests_seconds_count", &predictions(selector, protocol))
+                rate("seldon_api_executor_server_requests_seconds_count", &predictions(selector, protocol))
             }
-            Source::SeldonAgent => rate_by_version("seldon_model_infer_total", selector),
-            Source::Vllm => rate_by_version(REQUEST_SUCCESS, &serving(selector)),
+            Source::SeldonAgent => rate("seldon_model_infer_total", selector),
+            Source::Vllm => rate(REQUEST_SUCCESS, &serving(selector)),
         })
     }
 
