@@ -262,7 +262,7 @@ spec:
         assert_eq!((plan.min_requests, plan.on_failure), (100, OnFailure::Hold));
         // The simple comparisons show their value; the canary-vs-stable ones (`A > k * B and ...`) have none.
         let values: Vec<Option<&str>> = plan.gates.iter().map(|g| g.value.as_deref()).collect();
-        assert!(values[0].is_some_and(|v| v.starts_with("(") && !v.contains(" > ")), "{values:?}");
+        assert!(values[0].is_some_and(|v| v.starts_with('(') && !v.contains(" > ")), "{values:?}");
         assert!(values[1].is_some_and(|v| !v.contains(" > ")), "{values:?}");
         assert_eq!(plan.gates[1].threshold, "fraud v7.1.0 (canary): more than 0.5% of requests fail");
         let requests = plan.requests.clone().expect("Seldon's executor counts requests");

@@ -45,13 +45,9 @@ pub struct Diagnostic {
     pub message: String,
     /// How to fix it.
     pub hint: Option<String>,
-    /// The parts of the line at `position` that hold a secret, as 0-based
-    /// character columns (start inclusive, end exclusive), for a host that
-    /// quotes the line to mask. Filled by [`locate_secrets`].
-    pub secrets: Vec<(u32, u32)>,
-    /// Whether the node at `position` is a secret whatever it looks like
-    /// (a value under a variable named for one): its line is masked from
-    /// there to its end.
+    /// Whether the value at `position` is a secret whatever it looks like
+    /// (a value under a variable named for one): a host that quotes its
+    /// line masks it from there to the end of the line (see [`secret_columns`]).
     pub hides_value: bool,
 }
 
@@ -69,7 +65,6 @@ impl Diagnostic {
             field: None,
             message,
             hint: None,
-            secrets: Vec::new(),
             hides_value: false,
         }
     }
@@ -113,28 +108,27 @@ impl Diagnostic {
     }
 }
 
-/// Fills each diagnostic's [`Diagnostic::secrets`] from the line it points
-/// at: the credentials found there (a URL's `user:password@`, a token of a
-/// known format) and, for a diagnostic about a secret value, the rest of
-/// the line from the value on. A plugin never quotes a secret itself; this
-/// keeps a host that quotes the source line from doing it either.
-pub fn locate_secrets(diagnostics: &mut [Diagnostic], sources: &[crate::source::SourceFile]) {
-    for diagnostic in diagnostics {
-        let (Some(file), Some(position)) = (&diagnostic.file, diagnostic.position) else { continue };
-        let Some(source) = sources.iter().find(|s| &s.path == file) else { continue };
-        let Ok(text) = std::str::from_utf8(&source.contents) else { continue };
-        let Some(line) = text.split('\n').nth(position.line as usize) else { continue };
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        let column = |byte: usize| u32::try_from(line[..byte].chars().count()).unwrap_or(u32::MAX);
-        let mut spans: Vec<(u32, u32)> =
-            crate::rules::secret::spans(line).into_iter().map(|r| (column(r.start), column(r.end))).collect();
-        if diagnostic.hides_value {
-            spans.push((position.column, column(line.len())));
-        }
-        spans.sort_unstable();
-        spans.dedup();
-        diagnostic.secrets = spans;
+/// The parts of the line `diagnostic` points at that hold a secret, as
+/// 0-based character columns (start inclusive, end exclusive): the
+/// credentials found there (a URL's `user:password@`, a token of a known
+/// format) and, for a diagnostic about a secret value, the rest of the line
+/// from the value on. A plugin never quotes a secret itself; this keeps a
+/// host that quotes the source line from doing it either.
+pub fn secret_columns(diagnostic: &Diagnostic, sources: &[crate::source::SourceFile]) -> Vec<(u32, u32)> {
+    let (Some(file), Some(position)) = (&diagnostic.file, diagnostic.position) else { return Vec::new() };
+    let Some(source) = sources.iter().find(|s| &s.path == file) else { return Vec::new() };
+    let Ok(text) = std::str::from_utf8(&source.contents) else { return Vec::new() };
+    let Some(line) = text.split('\n').nth(position.line as usize) else { return Vec::new() };
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let column = |byte: usize| u32::try_from(line[..byte].chars().count()).unwrap_or(u32::MAX);
+    let mut spans: Vec<(u32, u32)> =
+        crate::rules::secret::spans(line).into_iter().map(|r| (column(r.start), column(r.end))).collect();
+    if diagnostic.hides_value {
+        spans.push((position.column, column(line.len())));
     }
+    spans.sort_unstable();
+    spans.dedup();
+    spans
 }
 
 /// "did you mean `storageUri`?" for a near miss of one of `expected` (a case slip, one or two typos).

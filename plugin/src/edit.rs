@@ -147,11 +147,7 @@ pub fn edit(
         .ok_or_else(|| vec![Diagnostic::error(format!("the file `{file}` was not passed"))])?;
     let text = std::str::from_utf8(&source.contents)
         .map_err(|_| vec![Diagnostic::error("the file is not UTF-8").in_file(file.clone())])?;
-    let edited = edit_spec(text, model, request).map_err(|e| {
-        let mut diagnostics = vec![at(&e)];
-        crate::diagnostic::locate_secrets(&mut diagnostics, sources);
-        diagnostics
-    })?;
+    let edited = edit_spec(text, model, request).map_err(|e| vec![at(&e)])?;
     Ok(EditedFile { file, edited })
 }
 

@@ -25,16 +25,6 @@ use crate::yaml::stream as yaml;
 /// Every problem in every file is reported (not only the first); any error
 /// means no manifests at all.
 pub fn generate(sources: &[SourceFile], context: &RenderContext) -> Result<Rendered, Vec<Diagnostic>> {
-    let mut result = render_all(sources, context);
-    match &mut result {
-        Ok(rendered) => diagnostic::locate_secrets(&mut rendered.warnings, sources),
-        Err(diagnostics) => diagnostic::locate_secrets(diagnostics, sources),
-    }
-    result
-}
-
-/// [`generate`], before the secrets on the diagnostics' lines are located.
-fn render_all(sources: &[SourceFile], context: &RenderContext) -> Result<Rendered, Vec<Diagnostic>> {
     let app = assemble::assemble(sources, context)?;
     let mut diagnostics = app.warnings;
     let mut objects = Vec::new();
@@ -66,10 +56,7 @@ fn render_all(sources: &[SourceFile], context: &RenderContext) -> Result<Rendere
 
 /// What an application holds, for `context`, without rendering it.
 pub fn describe(sources: &[SourceFile], context: &RenderContext) -> Result<Description, Vec<Diagnostic>> {
-    let app = assemble::assemble(sources, context).map_err(|mut diagnostics| {
-        diagnostic::locate_secrets(&mut diagnostics, sources);
-        diagnostics
-    })?;
+    let app = assemble::assemble(sources, context)?;
     let environments =
         app.project.as_ref().map(|p| p.project.environments.keys().cloned().collect()).unwrap_or_default();
     let models: Vec<ModelSummary> = app

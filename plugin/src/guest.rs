@@ -22,14 +22,15 @@ impl wit::Guest for Plugin {
         sources: Vec<wit::SourceFile>,
         context: wit::RenderContext,
     ) -> Result<wit::Rendered, Vec<wit::Diagnostic>> {
-        let rendered = call(crate::generate, sources, context)?;
+        let (sources, context) = input(sources, context);
+        let rendered = crate::generate(&sources, &context).map_err(|list| diagnostics(list, &sources))?;
         Ok(wit::Rendered {
             manifests: rendered
                 .manifests
                 .into_iter()
                 .map(|m| wit::Manifest { yaml: m.yaml, source: m.source })
                 .collect(),
-            warnings: diagnostics(rendered.warnings),
+            warnings: diagnostics(rendered.warnings, &sources),
         })
     }
 
@@ -69,7 +70,7 @@ impl wit::Guest for Plugin {
             },
         };
         let (sources, context) = input(sources, context);
-        let edited = crate::edit(&sources, &context, &model, &request).map_err(diagnostics)?;
+        let edited = crate::edit(&sources, &context, &model, &request).map_err(|list| diagnostics(list, &sources))?;
         Ok(wit::Edited {
             file: edited.file,
             contents: edited.edited.text.into_bytes(),
@@ -132,7 +133,7 @@ fn call<T>(
     context: wit::RenderContext,
 ) -> Result<T, Vec<wit::Diagnostic>> {
     let (sources, context) = input(sources, context);
-    function(&sources, &context).map_err(diagnostics)
+    function(&sources, &context).map_err(|list| diagnostics(list, &sources))
 }
 
 /// A call's arguments as the root API takes them.
@@ -151,7 +152,10 @@ fn input(sources: Vec<wit::SourceFile>, context: wit::RenderContext) -> (Vec<cra
 /// A weight from the contract, which carries any `u8`.
 fn percent(weight: u8) -> Result<crate::Percent, Vec<wit::Diagnostic>> {
     crate::Percent::new(u64::from(weight)).ok_or_else(|| {
-        diagnostics(vec![crate::Diagnostic::error(format!("the weight `{weight}` is not a percent from 0 to 100"))])
+        diagnostics(
+            vec![crate::Diagnostic::error(format!("the weight `{weight}` is not a percent from 0 to 100"))],
+            &[],
+        )
     })
 }
 
@@ -205,13 +209,15 @@ fn position(p: crate::Position) -> wit::Position {
     wit::Position { line: p.line, column: p.column }
 }
 
-/// Diagnostics as the contract carries them.
-fn diagnostics(list: Vec<crate::Diagnostic>) -> Vec<wit::Diagnostic> {
-    list.into_iter().map(diagnostic).collect()
+/// Diagnostics as the contract carries them, with the columns of their
+/// quoted lines (in `sources`) that hold a secret.
+fn diagnostics(list: Vec<crate::Diagnostic>, sources: &[crate::SourceFile]) -> Vec<wit::Diagnostic> {
+    list.into_iter().map(|d| diagnostic(d, sources)).collect()
 }
 
 /// One diagnostic as the contract carries it.
-fn diagnostic(d: crate::Diagnostic) -> wit::Diagnostic {
+fn diagnostic(d: crate::Diagnostic, sources: &[crate::SourceFile]) -> wit::Diagnostic {
+    let secrets = crate::secret_columns(&d, sources);
     wit::Diagnostic {
         severity: match d.severity {
             crate::Severity::Error => wit::Severity::Error,
@@ -222,7 +228,7 @@ fn diagnostic(d: crate::Diagnostic) -> wit::Diagnostic {
         field: d.field,
         message: d.message,
         hint: d.hint,
-        secrets: d.secrets,
+        secrets,
     }
 }
 

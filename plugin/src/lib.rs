@@ -40,7 +40,7 @@ mod guest;
 pub use assemble::parameters::{Parameter, ParameterKind};
 pub use context::RenderContext;
 pub use decision::{Decision, Gate, Observation, OnFailure, RolloutPlan, decide};
-pub use diagnostic::{Diagnostic, Position, Severity};
+pub use diagnostic::{Diagnostic, Position, Severity, secret_columns};
 pub use edit::{Change, EditError, EditRequest, Edited, EditedFile, edit, edit_spec};
 pub use generator::{Description, ModelSummary, describe, generate};
 pub use manifest::{Manifest, Rendered};

@@ -257,11 +257,12 @@ mod tests {
             file: format!("{name}.yaml"),
             backend: "kserve".into(),
             canary_percent: canary,
+            ..ModelSummary::default()
         };
         Project {
             environments: vec!["dev".into(), "prod".into()],
             models: vec![model("mocha-net", Some(10)), model("plain", None), model("ranker", Some(0))],
-            references: Vec::new(),
+            ..Project::default()
         }
     }
 

@@ -33,10 +33,9 @@ pub enum ParameterKind {
 }
 
 /// The parameters an application accepts: `canary-weight`, a map from each
-/// model with a canary to its weight as configured.
-pub fn announced(models: &[crate::ModelSummary]) -> Vec<Parameter> {
-    let weights =
-        models.iter().filter_map(|m| m.canary_percent.map(|percent| (m.name.clone(), percent.to_string()))).collect();
+/// model with a canary to its weight as configured (`canaries`).
+pub fn announced<'a>(canaries: impl Iterator<Item = (&'a str, u8)>) -> Vec<Parameter> {
+    let weights = canaries.map(|(name, percent)| (name.to_owned(), percent.to_string())).collect();
     vec![Parameter {
         name: CANARY_WEIGHT.trim_end_matches('.').to_owned(),
         title: "Canary weight (%)".to_owned(),

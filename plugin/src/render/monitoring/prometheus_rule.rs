@@ -93,11 +93,7 @@ fn compared(expr: &str) -> Option<&str> {
             _ if quoted => {}
             b'(' | b'{' | b'[' => depth += 1,
             b')' | b'}' | b']' => depth -= 1,
-            b'>' | b'<' if depth == 0 => {
-                if comparison.replace(i).is_some() {
-                    return None;
-                }
-            }
+            b'>' | b'<' if depth == 0 && comparison.replace(i).is_some() => return None,
             b' ' if depth == 0 => {
                 let word = expr[i + 1..].split(' ').next().unwrap_or_default().to_ascii_lowercase();
                 if ["and", "or", "unless", "bool"].contains(&word.as_str()) {
