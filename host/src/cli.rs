@@ -1,4 +1,4 @@
-//! The command line: `modelgen render`, `validate`, `schema` and `info`, their options, and their exit codes.
+//! The command line: `modelgen render`, `validate`, `diff`, `canary`, `bump`, `schema` and `info`, their options, and their exit codes.
 //!
 //! Exit codes: 0 success; 1 the input is wrong or too big (diagnostics on
 //! stderr); 2 the command line is wrong; 3 the plugin failed, hit a limit,
@@ -6,6 +6,8 @@
 //! Nothing is written to stdout unless the whole command succeeded: a GitOps
 //! controller applies whatever stdout holds.
 
+pub mod canary;
+pub mod edit;
 pub mod failure;
 pub mod options;
 
@@ -60,6 +62,11 @@ pub enum Command {
     Diff(DiffArgs),
     /// Run as a KRM function: a `ResourceList` on stdin, the same list with the generated objects on stdout.
     Krm,
+    /// Move a canary by editing its spec: set its weight, promote it, or roll it back.
+    #[command(subcommand)]
+    Canary(canary::CanaryCommand),
+    /// Record a new model version in its spec (or start a canary with it), instead of a `sed` step in CI.
+    Bump(edit::BumpArgs),
     /// Argo CD config management plugin entry points (run by `argocd-cmp-server`).
     #[command(subcommand)]
     Argocd(crate::argocd::Command),
@@ -200,6 +207,8 @@ pub fn run(cli: &Cli) -> ExitCode {
             }
             emit(&text)
         }),
+        Command::Canary(command) => command.run(&cli.plugin),
+        Command::Bump(args) => args.run(&cli.plugin),
         Command::Argocd(command) => crate::argocd::run(&cli.plugin, command),
     };
     match result {

@@ -17,6 +17,7 @@ use crate::input::application;
 use crate::input::source::{self, InputLimits, SourceFile, Sources};
 use crate::plugin::cache::CompileCache;
 use crate::plugin::runtime::{self, Limits, RenderContext, Reply, Runtime};
+use crate::rollout::{EditAction, Edited};
 use crate::verify::contract;
 use crate::verify::crd;
 use crate::verify::verdicts::Verdicts;
@@ -75,6 +76,13 @@ impl Quotes {
         } else {
             self.root.join(path).display().to_string()
         }
+    }
+
+    /// The same quotes, with `file` holding `contents` (an edit not yet written).
+    #[must_use]
+    pub fn with(mut self, file: &str, contents: Vec<u8>) -> Self {
+        self.contents.insert(file.to_owned(), contents);
+        self
     }
 
     /// The contents of spec file `file`, if it was read.
@@ -186,6 +194,82 @@ impl Pipeline {
         contract::check(rendered).map_err(Error::Output)?;
         crd::verify(rendered, self.verdicts.as_ref()).map_err(Error::Rejected)?;
         contract::check_names(rendered, self.verdicts.as_ref()).map_err(Error::Output)
+    }
+}
+
+/// What an edit comes to when nothing failed.
+#[derive(Debug)]
+pub enum Edit {
+    /// The edited file, with which the application renders, with every check,
+    /// without an environment and in each of `environments`.
+    Checked {
+        /// The file's new contents and what changed.
+        edited: Edited,
+        /// What the file held when it was read (the write checks it still does).
+        read: Vec<u8>,
+        /// The environments rendered besides none.
+        environments: Vec<String>,
+    },
+    /// The plugin refused the edit: its diagnostics.
+    Refused(Vec<Diagnostic>),
+    /// The edit would break the render of `environment` (`None`: without one).
+    Breaks {
+        /// The edit that breaks it (its file is what the diagnostics quote).
+        edited: Edited,
+        /// The environment whose render failed.
+        environment: Option<String>,
+        /// Why.
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+impl Pipeline {
+    /// Has the plugin apply `action` to `model`, then renders the edited
+    /// application with every check, without an environment and in each of
+    /// its environments: an edit is written only when all of them succeed.
+    ///
+    /// # Errors
+    /// As for [`Self::render_files`]; [`Error::Output`] when the plugin
+    /// edits a file it was not given.
+    pub fn edit(
+        &self,
+        sources: Sources,
+        context: &RenderContext,
+        model: &str,
+        action: &EditAction,
+    ) -> Result<Edit, Error> {
+        let files = match application::files(&self.runtime, sources, context)? {
+            Reply::Accepted(files) => files,
+            Reply::Refused(diagnostics) => return Ok(Edit::Refused(diagnostics)),
+        };
+        let edited = match self.runtime.edit(files.clone(), context, model, action)? {
+            Reply::Accepted(edited) => edited,
+            Reply::Refused(diagnostics) => {
+                refused(diagnostics.clone())?;
+                return Ok(Edit::Refused(diagnostics));
+            }
+        };
+        // The plugin names the file; only one it was given may be written.
+        let mut files = files;
+        let Some(target) = files.iter_mut().find(|f| f.path == edited.file) else {
+            return Err(Error::Output(anyhow::anyhow!(
+                "the plugin edited `{}`, which is not a file of the application",
+                crate::escape::value(&edited.file)
+            )));
+        };
+        let read = std::mem::replace(&mut target.contents, edited.contents.clone());
+        let base = RenderContext { environment: None, parameters: Vec::new(), ..context.clone() };
+        let environments = match self.runtime.describe(files.clone(), &base)? {
+            Reply::Accepted(project) => project.environments,
+            Reply::Refused(diagnostics) => return Ok(Edit::Breaks { edited, environment: None, diagnostics }),
+        };
+        for environment in std::iter::once(None).chain(environments.iter().cloned().map(Some)) {
+            let context = RenderContext { environment: environment.clone(), ..base.clone() };
+            if let Outcome::Refused(diagnostics) = self.render_files(files.clone(), &context)? {
+                return Ok(Edit::Breaks { edited, environment, diagnostics });
+            }
+        }
+        Ok(Edit::Checked { edited, read, environments })
     }
 }
 
