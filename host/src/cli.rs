@@ -2,7 +2,8 @@
 //!
 //! Exit codes: 0 success; 1 the input is wrong or too big (diagnostics on
 //! stderr); 2 the command line is wrong; 3 the plugin failed, hit a limit,
-//! produced objects their CRDs reject, or could not be loaded.
+//! produced objects their CRDs reject, or could not be loaded; 4 an edit
+//! command had nothing to change (or `canary advance` holds or waits).
 //! Nothing is written to stdout unless the whole command succeeded: a GitOps
 //! controller applies whatever stdout holds.
 

@@ -25,7 +25,7 @@ use crate::yaml::node::{Node, Value};
 use crate::yaml::path::FieldPath;
 use crate::yaml::stream as yaml;
 use crate::yaml::unknown_field as fields;
-use stack::Stack;
+use stack::{Location, Stack};
 
 /// A spec that decoded and passed validation, with where it came from.
 pub struct Found<'a> {
@@ -35,6 +35,20 @@ pub struct Found<'a> {
     pub document: Node,
     /// The spec, its layers merged.
     pub spec: ModelDeployment,
+    /// Which file writes each field an edit command may change
+    /// ([`EDITABLE`]), as the environment rendered sees it.
+    pub located: Vec<(&'static str, Location)>,
+}
+
+/// The fields the edit commands change, whose writer [`Found::located`] records.
+pub const EDITABLE: [&str; 5] =
+    ["spec.canary", "spec.canary.trafficPercent", "spec.model.version", "spec.model.storageUri", "spec.model.image"];
+
+impl Found<'_> {
+    /// Where `field` (one of [`EDITABLE`]) is written.
+    pub fn locate(&self, field: &str) -> Option<&Location> {
+        self.located.iter().find(|(f, _)| *f == field).map(|(_, l)| l)
+    }
 }
 
 /// Everything a render needs before rendering: the project, the selected
@@ -277,7 +291,8 @@ fn collect<'a>(
         diagnostics.push(diagnostic);
     }
     let document = stack.spec_document().clone();
-    (!failed).then_some(Found { file: path, document, spec })
+    let located = EDITABLE.iter().map(|&field| (field, stack.locate(&FieldPath::parse(field), false))).collect();
+    (!failed).then_some(Found { file: path, document, spec, located })
 }
 
 /// The layers of one spec, lowest precedence first: project defaults, the

@@ -11,6 +11,7 @@
 //! text is read back and compared with the intended result: an edit that
 //! would read back as anything else is refused too.
 
+pub(crate) mod environment;
 pub(crate) mod error;
 pub(crate) mod message;
 pub(crate) mod scalar;
@@ -26,12 +27,14 @@ use scalar::{Context, Scalar};
 use splice::{NewValue, Source, Splice};
 use tree::{Item, Shape};
 
+use crate::assemble::Found;
 use crate::context::RenderContext;
 use crate::diagnostic::Diagnostic;
 use crate::model::percent::Percent;
 use crate::model::spec::{API_GROUP_PREFIX, KIND};
 use crate::source::SourceFile;
 use crate::yaml::node::Node;
+use crate::yaml::path::FieldPath;
 use crate::yaml::stream::parse_stream;
 
 /// The fields a canary can set that the stable model has too: promotion moves them.
@@ -111,19 +114,22 @@ pub struct EditedFile {
 }
 
 /// Applies `request` to the model named `model` in the application
-/// `sources`, as configured for `context`: in the spec file that defines it.
-/// The application must describe cleanly first (an edit of a broken
-/// application would hide its errors); a refusal is a diagnostic at the
-/// field, and nothing changes.
+/// `sources`, as configured for `context`: where the value the context
+/// renders is written. That is the spec file, unless the context's
+/// environment overrides the changed field in the project file; then the
+/// override's scalar changes (see [`environment`]). The application must
+/// assemble cleanly first (an edit of a broken application would hide its
+/// errors); a refusal is a diagnostic at the field, and nothing changes.
 pub fn edit(
     sources: &[SourceFile],
     context: &RenderContext,
     model: &str,
     request: &EditRequest,
 ) -> Result<EditedFile, Vec<Diagnostic>> {
-    let description = crate::generator::describe(sources, context)?;
-    let Some(summary) = description.models.iter().find(|m| m.name == model) else {
-        let known: Vec<String> = description.models.iter().map(|m| format!("`{}`", shown(&m.name))).collect();
+    let app = crate::assemble::assemble(sources, context)?;
+    let mut defining = app.found.iter().filter(|f| f.spec.metadata.name == model);
+    let Some(found) = defining.next() else {
+        let known: Vec<String> = app.found.iter().map(|f| format!("`{}`", shown(&f.spec.metadata.name))).collect();
         let hint = if known.is_empty() {
             "the application defines no model".to_owned()
         } else {
@@ -133,22 +139,181 @@ pub fn edit(
             Diagnostic::error(format!("no model named `{}` in this application", shown(model))).hint(hint),
         ]);
     };
-    let file = summary.file.clone();
-    let at = |error: &EditError| {
-        let mut diagnostic = Diagnostic::error(error.to_string()).in_file(file.clone()).at(error.position());
+    if let Some(other) = defining.next() {
+        return Err(vec![
+            Diagnostic::error(format!(
+                "model `{}` is defined twice, here and in `{}`: an edit could not know which to change",
+                shown(model),
+                other.file
+            ))
+            .in_file(found.file)
+            .at(Some(found.document.position_of(&FieldPath::parse("metadata.name"))))
+            .field("metadata.name"),
+        ]);
+    }
+    let text_of = |file: &str| -> Result<&str, Vec<Diagnostic>> {
+        let source = sources
+            .iter()
+            .find(|s| s.path == file)
+            .ok_or_else(|| vec![Diagnostic::error(format!("the file `{file}` was not passed"))])?;
+        std::str::from_utf8(&source.contents)
+            .map_err(|_| vec![Diagnostic::error("the file is not UTF-8").in_file(file.to_owned())])
+    };
+    let at = |file: &str, error: &EditError| {
+        let mut diagnostic = Diagnostic::error(error.to_string()).in_file(file.to_owned()).at(error.position());
         if let Some(field) = error.field() {
             diagnostic = diagnostic.field(field.to_owned());
         }
-        diagnostic
+        vec![diagnostic]
     };
-    let source = sources
-        .iter()
-        .find(|s| s.path == file)
-        .ok_or_else(|| vec![Diagnostic::error(format!("the file `{file}` was not passed"))])?;
-    let text = std::str::from_utf8(&source.contents)
-        .map_err(|_| vec![Diagnostic::error("the file is not UTF-8").in_file(file.clone())])?;
-    let edited = edit_spec(text, model, request).map_err(|e| vec![at(&e)])?;
+    if let Some(environment) = context.environment.as_deref()
+        && let Some(edited) = in_environment(found, environment, model, request)?
+    {
+        let file = edited.0.clone();
+        let text = text_of(&file)?;
+        let (text, changes) = environment::set_scalars(text, &edited.1).map_err(|e| at(&file, &e))?;
+        let lines: Vec<Line> =
+            changes.iter().map(|c| Line { field: c.field.clone(), old: c.old.clone(), new: c.new.clone() }).collect();
+        let message = Message {
+            model,
+            action: request.action(),
+            subject: format!("{} in `{}`", edited.2, shown(environment)),
+            lines: &lines,
+            from: edited.3,
+            to: edited.4,
+            version: match request {
+                EditRequest::Bump { version, .. } => Some(version.as_str()),
+                _ => None,
+            },
+        }
+        .text();
+        return Ok(EditedFile { file, edited: Edited { text, changes, message } });
+    }
+    let file = found.file.to_owned();
+    let edited = edit_spec(text_of(&file)?, model, request).map_err(|e| at(&file, &e))?;
     Ok(EditedFile { file, edited })
+}
+
+/// The project file's scalars to set when `environment` writes what
+/// `request` changes: the file, the fields and values, the message's
+/// subject, and the split before and after. `None` when the spec holds
+/// every value the environment renders (the spec is edited then).
+type InEnvironment = (String, Vec<(FieldPath, Scalar)>, String, Split, Split);
+
+/// See [`InEnvironment`]. A structural change the environment would have
+/// to make (adding or removing its canary, promoting one it defines) is
+/// refused: only scalars an override already writes are changed.
+fn in_environment(
+    found: &Found<'_>,
+    environment: &str,
+    model: &str,
+    request: &EditRequest,
+) -> Result<Option<InEnvironment>, Vec<Diagnostic>> {
+    let elsewhere =
+        |field: &str| found.locate(field).filter(|l| l.file.is_some() && l.file.as_deref() != Some(found.file));
+    let spec = &found.spec.spec;
+    let from = Split {
+        stable: spec.model.version.clone(),
+        canary: spec.canary.as_ref().map(|c| (c.version.clone(), c.traffic().get().to_string())),
+    };
+    let refuse = |location: &crate::assemble::stack::Location, what: &str| {
+        vec![
+            Diagnostic::error(format!(
+                "environment `{}` writes `{}` of model `{}` here: {what}",
+                shown(environment),
+                location.field,
+                shown(model)
+            ))
+            .in_file(location.file.clone().unwrap_or_default())
+            .at(location.position)
+            .field(location.field.clone())
+            .hint("edit the project file by hand, or run the command without `--env` to edit the spec"),
+        ]
+    };
+    let needs_canary =
+        matches!(request, EditRequest::SetCanaryWeight(_) | EditRequest::Promote | EditRequest::Rollback { .. });
+    if needs_canary && spec.canary.is_none() {
+        return Err(match elsewhere("spec.canary") {
+            Some(location) => refuse(location, "the environment removes the canary, so there is none to change"),
+            None => vec![
+                Diagnostic::error(format!(
+                    "model `{}` has no canary (`spec.canary`) in environment `{}`",
+                    shown(model),
+                    shown(environment)
+                ))
+                .in_file(found.file.to_owned())
+                .at(Some(found.document.position_of(&FieldPath::parse("spec"))))
+                .field("spec.canary"),
+            ],
+        });
+    }
+    let scalars: Vec<(&str, Scalar)> = match request {
+        EditRequest::SetCanaryWeight(weight) => {
+            vec![("spec.canary.trafficPercent", Scalar::Number(weight.get().into()))]
+        }
+        EditRequest::Rollback { keep: true } => vec![("spec.canary.trafficPercent", Scalar::Number(0))],
+        EditRequest::Bump { version, storage_uri, image, canary: None } => [
+            ("spec.model.version", Some(version)),
+            ("spec.model.storageUri", storage_uri.as_ref()),
+            ("spec.model.image", image.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(field, value)| Some((field, Scalar::Text(value?.clone()))))
+        .collect(),
+        EditRequest::Promote | EditRequest::Rollback { keep: false } | EditRequest::Bump { canary: Some(_), .. } => {
+            for field in [
+                "spec.canary",
+                "spec.canary.trafficPercent",
+                "spec.model.version",
+                "spec.model.storageUri",
+                "spec.model.image",
+            ] {
+                if let Some(location) = elsewhere(field) {
+                    return Err(refuse(
+                        location,
+                        &format!(
+                            "`{}` changes the canary's structure, which modelgen edits only in the spec",
+                            request.action()
+                        ),
+                    ));
+                }
+            }
+            return Ok(None);
+        }
+    };
+    let (outside, inside): (Vec<_>, Vec<_>) = scalars.into_iter().partition(|(field, _)| elsewhere(field).is_some());
+    if outside.is_empty() {
+        return Ok(None);
+    }
+    if let Some((field, _)) = inside.first() {
+        let location = elsewhere(outside[0].0).expect("partitioned on it");
+        return Err(refuse(
+            location,
+            &format!("but the spec writes `{field}`; an edit of both files at once is not supported"),
+        ));
+    }
+    let located: Vec<&crate::assemble::stack::Location> =
+        outside.iter().filter_map(|(field, _)| elsewhere(field)).collect();
+    let file = located[0].file.clone().unwrap_or_default();
+    let fields = outside
+        .into_iter()
+        .zip(&located)
+        .map(|((_, value), location)| (FieldPath::parse(&location.field), value))
+        .collect();
+    let (subject, to) = match request {
+        EditRequest::SetCanaryWeight(weight) => {
+            (format!("Set the canary of `{}` to {weight}%", shown(model)), with_weight(&from, *weight))
+        }
+        EditRequest::Rollback { .. } => {
+            (format!("Roll back the canary of `{}` (kept at 0%)", shown(model)), with_weight(&from, Percent::NONE))
+        }
+        EditRequest::Bump { version, .. } => (
+            format!("Bump `{}` to `{}`", shown(model), shown(version)),
+            Split { stable: version.clone(), canary: from.canary.clone() },
+        ),
+        EditRequest::Promote => unreachable!("refused above"),
+    };
+    Ok(Some((file, fields, subject, from, to)))
 }
 
 /// Applies `request` to the `ModelDeployment` named `model` in `file_text`.

@@ -180,6 +180,13 @@ pub(crate) fn apply(
             Err(Failure::Input)
         }
         Edit::Checked { edited, read, environments } => {
+            if edited.changes.is_empty() || edited.contents == read {
+                eprintln!(
+                    "nothing to change: `{}` already says so for model `{model_shown}`; nothing written",
+                    escape::value(&quotes.display(&edited.file))
+                );
+                return Err(Failure::Unchanged);
+            }
             if !edit.dry_run {
                 spec_file::replace(&root, &edited.file, &read, &edited.contents)?;
             }

@@ -22,6 +22,10 @@ pub(crate) enum Failure {
     Usage(anyhow::Error),
     /// The plugin failed, hit a limit, broke the contract or could not be loaded (exit 3).
     Plugin(anyhow::Error),
+    /// An edit command had nothing to change, or `canary advance` decided to
+    /// hold or wait (exit 4): the files are as they were, by design. A
+    /// distinct code lets a scheduled job tell "nothing to commit" from an error.
+    Unchanged,
 }
 
 impl Failure {
@@ -31,6 +35,7 @@ impl Failure {
             Failure::Input | Failure::Error(_) => 1,
             Failure::Usage(_) => 2,
             Failure::Plugin(_) => 3,
+            Failure::Unchanged => 4,
         })
     }
 
@@ -38,6 +43,7 @@ impl Failure {
     pub(crate) fn context(self, label: &str) -> Self {
         match self {
             Failure::Input => Failure::Input,
+            Failure::Unchanged => Failure::Unchanged,
             Failure::Error(e) => Failure::Error(e.context(label.to_owned())),
             Failure::Usage(e) => Failure::Usage(e.context(label.to_owned())),
             Failure::Plugin(e) => Failure::Plugin(e.context(label.to_owned())),
