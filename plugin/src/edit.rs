@@ -129,7 +129,8 @@ pub fn edit(
     let app = crate::assemble::assemble(sources, context)?;
     let mut defining = app.found.iter().filter(|f| f.spec.metadata.name == model);
     let Some(found) = defining.next() else {
-        let known: Vec<String> = app.found.iter().map(|f| format!("`{}`", shown(&f.spec.metadata.name))).collect();
+        let mut known: Vec<String> = app.found.iter().map(|f| format!("`{}`", shown(&f.spec.metadata.name))).collect();
+        known.sort();
         let hint = if known.is_empty() {
             "the application defines no model".to_owned()
         } else {
