@@ -231,23 +231,7 @@ fn in_environment(
             .hint("edit the project file by hand, or run the command without `--env` to edit the spec"),
         ]
     };
-    let needs_canary =
-        matches!(request, EditRequest::SetCanaryWeight(_) | EditRequest::Promote | EditRequest::Rollback { .. });
-    if needs_canary && spec.canary.is_none() {
-        return Err(match elsewhere("spec.canary") {
-            Some(location) => refuse(location, "the environment removes the canary, so there is none to change"),
-            None => vec![
-                Diagnostic::error(format!(
-                    "model `{}` has no canary (`spec.canary`) in environment `{}`",
-                    shown(model),
-                    shown(environment)
-                ))
-                .in_file(found.file.to_owned())
-                .at(Some(found.document.position_of(&FieldPath::parse("spec"))))
-                .field("spec.canary"),
-            ],
-        });
-    }
+    has_canary(found, environment, model, request, &refuse)?;
     let scalars: Vec<(&str, Scalar)> = match request {
         EditRequest::SetCanaryWeight(weight) => {
             vec![("spec.canary.trafficPercent", Scalar::Number(weight.get().into()))]
@@ -315,6 +299,36 @@ fn in_environment(
         EditRequest::Promote => unreachable!("refused above"),
     };
     Ok(Some((file, fields, subject, from, to)))
+}
+
+/// Refuses a request that needs a canary when the environment renders none.
+fn has_canary(
+    found: &Found<'_>,
+    environment: &str,
+    model: &str,
+    request: &EditRequest,
+    refuse: &dyn Fn(&crate::assemble::stack::Location, &str) -> Vec<Diagnostic>,
+) -> Result<(), Vec<Diagnostic>> {
+    let needs_canary =
+        matches!(request, EditRequest::SetCanaryWeight(_) | EditRequest::Promote | EditRequest::Rollback { .. });
+    if !needs_canary || found.spec.spec.canary.is_some() {
+        return Ok(());
+    }
+    let written_by_environment =
+        found.locate("spec.canary").filter(|l| l.file.is_some() && l.file.as_deref() != Some(found.file));
+    Err(match written_by_environment {
+        Some(location) => refuse(location, "the environment removes the canary, so there is none to change"),
+        None => vec![
+            Diagnostic::error(format!(
+                "model `{}` has no canary (`spec.canary`) in environment `{}`",
+                shown(model),
+                shown(environment)
+            ))
+            .in_file(found.file.to_owned())
+            .at(Some(found.document.position_of(&FieldPath::parse("spec"))))
+            .field("spec.canary"),
+        ],
+    })
 }
 
 /// Applies `request` to the `ModelDeployment` named `model` in `file_text`.

@@ -199,27 +199,23 @@ pub(crate) fn apply(
 
 /// What changed, for people, on stderr.
 fn report(file: &str, edited: &Edited, environments: &[String], dry_run: bool) {
+    use std::fmt::Write as _;
     let verb = if dry_run { "would edit (dry run, nothing written)" } else { "edited" };
     let mut text = format!("{verb} `{}`:\n", escape::value(file));
+    let value =
+        |v: &Option<String>| v.as_deref().map_or_else(|| "(none)".to_owned(), |v| format!("`{}`", escape::value(v)));
     for change in &edited.changes {
-        let value = |v: &Option<String>| {
-            v.as_deref().map_or_else(|| "(none)".to_owned(), |v| format!("`{}`", escape::value(v)))
-        };
-        text.push_str(&format!(
-            "  {}: {} -> {}\n",
-            escape::value(&change.field),
-            value(&change.old),
-            value(&change.new)
-        ));
+        let _ = writeln!(text, "  {}: {} -> {}", escape::value(&change.field), value(&change.old), value(&change.new));
     }
     let checked: Vec<String> = environments.iter().map(|e| format!("`{}`", escape::value(e))).collect();
-    text.push_str(&if checked.is_empty() {
-        "checked: the application renders with every check\n".to_owned()
+    if checked.is_empty() {
+        text.push_str("checked: the application renders with every check\n");
     } else {
-        format!(
-            "checked: the application renders with every check, without an environment and in {}\n",
+        let _ = writeln!(
+            text,
+            "checked: the application renders with every check, without an environment and in {}",
             checked.join(", ")
-        )
-    });
+        );
+    }
     eprint!("{text}");
 }
