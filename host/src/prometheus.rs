@@ -110,14 +110,22 @@ impl Client {
                     samples.push(Sample { labels: std::collections::BTreeMap::new(), value });
                 }
             }
-            other => return Err(malformed(format!("an instant query gave a `{}`, not a vector or scalar", other.kind()))),
+            other => {
+                return Err(malformed(format!("an instant query gave a `{}`, not a vector or scalar", other.kind())));
+            }
         }
         Ok(samples)
     }
 
     /// The values of `expr` from `start` to `end` every `step`
     /// (`/api/v1/query_range`); Prometheus evaluates at `start`, `start + step`, … up to `end`.
-    pub fn range(&self, expr: &str, start: SystemTime, end: SystemTime, step: Duration) -> Result<Vec<Series>, QueryError> {
+    pub fn range(
+        &self,
+        expr: &str,
+        start: SystemTime,
+        end: SystemTime,
+        step: Duration,
+    ) -> Result<Vec<Series>, QueryError> {
         let url = format!("{}/api/v1/query_range", self.access.url());
         let (start, end) = match (millis(start), millis(end)) {
             (Some(start), Some(end)) if start <= end => (start, end),
@@ -129,20 +137,33 @@ impl Client {
             return Err(arguments(&url, "the step must be at least a millisecond"));
         }
         if (end - start) / step_ms + 1 > MAX_POINTS {
-            return Err(arguments(&url, &format!("the range has more than {MAX_POINTS} steps, more than Prometheus answers")));
+            return Err(arguments(
+                &url,
+                &format!("the range has more than {MAX_POINTS} steps, more than Prometheus answers"),
+            ));
         }
         let data = self.post(
             &url,
-            &[("query", expr), ("start", &format_millis(start)), ("end", &format_millis(end)), ("step", &format_millis(step_ms))],
+            &[
+                ("query", expr),
+                ("start", &format_millis(start)),
+                ("end", &format_millis(end)),
+                ("step", &format_millis(step_ms)),
+            ],
         )?;
         let Data::Matrix(items) = data else {
-            return Err(QueryError::Malformed { url, reason: format!("a range query gave a `{}`, not a matrix", data.kind()) });
+            return Err(QueryError::Malformed {
+                url,
+                reason: format!("a range query gave a `{}`, not a matrix", data.kind()),
+            });
         };
         let mut all = Vec::with_capacity(items.len());
         for item in items {
             let mut points = Vec::with_capacity(item.values.len());
             for point in &item.values {
-                if let Some(point) = point.read().map_err(|reason| QueryError::Malformed { url: url.clone(), reason })? {
+                if let Some(point) =
+                    point.read().map_err(|reason| QueryError::Malformed { url: url.clone(), reason })?
+                {
                     points.push(point);
                 }
             }
@@ -163,9 +184,16 @@ impl Client {
     /// bound, since it started to hold somewhere in the step before the run's
     /// first point. It is at most `k · step`, reached when it held at every
     /// point looked at.
-    pub fn held_for(&self, expr: &str, lookback: Duration, step: Duration, now: SystemTime) -> Result<Option<Duration>, QueryError> {
+    pub fn held_for(
+        &self,
+        expr: &str,
+        lookback: Duration,
+        step: Duration,
+        now: SystemTime,
+    ) -> Result<Option<Duration>, QueryError> {
         let url = format!("{}/api/v1/query_range", self.access.url());
-        let now_ms = millis(now).ok_or_else(|| arguments(&url, "the evaluation time is before 1970 or too far ahead"))?;
+        let now_ms =
+            millis(now).ok_or_else(|| arguments(&url, "the evaluation time is before 1970 or too far ahead"))?;
         let step_ms = u64::try_from(step.as_millis()).unwrap_or(u64::MAX);
         if step_ms == 0 {
             return Err(arguments(&url, "the step must be at least a millisecond"));
@@ -173,7 +201,10 @@ impl Client {
         let lookback_ms = u64::try_from(lookback.as_millis()).unwrap_or(u64::MAX);
         let steps = (lookback_ms / step_ms).min(now_ms / step_ms);
         if steps + 1 > MAX_POINTS {
-            return Err(arguments(&url, &format!("the lookback has more than {MAX_POINTS} steps, more than Prometheus answers")));
+            return Err(arguments(
+                &url,
+                &format!("the lookback has more than {MAX_POINTS} steps, more than Prometheus answers"),
+            ));
         }
         let start_ms = now_ms - steps * step_ms;
         let at = |ms: u64| SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
@@ -202,7 +233,11 @@ impl Client {
     fn post(&self, url: &str, form: &[(&str, &str)]) -> Result<Data, QueryError> {
         let left = self.end.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(QueryError::Timeout { url: url.to_owned(), limit: self.access.deadline, what: "the overall deadline ran out" });
+            return Err(QueryError::Timeout {
+                url: url.to_owned(),
+                limit: self.access.deadline,
+                what: "the overall deadline ran out",
+            });
         }
         let (limit, what) = if left < self.access.timeout {
             (left, "the overall deadline ran out")
@@ -213,24 +248,23 @@ impl Client {
         let timeout = format!("{}ms", limit.as_millis().max(1));
         let mut fields = form.to_vec();
         fields.push(("timeout", &timeout));
-        let mut request = self
-            .agent
-            .post(url)
-            .header("Accept", "application/json")
-            .config()
-            .timeout_global(Some(limit))
-            .build();
+        let mut request =
+            self.agent.post(url).header("Accept", "application/json").config().timeout_global(Some(limit)).build();
         if let Some(header) = self.access.auth.header() {
             request = request.header("Authorization", header.expose());
         }
         let failure = |e: ureq::Error| self.failure(url, limit, what, &e);
         let mut response = request.send_form(fields).map_err(failure)?;
         let status = response.status().as_u16();
-        let body = response.body_mut().with_config().limit(self.access.max_response_bytes).read_to_vec().map_err(failure)?;
+        let body =
+            response.body_mut().with_config().limit(self.access.max_response_bytes).read_to_vec().map_err(failure)?;
         let envelope = serde_json::from_slice::<Envelope>(&body);
         match envelope {
             Ok(envelope) if envelope.status == "success" && (200..300).contains(&status) => {
-                envelope.data.ok_or_else(|| QueryError::Malformed { url: url.to_owned(), reason: "a successful answer without `data`".into() })
+                envelope.data.ok_or_else(|| QueryError::Malformed {
+                    url: url.to_owned(),
+                    reason: "a successful answer without `data`".into(),
+                })
             }
             Ok(envelope) if envelope.status == "error" => Err(QueryError::Rejected {
                 url: url.to_owned(),
@@ -238,14 +272,19 @@ impl Client {
                 error_type: self.quote(envelope.error_type.as_deref().unwrap_or("unknown")),
                 error: self.quote(envelope.error.as_deref().unwrap_or("")),
             }),
-            _ if !(200..300).contains(&status) => {
-                Err(QueryError::Status { url: url.to_owned(), status, body: self.quote(String::from_utf8_lossy(&body).trim()) })
-            }
+            _ if !(200..300).contains(&status) => Err(QueryError::Status {
+                url: url.to_owned(),
+                status,
+                body: self.quote(String::from_utf8_lossy(&body).trim()),
+            }),
             Ok(envelope) => Err(QueryError::Malformed {
                 url: url.to_owned(),
                 reason: format!("`status` is `{}`, not `success` or `error`", self.quote(&envelope.status)),
             }),
-            Err(e) => Err(QueryError::Malformed { url: url.to_owned(), reason: self.quote(&format!("not the JSON of the query API: {e}")) }),
+            Err(e) => Err(QueryError::Malformed {
+                url: url.to_owned(),
+                reason: self.quote(&format!("not the JSON of the query API: {e}")),
+            }),
         }
     }
 
@@ -254,7 +293,9 @@ impl Client {
         let url = url.to_owned();
         match error {
             ureq::Error::Timeout(_) => QueryError::Timeout { url, limit, what },
-            ureq::Error::Io(io) if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
+            ureq::Error::Io(io)
+                if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) =>
+            {
                 QueryError::Timeout { url, limit, what }
             }
             ureq::Error::BodyExceedsLimit(limit) => QueryError::TooLarge { url, limit: *limit },

@@ -176,7 +176,9 @@ pub enum AccessError {
     )]
     Credentials,
     /// A query string or fragment in the base URL.
-    #[error("the Prometheus URL `{url}` must not have a query or fragment: give the base URL, e.g. `https://prometheus.example:9090`")]
+    #[error(
+        "the Prometheus URL `{url}` must not have a query or fragment: give the base URL, e.g. `https://prometheus.example:9090`"
+    )]
     QueryOrFragment {
         /// The URL without its query and fragment.
         url: String,
@@ -289,7 +291,10 @@ fn base_url(text: &str) -> Result<String, AccessError> {
         });
     }
     if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(AccessError::BadUrl { shown: format!("`{}`", escape::value(parsed.as_str())), reason: "no host".into() });
+        return Err(AccessError::BadUrl {
+            shown: format!("`{}`", escape::value(parsed.as_str())),
+            reason: "no host".into(),
+        });
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
         let mut bare = parsed.clone();
@@ -326,7 +331,11 @@ fn auth(env: &impl Fn(&str) -> Option<String>) -> Result<Auth, AccessError> {
 }
 
 /// A credential from the variable `direct` or the file named by `file`, not both.
-fn credential(env: &impl Fn(&str) -> Option<String>, direct: &'static str, file: &'static str) -> Result<Option<Secret>, AccessError> {
+fn credential(
+    env: &impl Fn(&str) -> Option<String>,
+    direct: &'static str,
+    file: &'static str,
+) -> Result<Option<Secret>, AccessError> {
     let value = env(direct).filter(|v| !v.is_empty());
     let path = env(file).filter(|v| !v.is_empty());
     let (text, source_name) = match (value, path) {
@@ -382,7 +391,10 @@ fn ca_certificates(path: &Path) -> Result<Vec<ureq::tls::Certificate<'static>>, 
         }
     }
     if certificates.is_empty() {
-        return Err(AccessError::BadCa { path: shown, reason: "holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)".into() });
+        return Err(AccessError::BadCa {
+            path: shown,
+            reason: "holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)".into(),
+        });
     }
     Ok(certificates)
 }

@@ -77,14 +77,16 @@ pub(crate) struct RawPoint(pub f64, pub String);
 
 impl RawPoint {
     /// The time and value; `Ok(None)` for `NaN`, which Prometheus uses for "no value"
-    /// (`0/0`); infinity (either sign) is kept, as PromQL comparisons treat it as a number.
+    /// (`0/0`); infinity (either sign) is kept, as `PromQL` comparisons treat it as a number.
     pub fn read(&self) -> Result<Option<(SystemTime, f64)>, String> {
         let time = time(self.0)?;
         let value = match self.1.as_str() {
             "NaN" => return Ok(None),
             "+Inf" | "Inf" => f64::INFINITY,
             "-Inf" => f64::NEG_INFINITY,
-            text => text.parse::<f64>().map_err(|_| format!("the value `{}` is not a number", crate::escape::value(text)))?,
+            text => text
+                .parse::<f64>()
+                .map_err(|_| format!("the value `{}` is not a number", crate::escape::value(text)))?,
         };
         if value.is_nan() {
             return Ok(None);
