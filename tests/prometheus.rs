@@ -1,5 +1,8 @@
 //! The Prometheus access layer (`modelgen::prometheus`) against a real Prometheus (Debian's package, data loaded by promtool) and against hostile in-test servers.
 
+// The values compared exactly are integers loaded into Prometheus, or infinity.
+#![allow(clippy::float_cmp)]
+
 mod support;
 
 #[path = "prometheus/harness.rs"]
@@ -13,12 +16,22 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::Engine as _;
 use harness::{BASE, Data, Histogram, Options, Prometheus, every};
 use modelgen::prometheus::{Access, AccessOptions, Client, QueryError, Sample};
 
 /// A time `offset` seconds after [`BASE`].
 fn at(offset: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(BASE + offset)
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// A small whole number as a value.
+fn float(n: u64) -> f64 {
+    f64::from(u32::try_from(n).expect("small"))
 }
 
 fn client_with(options: &AccessOptions, env: &[(&str, &str)]) -> Client {
@@ -39,11 +52,11 @@ fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 /// 500 ms, and a 0/1 gauge that turns on at 30 minutes.
 fn traffic() -> Data {
     let mut data = Data::new(BASE);
-    data.counter("requests", &[("model", "iris"), ("code", "200")], &every(0, 3600, 60, |t| (t / 60 * 10) as f64));
+    data.counter("requests", &[("model", "iris"), ("code", "200")], &every(0, 3600, 60, |t| float(t / 60 * 10)));
     let latency: Vec<(u64, Histogram)> = (0..=3600)
         .step_by(60)
         .map(|t| {
-            let n = (t / 60 * 10) as f64;
+            let n = float(t / 60 * 10);
             let buckets = vec![("0.1".to_owned(), n * 0.2), ("0.5".to_owned(), n), ("1.0".to_owned(), n)];
             (t, Histogram { buckets, count: n, sum: n * 0.3 })
         })
@@ -95,10 +108,10 @@ fn instant_and_range_queries_return_the_loaded_values() {
     let long = vec!["requests_total"; 2000].join(" + ");
     assert!(close(value(&prometheus.instant(&format!("sum({long})"), at(1800)).expect("long")), 600_000.0));
 
-    let series = prometheus.range("requests_total", at(600), at(900), Duration::from_secs(60)).expect("range query");
+    let series = prometheus.range("requests_total", at(600), at(900), secs(60)).expect("range query");
     assert_eq!(series.len(), 1);
     assert_eq!(series[0].labels, labels(&[("__name__", "requests_total"), ("code", "200"), ("model", "iris")]));
-    let expected: Vec<_> = (10..=15).map(|m| (at(m * 60), (m * 10) as f64)).collect();
+    let expected: Vec<_> = (10..=15).map(|m| (at(m * 60), float(m * 10))).collect();
     assert_eq!(series[0].points, expected);
 }
 
@@ -144,24 +157,24 @@ fn held_for_finds_how_long_a_series_has_been_nonzero() {
     data.gauge("pair", &[("side", "b")], &every(0, 3600, 60, |t| if t >= 1200 { 1.0 } else { 0.0 }));
     let server = Prometheus::start(&data);
     let prometheus = client(&server.url);
-    let minute = Duration::from_secs(60);
+    let minute = secs(60);
     let held = |expr: &str, lookback: u64, now: u64| {
         prometheus.held_for(expr, Duration::from_secs(lookback), minute, at(now)).expect("held_for")
     };
 
     // On from 1800 s: at 3000 s it has held for 20 minutes.
-    assert_eq!(held("live", 3600, 3000), Some(Duration::from_secs(1200)));
-    assert_eq!(held("live == 1", 3600, 3000), Some(Duration::from_secs(1200)));
+    assert_eq!(held("live", 3600, 3000), Some(secs(1200)));
+    assert_eq!(held("live == 1", 3600, 3000), Some(secs(1200)));
     assert_eq!(held("live", 3600, 1800), Some(Duration::ZERO));
     assert_eq!(held("live", 3600, 1740), None);
     // Capped at the lookback.
-    assert_eq!(held("live", 600, 3000), Some(Duration::from_secs(600)));
+    assert_eq!(held("live", 600, 3000), Some(secs(600)));
     // Off-grid `now` (seconds that are not whole minutes after the data) still sees the run.
-    assert_eq!(held("live", 3600, 3030), Some(Duration::from_secs(1200)));
+    assert_eq!(held("live", 3600, 3030), Some(secs(1200)));
     // A gap breaks the run: the samples come back at 2760 s.
-    assert_eq!(held("flaky", 3600, 3300), Some(Duration::from_secs(540)));
+    assert_eq!(held("flaky", 3600, 3300), Some(secs(540)));
     assert_eq!(held("flaky", 3600, 2700), None);
-    assert_eq!(held("pair", 3600, 3000), Some(Duration::from_secs(1800)));
+    assert_eq!(held("pair", 3600, 3000), Some(secs(1800)));
     assert_eq!(held("no_such_metric", 3600, 3000), None);
 }
 
@@ -175,10 +188,7 @@ fn data_ending_a_minute_ago_loads_too() {
     let prometheus = client(&server.url);
     let end = UNIX_EPOCH + Duration::from_secs(now - 60);
     assert_eq!(value(&prometheus.instant("live", end).expect("instant")), 1.0);
-    assert_eq!(
-        prometheus.held_for("live", Duration::from_secs(3600), Duration::from_secs(60), end).expect("held"),
-        Some(Duration::from_secs(1740))
-    );
+    assert_eq!(prometheus.held_for("live", secs(3600), secs(60), end).expect("held"), Some(secs(1740)));
 }
 
 #[test]
@@ -329,7 +339,7 @@ fn a_server_that_drips_its_answer_runs_into_the_timeout() {
     assert!(matches!(error, QueryError::Timeout { .. }), "{error:?}");
     // The same with the head itself dripping.
     let head_drip = Tiny::start(|_, stream| {
-        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: ".iter().chain([b'a'; 100_000].iter()) {
+        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: ".iter().chain(std::iter::repeat_n(&b'a', 100_000)) {
             if stream.write_all(&[*byte]).is_err() {
                 return;
             }
@@ -345,11 +355,8 @@ fn the_overall_deadline_bounds_all_requests_together() {
     let tiny = Tiny::start(|_, stream| {
         let _ = stream.read(&mut [0; 1]);
     });
-    let options = AccessOptions {
-        timeout: Duration::from_secs(10),
-        deadline: Duration::from_millis(300),
-        ..AccessOptions::new(&tiny.url)
-    };
+    let options =
+        AccessOptions { timeout: secs(10), deadline: Duration::from_millis(300), ..AccessOptions::new(&tiny.url) };
     let prometheus = client_with(&options, &[]);
     let first = prometheus.instant("up", at(0)).expect_err("deadline");
     assert!(matches!(first, QueryError::Timeout { what: "the overall deadline ran out", .. }), "{first:?}");
@@ -426,8 +433,7 @@ fn malformed_answers_are_errors_not_panics() {
     assert!(matches!(error, QueryError::Malformed { .. } | QueryError::Unreachable { .. }), "{error:?}");
     // A range query given a vector.
     let vector = Tiny::answering(200, VECTOR);
-    let error =
-        client_with(&quick(&vector.url), &[]).range("up", at(0), at(60), Duration::from_secs(60)).expect_err("vector");
+    let error = client_with(&quick(&vector.url), &[]).range("up", at(0), at(60), secs(60)).expect_err("vector");
     assert!(matches!(error, QueryError::Malformed { ref reason, .. } if reason.contains("`vector`")), "{error:?}");
 }
 
@@ -467,7 +473,7 @@ fn bearer_server() -> Tiny {
             .find_map(|l| l.strip_prefix("authorization: ").or_else(|| l.strip_prefix("Authorization: ")));
         match authorization {
             Some(value) if value == format!("Bearer {TOKEN}") && request.contains("query=up") => {
-                respond(stream, 200, VECTOR)
+                respond(stream, 200, VECTOR);
             }
             Some(value) if value == format!("Bearer {TOKEN}") => {
                 respond(
@@ -521,7 +527,6 @@ fn basic_auth_credentials_are_scrubbed_from_echoes() {
         &[("MODELGEN_PROMETHEUS_USERNAME", "canary"), ("MODELGEN_PROMETHEUS_PASSWORD", password)],
     );
     let error = prometheus.instant("up", at(0)).expect_err("denied");
-    use base64::Engine as _;
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("canary:{password}"));
     for shown in [error.to_string(), format!("{error:?}"), format!("{prometheus:?}")] {
         assert!(!shown.contains(password) && !shown.contains(&encoded), "a credential leaked: {shown}");

@@ -1,4 +1,4 @@
-//! A real Prometheus for tests: series described in Rust, written as OpenMetrics, loaded by `promtool tsdb create-blocks-from openmetrics` and served on a loopback port, optionally behind basic auth and TLS.
+//! A real Prometheus for tests: series described in Rust, written as `OpenMetrics`, loaded by `promtool tsdb create-blocks-from openmetrics` and served on a loopback port, optionally behind basic auth and TLS.
 //!
 //! What loads: `promtool` cuts the samples into blocks aligned to two hours
 //! and Prometheus (2.42, Debian's package) serves them from its data
@@ -58,8 +58,14 @@ enum Point {
 struct Family {
     name: String,
     kind: Kind,
-    /// Rendered label sets (sorted) and their samples (seconds after the base).
-    series: Vec<(Vec<(String, String)>, Vec<(u64, Point)>)>,
+    series: Vec<Samples>,
+}
+
+/// One series' labels (sorted) and samples (seconds after the base).
+#[derive(Debug)]
+struct Samples {
+    labels: Vec<(String, String)>,
+    points: Vec<(u64, Point)>,
 }
 
 /// Series to load, with times in seconds after a base time.
@@ -109,19 +115,17 @@ impl Data {
             labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         labels.sort();
         // OpenMetrics wants every family's lines together.
-        let family = match self.families.iter().position(|f| f.name == name) {
-            Some(index) => &mut self.families[index],
-            None => {
-                self.families.push(Family { name: name.to_owned(), kind, series: Vec::new() });
-                self.families.last_mut().expect("just pushed")
-            }
-        };
+        let index = self.families.iter().position(|f| f.name == name).unwrap_or_else(|| {
+            self.families.push(Family { name: name.to_owned(), kind, series: Vec::new() });
+            self.families.len() - 1
+        });
+        let family = &mut self.families[index];
         assert_eq!(family.kind, kind, "`{name}` is added with two types");
-        family.series.push((labels, points));
+        family.series.push(Samples { labels, points });
         self
     }
 
-    /// The OpenMetrics text `promtool` reads: families one after another,
+    /// The `OpenMetrics` text `promtool` reads: families one after another,
     /// each series' samples in time order, timestamps in seconds, `# EOF`.
     pub fn openmetrics(&self) -> String {
         let mut out = String::new();
@@ -132,7 +136,7 @@ impl Data {
                 Kind::Histogram => "histogram",
             };
             writeln!(out, "# TYPE {} {kind}", family.name).expect("write");
-            for (labels, points) in &family.series {
+            for Samples { labels, points } in &family.series {
                 for (offset, point) in points {
                     let at = self.base + offset;
                     match point {

@@ -398,3 +398,117 @@ fn ca_certificates(path: &Path) -> Result<Vec<ureq::tls::Certificate<'static>>, 
     }
     Ok(certificates)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn access(url: &str, env: &[(&str, &str)]) -> Result<Access, AccessError> {
+        let env: BTreeMap<String, String> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Access::new(&AccessOptions::new(url), |name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn urls_are_http_or_https_without_credentials() {
+        assert_eq!(
+            access("http://prometheus:9090/", &[]).map(|a| a.url().to_owned()),
+            Ok("http://prometheus:9090".into())
+        );
+        assert_eq!(
+            access("https://example.com/prometheus/", &[]).map(|a| a.url().to_owned()),
+            Ok("https://example.com/prometheus".into())
+        );
+        assert!(matches!(access("ftp://example.com", &[]), Err(AccessError::Scheme { .. })));
+        assert!(matches!(access("file:///etc/passwd", &[]), Err(AccessError::Scheme { .. })));
+        assert!(matches!(access("http://example.com/?x=1", &[]), Err(AccessError::QueryOrFragment { .. })));
+        assert!(matches!(access("prometheus:9090", &[]), Err(AccessError::Scheme { .. })));
+        assert!(matches!(access("", &[]), Err(AccessError::BadUrl { .. })));
+        for url in ["https://admin:hunter2@example.com", "https://hunter2@example.com", "http://admin:hunter2@[bad"] {
+            let error = access(url, &[]).expect_err("credentials in the URL");
+            assert!(!error.to_string().contains("hunter2"), "{error}");
+            assert!(!format!("{error:?}").contains("hunter2"), "{error:?}");
+        }
+        assert_eq!(access("https://admin:hunter2@example.com", &[]).expect_err("userinfo"), AccessError::Credentials);
+    }
+
+    #[test]
+    fn credentials_come_from_exactly_one_source() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "  tok-from-file\n").expect("write");
+        let token_path = token_file.to_str().expect("UTF-8");
+        assert_eq!(access("http://p", &[]).map(|a| a.auth().clone()), Ok(Auth::None));
+        assert_eq!(
+            access("http://p", &[(TOKEN_ENV, "tok")]).map(|a| a.auth().clone()),
+            Ok(Auth::Bearer(Secret::new("tok")))
+        );
+        assert_eq!(
+            access("http://p", &[(TOKEN_FILE_ENV, token_path)]).map(|a| a.auth().clone()),
+            Ok(Auth::Bearer(Secret::new("tok-from-file")))
+        );
+        assert_eq!(
+            access("http://p", &[(USERNAME_ENV, "u"), (PASSWORD_FILE_ENV, token_path)]).map(|a| a.auth().clone()),
+            Ok(Auth::Basic { username: "u".into(), password: Secret::new("tok-from-file") })
+        );
+        let conflicts = [
+            vec![(TOKEN_ENV, "a"), (TOKEN_FILE_ENV, token_path)],
+            vec![(PASSWORD_ENV, "a"), (PASSWORD_FILE_ENV, token_path), (USERNAME_ENV, "u")],
+            vec![(TOKEN_ENV, "a"), (USERNAME_ENV, "u"), (PASSWORD_ENV, "p")],
+            vec![(TOKEN_ENV, "a"), (PASSWORD_ENV, "p")],
+        ];
+        for env in conflicts {
+            assert!(matches!(access("http://p", &env), Err(AccessError::Conflict { .. })), "{env:?}");
+        }
+        assert!(matches!(access("http://p", &[(USERNAME_ENV, "u")]), Err(AccessError::Incomplete { .. })));
+        assert!(matches!(access("http://p", &[(PASSWORD_ENV, "p")]), Err(AccessError::Incomplete { .. })));
+        assert!(matches!(
+            access("http://p", &[(USERNAME_ENV, "a:b"), (PASSWORD_ENV, "p")]),
+            Err(AccessError::BadCredential { .. })
+        ));
+        // A header injection attempt is refused without showing the value.
+        let error = access("http://p", &[(TOKEN_ENV, "tok\r\nX-Evil: 1")]).expect_err("control characters");
+        assert!(!error.to_string().contains("Evil"), "{error}");
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").expect("write");
+        assert!(matches!(
+            access("http://p", &[(TOKEN_FILE_ENV, empty.to_str().expect("UTF-8"))]),
+            Err(AccessError::BadCredential { reason: "is empty", .. })
+        ));
+        let missing = dir.path().join("missing");
+        let error =
+            access("http://p", &[(TOKEN_FILE_ENV, missing.to_str().expect("UTF-8"))]).expect_err("missing file");
+        assert!(matches!(error, AccessError::File { .. }) && error.to_string().contains("missing"), "{error}");
+        // An endless file is read only up to the limit.
+        let error = access("http://p", &[(TOKEN_FILE_ENV, "/dev/zero")]).expect_err("endless file");
+        assert!(error.to_string().contains("larger than"), "{error}");
+    }
+
+    #[test]
+    fn secrets_print_as_stars() {
+        let access = access("http://p", &[(USERNAME_ENV, "u"), (PASSWORD_ENV, "pa55-word")]).expect("access");
+        let shown = format!("{access:?} {:?} {}", access.auth(), Secret::new("pa55-word"));
+        assert!(!shown.contains("pa55-word") && shown.contains("***"), "{shown}");
+        let header = access.auth().header().expect("header");
+        assert_eq!(format!("{header} {header:?}"), "*** ***");
+        assert!(header.expose().starts_with("Basic "));
+    }
+
+    #[test]
+    fn ca_files_must_hold_certificates_and_limits_must_be_positive() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let not_pem = dir.path().join("ca.pem");
+        std::fs::write(&not_pem, "hello").expect("write");
+        let options = AccessOptions { ca_file: Some(not_pem), ..AccessOptions::new("https://p") };
+        assert!(matches!(Access::new(&options, |_| None), Err(AccessError::BadCa { .. })));
+        let broken = dir.path().join("broken.pem");
+        std::fs::write(&broken, "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n").expect("write");
+        let options = AccessOptions { ca_file: Some(broken), ..AccessOptions::new("https://p") };
+        assert!(matches!(Access::new(&options, |_| None), Err(AccessError::BadCa { .. })));
+        let options = AccessOptions { timeout: Duration::ZERO, ..AccessOptions::new("https://p") };
+        assert_eq!(Access::new(&options, |_| None).expect_err("zero"), AccessError::ZeroLimit { what: "timeout" });
+        let options = AccessOptions { max_response_bytes: 0, ..AccessOptions::new("https://p") };
+        assert!(matches!(Access::new(&options, |_| None), Err(AccessError::ZeroLimit { .. })));
+    }
+}
