@@ -425,6 +425,12 @@ fn malformed_answers_are_errors_not_panics() {
         assert!(matches!(error, QueryError::Malformed { .. }), "{}: {error:?}", &body[..body.len().min(80)]);
         assert!(!error.to_string().contains('\n') && error.to_string().len() < 1000, "{error}");
     }
+    // A head larger than any real one, all at once.
+    let huge_head = Tiny::start(|_, stream| {
+        let _ = stream.write_all(format!("HTTP/1.1 200 OK\r\nX-Big: {}\r\n\r\n", "a".repeat(1 << 20)).as_bytes());
+    });
+    let error = client_with(&quick(&huge_head.url), &[]).instant("up", at(0)).expect_err("huge head");
+    assert!(matches!(error, QueryError::Malformed { .. }), "{error:?}");
     // Not HTTP at all.
     let garbage = Tiny::start(|_, stream| {
         let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.6\r\n\r\n");

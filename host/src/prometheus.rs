@@ -299,9 +299,10 @@ impl Client {
                 QueryError::Timeout { url, limit, what }
             }
             ureq::Error::BodyExceedsLimit(limit) => QueryError::TooLarge { url, limit: *limit },
-            ureq::Error::Protocol(_) | ureq::Error::BadUri(_) => {
-                QueryError::Malformed { url, reason: self.quote(&error.to_string()) }
-            }
+            ureq::Error::Protocol(_)
+            | ureq::Error::BadUri(_)
+            | ureq::Error::LargeResponseHeader(..)
+            | ureq::Error::BodyStalled => QueryError::Malformed { url, reason: self.quote(&error.to_string()) },
             _ => QueryError::Unreachable { url, reason: self.quote(&error.to_string()) },
         }
     }

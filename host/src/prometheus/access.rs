@@ -141,7 +141,7 @@ impl AccessOptions {
 }
 
 /// Everything needed to reach one Prometheus, checked.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Access {
     pub(crate) base: String,
     pub(crate) auth: Auth,
@@ -231,6 +231,19 @@ pub enum AccessError {
         /// Which limit.
         what: &'static str,
     },
+}
+
+impl fmt::Debug for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Access")
+            .field("base", &self.base)
+            .field("auth", &self.auth)
+            .field("ca_certificates", &self.ca.as_ref().map(Vec::len))
+            .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
 }
 
 impl Access {
