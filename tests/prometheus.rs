@@ -194,7 +194,7 @@ fn data_ending_a_minute_ago_loads_too() {
 #[test]
 fn basic_auth_is_accepted_and_a_wrong_or_missing_password_is_refused() {
     let password = "basic-pa55-7c1e";
-    let options = Options { basic_auth: Some(("canary".into(), password.into())), tls: false };
+    let options = Options { basic_auth: Some(("canary".into(), password.into())), ..Options::default() };
     let server = Prometheus::start_with(&traffic(), &options);
     let access = AccessOptions::new(&server.url);
     let good =
@@ -214,8 +214,31 @@ fn basic_auth_is_accepted_and_a_wrong_or_missing_password_is_refused() {
 }
 
 #[test]
+fn a_bearer_token_is_accepted_by_a_proxy_in_front_of_prometheus_and_a_wrong_one_refused() {
+    let token = "bearer-5ecret-90ab";
+    let options = Options { bearer: Some(token.into()), ..Options::default() };
+    let server = Prometheus::start_with(&traffic(), &options);
+    let access = AccessOptions::new(&server.url);
+    let good = client_with(&access, &[("MODELGEN_PROMETHEUS_TOKEN", token)]);
+    assert_eq!(value(&good.instant("requests_total", at(1800)).expect("authorised")), 300.0);
+    let series = good.range("requests_total", at(600), at(900), secs(60)).expect("authorised range");
+    assert_eq!(series[0].points.len(), 6);
+    // Prometheus' own refusal passes through the proxy as it is.
+    assert!(matches!(good.instant("rate(requests_total)", at(1800)), Err(QueryError::Rejected { status: 400, .. })));
+
+    let wrong = client_with(&access, &[("MODELGEN_PROMETHEUS_TOKEN", "bearer-wrong")]);
+    let error = wrong.instant("requests_total", at(1800)).expect_err("wrong token");
+    assert!(matches!(error, QueryError::Status { status: 401, .. }), "{error:?}");
+    assert!(!error.to_string().contains("bearer-wrong"), "{error}");
+    assert!(matches!(
+        client(&server.url).instant("requests_total", at(1800)),
+        Err(QueryError::Status { status: 401, .. })
+    ));
+}
+
+#[test]
 fn a_ca_file_trusts_the_tls_server_and_nothing_else_does() {
-    let options = Options { basic_auth: None, tls: true };
+    let options = Options { tls: true, ..Options::default() };
     let server = Prometheus::start_with(&traffic(), &options);
     assert!(server.url.starts_with("https://"));
     let ca_file = server.ca_file.clone().expect("CA file");

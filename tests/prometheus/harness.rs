@@ -1,4 +1,4 @@
-//! A real Prometheus for tests: series described in Rust, written as `OpenMetrics`, loaded by `promtool tsdb create-blocks-from openmetrics` and served on a loopback port, optionally behind basic auth and TLS.
+//! A real Prometheus for tests: series described in Rust, written as `OpenMetrics`, loaded by `promtool tsdb create-blocks-from openmetrics` and served on a loopback port, optionally behind basic auth, TLS or a bearer-token proxy.
 //!
 //! What loads: `promtool` cuts the samples into blocks aligned to two hours
 //! and Prometheus (2.42, Debian's package) serves them from its data
@@ -14,10 +14,13 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::io::Read as _;
-use std::net::TcpListener;
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::support::{text, tool};
@@ -203,12 +206,17 @@ pub struct Options {
     pub basic_auth: Option<(String, String)>,
     /// Serve HTTPS with a certificate for `127.0.0.1` and `localhost` signed by a fresh CA.
     pub tls: bool,
+    /// Put a proxy in front that lets through only requests with
+    /// `Authorization: Bearer TOKEN` (as kube-rbac-proxy or an OAuth proxy
+    /// would: Prometheus' own web server knows no bearer tokens); plain HTTP only.
+    pub bearer: Option<String>,
 }
 
 /// A running Prometheus, killed on drop.
 pub struct Prometheus {
     child: Child,
     dir: tempfile::TempDir,
+    proxy: Option<BearerProxy>,
     /// `http://127.0.0.1:PORT` or `https://…`.
     pub url: String,
     /// The PEM file of the CA that signed the server's certificate (with [`Options::tls`]).
@@ -258,7 +266,14 @@ impl Prometheus {
             }
             let mut child = command.spawn().expect("start prometheus");
             if wait_ready(&mut child, &url, ca_file.as_deref(), options, dir.path()) {
-                return Self { child, dir, url, ca_file };
+                let Some(token) = &options.bearer else { return Self { child, dir, proxy: None, url, ca_file } };
+                assert!(
+                    !options.tls && options.basic_auth.is_none(),
+                    "the bearer proxy speaks plain HTTP to a plain server"
+                );
+                let proxy = BearerProxy::start(token.clone(), port);
+                let url = proxy.url.clone();
+                return Self { child, dir, proxy: Some(proxy), url, ca_file };
             }
             let log = read_log(dir.path());
             assert!(log.contains("address already in use"), "prometheus did not start:\n{log}");
@@ -281,7 +296,109 @@ impl Drop for Prometheus {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(proxy) = self.proxy.take() {
+            proxy.stop();
+        }
     }
+}
+
+/// A reverse proxy on another loopback port that answers 401 unless the
+/// request carries the bearer token, and otherwise passes the request to
+/// Prometheus and its answer back.
+struct BearerProxy {
+    url: String,
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl BearerProxy {
+    fn start(token: String, upstream: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let address = listener.local_addr().expect("proxy address");
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(stream) = stream else { continue };
+                let token = token.clone();
+                thread::spawn(move || proxy_one(stream, &token, upstream));
+            }
+        });
+        Self { url: format!("http://{address}"), stop, thread: Some(thread) }
+    }
+
+    fn stop(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so that it sees the flag.
+        let _ = TcpStream::connect(self.url.trim_start_matches("http://"));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn proxy_one(mut client: TcpStream, token: &str, upstream: u16) {
+    let _ = client.set_read_timeout(Some(Duration::from_secs(10)));
+    let Some((head, body)) = read_http_request(&mut client) else { return };
+    // The scheme is case-insensitive (RFC 9110), the token is not.
+    let authorised = head.lines().any(|line| {
+        line.split_once(':').is_some_and(|(name, value)| {
+            name.eq_ignore_ascii_case("authorization")
+                && value
+                    .trim()
+                    .split_once(' ')
+                    .is_some_and(|(scheme, given)| scheme.eq_ignore_ascii_case("bearer") && given == token)
+        })
+    });
+    if !authorised {
+        let _ = client.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\nUnauthorized\n");
+        return;
+    }
+    // One request per connection, so that the answer ends where the stream does.
+    let mut forwarded = String::new();
+    for line in
+        head.split("\r\n").filter(|line| !line.is_empty() && !line.to_ascii_lowercase().starts_with("connection:"))
+    {
+        forwarded.push_str(line);
+        forwarded.push_str("\r\n");
+    }
+    forwarded.push_str("Connection: close\r\n\r\n");
+    let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)) else { return };
+    if server.write_all(forwarded.as_bytes()).and_then(|()| server.write_all(&body)).is_err() {
+        return;
+    }
+    let _ = std::io::copy(&mut server, &mut client);
+}
+
+/// The head (up to the blank line) and the body (by `Content-Length`) of one request.
+fn read_http_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut bytes = Vec::new();
+    let mut buffer = [0; 4096];
+    let end = loop {
+        if let Some(at) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        let n = stream.read(&mut buffer).ok().filter(|n| *n > 0)?;
+        bytes.extend_from_slice(&buffer[..n]);
+    };
+    let head = String::from_utf8_lossy(&bytes[..end]).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            line.split_once(':')
+                .filter(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+                .map(|(_, v)| v.trim().parse().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    let mut body = bytes[end + 4..].to_vec();
+    while body.len() < length {
+        let n = stream.read(&mut buffer).ok().filter(|n| *n > 0)?;
+        body.extend_from_slice(&buffer[..n]);
+    }
+    Some((head, body))
 }
 
 fn read_log(dir: &Path) -> String {
@@ -326,7 +443,7 @@ fn wait_ready(child: &mut Child, url: &str, ca_file: Option<&Path>, options: &Op
         if request.call().is_ok() {
             return true;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        thread::sleep(Duration::from_millis(50));
     }
     let _ = child.kill();
     let _ = child.wait();
