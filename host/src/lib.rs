@@ -19,6 +19,7 @@ pub mod krm;
 pub mod pipeline;
 pub mod plugin;
 pub mod private_dir;
+pub mod prometheus;
 pub mod report;
 pub mod rollout;
 pub mod verify;
