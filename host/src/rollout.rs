@@ -1,5 +1,7 @@
 //! A canary's rollout as a plugin describes it, what Prometheus observed of it, and the move a plugin decides, as plain host types.
 
+pub mod observe;
+
 /// What a failed gate does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OnFailure {

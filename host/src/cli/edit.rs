@@ -107,19 +107,20 @@ pub struct BumpArgs {
 
 impl SetWeightArgs {
     pub(crate) fn run(&self, options: &PluginOptions) -> Result<(), Failure> {
-        apply(options, &self.path, &self.edit, &self.model, &EditAction::SetCanaryWeight(self.percent)).map(drop)
+        let action = EditAction::SetCanaryWeight(self.percent);
+        apply(options, &self.path, &self.edit, &self.model, &action, true).map(drop)
     }
 }
 
 impl PromoteArgs {
     pub(crate) fn run(&self, options: &PluginOptions) -> Result<(), Failure> {
-        apply(options, &self.path, &self.edit, &self.model, &EditAction::Promote).map(drop)
+        apply(options, &self.path, &self.edit, &self.model, &EditAction::Promote, true).map(drop)
     }
 }
 
 impl RollbackArgs {
     pub(crate) fn run(&self, options: &PluginOptions) -> Result<(), Failure> {
-        apply(options, &self.path, &self.edit, &self.model, &EditAction::Rollback(self.keep)).map(drop)
+        apply(options, &self.path, &self.edit, &self.model, &EditAction::Rollback(self.keep), true).map(drop)
     }
 }
 
@@ -131,19 +132,20 @@ impl BumpArgs {
             image: self.image.clone(),
             canary: self.canary,
         };
-        apply(options, &self.path, &self.edit, &self.model, &EditAction::Bump(bump)).map(drop)
+        apply(options, &self.path, &self.edit, &self.model, &EditAction::Bump(bump), true).map(drop)
     }
 }
 
 /// Edits `model` in the application at `path`, checks the result in every
-/// environment, writes it (unless a dry run) and prints what changed and
-/// the commit message; returns the edit.
+/// environment, writes it (unless a dry run) and prints what changed (and,
+/// with `print_message`, the commit message); returns the edit.
 pub(crate) fn apply(
     options: &PluginOptions,
     path: &Path,
     edit: &EditOptions,
     model: &str,
     action: &EditAction,
+    print_message: bool,
 ) -> Result<Edited, Failure> {
     let (sources, quotes) = pipeline::read(path, options.limits.input())?;
     let root = sources.root.clone();
@@ -191,7 +193,9 @@ pub(crate) fn apply(
                 spec_file::replace(&root, &edited.file, &read, &edited.contents)?;
             }
             report(&quotes.display(&edited.file), &edited, &environments, edit.dry_run);
-            emit(&edited.message)?;
+            if print_message {
+                emit(&edited.message)?;
+            }
             Ok(edited)
         }
     }
