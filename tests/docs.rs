@@ -280,11 +280,27 @@ fn modelgen_args(command: &str) -> Option<Vec<String>> {
     Some(args.iter().map(|a| (*a).to_owned()).collect())
 }
 
-/// The help of `modelgen SUBCOMMAND` (or of `modelgen` itself).
+/// Commands whose subcommands have options of their own (`canary set-weight`).
+const NESTED: [&str; 2] = ["canary", "argocd"];
+
+/// The help of `modelgen SUBCOMMAND` (or of `modelgen` itself); for a
+/// command with subcommands, `subcommand` names both (`canary set-weight`).
 fn help(subcommand: Option<&str>) -> String {
-    let out = modelgen().args(subcommand).arg("--help").output().expect("run modelgen");
+    let words: Vec<&str> = subcommand.map(|s| s.split_whitespace().collect()).unwrap_or_default();
+    let out = modelgen().args(&words).arg("--help").output().expect("run modelgen");
     assert!(out.status.success(), "`modelgen {} --help` fails: {}", subcommand.unwrap_or(""), text(&out.stderr));
     text(&out.stdout)
+}
+
+/// The (sub)command `args` run: `render`, or `canary advance`.
+fn command_of(args: &[String]) -> Option<String> {
+    let first = args.first()?;
+    match args.get(1) {
+        Some(second) if NESTED.contains(&first.as_str()) && !second.starts_with('-') => {
+            Some(format!("{first} {second}"))
+        }
+        _ => Some(first.clone()),
+    }
 }
 
 /// Whether `help` documents the option `flag` (`--out`, `-n`).
@@ -355,12 +371,14 @@ fn the_commands_the_pages_show_work() {
                         continue;
                     }
                     let Some(args) = modelgen_args(command) else { continue };
-                    let subcommand = args.first().map(String::as_str);
+                    let command = command_of(&args);
+                    let subcommand = command.as_deref();
                     let help = help(subcommand);
                     for flag in args.iter().filter(|a| a.starts_with('-') && a.len() > 1) {
                         let flag = flag.split('=').next().unwrap_or_default();
                         if !accepts(&help, flag) {
-                            failures.push(format!("{at}: `modelgen {}` has no option `{flag}`", args[0]));
+                            failures
+                                .push(format!("{at}: `modelgen {}` has no option `{flag}`", subcommand.unwrap_or("")));
                         }
                     }
                     if !matches!(subcommand, Some("render" | "validate" | "diff")) {
@@ -394,7 +412,12 @@ fn the_command_line_synopsis_names_real_options() {
     let synopsis = parse(&cli.text).1.into_iter().find(|b| b.info.is_empty()).expect("the synopsis block");
     let (mut global, mut checked) = (false, 0);
     for line in synopsis.body.lines() {
-        let subcommand = line.strip_prefix("modelgen ").and_then(|l| l.split_whitespace().next());
+        let words: Vec<String> = line
+            .strip_prefix("modelgen ")
+            .map(|l| l.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+        let command = command_of(&words);
+        let subcommand = command.as_deref();
         global = subcommand.is_none() && (global || line.trim_start().starts_with("global:"));
         if subcommand.is_none() && !global {
             continue;
