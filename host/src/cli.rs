@@ -298,6 +298,14 @@ fn print_human(diagnostics: &[Diagnostic], input: &Quotes) {
     }
 }
 
+/// Prints why the application at `path` cannot be read (its diagnostics and
+/// a summary line), and the failure that ends the command.
+fn unreadable(diagnostics: &[Diagnostic], input: &Quotes, path: &Path) -> Failure {
+    print_human(diagnostics, input);
+    eprintln!("error: reading `{}` failed with {}", shown(path), count(diagnostics, Severity::Error, "error"));
+    Failure::Input
+}
+
 /// A path the user gave, for a message (escaped: it may come from a script).
 pub(crate) fn shown(path: &Path) -> String {
     escape::value(&path.to_string_lossy()).into_owned()
@@ -413,15 +421,7 @@ fn environments(options: &PluginOptions, args: &RenderArgs) -> Result<Vec<String
         )
         .into()),
         Reply::Accepted(project) => Ok(project.environments),
-        Reply::Refused(diagnostics) => {
-            print_human(&diagnostics, &input);
-            eprintln!(
-                "error: reading `{}` failed with {}",
-                shown(&args.path),
-                count(&diagnostics, Severity::Error, "error")
-            );
-            Err(Failure::Input)
-        }
+        Reply::Refused(diagnostics) => Err(unreadable(&diagnostics, &input, &args.path)),
     }
 }
 

@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 
 use super::edit::{EditOptions, PromoteArgs, RollbackArgs, SetWeightArgs, apply};
 use super::failure::{Failure, emit};
-use super::{PluginOptions, count, fs_name, print_human, shown};
-use crate::diagnostic::{ModelSummary, Severity};
+use super::{PluginOptions, fs_name, shown, unreadable};
+use crate::diagnostic::ModelSummary;
 use crate::escape;
 use crate::pipeline;
 use crate::plugin::runtime::{RenderContext, Reply};
@@ -158,15 +158,7 @@ fn judge(options: &PluginOptions, args: &RolloutArgs, edit: &EditOptions) -> Res
     let pipeline = options.pipeline()?;
     let project = match pipeline.describe(sources.files, &context)? {
         Reply::Accepted(project) => project,
-        Reply::Refused(diagnostics) => {
-            print_human(&diagnostics, &quotes);
-            eprintln!(
-                "error: reading `{}` failed with {}",
-                shown(&args.path),
-                count(&diagnostics, Severity::Error, "error")
-            );
-            return Err(Failure::Input);
-        }
+        Reply::Refused(diagnostics) => return Err(unreadable(&diagnostics, &quotes, &args.path)),
     };
     if let Some(name) = &args.model
         && !project.models.iter().any(|m| &m.name == name)
