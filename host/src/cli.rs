@@ -20,7 +20,6 @@ use crate::artifacts::diff;
 use crate::artifacts::output;
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
 use crate::escape;
-use crate::input::application;
 use crate::krm;
 use crate::pipeline::{self, Outcome, Quotes};
 use crate::plugin::runtime::{RenderContext, Reply};
@@ -397,9 +396,12 @@ fn environments(options: &PluginOptions, args: &RenderArgs) -> Result<Vec<String
     let context = RenderContext { app_name: fs_name(&args.path), ..RenderContext::default() };
     match options.pipeline()?.describe(sources.files, &context)? {
         Reply::Accepted(project) if project.environments.is_empty() => Err(anyhow::anyhow!(
-            "`--all-environments`: `{}` defines no environments (they are listed under `environments:` in `{}`)",
+            "`--all-environments`: `{}` defines no environments{}",
             shown(&args.path),
-            application::PROJECT_FILE
+            project
+                .project_file
+                .map(|file| format!(" (they are listed under `environments:` in `{}`)", escape::value(&file)))
+                .unwrap_or_default()
         )
         .into()),
         Reply::Accepted(project) => Ok(project.environments),

@@ -1,15 +1,59 @@
-//! The contract between host and plugin: the WIT interface and version this host speaks, and the check that a component speaks it too.
+//! The contract between host and plugin: the WIT versions this host speaks, the check that a component speaks one, and the bindings of each.
 //!
-//! Versions follow semver on the WIT package: a plugin is compatible when it
-//! has the same major version, and while that is 0, the same minor.
+//! Versions follow semver on the WIT package: a component is compatible when
+//! it has the same major version, and while that is 0, the same minor. The
+//! host speaks the latest version ([`latest`], from `wit/`) and every
+//! earlier one it names in [`VERSIONS`] ([`since_v0_1`], from
+//! `wit/since_v0.1.0/`, as released), adapted into the latest host types, so
+//! that a plugin built for an earlier version keeps working.
+
+pub mod latest;
+pub mod since_v0_1;
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
 /// The interface a plugin must export.
 pub const INTERFACE: &str = "modelgen:generator/generator";
-/// The contract version (the WIT package version) this host was built against.
+/// The latest contract version (the WIT package version of `wit/`).
 pub const CONTRACT_VERSION: &str = "0.2.0";
+/// Every contract version this host speaks, latest first.
+pub const VERSIONS: [&str; 2] = [CONTRACT_VERSION, "0.1.0"];
+
+/// Everything a render may know about the outside world.
+#[derive(Clone, Debug, Default)]
+pub struct RenderContext {
+    /// The application's name.
+    pub app_name: String,
+    /// Namespace for specs that set none.
+    pub namespace: Option<String>,
+    /// The source revision.
+    pub revision: Option<String>,
+    /// The environment to render.
+    pub environment: Option<String>,
+    /// Free parameters.
+    pub parameters: Vec<(String, String)>,
+}
+
+/// The contract version a component speaks, among [`VERSIONS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    /// 0.2.x: the latest.
+    Latest,
+    /// 0.1.x: no model positions, parameters, secret columns, `edit` or `decide`.
+    V0_1,
+}
+
+impl Version {
+    /// The version as the WIT package names it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::Latest => VERSIONS[0],
+            Version::V0_1 => VERSIONS[1],
+        }
+    }
+}
 
 /// Why a component is not a plugin this host can run.
 #[derive(Debug, thiserror::Error)]
@@ -22,24 +66,23 @@ pub enum Mismatch {
         /// What it exports, quoted, or `nothing`.
         exports: String,
     },
-    /// It exports an incompatible version of it.
+    /// It exports a version of it this host does not speak.
     #[error(
-        "the plugin implements `{INTERFACE}@{found}`, but this host speaks `{needed}`; use a plugin built for {}, or a \
+        "the plugin implements `{INTERFACE}@{found}`, but this host speaks {}; use a plugin built for {}, or a \
          modelgen release that speaks {found}",
-        compatible_range(needed)
+        spoken(),
+        ranges()
     )]
     Version {
         /// The version the component exports.
         found: String,
-        /// The version this host speaks.
-        needed: &'static str,
     },
 }
 
-/// Checks, before anything is linked, that the component exports a
-/// compatible version of the generator interface, and says which version it
-/// found and which this host needs.
-pub(crate) fn check(engine: &Engine, component: &Component) -> Result<(), Mismatch> {
+/// Checks, before anything is linked, that the component exports a version
+/// of the generator interface this host speaks, and which; else says which
+/// version it found and which this host speaks.
+pub(crate) fn check(engine: &Engine, component: &Component) -> Result<Version, Mismatch> {
     let exports: Vec<String> = component.component_type().exports(engine).map(|(name, _)| name.to_owned()).collect();
     let Some(found) = exports.iter().find_map(|name| name.strip_prefix(INTERFACE)) else {
         return Err(Mismatch::NotAGenerator {
@@ -51,10 +94,11 @@ pub(crate) fn check(engine: &Engine, component: &Component) -> Result<(), Mismat
         });
     };
     let version = found.strip_prefix('@').unwrap_or("(unversioned)");
-    if !compatible(version, CONTRACT_VERSION) {
-        return Err(Mismatch::Version { found: version.to_owned(), needed: CONTRACT_VERSION });
+    match VERSIONS.iter().position(|spoken| compatible(version, spoken)) {
+        Some(0) => Ok(Version::Latest),
+        Some(_) => Ok(Version::V0_1),
+        None => Err(Mismatch::Version { found: version.to_owned() }),
     }
-    Ok(())
 }
 
 /// Semver compatibility: the same major version, and while it is 0, the same minor.
@@ -69,6 +113,18 @@ fn compatible(found: &str, needed: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// The versions this host speaks, quoted: `` `0.2.0` and `0.1.0` ``.
+fn spoken() -> String {
+    let quoted: Vec<String> = VERSIONS.iter().map(|v| format!("`{v}`")).collect();
+    quoted.join(" and ")
+}
+
+/// The ranges of versions this host accepts: `0.2.x or 0.1.x`.
+fn ranges() -> String {
+    let ranges: Vec<String> = VERSIONS.iter().map(|v| compatible_range(v)).collect();
+    ranges.join(" or ")
 }
 
 fn compatible_range(version: &str) -> String {
@@ -94,5 +150,17 @@ mod tests {
         assert!(!compatible("(unversioned)", "0.1.0"));
         assert_eq!(compatible_range("0.1.0"), "0.1.x");
         assert_eq!(compatible_range("1.2.0"), "1.x");
+    }
+
+    #[test]
+    fn a_version_the_host_does_not_speak_is_refused_naming_those_it_does() {
+        let message = Mismatch::Version { found: "0.3.0".to_owned() }.to_string();
+        assert_eq!(
+            message,
+            "the plugin implements `modelgen:generator/generator@0.3.0`, but this host speaks `0.2.0` and `0.1.0`; \
+             use a plugin built for 0.2.x or 0.1.x, or a modelgen release that speaks 0.3.0"
+        );
+        assert_eq!(Version::Latest.as_str(), CONTRACT_VERSION);
+        assert_eq!(Version::V0_1.as_str(), "0.1.0");
     }
 }
