@@ -77,6 +77,19 @@ impl Quotes {
         }
     }
 
+    /// The spec files read, sorted by path, as the walk passed them to the
+    /// plugin (to ask it again about what it rendered).
+    #[must_use]
+    pub fn files(&self) -> Vec<SourceFile> {
+        let mut files: Vec<SourceFile> = self
+            .contents
+            .iter()
+            .map(|(path, contents)| SourceFile { path: path.clone(), contents: contents.clone() })
+            .collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        files
+    }
+
     /// The contents of spec file `file`, if it was read.
     #[must_use]
     pub fn source(&self, file: &str) -> Option<&[u8]> {
