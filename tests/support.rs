@@ -21,6 +21,12 @@ spec:
     storageUri: s3://models/tiny/v1
 ";
 
+/// The kinds the built-in plugin handles (its `info().kinds`), which pick
+/// the files a render reads.
+pub fn kinds() -> modelgen::input::kinds::Kinds {
+    modelgen::input::kinds::Kinds::new(&["modelgen.dev/v1alpha1/ModelDeployment".to_owned()])
+}
+
 /// A Seldon Core 2 spec with a canary: four objects, two of which go away with the canary.
 pub const SELDON_V2_CANARY: &str = "apiVersion: modelgen.dev/v1alpha1
 kind: ModelDeployment

@@ -23,7 +23,7 @@ use crate::cli::options::PluginOptions;
 use crate::diagnostic::{Diagnostic, ModelSummary, Rendered, Severity};
 use crate::escape;
 use crate::input::source::{SourceFile, Sources};
-use crate::pipeline::{self, Outcome, Pipeline, Quotes};
+use crate::pipeline::{Outcome, Pipeline, Quotes};
 use crate::plugin::runtime::{RenderContext, Reply};
 use crate::report;
 use app::Application;
@@ -62,8 +62,8 @@ fn setup_failed(label: Option<&str>, error: anyhow::Error) -> Failure {
 
 /// The spec files of the application in the current directory, and their
 /// contents for quoting source lines.
-fn read_sources(options: &PluginOptions, label: &str) -> Result<(Sources, Quotes), Failure> {
-    pipeline::read(Path::new("."), options.limits.input()).map_err(|e| Failure::from(e).context(label))
+fn read_sources(pipeline: &Pipeline, options: &PluginOptions, label: &str) -> Result<(Sources, Quotes), Failure> {
+    pipeline.read(Path::new("."), options.limits.input()).map_err(|e| Failure::from(e).context(label))
 }
 
 /// Prints `headline` and then the diagnostics, errors first, at most [`MAX_SHOWN`].
@@ -130,8 +130,8 @@ fn context(
 fn generate(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
     let app = Application::from_vars(vars).map_err(|e| setup_failed(None, e))?;
     let label = app.label();
-    let (sources, contents) = read_sources(options, &label)?;
     let pipeline = options.pipeline().map_err(|f| f.context(&label))?;
+    let (sources, contents) = read_sources(&pipeline, options, &label)?;
     let context = context(&pipeline, &app, &sources.files, &contents).map_err(|f| f.context(&label))?;
     let rendered = match pipeline.render(sources, &context).map_err(|e| Failure::from(e).context(&label))? {
         Outcome::Rendered(rendered) => rendered,
@@ -217,8 +217,8 @@ fn check_apis(
 fn announce(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
     let app = Application::for_announcement(vars).map_err(|e| setup_failed(None, e))?;
     let label = app.label();
-    let (sources, contents) = read_sources(options, &label)?;
     let pipeline = options.pipeline().map_err(|f| f.context(&label))?;
+    let (sources, contents) = read_sources(&pipeline, options, &label)?;
     // The models as the requested environment configures them, so that the
     // announced canary weights are the ones `generate` would render; an
     // environment that does not exist falls back to the specs as written

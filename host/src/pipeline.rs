@@ -14,6 +14,7 @@ use anyhow::Context as _;
 
 use crate::diagnostic::{Diagnostic, Project, Rendered, Severity};
 use crate::input::application;
+use crate::input::kinds::Kinds;
 use crate::input::source::{self, InputLimits, SourceFile, Sources};
 use crate::plugin::cache::CompileCache;
 use crate::plugin::runtime::{self, Limits, RenderContext, Reply, Runtime};
@@ -97,19 +98,6 @@ impl Quotes {
     }
 }
 
-/// Reads the spec files under `path`, and keeps their contents for quoting.
-///
-/// # Errors
-/// [`Error::Input`] when the path cannot be read or a limit is exceeded.
-pub fn read(path: &Path, limits: InputLimits) -> Result<(Sources, Quotes), Error> {
-    let sources = source::discover(path, limits).map_err(Error::Input)?;
-    let quotes = Quotes {
-        root: sources.root.clone(),
-        contents: sources.files.iter().map(|f| (f.path.clone(), f.contents.clone())).collect(),
-    };
-    Ok((sources, quotes))
-}
-
 /// Which plugin runs, and what it may use and produce.
 #[derive(Debug, Default)]
 pub struct Settings {
@@ -126,6 +114,7 @@ pub struct Settings {
 /// A loaded plugin and the checks its output must pass.
 pub struct Pipeline {
     runtime: Runtime,
+    kinds: Kinds,
     verdicts: Option<Verdicts>,
     max_output_bytes: usize,
 }
@@ -143,7 +132,27 @@ impl Pipeline {
         }
         .map_err(runtime::Error::Load)?;
         let verdicts = cache.as_ref().map(|cache| Verdicts::new(cache.dir()));
-        Ok(Self { runtime, verdicts, max_output_bytes: settings.max_output_bytes })
+        let kinds = Kinds::new(&runtime.info()?.kinds);
+        Ok(Self { runtime, kinds, verdicts, max_output_bytes: settings.max_output_bytes })
+    }
+
+    /// The spec kinds the plugin handles.
+    #[must_use]
+    pub fn kinds(&self) -> &Kinds {
+        &self.kinds
+    }
+
+    /// Reads the plugin's spec files under `path`, and keeps their contents for quoting.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when the path cannot be read or a limit is exceeded.
+    pub fn read(&self, path: &Path, limits: InputLimits) -> Result<(Sources, Quotes), Error> {
+        let sources = source::discover(path, limits, &self.kinds).map_err(Error::Input)?;
+        let quotes = Quotes {
+            root: sources.root.clone(),
+            contents: sources.files.iter().map(|f| (f.path.clone(), f.contents.clone())).collect(),
+        };
+        Ok((sources, quotes))
     }
 
     /// The loaded plugin (for `schema` and `info`).
