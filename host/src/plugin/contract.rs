@@ -20,6 +20,131 @@ pub const CONTRACT_VERSION: &str = "0.2.0";
 /// Every contract version this host speaks, latest first.
 pub const VERSIONS: [&str; 2] = [CONTRACT_VERSION, "0.1.0"];
 
+/// The bindings of one contract version, generated from the WIT folder at
+/// `$path`, with the names every version's module uses: `PluginPre` (the
+/// component, ready to instantiate) and `wit` (the interface's types).
+macro_rules! bindings {
+    ($path:literal) => {
+        mod bindings {
+            //! Bindings generated from the contract's WIT.
+            #![allow(missing_docs)]
+            wasmtime::component::bindgen!({ path: $path, world: "plugin" });
+        }
+
+        pub use bindings::PluginPre;
+        use bindings::exports::modelgen::generator::generator as wit;
+    };
+}
+
+pub(crate) use bindings;
+
+/// The calls and conversions that every contract version has in the same
+/// words, over the types its own bindings generate: `generate`,
+/// `describe`, `spec_schema`, `info`, the input, positions and diagnostics.
+/// A version's module invokes it where its bindings are in scope (`wit`,
+/// `PluginPre`, `Answer`) beside its own `fn project(wit::Project) ->
+/// Project`, saying with `d => EXPR` what a diagnostic `d`'s secret columns
+/// are in that version.
+macro_rules! shared_calls {
+    ($d:ident => $secrets:expr) => {
+        /// Renders `sources`.
+        pub fn generate<T: 'static>(
+            pre: &PluginPre<T>,
+            store: &mut Store<T>,
+            sources: Vec<SourceFile>,
+            context: &RenderContext,
+        ) -> wasmtime::Result<Answer<Rendered>> {
+            let result = call(pre, store, sources, context, |api, store, sources, context| {
+                api.call_generate(store, sources, context)
+            })?;
+            Ok(result
+                .map(|rendered| Rendered {
+                    manifests: rendered
+                        .manifests
+                        .into_iter()
+                        .map(|m| Manifest { yaml: m.yaml, source: m.source })
+                        .collect(),
+                    warnings: diagnostics(rendered.warnings),
+                })
+                .map_err(diagnostics))
+        }
+
+        /// Describes the application in `sources`.
+        pub fn describe<T: 'static>(
+            pre: &PluginPre<T>,
+            store: &mut Store<T>,
+            sources: Vec<SourceFile>,
+            context: &RenderContext,
+        ) -> wasmtime::Result<Answer<Project>> {
+            let result = call(pre, store, sources, context, |api, store, sources, context| {
+                api.call_describe(store, sources, context)
+            })?;
+            Ok(result.map(project).map_err(diagnostics))
+        }
+
+        /// The plugin's spec JSON Schema.
+        pub fn spec_schema<T: 'static>(pre: &PluginPre<T>, store: &mut Store<T>) -> wasmtime::Result<String> {
+            pre.instantiate(&mut *store)?.modelgen_generator_generator().call_spec_schema(&mut *store)
+        }
+
+        /// The plugin's name, version and kinds.
+        pub fn info<T: 'static>(pre: &PluginPre<T>, store: &mut Store<T>) -> wasmtime::Result<PluginInfo> {
+            let info = pre.instantiate(&mut *store)?.modelgen_generator_generator().call_info(&mut *store)?;
+            Ok(PluginInfo { name: info.name, version: info.version, kinds: info.kinds })
+        }
+
+        /// Instantiates the plugin and makes a call on the application
+        /// `sources` for `context`.
+        fn call<T: 'static, R>(
+            pre: &PluginPre<T>,
+            store: &mut Store<T>,
+            sources: Vec<SourceFile>,
+            context: &RenderContext,
+            call: impl FnOnce(
+                &wit::Guest,
+                &mut Store<T>,
+                &[wit::SourceFile],
+                &wit::RenderContext,
+            ) -> wasmtime::Result<R>,
+        ) -> wasmtime::Result<R> {
+            let plugin = pre.instantiate(&mut *store)?;
+            let sources: Vec<wit::SourceFile> =
+                sources.into_iter().map(|f| wit::SourceFile { path: f.path, contents: f.contents }).collect();
+            let context = wit::RenderContext {
+                app_name: context.app_name.clone(),
+                namespace: context.namespace.clone(),
+                revision: context.revision.clone(),
+                environment: context.environment.clone(),
+                parameters: context.parameters.clone(),
+            };
+            call(plugin.modelgen_generator_generator(), store, &sources, &context)
+        }
+
+        fn position(p: wit::Position) -> (u32, u32) {
+            (p.line, p.column)
+        }
+
+        fn diagnostics(list: Vec<wit::Diagnostic>) -> Vec<Diagnostic> {
+            list.into_iter()
+                .map(|$d| Diagnostic {
+                    secrets: $secrets,
+                    severity: match $d.severity {
+                        wit::Severity::Error => Severity::Error,
+                        wit::Severity::Warning => Severity::Warning,
+                    },
+                    file: $d.file,
+                    position: $d.position.map(position),
+                    field: $d.field,
+                    message: $d.message,
+                    hint: $d.hint,
+                })
+                .collect()
+        }
+    };
+}
+
+pub(crate) use shared_calls;
+
 /// Everything a render may know about the outside world.
 #[derive(Clone, Debug, Default)]
 pub struct RenderContext {

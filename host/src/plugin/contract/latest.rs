@@ -10,62 +10,26 @@ use crate::diagnostic::{
 use crate::input::source::SourceFile;
 use crate::rollout::{Change, Decision, EditAction, Edited, Gate, Observation, OnFailure, Rollout};
 
-mod bindings {
-    //! Bindings generated from `wit/generator.wit`.
-    #![allow(missing_docs)]
-    wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "plugin",
-    });
-}
-
-pub use bindings::PluginPre;
-use bindings::exports::modelgen::generator::generator as wit;
+super::bindings!("../wit");
 
 /// A call's answer about its input: accepted, or the plugin's diagnostics.
 pub type Answer<T> = Result<T, Vec<Diagnostic>>;
 
-/// Renders `sources`.
-pub fn generate<T: 'static>(
-    pre: &PluginPre<T>,
-    store: &mut Store<T>,
-    sources: Vec<SourceFile>,
-    context: &RenderContext,
-) -> wasmtime::Result<Answer<Rendered>> {
-    let plugin = pre.instantiate(&mut *store)?;
-    let (sources, context) = input(sources, context);
-    let result = plugin.modelgen_generator_generator().call_generate(&mut *store, &sources, &context)?;
-    Ok(result
-        .map(|rendered| Rendered {
-            manifests: rendered.manifests.into_iter().map(|m| Manifest { yaml: m.yaml, source: m.source }).collect(),
-            warnings: diagnostics(rendered.warnings),
-        })
-        .map_err(diagnostics))
-}
+super::shared_calls!(d => d.secrets);
 
-/// Describes the application in `sources`.
-pub fn describe<T: 'static>(
-    pre: &PluginPre<T>,
-    store: &mut Store<T>,
-    sources: Vec<SourceFile>,
-    context: &RenderContext,
-) -> wasmtime::Result<Answer<Project>> {
-    let plugin = pre.instantiate(&mut *store)?;
-    let (sources, context) = input(sources, context);
-    let result = plugin.modelgen_generator_generator().call_describe(&mut *store, &sources, &context)?;
-    Ok(result
-        .map(|project| Project {
-            environments: project.environments,
-            models: project.models.into_iter().map(model_summary).collect(),
-            references: project
-                .references
-                .into_iter()
-                .map(|r| FileReference { path: r.path, referrer: r.referrer, position: r.position.map(position) })
-                .collect(),
-            parameters: project.parameters.into_iter().map(parameter).collect(),
-            project_file: project.project_file,
-        })
-        .map_err(diagnostics))
+/// A project in the host types.
+fn project(project: wit::Project) -> Project {
+    Project {
+        environments: project.environments,
+        models: project.models.into_iter().map(model_summary).collect(),
+        references: project
+            .references
+            .into_iter()
+            .map(|r| FileReference { path: r.path, referrer: r.referrer, position: r.position.map(position) })
+            .collect(),
+        parameters: project.parameters.into_iter().map(parameter).collect(),
+        project_file: project.project_file,
+    }
 }
 
 /// Applies `action` to the model `model`.
@@ -77,8 +41,6 @@ pub fn edit<T: 'static>(
     model: &str,
     action: &EditAction,
 ) -> wasmtime::Result<Answer<Edited>> {
-    let plugin = pre.instantiate(&mut *store)?;
-    let (sources, context) = input(sources, context);
     let action = match action {
         EditAction::SetCanaryWeight(weight) => wit::EditAction::SetCanaryWeight(*weight),
         EditAction::Promote => wit::EditAction::Promote,
@@ -90,7 +52,9 @@ pub fn edit<T: 'static>(
             canary: bump.canary,
         }),
     };
-    let result = plugin.modelgen_generator_generator().call_edit(&mut *store, &sources, &context, model, &action)?;
+    let result = call(pre, store, sources, context, |api, store, sources, context| {
+        api.call_edit(store, sources, context, model, &action)
+    })?;
     Ok(result
         .map(|edited| Edited {
             file: edited.file,
@@ -146,33 +110,6 @@ pub fn decide<T: 'static>(
     })
 }
 
-/// The plugin's spec JSON Schema.
-pub fn spec_schema<T: 'static>(pre: &PluginPre<T>, store: &mut Store<T>) -> wasmtime::Result<String> {
-    pre.instantiate(&mut *store)?.modelgen_generator_generator().call_spec_schema(&mut *store)
-}
-
-/// The plugin's name, version and kinds.
-pub fn info<T: 'static>(pre: &PluginPre<T>, store: &mut Store<T>) -> wasmtime::Result<PluginInfo> {
-    let info = pre.instantiate(&mut *store)?.modelgen_generator_generator().call_info(&mut *store)?;
-    Ok(PluginInfo { name: info.name, version: info.version, kinds: info.kinds })
-}
-
-fn input(sources: Vec<SourceFile>, context: &RenderContext) -> (Vec<wit::SourceFile>, wit::RenderContext) {
-    let sources = sources.into_iter().map(|f| wit::SourceFile { path: f.path, contents: f.contents }).collect();
-    let context = wit::RenderContext {
-        app_name: context.app_name.clone(),
-        namespace: context.namespace.clone(),
-        revision: context.revision.clone(),
-        environment: context.environment.clone(),
-        parameters: context.parameters.clone(),
-    };
-    (sources, context)
-}
-
-fn position(p: wit::Position) -> (u32, u32) {
-    (p.line, p.column)
-}
-
 fn model_summary(m: wit::ModelSummary) -> ModelSummary {
     ModelSummary {
         name: m.name,
@@ -214,21 +151,4 @@ fn parameter(p: wit::Parameter) -> Parameter {
             wit::ParameterKind::Map(entries) => ParameterKind::Map(entries),
         },
     }
-}
-
-fn diagnostics(list: Vec<wit::Diagnostic>) -> Vec<Diagnostic> {
-    list.into_iter()
-        .map(|d| Diagnostic {
-            severity: match d.severity {
-                wit::Severity::Error => Severity::Error,
-                wit::Severity::Warning => Severity::Warning,
-            },
-            file: d.file,
-            position: d.position.map(position),
-            field: d.field,
-            message: d.message,
-            hint: d.hint,
-            secrets: d.secrets,
-        })
-        .collect()
 }
