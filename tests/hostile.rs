@@ -174,7 +174,10 @@ fn rollout(mode: &str) -> Rollout {
 
 #[test]
 fn a_plugin_of_contract_0_1_renders_through_the_adapter() {
-    let dir = app(&[("tiny.yaml", SPEC.into())]);
+    // Its kind is of another API group than the built-in plugin's: the host
+    // passes the files of that group, and no others.
+    let widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n";
+    let dir = app(&[("tiny.yaml", SPEC.into()), ("widget.yaml", widget.into())]);
     let plugin = hostile_plugin(Hostile::Released);
     let plugin = plugin.to_str().expect("UTF-8 path");
     let run = measured(dir.path(), &["render", ".", "--plugin", plugin]);
@@ -184,15 +187,16 @@ fn a_plugin_of_contract_0_1_renders_through_the_adapter() {
         "{}",
         run.stdout
     );
+    assert!(run.stderr.contains("warning: given: widget.yaml\n"), "{}", run.stderr);
     // Its diagnostics are located and quoted as any plugin's.
     let refused = measured(dir.path(), &["validate", ".", "--plugin", plugin, "--param", "mode=refuse"]);
     assert_eq!(refused.code, Some(1), "{}", refused.stderr);
     assert!(
-        refused.stderr.contains("tiny.yaml:4:9: error: refused by a plugin of contract 0.1.0"),
+        refused.stderr.contains("widget.yaml:4:9: error: refused by a plugin of contract 0.1.0"),
         "{}",
         refused.stderr
     );
-    assert!(refused.stderr.contains("  name: tiny\n"), "the line is quoted:\n{}", refused.stderr);
+    assert!(refused.stderr.contains("4 |   name: w\n"), "the line is quoted:\n{}", refused.stderr);
     // What 0.1 lacks is filled in as the 0.1 host knew it.
     let released = runtime(Hostile::Released);
     assert_eq!(released.contract(), "0.1.0");
@@ -206,7 +210,7 @@ fn a_plugin_of_contract_0_1_renders_through_the_adapter() {
     assert_eq!(project.parameters[0].name, "canary-weight");
     assert_eq!(project.parameters[0].kind, ParameterKind::Map(vec![("hostile".to_owned(), "10".to_owned())]));
     assert_eq!(project.project_file.as_deref(), Some("modelgen.yaml"));
-    assert_eq!(released.info().expect("info").kinds, vec!["modelgen.dev/v1alpha1/ModelDeployment".to_owned()]);
+    assert_eq!(released.info().expect("info").kinds, vec!["example.com/v1/Widget".to_owned()]);
 }
 
 #[test]

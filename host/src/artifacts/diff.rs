@@ -460,7 +460,9 @@ mod tests {
             InputLimits::default(),
         )
         .expect("written");
-        let Side::Objects(objects) = load(root.path(), InputLimits::default(), &Kinds::default(), || unreachable!()).expect("read") else {
+        let Side::Objects(objects) =
+            load(root.path(), InputLimits::default(), &Kinds::default(), || unreachable!()).expect("read")
+        else {
             panic!("a rendered directory")
         };
         let labels: Vec<String> = objects.iter().map(Object::label).collect();
@@ -471,7 +473,10 @@ mod tests {
         let file = root.path().join("prod/ml/model_b.yaml");
         fs::remove_file(&file).expect("remove");
         std::os::unix::fs::symlink(&secret, &file).expect("symlink");
-        let err = load(root.path(), InputLimits::default(), &Kinds::default(), || unreachable!()).err().expect("refused").to_string();
+        let err = load(root.path(), InputLimits::default(), &Kinds::default(), || unreachable!())
+            .err()
+            .expect("refused")
+            .to_string();
         assert!(err.ends_with("`prod/ml/model_b.yaml` is a symbolic link, which is never followed here"), "{err}");
 
         // Nor through a linked directory on the way.
@@ -482,7 +487,10 @@ mod tests {
             .expect("write");
         fs::remove_dir_all(root.path().join("prod/ml")).expect("remove");
         std::os::unix::fs::symlink(elsewhere.path().join("ml"), root.path().join("prod/ml")).expect("symlink");
-        let err = load(root.path(), InputLimits::default(), &Kinds::default(), || unreachable!()).err().expect("refused").to_string();
+        let err = load(root.path(), InputLimits::default(), &Kinds::default(), || unreachable!())
+            .err()
+            .expect("refused")
+            .to_string();
         assert!(err.ends_with("`prod/ml` is a symbolic link, which is never followed here"), "{err}");
     }
 }

@@ -22,7 +22,9 @@
 //!
 //! With the feature `future-contract` the crate builds a component of a
 //! contract version no host speaks yet; with `contract-0-1`, a well-behaved
-//! plugin of contract 0.1.0, as released.
+//! plugin of contract 0.1.0, as released, whose kind (`example.com/v1/Widget`)
+//! is not the built-in plugin's, and whose render warns with the names of
+//! the files it was given.
 
 #![cfg(target_arch = "wasm32")]
 // The generated canonical-ABI glue is `unsafe`, and so is forging a string
@@ -269,7 +271,17 @@ mod since_v0_1 {
                     hint: None,
                 }]);
             }
-            Ok(wit::Rendered { manifests: vec![wit::Manifest { yaml: VALID.into(), source }], warnings: vec![] })
+            // A warning that names the files the host passed.
+            let names: Vec<&str> = sources.iter().map(|f| f.path.as_str()).collect();
+            let warning = wit::Diagnostic {
+                severity: wit::Severity::Warning,
+                file: None,
+                position: None,
+                field: None,
+                message: format!("given: {}", names.join(", ")),
+                hint: None,
+            };
+            Ok(wit::Rendered { manifests: vec![wit::Manifest { yaml: VALID.into(), source }], warnings: vec![warning] })
         }
 
         fn describe(
@@ -300,7 +312,8 @@ mod since_v0_1 {
             wit::PluginInfo {
                 name: "released".into(),
                 version: "0.1.0".into(),
-                kinds: vec!["modelgen.dev/v1alpha1/ModelDeployment".into()],
+                // Not the built-in plugin's group: the host must pass these files, and no others.
+                kinds: vec!["example.com/v1/Widget".into()],
             }
         }
     }
