@@ -249,6 +249,24 @@ fn a_hostile_describe_hits_the_limits_before_anything_renders() {
 }
 
 #[test]
+fn files_a_hostile_describe_refers_to_outside_the_application_are_never_read() {
+    let repo = tempfile::tempdir().expect("repository");
+    std::fs::write(repo.path().join("outside.yaml"), "SECRET-OUTSIDE\n").expect("write");
+    let app = repo.path().join("app");
+    std::fs::create_dir_all(app.join(".git")).expect("mkdir");
+    std::fs::write(app.join(".git/config"), "SECRET-GIT\n").expect("write");
+    std::fs::write(app.join("tiny.yaml"), SPEC).expect("write");
+    let run = hostile_in(&app, "render", "describe-escape", &[]);
+    assert_refused(&run, 1, "tiny.yaml:1:1: error: `../outside.yaml` is not a path inside the application directory");
+    for refused in
+        ["`/etc/passwd` is not a path inside", "`.git/config` is in a hidden entry", "`sub/../../outside.yaml`"]
+    {
+        assert!(run.stderr.contains(refused), "`{refused}` in:\n{}", run.stderr);
+    }
+    assert!(!run.stderr.contains("SECRET") && !run.stderr.contains("root:"), "{}", run.stderr);
+}
+
+#[test]
 fn a_hostile_edit_changes_nothing() {
     let dir = app(&[("tiny.yaml", SPEC.into())]);
     let before = support::snapshot(dir.path());
@@ -258,6 +276,13 @@ fn a_hostile_edit_changes_nothing() {
         let error = error.expect_err("a hostile edit fails");
         assert!(error.to_string().contains(expected), "{mode}: {error}");
     }
+    // Nor may it name a file it was not given: the caller would write it.
+    let outside = current.edit(tiny(), &with_mode("edit-outside"), "hostile", &EditAction::Promote);
+    let outside = outside.expect_err("an edit outside the given files is refused");
+    assert_eq!(
+        outside.to_string(),
+        "the plugin broke the contract: it edited `../outside.yaml`, which is not one of the files it was given"
+    );
     assert_eq!(support::snapshot(dir.path()), before, "the application changed");
 }
 

@@ -466,12 +466,22 @@ impl Runtime {
         model: &str,
         action: &EditAction,
     ) -> Result<Reply<Edited>, Error> {
-        self.run(input_bytes(&sources), |pre, store| match pre {
-            Pre::Latest(pre) => latest::edit(pre, store, sources, context, model, action).map(Some),
-            Pre::V0_1(_) => Ok(None),
-        })?
-        .map(Reply::from)
-        .ok_or_else(|| self.unsupported("edit"))
+        let given: Vec<String> = sources.iter().map(|f| f.path.clone()).collect();
+        let reply = self
+            .run(input_bytes(&sources), |pre, store| match pre {
+                Pre::Latest(pre) => latest::edit(pre, store, sources, context, model, action).map(Some),
+                Pre::V0_1(_) => Ok(None),
+            })?
+            .map(Reply::from)
+            .ok_or_else(|| self.unsupported("edit"))?;
+        // The caller writes the file the plugin names: only one it was given.
+        match reply {
+            Reply::Accepted(edited) if !given.contains(&edited.file) => Err(Error::Broken(format!(
+                "it edited `{}`, which is not one of the files it was given",
+                escape::value(&edited.file)
+            ))),
+            reply => Ok(reply),
+        }
     }
 
     /// The next move of `rollout`, given `observed`.

@@ -15,8 +15,8 @@
 //! columns are reversed, overlapping or far past the line's end).
 //!
 //! `describe` and `edit` misbehave in the modes `describe-…` and `edit-…`
-//! (`loop`, `hog`, `trap`; `edit-outside` names a file outside the
-//! application); `decide` takes its mode from the first gate's alert name
+//! (`loop`, `hog`, `trap`; `describe-escape` refers to files outside the
+//! application, `edit-outside` edits one); `decide` takes its mode from the first gate's alert name
 //! (`loop`, `hog`, `trap`, `advance-past-100`). Otherwise they answer
 //! plainly.
 //!
@@ -178,11 +178,26 @@ mod current {
             _: Vec<wit::SourceFile>,
             context: wit::RenderContext,
         ) -> Result<wit::Project, Vec<wit::Diagnostic>> {
-            misbehave(mode(&context).strip_prefix("describe-").unwrap_or_default());
+            let mode = mode(&context).strip_prefix("describe-").unwrap_or_default();
+            misbehave(mode);
+            // Files outside the application, hidden, or absolute: the host must refuse each.
+            let escapes = ["../outside.yaml", "/etc/passwd", ".git/config", "sub/../../outside.yaml"];
+            let references = if mode == "escape" {
+                escapes
+                    .iter()
+                    .map(|path| wit::FileReference {
+                        path: (*path).into(),
+                        referrer: "tiny.yaml".into(),
+                        position: Some(wit::Position { line: 0, column: 0 }),
+                    })
+                    .collect()
+            } else {
+                vec![]
+            };
             Ok(wit::Project {
                 environments: vec![],
                 models: vec![],
-                references: vec![],
+                references,
                 parameters: vec![],
                 project_file: None,
             })
