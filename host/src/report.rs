@@ -231,17 +231,22 @@ pub fn github(diagnostic: &Diagnostic) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn caret_under_the_offending_value() {
-        let d = Diagnostic {
+    /// An error in `m.yaml` at `position`, about `field`.
+    fn error_at(position: (u32, u32), field: &str, message: &str) -> Diagnostic {
+        Diagnostic {
             secrets: Vec::new(),
             severity: Severity::Error,
             file: Some("m.yaml".into()),
-            position: Some((1, 18)),
-            field: Some("spec.canary.trafficPercent".into()),
-            message: "`150` is not a percentage from 0 to 100".into(),
+            position: Some(position),
+            field: Some(field.into()),
+            message: message.into(),
             hint: None,
-        };
+        }
+    }
+
+    #[test]
+    fn caret_under_the_offending_value() {
+        let d = error_at((1, 18), "spec.canary.trafficPercent", "`150` is not a percentage from 0 to 100");
         let text = human(&d, |p| format!("app/{p}"), |_| Some(b"spec:\n  trafficPercent: 150\n".as_slice()));
         assert_eq!(
             text,
@@ -292,15 +297,7 @@ mod tests {
         // Reversed, empty and out-of-range runs are ignored; overlapping ones masked once; long ones cut.
         let (shown, _) = mask("abcdefghij", &[(5, 2), (3, 3), (1, 4), (2, 6), (8, u32::MAX), (u32::MAX, u32::MAX)], 0);
         assert_eq!(shown, "a***gh***");
-        let d = Diagnostic {
-            secrets: vec![secret],
-            severity: Severity::Error,
-            file: Some("m.yaml".into()),
-            position: Some((0, 14)),
-            field: Some("spec.model.storageUri".into()),
-            message: "bad".into(),
-            hint: None,
-        };
+        let d = Diagnostic { secrets: vec![secret], ..error_at((0, 14), "spec.model.storageUri", "bad") };
         let text = human(&d, str::to_owned, |_| Some(line.as_bytes()));
         assert!(!text.contains("hunter2"), "{text}");
         assert!(
