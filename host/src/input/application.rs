@@ -5,11 +5,12 @@ use crate::input::source::{self, SourceFile, Sources};
 use crate::plugin::runtime::{self, RenderContext, Reply, Runtime};
 
 /// Everything a render of `sources` needs: the plugin names the files the
-/// application refers to (`describe`, which gets every file the walk found,
-/// the project file among them, since that file names the API group of the
-/// plugin's kinds too), and they are read under the same rules as spec
-/// files. The host knows no project file of its own: which file that is,
-/// and what it refers to, is the plugin's to say. A refusal holds the
+/// application refers to (`describe`, given every file the walk found; a
+/// project file is among them whatever its name, since it mentions the API
+/// group of the plugin's kinds), and they are read under the same rules as
+/// spec files. The host knows no project file of its own: which file that
+/// is, and what it refers to, is the plugin's to say, so every render
+/// describes first. A refusal holds the
 /// diagnostics that stop the render (the plugin's, or a refused file at the
 /// line that names it). The files are read from what is left of the input
 /// limits after the spec files.
