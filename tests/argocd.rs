@@ -208,12 +208,13 @@ fn bad_parameters_and_settings_fail_generate_but_not_the_announcement() {
         (
             "unknown model",
             json!({"name": "canary-weight", "map": {"tine": "20"}}),
-            "names `tine`, which is not a model of this application; models with a canary: `tiny`",
+            "error: the parameter `canary-weight.tine` names no model\n  = field: canary-weight.tine\n  = hint: did \
+             you mean `tiny`?",
         ),
         (
             "not a percent",
             json!({"name": "canary-weight", "map": {"tiny": "250"}}),
-            "the parameter `canary-weight` for model `tiny` is not a whole percentage from 0 to 100",
+            "error: the parameter `canary-weight.tiny` must be a whole percent from 0 to 100, not `250`",
         ),
         ("unknown parameter", json!({"name": "replicas", "string": "3"}), "unknown parameter `replicas`"),
     ];
@@ -400,7 +401,7 @@ fn values_from_the_environment_are_never_echoed_and_the_application_is_named_onc
                 ..app.clone()
             },
             "SECRET-MODEL-4",
-            "names a name that is not a plain name (not shown), which is not a model of this application",
+            "names a name that is not a plain name (not shown), which is not one of its keys; its keys: `tiny`",
         ),
     ];
     for (case, app, secret, message) in cases {
@@ -410,11 +411,18 @@ fn values_from_the_environment_are_never_echoed_and_the_application_is_named_onc
         clean(&stderr, secret, case);
     }
     // The application itself is named once, also when a parameter is wrong.
-    let app = App { parameters: vec![json!({"name": "canary-weight", "map": {"tine": "20"}})], ..app };
-    let out = exec(&plugin.generate(), &dir, &app.generate_env(sidecar, &full_cluster()));
-    let stderr = failure(&out, &app, "unknown model");
-    assert!(stderr.starts_with("error: application `echo` (`apps/echo` at 53a4f2c): the parameter"), "{stderr}");
-    clean(&stderr, "SECRET", "unknown model");
+    for (map, headline) in [
+        (json!({"tine": "20"}), "rendering failed with 1 error\nerror: the parameter `canary-weight.tine`"),
+        (json!({"tiny": "20 %"}), "the parameter `canary-weight` gives `tiny` a value that is not a plain word"),
+    ] {
+        let app = App { parameters: vec![json!({"name": "canary-weight", "map": map})], ..app.clone() };
+        let out = exec(&plugin.generate(), &dir, &app.generate_env(sidecar, &full_cluster()));
+        let stderr = failure(&out, &app, "unknown model");
+        let named = "error: application `echo` (`apps/echo` at 53a4f2c): ";
+        assert!(stderr.starts_with(&format!("{named}{headline}")), "{stderr}");
+        assert_eq!(stderr.matches("application `echo`").count(), 1, "{stderr}");
+        clean(&stderr, "SECRET", "unknown model");
+    }
 }
 
 #[test]
@@ -452,4 +460,22 @@ fn missing_apis_cost_time_in_proportion_to_the_number_of_models() {
     let (small, large) = (run(150), run(1200));
     let ratio = large.cpu.as_secs_f64() / small.cpu.as_secs_f64().max(0.01);
     assert!(ratio < 16.0, "1,200 models took {:?} of CPU, 150 took {:?} (×{ratio:.1})", large.cpu, small.cpu);
+}
+
+#[test]
+fn secrets_in_the_specs_never_reach_the_argo_cd_ui() {
+    let sidecar = Sidecar::warm();
+    let uri = support::TINY_SPEC.replace("s3://models/tiny/v1", "s3://user:hunter2@bucket/m");
+    let token = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata:\n  name: token\nspec:\n  model:\n    \
+                 version: v1\n    image: ghcr.io/acme/cat:v1\n    env:\n      \
+                 - {name: HF_TOKEN, value: hf_SecretTokenQwErTyUiOpAsDfGhJkLzXcVb}\n";
+    let (repo, app) = temp_app("leaky", &[("tiny.yaml", uri.as_bytes()), ("token.yaml", token.as_bytes())]);
+    let unpacked = Unpacked::new(repo.path(), "apps", sidecar);
+    let out = exec(&Plugin::load().generate(), &unpacked.app_dir(&app), &app.generate_env(sidecar, &full_cluster()));
+    let stderr = failure(&out, &app, "secrets");
+    for secret in ["hunter2", "hf_SecretTokenQwErTyUiOpAsDfGhJkLzXcVb"] {
+        assert!(!stderr.contains(secret), "`{secret}` reached the UI:\n{stderr}");
+    }
+    assert!(stderr.contains("storageUri: s3://***@bucket/m\n"), "{stderr}");
+    assert!(stderr.contains("- {name: HF_TOKEN, value: ***"), "{stderr}");
 }

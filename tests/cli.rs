@@ -179,7 +179,7 @@ fn render_through_cache(dir: &std::path::Path, cache: &std::path::Path) -> std::
     command
         .current_dir(dir)
         .args(["render", "tiny.yaml", "--param", "mode=ok", "--plugin"])
-        .arg(support::hostile_plugin(false))
+        .arg(support::hostile_plugin(support::Hostile::Current))
         .env("MODELGEN_CACHE_DIR", cache);
     command
 }
@@ -540,4 +540,58 @@ fn a_damaged_cache_entry_is_never_run() {
     let third = support::measured(dir.path(), &["render", "--cache-dir", cache_arg]);
     assert_eq!((third.code, third.stdout), (Some(0), first.stdout));
     assert!(modelgen::plugin::cache::CompileCache::entry_is_whole(&entry), "the checksum was rewritten");
+}
+
+/// Specs whose diagnostics point at lines that hold secrets: a credential
+/// in a storage URI, a token in an environment variable, and the same on a
+/// line whose error is about another field.
+const LEAKY_SPECS: [(&str, &str); 3] = [
+    (
+        "uri.yaml",
+        "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata:\n  name: uri\nspec:\n  model:\n    \
+         format: sklearn\n    version: v1\n    storageUri: s3://user:hunter2@bucket/m\n",
+    ),
+    (
+        "token.yaml",
+        "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata:\n  name: token\nspec:\n  model:\n    \
+         version: v1\n    image: ghcr.io/acme/cat:v1\n    env:\n      \
+         - {name: HF_TOKEN, value: hf_SecretTokenQwErTyUiOpAsDfGhJkLzXcVb}\n",
+    ),
+    (
+        "beside.yaml",
+        "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata:\n  name: beside\nspec:\n  model: \
+         {format: sklearn, version: v1, storageUri: \"s3://admin:s3cr3tpw@bucket/m\", bogus: 1}\n",
+    ),
+];
+
+/// The secrets in [`LEAKY_SPECS`].
+const SECRETS: [&str; 3] = ["hunter2", "hf_SecretTokenQwErTyUiOpAsDfGhJkLzXcVb", "s3cr3tpw"];
+
+#[test]
+fn a_secret_in_a_spec_is_never_printed_in_any_format() {
+    let dir = app(&LEAKY_SPECS);
+    let runs = [["validate", "human"], ["validate", "json"], ["validate", "github"], ["render", ""], ["diff", ""]];
+    for [command, format] in runs {
+        let args: Vec<&str> = match (command, format) {
+            ("diff", _) => vec!["diff", ".", "."],
+            (_, "") => vec![command, "."],
+            _ => vec![command, ".", "--format", format],
+        };
+        let format = if format.is_empty() { "human" } else { format };
+        let out = run_in(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(1), "{command} {format}: {}", text(&out.stderr));
+        let printed = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        for secret in SECRETS {
+            assert!(!printed.contains(secret), "{command} {format} printed `{secret}`:\n{printed}");
+        }
+        for file in ["uri.yaml", "token.yaml", "beside.yaml"] {
+            assert!(printed.contains(file), "{command} {format}: nothing about `{file}`:\n{printed}");
+        }
+        if format == "human" {
+            // The lines are quoted, masked.
+            assert!(printed.contains("9 |     storageUri: s3://***@bucket/m\n"), "{printed}");
+            assert!(printed.contains("10 |       - {name: HF_TOKEN, value: ***"), "{printed}");
+            assert!(printed.contains("\"s3://***@bucket/m\", bogus: 1}"), "{printed}");
+        }
+    }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use modelgen::input::application;
 use modelgen::input::source::{self, SourceFile};
+use modelgen::plugin::contract::{CONTRACT_VERSION, INTERFACE};
 use modelgen::plugin::runtime::{EMBEDDED_PLUGIN, Limits, RenderContext, Reply, Runtime};
 use support::{subdirectories, workspace};
 
@@ -63,7 +64,7 @@ fn native_library_and_component_agree_byte_for_byte() {
     ];
     let mut compared = 0;
     for app in apps() {
-        let sources = source::discover(&app, source::InputLimits::default()).expect("readable app");
+        let sources = source::discover(&app, source::InputLimits::default(), &support::kinds()).expect("readable app");
         // Every environment of the project file, and none.
         let environments = runtime
             .describe(sources.files.clone(), &RenderContext::default())
@@ -90,9 +91,10 @@ fn native_library_and_component_agree_byte_for_byte() {
 #[test]
 fn renders_are_deterministic_across_fresh_sandboxes() {
     let runtime = Runtime::builtin(None, Limits::default()).expect("load the component");
-    let files = source::discover(&workspace().join("examples/mochanet"), source::InputLimits::default())
-        .expect("example")
-        .files;
+    let files =
+        source::discover(&workspace().join("examples/mochanet"), source::InputLimits::default(), &support::kinds())
+            .expect("example")
+            .files;
     let first = wasm(&runtime, &files, &RenderContext::default()).expect("renders");
     for _ in 0..5 {
         assert_eq!(wasm(&runtime, &files, &RenderContext::default()).expect("renders"), first);
@@ -134,8 +136,11 @@ fn the_component_exports_the_versioned_generator_interface() {
     let engine = Runtime::engine().expect("engine");
     let component = wasmtime::component::Component::new(&engine, EMBEDDED_PLUGIN).expect("compile");
     let exports: Vec<String> = component.component_type().exports(&engine).map(|(name, _)| name.to_owned()).collect();
-    assert_eq!(exports, ["modelgen:generator/generator@0.1.0"]);
+    // The latest contract: the built-in plugin never needs the adapter of an earlier one.
+    assert_eq!(exports, [format!("{INTERFACE}@{CONTRACT_VERSION}")]);
+    assert_eq!(CONTRACT_VERSION, "0.2.0");
     let runtime = Runtime::builtin(None, Limits::default()).expect("load");
+    assert_eq!(runtime.contract(), CONTRACT_VERSION);
     let info = runtime.info().expect("info");
     assert_eq!(info.kinds, ["modelgen.dev/v1alpha1/ModelDeployment"]);
     assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
@@ -145,7 +150,8 @@ fn the_component_exports_the_versioned_generator_interface() {
 #[test]
 fn source_discovery_is_sorted_and_relative() {
     let files =
-        source::discover(Path::new(&workspace().join("examples")), source::InputLimits::default()).expect("examples");
+        source::discover(Path::new(&workspace().join("examples")), source::InputLimits::default(), &support::kinds())
+            .expect("examples");
     let paths: Vec<&str> = files.files.iter().map(|f| f.path.as_str()).collect();
     let mut sorted = paths.clone();
     sorted.sort_unstable();

@@ -205,7 +205,9 @@ fn the_published_schema_is_current_and_accepts_every_valid_spec() {
             .map(|c| c.join("app")),
     );
     for app in apps {
-        for file in modelgen::source::discover(&app, modelgen::source::InputLimits::default()).expect("readable").files
+        for file in modelgen::source::discover(&app, modelgen::source::InputLimits::default(), &support::kinds())
+            .expect("readable")
+            .files
         {
             let text = String::from_utf8(file.contents).expect("UTF-8");
             for doc in support::documents(&text)

@@ -9,7 +9,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use support::{hostile_plugin, measured};
+use modelgen::diagnostic::ParameterKind;
+use modelgen::input::source::SourceFile;
+use modelgen::plugin::runtime::{self, Limits, RenderContext, Reply, Runtime};
+use modelgen::rollout::{Decision, EditAction, Gate, Observation, OnFailure, Rollout};
+use support::{Hostile, hostile_plugin, measured};
 
 const SPEC: &str = support::TINY_SPEC;
 
@@ -33,7 +37,7 @@ fn with_hostile(mode: &str, extra: &[&str]) -> support::Measured {
 
 /// `modelgen COMMAND . --plugin hostile --param mode=MODE EXTRA...` in `dir`.
 fn hostile_in(dir: &Path, command: &str, mode: &str, extra: &[&str]) -> support::Measured {
-    let plugin = hostile_plugin(false);
+    let plugin = hostile_plugin(Hostile::Current);
     let param = format!("mode={mode}");
     let mut args = vec![command, ".", "--plugin", plugin.to_str().expect("UTF-8 path"), "--param", &param];
     args.extend_from_slice(extra);
@@ -123,13 +127,195 @@ fn a_renderer_that_writes_an_unknown_field_is_caught_before_printing() {
 #[test]
 fn a_plugin_built_for_another_contract_version_is_refused_before_linking() {
     let dir = app(&[("tiny.yaml", SPEC.into())]);
-    let plugin = hostile_plugin(true);
+    let plugin = hostile_plugin(Hostile::Future);
     let run = measured(dir.path(), &["render", "--plugin", plugin.to_str().expect("UTF-8 path")]);
     assert_refused(
         &run,
         3,
-        "the plugin implements `modelgen:generator/generator@0.2.0`, but this host speaks `0.1.0`; use a plugin built for 0.1.x",
+        "the plugin implements `modelgen:generator/generator@0.3.0`, but this host speaks `0.2.0` and `0.1.0`; use a \
+         plugin built for 0.2.x or 0.1.x, or a modelgen release that speaks 0.3.0",
     );
+}
+
+/// The hostile plugin (or `build`), loaded in this process with a short
+/// time limit and a small memory limit.
+fn runtime(build: Hostile) -> Runtime {
+    let limits = Limits {
+        timeout: Duration::from_millis(500),
+        memory_bytes: 64 * 1024 * 1024,
+        timeout_per_mib: Duration::ZERO,
+        memory_per_mib: 0,
+    };
+    Runtime::from_file(&hostile_plugin(build), None, limits).expect("the hostile plugin loads")
+}
+
+fn with_mode(mode: &str) -> RenderContext {
+    RenderContext { parameters: vec![("mode".to_owned(), mode.to_owned())], ..RenderContext::default() }
+}
+
+fn tiny() -> Vec<SourceFile> {
+    vec![SourceFile { path: "tiny.yaml".to_owned(), contents: SPEC.into() }]
+}
+
+/// A rollout whose first gate's alert name is the hostile `decide`'s mode.
+fn rollout(mode: &str) -> Rollout {
+    Rollout {
+        weight: 10,
+        steps: vec![10, 50, 100],
+        interval_ms: 60_000,
+        min_requests: 100,
+        on_failure: OnFailure::Rollback,
+        gates: vec![Gate { alert: mode.to_owned(), expr: "vector(1)".to_owned(), value: None, threshold: "x".into() }],
+        requests: None,
+        live: None,
+        step_ms: 15_000,
+    }
+}
+
+#[test]
+fn a_plugin_of_contract_0_1_renders_through_the_adapter() {
+    // Its kind is of another API group than the built-in plugin's: the host
+    // passes the files of that group, and no others.
+    let widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n";
+    let dir = app(&[("tiny.yaml", SPEC.into()), ("widget.yaml", widget.into())]);
+    let plugin = hostile_plugin(Hostile::Released);
+    let plugin = plugin.to_str().expect("UTF-8 path");
+    let run = measured(dir.path(), &["render", ".", "--plugin", plugin]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with("---\napiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("warning: given: widget.yaml\n"), "{}", run.stderr);
+    // Its diagnostics are located and quoted as any plugin's.
+    let refused = measured(dir.path(), &["validate", ".", "--plugin", plugin, "--param", "mode=refuse"]);
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("widget.yaml:4:9: error: refused by a plugin of contract 0.1.0"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("4 |   name: w\n"), "the line is quoted:\n{}", refused.stderr);
+    // What 0.1 lacks is filled in as the 0.1 host knew it.
+    let released = runtime(Hostile::Released);
+    assert_eq!(released.contract(), "0.1.0");
+    let Ok(Reply::Accepted(project)) = released.describe(tiny(), &RenderContext::default()) else {
+        panic!("a 0.1 plugin describes");
+    };
+    assert_eq!(project.models.len(), 1);
+    assert_eq!((project.models[0].position, project.models[0].backend_position), (None, None));
+    assert_eq!(project.models[0].canary_percent, Some(10));
+    assert_eq!(project.parameters.len(), 1);
+    assert_eq!(project.parameters[0].name, "canary-weight");
+    assert_eq!(project.parameters[0].kind, ParameterKind::Map(vec![("hostile".to_owned(), "10".to_owned())]));
+    assert_eq!(project.project_file.as_deref(), Some("modelgen.yaml"));
+    assert_eq!(released.info().expect("info").kinds, vec!["example.com/v1/Widget".to_owned()]);
+}
+
+#[test]
+fn edit_and_decide_on_a_plugin_of_contract_0_1_are_a_clear_error() {
+    let released = runtime(Hostile::Released);
+    let edit = released.edit(tiny(), &RenderContext::default(), "hostile", &EditAction::Promote);
+    let edit = edit.expect_err("0.1 has no edit");
+    assert!(matches!(edit, runtime::Error::Unsupported { function: "edit", found: "0.1.0", needed: "0.2.0" }));
+    assert_eq!(
+        edit.to_string(),
+        "the plugin implements `modelgen:generator/generator@0.1.0`, which has no `edit`; this command needs a \
+         plugin built for contract 0.2.0 or later"
+    );
+    let decide = released.decide(&rollout("ok"), &Observation::default()).expect_err("0.1 has no decide");
+    assert!(decide.to_string().contains("which has no `decide`"), "{decide}");
+    // The same calls on the current build reach the plugin.
+    let current = runtime(Hostile::Current);
+    assert_eq!(current.contract(), "0.2.0");
+    assert!(matches!(current.edit(tiny(), &with_mode("ok"), "hostile", &EditAction::Promote), Ok(Reply::Accepted(_))));
+    assert_eq!(
+        current.decide(&rollout("ok"), &Observation::default()).expect("decides"),
+        Decision::Hold("hostile".into())
+    );
+}
+
+#[test]
+fn a_hostile_describe_hits_the_limits_before_anything_renders() {
+    for (mode, needle) in [
+        ("describe-loop", "ran longer than its time limit of 0.5 s"),
+        ("describe-hog", "more than its memory limit of 64 MiB"),
+        ("describe-trap", "the plugin crashed"),
+    ] {
+        let run = with_hostile(mode, &["--timeout", "0.5", "--max-memory", "64"]);
+        assert_refused(&run, 3, needle);
+    }
+}
+
+#[test]
+fn files_a_hostile_describe_refers_to_outside_the_application_are_never_read() {
+    let repo = tempfile::tempdir().expect("repository");
+    std::fs::write(repo.path().join("outside.yaml"), "SECRET-OUTSIDE\n").expect("write");
+    let app = repo.path().join("app");
+    std::fs::create_dir_all(app.join(".git")).expect("mkdir");
+    std::fs::write(app.join(".git/config"), "SECRET-GIT\n").expect("write");
+    std::fs::write(app.join("tiny.yaml"), SPEC).expect("write");
+    let run = hostile_in(&app, "render", "describe-escape", &[]);
+    assert_refused(&run, 1, "tiny.yaml:1:1: error: `../outside.yaml` is not a path inside the application directory");
+    for refused in
+        ["`/etc/passwd` is not a path inside", "`.git/config` is in a hidden entry", "`sub/../../outside.yaml`"]
+    {
+        assert!(run.stderr.contains(refused), "`{refused}` in:\n{}", run.stderr);
+    }
+    assert!(!run.stderr.contains("SECRET") && !run.stderr.contains("root:"), "{}", run.stderr);
+}
+
+#[test]
+fn a_hostile_edit_changes_nothing() {
+    let dir = app(&[("tiny.yaml", SPEC.into())]);
+    let before = support::snapshot(dir.path());
+    let current = runtime(Hostile::Current);
+    for (mode, expected) in [("edit-loop", "time limit"), ("edit-hog", "memory limit"), ("edit-trap", "crashed")] {
+        let error = current.edit(tiny(), &with_mode(mode), "hostile", &EditAction::SetCanaryWeight(50));
+        let error = error.expect_err("a hostile edit fails");
+        assert!(error.to_string().contains(expected), "{mode}: {error}");
+    }
+    // Nor may it name a file it was not given: the caller would write it.
+    let outside = current.edit(tiny(), &with_mode("edit-outside"), "hostile", &EditAction::Promote);
+    let outside = outside.expect_err("an edit outside the given files is refused");
+    assert_eq!(
+        outside.to_string(),
+        "the plugin broke the contract: it edited `../outside.yaml`, which is not one of the files it was given"
+    );
+    assert_eq!(support::snapshot(dir.path()), before, "the application changed");
+}
+
+#[test]
+fn a_hostile_decide_is_never_taken_as_an_advance() {
+    let current = runtime(Hostile::Current);
+    for (mode, expected) in [
+        ("loop", "time limit"),
+        ("hog", "memory limit"),
+        ("trap", "crashed"),
+        ("advance-past-100", "advance the canary to `250` %, which is not a percentage"),
+    ] {
+        let decided = current.decide(&rollout(mode), &Observation::default());
+        let error = decided.expect_err("a hostile decide fails");
+        assert!(error.to_string().contains(expected), "{mode}: {error}");
+    }
+}
+
+#[test]
+fn secret_columns_from_a_plugin_cannot_break_the_quoted_line() {
+    // Reversed, overlapping and far past the line: the line is still quoted,
+    // masked where the columns are sane, and the caret still points.
+    for format in ["human", "json", "github"] {
+        let dir = app(&[("tiny.yaml", SPEC.into())]);
+        let run = hostile_in(dir.path(), "validate", "bad-secrets", &["--format", format]);
+        assert_eq!(run.code, Some(1), "{format}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{format}: {}", run.stderr);
+    }
+    let dir = app(&[("tiny.yaml", SPEC.into())]);
+    let run = hostile_in(dir.path(), "validate", "bad-secrets", &[]);
+    assert!(run.stderr.contains("tiny.yaml:1:1: error: x\n"), "{}", run.stderr);
+    assert!(run.stderr.contains("***"), "{}", run.stderr);
+    assert!(!run.stderr.contains("apiVersion: modelgen.dev"), "secret columns were not masked:\n{}", run.stderr);
 }
 
 fn hostile_input(files: &[(&str, Vec<u8>)], args: &[&str]) -> support::Measured {

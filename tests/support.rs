@@ -21,6 +21,12 @@ spec:
     storageUri: s3://models/tiny/v1
 ";
 
+/// The kinds the built-in plugin handles (its `info().kinds`), which pick
+/// the files a render reads.
+pub fn kinds() -> modelgen::input::kinds::Kinds {
+    modelgen::input::kinds::Kinds::new(&["modelgen.dev/v1alpha1/ModelDeployment".to_owned()])
+}
+
 /// A Seldon Core 2 spec with a canary: four objects, two of which go away with the canary.
 pub const SELDON_V2_CANARY: &str = "apiVersion: modelgen.dev/v1alpha1
 kind: ModelDeployment
@@ -145,15 +151,29 @@ pub fn subdirectories(dir: &Path) -> Vec<PathBuf> {
     dirs
 }
 
-/// The hostile test plugin, built for `wasm32-wasip2` once per test process
-/// (with `future-contract`, the build against the next contract version).
-pub fn hostile_plugin(future_contract: bool) -> PathBuf {
+/// Which build of the hostile test plugin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hostile {
+    /// Against the workspace's `wit/`: the misbehaving plugin.
+    Current,
+    /// Against a contract version no host speaks yet (`future-contract`).
+    Future,
+    /// A well-behaved plugin of contract 0.1.0, as released (`contract-0-1`).
+    Released,
+}
+
+/// The hostile test plugin, built for `wasm32-wasip2` once per test process.
+pub fn hostile_plugin(build: Hostile) -> PathBuf {
     static CURRENT: OnceLock<PathBuf> = OnceLock::new();
     static FUTURE: OnceLock<PathBuf> = OnceLock::new();
-    let cell = if future_contract { &FUTURE } else { &CURRENT };
+    static RELEASED: OnceLock<PathBuf> = OnceLock::new();
+    let (cell, dir, feature) = match build {
+        Hostile::Current => (&CURRENT, "hostile-build", None),
+        Hostile::Future => (&FUTURE, "hostile-future", Some("future-contract")),
+        Hostile::Released => (&RELEASED, "hostile-v0.1", Some("contract-0-1")),
+    };
     cell.get_or_init(|| {
-        let target_dir =
-            workspace().join("target").join(if future_contract { "hostile-future" } else { "hostile-build" });
+        let target_dir = workspace().join("target").join(dir);
         let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
         command.current_dir(workspace()).args([
             "build",
@@ -168,8 +188,8 @@ pub fn hostile_plugin(future_contract: bool) -> PathBuf {
             "--target-dir",
         ]);
         command.arg(&target_dir);
-        if future_contract {
-            command.args(["--features", "future-contract"]);
+        if let Some(feature) = feature {
+            command.args(["--features", feature]);
         }
         for var in
             ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "CARGO_TARGET_DIR"]

@@ -10,7 +10,6 @@
 pub mod app;
 pub mod cluster;
 pub mod env;
-pub mod location;
 pub mod parameters;
 
 use std::collections::HashMap;
@@ -21,10 +20,10 @@ use clap::Subcommand;
 
 use crate::cli::failure::{Failure, emit};
 use crate::cli::options::PluginOptions;
-use crate::diagnostic::{Diagnostic, Rendered, Severity};
+use crate::diagnostic::{Diagnostic, ModelSummary, Rendered, Severity};
 use crate::escape;
 use crate::input::source::{SourceFile, Sources};
-use crate::pipeline::{self, Outcome, Pipeline, Quotes};
+use crate::pipeline::{Outcome, Pipeline, Quotes};
 use crate::plugin::runtime::{RenderContext, Reply};
 use crate::report;
 use app::Application;
@@ -63,8 +62,8 @@ fn setup_failed(label: Option<&str>, error: anyhow::Error) -> Failure {
 
 /// The spec files of the application in the current directory, and their
 /// contents for quoting source lines.
-fn read_sources(options: &PluginOptions, label: &str) -> Result<(Sources, Quotes), Failure> {
-    pipeline::read(Path::new("."), options.limits.input()).map_err(|e| Failure::from(e).context(label))
+fn read_sources(pipeline: &Pipeline, options: &PluginOptions, label: &str) -> Result<(Sources, Quotes), Failure> {
+    pipeline.read(Path::new("."), options.limits.input()).map_err(|e| Failure::from(e).context(label))
 }
 
 /// Prints `headline` and then the diagnostics, errors first, at most [`MAX_SHOWN`].
@@ -101,9 +100,8 @@ fn input_failed(app: &Application, diagnostics: &[Diagnostic], contents: &Quotes
 }
 
 /// The render context for `app`: Argo CD's namespace and revision, the
-/// environment, and the canary weights that differ from the ones the
-/// environment already renders (looked up with `describe` only when the
-/// Application sets any).
+/// environment, and the plugin's parameters the Application sets (resolved
+/// against what `describe` announces, only when it sets any).
 fn context(
     pipeline: &Pipeline,
     app: &Application,
@@ -117,14 +115,14 @@ fn context(
         environment: app.requested.environment.clone(),
         parameters: Vec::new(),
     };
-    if !app.requested.canary_weights.is_empty() {
+    if !app.requested.settings.is_empty() {
         let project = match pipeline.describe(files.to_vec(), &context)? {
             Reply::Accepted(project) => project,
             Reply::Refused(diagnostics) => return Err(input_failed(app, &diagnostics, contents)),
         };
         // The caller names the application.
         context.parameters =
-            parameters::canary_parameters(&app.requested, &project).map_err(|e| setup_failed(None, e))?;
+            parameters::render_parameters(&app.requested, &project).map_err(|e| setup_failed(None, e))?;
     }
     Ok(context)
 }
@@ -132,14 +130,14 @@ fn context(
 fn generate(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
     let app = Application::from_vars(vars).map_err(|e| setup_failed(None, e))?;
     let label = app.label();
-    let (sources, contents) = read_sources(options, &label)?;
     let pipeline = options.pipeline().map_err(|f| f.context(&label))?;
+    let (sources, contents) = read_sources(&pipeline, options, &label)?;
     let context = context(&pipeline, &app, &sources.files, &contents).map_err(|f| f.context(&label))?;
     let rendered = match pipeline.render(sources, &context).map_err(|e| Failure::from(e).context(&label))? {
         Outcome::Rendered(rendered) => rendered,
         Outcome::Refused(diagnostics) => return Err(input_failed(&app, &diagnostics, &contents)),
     };
-    check_apis(&app, &rendered, &contents)?;
+    check_apis(&pipeline, &context, &app, &rendered, &contents).map_err(|f| f.context(&label))?;
     if !rendered.warnings.is_empty() {
         let headline = format!("warning: {label}: {}", count(&rendered.warnings, Severity::Warning, "warning"));
         print_diagnostics(&app, &headline, &rendered.warnings, &contents);
@@ -151,7 +149,13 @@ fn generate(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
 /// checks (among them at least one object: an empty stream makes an
 /// auto-pruning Application delete everything it manages): the destination
 /// cluster's APIs.
-fn check_apis(app: &Application, rendered: &Rendered, contents: &Quotes) -> Result<(), Failure> {
+fn check_apis(
+    pipeline: &Pipeline,
+    context: &RenderContext,
+    app: &Application,
+    rendered: &Rendered,
+    contents: &Quotes,
+) -> Result<(), Failure> {
     let label = app.label();
     let Some(apis) = app.api_versions.as_ref().filter(|_| app.settings.check_apis) else { return Ok(()) };
     let missing = cluster::missing(&rendered.manifests, apis);
@@ -162,21 +166,32 @@ fn check_apis(app: &Application, rendered: &Rendered, contents: &Quotes) -> Resu
         || "the destination cluster".to_owned(),
         |version| format!("the destination cluster (Kubernetes {})", escape::value(version)),
     );
-    // Each spec file is parsed once for the positions, whatever the number of models.
-    let mut located: HashMap<&str, HashMap<String, location::Located>> = HashMap::new();
+    // Where each model's spec chooses its backend, as the plugin describes
+    // it: the backend field when the spec sets one, else the model's name.
+    let described = match pipeline.describe(contents.files(), context)? {
+        Reply::Accepted(project) => project.models,
+        Reply::Refused(_) => Vec::new(), // It rendered: this cannot happen; messages then name the file alone.
+    };
+    // The first model of a name in a file wins, as a lookup would find it.
+    let mut by_name: HashMap<(&str, &str), &ModelSummary> = HashMap::new();
+    for model in &described {
+        by_name.entry((model.file.as_str(), model.name.as_str())).or_insert(model);
+    }
     let diagnostics: Vec<Diagnostic> = missing
         .iter()
         .map(|m| {
-            let in_file = located
-                .entry(m.file.as_str())
-                .or_insert_with(|| contents.source(&m.file).map(location::backends).unwrap_or_default());
-            let located = in_file.get(&m.model).copied();
+            let model = by_name.get(&(m.file.as_str(), m.model.as_str()));
+            let located = model.and_then(|d| match (d.backend_position, d.position) {
+                (Some(position), _) => Some((position, "spec.backend")),
+                (None, Some(position)) => Some((position, "metadata.name")),
+                (None, None) => None,
+            });
             Diagnostic {
                 secrets: Vec::new(),
                 severity: Severity::Error,
                 file: Some(m.file.clone()),
-                position: located.map(|l| l.position),
-                field: located.map(|l| l.field.to_owned()),
+                position: located.map(|(position, _)| position),
+                field: located.map(|(_, field)| field.to_owned()),
                 message: match &m.problem {
                     Some(problem) => format!("{cluster} {problem} (model `{}`)", m.model),
                     None => format!("{cluster} does not serve `{}`, which model `{}` needs", m.api, m.model),
@@ -202,8 +217,8 @@ fn check_apis(app: &Application, rendered: &Rendered, contents: &Quotes) -> Resu
 fn announce(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
     let app = Application::for_announcement(vars).map_err(|e| setup_failed(None, e))?;
     let label = app.label();
-    let (sources, contents) = read_sources(options, &label)?;
     let pipeline = options.pipeline().map_err(|f| f.context(&label))?;
+    let (sources, contents) = read_sources(&pipeline, options, &label)?;
     // The models as the requested environment configures them, so that the
     // announced canary weights are the ones `generate` would render; an
     // environment that does not exist falls back to the specs as written
@@ -223,7 +238,7 @@ fn announce(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
         Reply::Refused(diagnostics) => return Err(input_failed(&app, &diagnostics, &contents)),
     };
     if project.models.is_empty() {
-        return Err(setup_failed(Some(&label), anyhow::anyhow!("no `ModelDeployment` spec found")));
+        return Err(setup_failed(Some(&label), anyhow::anyhow!("the plugin found no model in the application")));
     }
     let announcement = parameters::announcement(&project, &app.settings);
     let mut text = serde_json::to_string_pretty(&announcement).map_err(|e| setup_failed(Some(&label), e.into()))?;

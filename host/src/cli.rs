@@ -23,9 +23,8 @@ use crate::artifacts::diff;
 use crate::artifacts::output;
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
 use crate::escape;
-use crate::input::application;
 use crate::krm;
-use crate::pipeline::{self, Outcome, Quotes};
+use crate::pipeline::{Outcome, Pipeline, Quotes};
 use crate::plugin::runtime::{RenderContext, Reply};
 use crate::report;
 pub use failure::STDOUT_CLOSED_AT_START;
@@ -224,7 +223,16 @@ pub fn run(cli: &Cli) -> ExitCode {
 /// Reads the input and runs the pipeline: the part that `render`,
 /// `validate` and `diff` share.
 fn generate(options: &PluginOptions, args: &RenderArgs) -> Result<(Quotes, Outcome), Failure> {
-    let (sources, quotes) = pipeline::read(&args.path, options.limits.input())?;
+    generate_with(&options.pipeline()?, options, args)
+}
+
+/// [`generate`] with a loaded plugin.
+fn generate_with(
+    pipeline: &Pipeline,
+    options: &PluginOptions,
+    args: &RenderArgs,
+) -> Result<(Quotes, Outcome), Failure> {
+    let (sources, quotes) = pipeline.read(&args.path, options.limits.input())?;
     let context = RenderContext {
         app_name: fs_name(&args.path),
         namespace: args.render.namespace.clone(),
@@ -232,7 +240,7 @@ fn generate(options: &PluginOptions, args: &RenderArgs) -> Result<(Quotes, Outco
         environment: args.render.environment.clone(),
         parameters: args.render.parameters.clone(),
     };
-    let outcome = options.pipeline()?.render(sources, &context)?;
+    let outcome = pipeline.render(sources, &context)?;
     Ok((quotes, outcome))
 }
 
@@ -411,13 +419,17 @@ fn render_out(options: &PluginOptions, args: &RenderArgs, dir: &Path, output: &O
 
 /// The environments of the application's project file; none is an error.
 fn environments(options: &PluginOptions, args: &RenderArgs) -> Result<Vec<String>, Failure> {
-    let (sources, input) = pipeline::read(&args.path, options.limits.input())?;
+    let pipeline = options.pipeline()?;
+    let (sources, input) = pipeline.read(&args.path, options.limits.input())?;
     let context = RenderContext { app_name: fs_name(&args.path), ..RenderContext::default() };
-    match options.pipeline()?.describe(sources.files, &context)? {
+    match pipeline.describe(sources.files, &context)? {
         Reply::Accepted(project) if project.environments.is_empty() => Err(anyhow::anyhow!(
-            "`--all-environments`: `{}` defines no environments (they are listed under `environments:` in `{}`)",
+            "`--all-environments`: `{}` defines no environments{}",
             shown(&args.path),
-            application::PROJECT_FILE
+            project
+                .project_file
+                .map(|file| format!(" (they are listed under `environments:` in `{}`)", escape::value(&file)))
+                .unwrap_or_default()
         )
         .into()),
         Reply::Accepted(project) => Ok(project.environments),
@@ -427,20 +439,21 @@ fn environments(options: &PluginOptions, args: &RenderArgs) -> Result<Vec<String
 
 /// `modelgen diff OLD NEW`.
 fn diff_command(options: &PluginOptions, args: &DiffArgs) -> Result<(), Failure> {
+    let pipeline = options.pipeline()?;
     let mut stdin_used = false;
     let mut side = |path: &PathBuf| -> Result<Vec<diff::Object>, Failure> {
         let read_stdin = || {
             anyhow::ensure!(!stdin_used, "only one side can be `-` (stdin)");
             read_stdin(options.limits.max_input_bytes)
         };
-        let loaded = diff::load(path, options.limits.input(), read_stdin)
+        let loaded = diff::load(path, options.limits.input(), pipeline.kinds(), read_stdin)
             .with_context(|| format!("cannot read `{}`", shown(path)))?;
         stdin_used |= path.as_os_str() == "-";
         match loaded {
             diff::Side::Objects(objects) => Ok(objects),
             diff::Side::App => {
                 let render_args = RenderArgs { path: path.clone(), render: args.render.clone(), deny_warnings: false };
-                let (input, result) = generate(options, &render_args)?;
+                let (input, result) = generate_with(&pipeline, options, &render_args)?;
                 let rendered = rendered_or_report(&input, result, path, false)?;
                 Ok(diff::from_manifests(&rendered.manifests)?)
             }
@@ -466,12 +479,13 @@ fn diff_command(options: &PluginOptions, args: &DiffArgs) -> Result<(), Failure>
 /// `modelgen krm`: a KRM function (see [`krm`]).
 fn krm_command(options: &PluginOptions) -> Result<(), Failure> {
     let text = read_stdin(options.limits.max_input_bytes)?;
-    let request = krm::Request::parse(&text).context("the ResourceList on stdin is malformed")?;
+    let pipeline = options.pipeline()?;
+    let request = krm::Request::parse(&text, pipeline.kinds()).context("the ResourceList on stdin is malformed")?;
     let result = if request.has_problems() {
         None
     } else {
         let context = RenderContext { app_name: fs_name(Path::new(".")), ..RenderContext::default() };
-        Some(options.pipeline()?.render_files(request.sources().to_vec(), &context)?)
+        Some(pipeline.render_files(request.sources().to_vec(), &context)?)
     };
     let response = request.respond(result.as_ref())?;
     let input = Quotes::default();

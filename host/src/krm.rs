@@ -1,8 +1,9 @@
 //! `modelgen krm`: the KRM function interface, a `ResourceList` in on stdin and out on stdout, for kustomize and kpt.
 //!
-//! The specs are the `functionConfig` (a `ModelDeployment`, or a `List` of
-//! them, as kustomize's `generators:` and `kpt fn eval --fn-config` pass
-//! them) or, without one, the `ModelDeployment` items of the package. The
+//! The specs are the `functionConfig` (a spec of a kind the plugin handles,
+//! such as the built-in plugin's `ModelDeployment`, or a `List` of them, as
+//! kustomize's `generators:` and `kpt fn eval --fn-config` pass them) or,
+//! without one, the spec items of the package. The
 //! output holds the input items, minus what an earlier run generated from the
 //! same specs, plus the generated objects; problems are `results` with
 //! severity, message, `resourceRef`, `field` and `file`. Items are passed
@@ -19,6 +20,7 @@ use serde_json::{Map, Value, json};
 use crate::artifacts::output;
 use crate::diagnostic::{Diagnostic, Rendered, Severity};
 use crate::escape;
+use crate::input::kinds::Kinds;
 use crate::input::source::SourceFile;
 use crate::pipeline::Outcome;
 
@@ -59,6 +61,8 @@ pub struct Request {
     items: Vec<Value>,
     specs: Vec<Spec>,
     sources: Vec<SourceFile>,
+    /// The plugin's spec kinds.
+    kinds: Kinds,
     /// Problems found before rendering (as results).
     problems: Vec<Value>,
     /// Whether items carry file annotations (kpt): generated objects get them too.
@@ -77,7 +81,7 @@ impl Request {
     /// Reads a `ResourceList`. A document that is not one is an error;
     /// specs that are missing or wrong become results instead, so that the
     /// orchestrator can show them.
-    pub fn parse(text: &str) -> Result<Self> {
+    pub fn parse(text: &str, kinds: &Kinds) -> Result<Self> {
         // YAML 1.2 booleans and duplicate keys refused, as for specs; room for
         // a large package in one list; no snippet, which could quote a Secret.
         let options = serde_saphyr::options! {
@@ -110,6 +114,7 @@ impl Request {
             items: items.clone(),
             specs: Vec::new(),
             sources: Vec::new(),
+            kinds: kinds.clone(),
             problems: Vec::new(),
             file_backed,
         };
@@ -135,35 +140,33 @@ impl Request {
 
     /// The specs: the function config, or the package's specs.
     fn collect_specs(&mut self, config: Option<&Value>) -> Vec<Value> {
+        let kinds = self.kinds.names();
         let Some(config) = config else {
-            let specs: Vec<Value> = self.items.iter().filter(|item| is_spec(item)).cloned().collect();
+            let specs: Vec<Value> = self.items.iter().filter(|item| self.kinds.is_spec(item)).cloned().collect();
             if specs.is_empty() {
-                self.problem(
-                    "no `ModelDeployment` to render: pass one as the `functionConfig`, or put specs in the package",
-                );
+                self.problem(&format!(
+                    "no {kinds} to render: pass one as the `functionConfig`, or put specs in the package"
+                ));
             }
             return specs;
         };
-        if is_spec(config) {
+        if self.kinds.is_spec(config) {
             return vec![config.clone()];
         }
         if config["kind"] == "List" && config["apiVersion"] == "v1" {
             let items = config["items"].as_array().cloned().unwrap_or_default();
             for (i, item) in items.iter().enumerate() {
-                if !is_spec(item) {
-                    self.problem(&format!(
-                        "`functionConfig.items[{i}]` is `{}`, not a `ModelDeployment`",
-                        describe(item)
-                    ));
+                if !self.kinds.is_spec(item) {
+                    self.problem(&format!("`functionConfig.items[{i}]` is `{}`, not a {kinds}", describe(item)));
                 }
             }
             if items.is_empty() {
-                self.problem("the `functionConfig` is an empty `List`: it needs at least one `ModelDeployment`");
+                self.problem(&format!("the `functionConfig` is an empty `List`: it needs at least one {kinds}"));
             }
             return items;
         }
         self.problem(&format!(
-            "the `functionConfig` is `{}`; it must be a `ModelDeployment` or a `v1` `List` of them",
+            "the `functionConfig` is `{}`; it must be a {kinds} or a `v1` `List` of them",
             describe(config)
         ));
         Vec::new()
@@ -182,7 +185,7 @@ impl Request {
         // item of an identity, as a search from the start would find it).
         let mut located: HashMap<String, usize> = HashMap::new();
         for (i, item) in self.items.iter().enumerate() {
-            if is_spec(item) {
+            if self.kinds.is_spec(item) {
                 located.entry(identity(item)).or_insert(i);
             }
         }
@@ -407,10 +410,6 @@ fn is_previous_output(item: &Value, sources: &HashSet<&str>) -> bool {
 /// An item's identity as text: `apiVersion`, `kind`, name and namespace.
 fn identity(value: &Value) -> String {
     json!([value["apiVersion"], value["kind"], value["metadata"]["name"], value["metadata"]["namespace"]]).to_string()
-}
-
-fn is_spec(value: &Value) -> bool {
-    value["apiVersion"].as_str().is_some_and(|v| v.starts_with("modelgen.dev/")) && value["kind"] == "ModelDeployment"
 }
 
 /// `apiVersion/Kind name`, for messages (escaped and clipped: it comes from the input).

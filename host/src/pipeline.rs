@@ -14,6 +14,7 @@ use anyhow::Context as _;
 
 use crate::diagnostic::{Diagnostic, Project, Rendered, Severity};
 use crate::input::application;
+use crate::input::kinds::Kinds;
 use crate::input::source::{self, InputLimits, SourceFile, Sources};
 use crate::plugin::cache::CompileCache;
 use crate::plugin::runtime::{self, Limits, RenderContext, Reply, Runtime};
@@ -85,24 +86,24 @@ impl Quotes {
         self
     }
 
+    /// The spec files read, sorted by path, as the walk passed them to the
+    /// plugin (to ask it again about what it rendered).
+    #[must_use]
+    pub fn files(&self) -> Vec<SourceFile> {
+        let mut files: Vec<SourceFile> = self
+            .contents
+            .iter()
+            .map(|(path, contents)| SourceFile { path: path.clone(), contents: contents.clone() })
+            .collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        files
+    }
+
     /// The contents of spec file `file`, if it was read.
     #[must_use]
     pub fn source(&self, file: &str) -> Option<&[u8]> {
         self.contents.get(file).map(Vec::as_slice)
     }
-}
-
-/// Reads the spec files under `path`, and keeps their contents for quoting.
-///
-/// # Errors
-/// [`Error::Input`] when the path cannot be read or a limit is exceeded.
-pub fn read(path: &Path, limits: InputLimits) -> Result<(Sources, Quotes), Error> {
-    let sources = source::discover(path, limits).map_err(Error::Input)?;
-    let quotes = Quotes {
-        root: sources.root.clone(),
-        contents: sources.files.iter().map(|f| (f.path.clone(), f.contents.clone())).collect(),
-    };
-    Ok((sources, quotes))
 }
 
 /// Which plugin runs, and what it may use and produce.
@@ -121,6 +122,7 @@ pub struct Settings {
 /// A loaded plugin and the checks its output must pass.
 pub struct Pipeline {
     runtime: Runtime,
+    kinds: Kinds,
     verdicts: Option<Verdicts>,
     max_output_bytes: usize,
 }
@@ -138,7 +140,27 @@ impl Pipeline {
         }
         .map_err(runtime::Error::Load)?;
         let verdicts = cache.as_ref().map(|cache| Verdicts::new(cache.dir()));
-        Ok(Self { runtime, verdicts, max_output_bytes: settings.max_output_bytes })
+        let kinds = Kinds::new(&runtime.info()?.kinds);
+        Ok(Self { runtime, kinds, verdicts, max_output_bytes: settings.max_output_bytes })
+    }
+
+    /// The spec kinds the plugin handles.
+    #[must_use]
+    pub fn kinds(&self) -> &Kinds {
+        &self.kinds
+    }
+
+    /// Reads the plugin's spec files under `path`, and keeps their contents for quoting.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when the path cannot be read or a limit is exceeded.
+    pub fn read(&self, path: &Path, limits: InputLimits) -> Result<(Sources, Quotes), Error> {
+        let sources = source::discover(path, limits, &self.kinds).map_err(Error::Input)?;
+        let quotes = Quotes {
+            root: sources.root.clone(),
+            contents: sources.files.iter().map(|f| (f.path.clone(), f.contents.clone())).collect(),
+        };
+        Ok((sources, quotes))
     }
 
     /// The loaded plugin (for `schema` and `info`).

@@ -1,7 +1,8 @@
-//! The plugin side of the host: the wasmtime engine, the sandboxed runtime, the compiled-code cache and the contract version check.
+//! The plugin side of the host: the wasmtime engine, the sandboxed runtime, the compiled-code cache and the contract versions it speaks.
 //!
-//! [`runtime`] is the only module that calls into wasm; nothing outside
-//! `plugin` names a wasmtime type.
+//! [`runtime`] makes every call into wasm, in its sandbox, through the
+//! bindings of the version the component speaks ([`contract`]); nothing
+//! outside `plugin` names a wasmtime type.
 
 pub mod cache;
 pub mod component;

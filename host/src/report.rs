@@ -2,7 +2,9 @@
 //!
 //! Everything in a diagnostic came from the input or the plugin: every
 //! format passes each part through [`escape`] (control characters,
-//! workflow commands, length) before adding its own syntax.
+//! workflow commands, length) before adding its own syntax. A quoted source
+//! line is shown with the columns the plugin marks as secret masked
+//! ([`mask`]); the other formats quote no source line.
 
 use std::fmt::Write as _;
 
@@ -42,7 +44,8 @@ pub fn human<'a>(
     });
     let gutter = position.map_or(1, |(line, _)| line.to_string().len());
     if let (Some(text), Some((line, _)), Some((_, column))) = (line_text, position, diagnostic.position) {
-        let (text, column) = window(text, usize::try_from(column).unwrap_or(usize::MAX));
+        let (text, column) = mask(text, &diagnostic.secrets, usize::try_from(column).unwrap_or(usize::MAX));
+        let (text, column) = window(&text, column);
         // Escapes widen characters: the caret follows the shown text.
         let mut indent = String::new();
         for c in text.chars().take(column) {
@@ -69,6 +72,62 @@ pub fn human<'a>(
         let _ = writeln!(out, "{:gutter$} = hint: {}", "", escape::message(hint));
     }
     out
+}
+
+/// What a secret's characters are shown as.
+const MASK: &str = "***";
+
+/// `line` with each run of `secrets` (character columns, start inclusive,
+/// end exclusive) replaced by [`MASK`], and where `column` falls in it (at
+/// the mask when it falls inside a secret). The columns come from the
+/// plugin: reversed or empty runs are ignored, runs past the end are cut
+/// at it, and overlapping runs are masked once.
+fn mask(line: &str, secrets: &[(u32, u32)], column: usize) -> (String, usize) {
+    let count = line.chars().count();
+    let mut runs: Vec<(usize, usize)> = secrets
+        .iter()
+        .filter_map(|&(start, end)| {
+            let start = usize::try_from(start).ok()?;
+            let end = usize::try_from(end).unwrap_or(usize::MAX).min(count);
+            (start < end).then_some((start, end))
+        })
+        .collect();
+    if runs.is_empty() {
+        return (line.to_owned(), column);
+    }
+    runs.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(runs.len());
+    for (start, end) in runs {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    let mask_width = MASK.chars().count();
+    let mut shown = String::with_capacity(line.len());
+    let mut next = merged.iter().peekable();
+    for (i, c) in line.chars().enumerate() {
+        while next.peek().is_some_and(|run| run.1 <= i) {
+            next.next();
+        }
+        match next.peek() {
+            Some(&&(start, _)) if i == start => shown.push_str(MASK),
+            Some(&&(start, _)) if i > start => {}
+            _ => shown.push(c),
+        }
+    }
+    let (mut removed, mut added) = (0, 0);
+    for &(start, end) in &merged {
+        if column < start {
+            break;
+        }
+        if column < end {
+            return (shown, start - removed + added);
+        }
+        removed += end - start;
+        added += mask_width;
+    }
+    (shown, column - removed + added)
 }
 
 /// The widest source line shown; longer lines are cut around the column.
@@ -172,17 +231,22 @@ pub fn github(diagnostic: &Diagnostic) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn caret_under_the_offending_value() {
-        let d = Diagnostic {
+    /// An error in `m.yaml` at `position`, about `field`.
+    fn error_at(position: (u32, u32), field: &str, message: &str) -> Diagnostic {
+        Diagnostic {
             secrets: Vec::new(),
             severity: Severity::Error,
             file: Some("m.yaml".into()),
-            position: Some((1, 18)),
-            field: Some("spec.canary.trafficPercent".into()),
-            message: "`150` is not a percentage from 0 to 100".into(),
+            position: Some(position),
+            field: Some(field.into()),
+            message: message.into(),
             hint: None,
-        };
+        }
+    }
+
+    #[test]
+    fn caret_under_the_offending_value() {
+        let d = error_at((1, 18), "spec.canary.trafficPercent", "`150` is not a percentage from 0 to 100");
         let text = human(&d, |p| format!("app/{p}"), |_| Some(b"spec:\n  trafficPercent: 150\n".as_slice()));
         assert_eq!(
             text,
@@ -218,6 +282,28 @@ mod tests {
         assert_eq!(shown.chars().nth(column), Some('x'));
         let (_, far) = window(&line, 5_000);
         assert_eq!(far, WINDOW / 4 + 1);
+    }
+
+    #[test]
+    fn secrets_in_the_quoted_line_are_masked_and_the_caret_follows() {
+        let line = "  storageUri: s3://user:hunter2@bucket/m";
+        let secret = (24, 31); // `hunter2`
+        assert_eq!(&line[24..31], "hunter2");
+        let (shown, column) = mask(line, &[secret], 14);
+        assert_eq!((shown.as_str(), column), ("  storageUri: s3://user:***@bucket/m", 14));
+        // After the secret, the caret moves with the shorter text; inside, it points at the mask.
+        assert_eq!(mask(line, &[secret], 32).1, 28);
+        assert_eq!(mask(line, &[secret], 27).1, 24);
+        // Reversed, empty and out-of-range runs are ignored; overlapping ones masked once; long ones cut.
+        let (shown, _) = mask("abcdefghij", &[(5, 2), (3, 3), (1, 4), (2, 6), (8, u32::MAX), (u32::MAX, u32::MAX)], 0);
+        assert_eq!(shown, "a***gh***");
+        let d = Diagnostic { secrets: vec![secret], ..error_at((0, 14), "spec.model.storageUri", "bad") };
+        let text = human(&d, str::to_owned, |_| Some(line.as_bytes()));
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            text.contains("1 |   storageUri: s3://user:***@bucket/m\n  |               ^^^^^^^^^^^^^^^^^^^^^^ spec"),
+            "{text}"
+        );
     }
 
     #[test]

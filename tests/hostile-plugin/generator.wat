@@ -1,9 +1,11 @@
 ;; A generator component written by hand, for what Rust cannot build: a core
 ;; module with many memories or tables. `tests/hostile.rs` fills in the two
 ;; marked places: the module's extra declarations and the body of
-;; `generate`; every other export traps. The component-level
-;; part is what `wit-component` 0.254 makes of `wit/generator.wit`'s `plugin`
-;; world, so the host links it as a generator plugin.
+;; `generate`, which `describe` runs too (the host describes before it
+;; renders); `info` names the built-in plugin's kind; `spec-schema` traps. The component-level part is what
+;; `wit-component` 0.254 makes of contract 0.1.0's `plugin` world
+;; (`wit/since_v0.1.0/`), so the host links it as a generator plugin of that
+;; version, through its adapter.
 (component
   (core module $main
     (type $params (func (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
@@ -19,17 +21,27 @@
     (export "cm32p2|modelgen:generator/generator@0.1|generate_post" (func $post))
     (export "cm32p2|modelgen:generator/generator@0.1|spec-schema" (func $nothing))
     (export "cm32p2|modelgen:generator/generator@0.1|spec-schema_post" (func $post))
-    (export "cm32p2|modelgen:generator/generator@0.1|info" (func $nothing))
+    (export "cm32p2|modelgen:generator/generator@0.1|info" (func $info))
     (export "cm32p2|modelgen:generator/generator@0.1|info_post" (func $post))
     (export "cm32p2_memory" (memory $memory))
     (export "cm32p2_realloc" (func $realloc))
     (export "cm32p2_initialize" (func $initialize))
-    (func $describe (type $params) unreachable)
+    (func $describe (type $params)
+      (call $generate (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4) (local.get 5) (local.get 6) (local.get 7) (local.get 8) (local.get 9) (local.get 10) (local.get 11) (local.get 12) (local.get 13) (local.get 14)))
     (func $generate (type $params)
       (local $i i32)
       ;; GENERATE
       unreachable)
     (func $nothing (type $result) unreachable)
+    ;; `info`: the record laid out below, so that the host learns the kinds
+    ;; whose files it passes on.
+    (func $info (type $result) (i32.const 256))
+    ;; name (300, 3), version (303, 5), kinds (320, 1)
+    (data (i32.const 256) "\2c\01\00\00\03\00\00\00\2f\01\00\00\05\00\00\00\40\01\00\00\01\00\00\00")
+    (data (i32.const 300) "wat0.0.0")
+    ;; kinds[0]: (340, 37)
+    (data (i32.const 320) "\54\01\00\00\25\00\00\00")
+    (data (i32.const 340) "modelgen.dev/v1alpha1/ModelDeployment")
     (func $post (type $post))
     ;; Hands out memory from 1 KiB up, never reused: enough for the arguments.
     (global $next (mut i32) (i32.const 1024))

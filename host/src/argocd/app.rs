@@ -113,7 +113,7 @@ impl Application {
             kube_version: None,
             api_versions: None,
             settings,
-            requested: Requested { environment, canary_weights: Vec::new() },
+            requested: Requested { environment, settings: Vec::new() },
         })
     }
 

@@ -20,6 +20,7 @@ use serde_json::Value;
 use crate::artifacts::output::{KUSTOMIZATION, owned};
 use crate::diagnostic::Manifest;
 use crate::escape;
+use crate::input::kinds::Kinds;
 use crate::input::safe_path::{Kind, Root};
 use crate::input::source::{self, Budget, InputLimits};
 
@@ -79,8 +80,9 @@ pub enum Side {
 }
 
 /// Reads one side: `-` (stdin), a directory written by `--out`, an
-/// application, or rendered YAML. `stdin` supplies the bytes for `-`.
-pub fn load(path: &Path, limits: InputLimits, stdin: impl FnOnce() -> Result<String>) -> Result<Side> {
+/// application (a directory with documents of the plugin's API groups,
+/// `kinds`), or rendered YAML. `stdin` supplies the bytes for `-`.
+pub fn load(path: &Path, limits: InputLimits, kinds: &Kinds, stdin: impl FnOnce() -> Result<String>) -> Result<Side> {
     if path == Path::new("-") {
         return Ok(Side::Objects(parse(&stdin()?, "stdin")?));
     }
@@ -90,14 +92,13 @@ pub fn load(path: &Path, limits: InputLimits, stdin: impl FnOnce() -> Result<Str
             return Ok(Side::Objects(objects));
         }
     }
-    let sources = source::discover(path, limits)?;
+    let sources = source::discover(path, limits, kinds)?;
     let mut objects = Vec::new();
     for file in &sources.files {
         let shown = shown(&sources.root.join(&file.path));
         let Ok(text) = std::str::from_utf8(&file.contents) else { return Ok(Side::App) };
         let Ok(documents) = documents(text) else { return Ok(Side::App) };
-        let is_spec = |d: &Value| d["apiVersion"].as_str().is_some_and(|v| v.starts_with("modelgen.dev/"));
-        if documents.iter().any(is_spec) {
+        if documents.iter().any(|d| kinds.is_own(d)) {
             return Ok(Side::App);
         }
         objects.extend(normalize(documents, &shown)?);
@@ -459,7 +460,9 @@ mod tests {
             InputLimits::default(),
         )
         .expect("written");
-        let Side::Objects(objects) = load(root.path(), InputLimits::default(), || unreachable!()).expect("read") else {
+        let Side::Objects(objects) =
+            load(root.path(), InputLimits::default(), &Kinds::default(), || unreachable!()).expect("read")
+        else {
             panic!("a rendered directory")
         };
         let labels: Vec<String> = objects.iter().map(Object::label).collect();
@@ -470,7 +473,10 @@ mod tests {
         let file = root.path().join("prod/ml/model_b.yaml");
         fs::remove_file(&file).expect("remove");
         std::os::unix::fs::symlink(&secret, &file).expect("symlink");
-        let err = load(root.path(), InputLimits::default(), || unreachable!()).err().expect("refused").to_string();
+        let err = load(root.path(), InputLimits::default(), &Kinds::default(), || unreachable!())
+            .err()
+            .expect("refused")
+            .to_string();
         assert!(err.ends_with("`prod/ml/model_b.yaml` is a symbolic link, which is never followed here"), "{err}");
 
         // Nor through a linked directory on the way.
@@ -481,7 +487,10 @@ mod tests {
             .expect("write");
         fs::remove_dir_all(root.path().join("prod/ml")).expect("remove");
         std::os::unix::fs::symlink(elsewhere.path().join("ml"), root.path().join("prod/ml")).expect("symlink");
-        let err = load(root.path(), InputLimits::default(), || unreachable!()).err().expect("refused").to_string();
+        let err = load(root.path(), InputLimits::default(), &Kinds::default(), || unreachable!())
+            .err()
+            .expect("refused")
+            .to_string();
         assert!(err.ends_with("`prod/ml` is a symbolic link, which is never followed here"), "{err}");
     }
 }

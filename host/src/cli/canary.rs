@@ -19,7 +19,6 @@ use super::failure::{Failure, emit};
 use super::{PluginOptions, fs_name, shown, unreadable};
 use crate::diagnostic::ModelSummary;
 use crate::escape;
-use crate::pipeline;
 use crate::plugin::runtime::{RenderContext, Reply};
 use crate::prometheus::{Access, AccessOptions, Client};
 use crate::rollout::observe::{Reading, observe};
@@ -147,7 +146,8 @@ fn judge(options: &PluginOptions, args: &RolloutArgs, edit: &EditOptions) -> Res
     let client = Client::new(access);
     let at = prometheus.at.unwrap_or_else(SystemTime::now);
 
-    let (sources, quotes) = pipeline::read(&args.path, options.limits.input())?;
+    let pipeline = options.pipeline()?;
+    let (sources, quotes) = pipeline.read(&args.path, options.limits.input())?;
     let context = RenderContext {
         app_name: fs_name(&args.path),
         namespace: edit.namespace.clone(),
@@ -155,7 +155,6 @@ fn judge(options: &PluginOptions, args: &RolloutArgs, edit: &EditOptions) -> Res
         environment: edit.environment.clone(),
         parameters: Vec::new(),
     };
-    let pipeline = options.pipeline()?;
     let project = match pipeline.describe(sources.files, &context)? {
         Reply::Accepted(project) => project,
         Reply::Refused(diagnostics) => return Err(unreadable(&diagnostics, &quotes, &args.path)),

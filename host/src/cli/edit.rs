@@ -16,7 +16,7 @@ use super::{PluginOptions, count, fs_name, print_human, shown};
 use crate::artifacts::spec_file;
 use crate::diagnostic::Severity;
 use crate::escape;
-use crate::pipeline::{self, Edit};
+use crate::pipeline::Edit;
 use crate::plugin::runtime::RenderContext;
 use crate::rollout::{Bump, EditAction, Edited};
 
@@ -147,7 +147,8 @@ pub(crate) fn apply(
     action: &EditAction,
     print_message: bool,
 ) -> Result<Edited, Failure> {
-    let (sources, quotes) = pipeline::read(path, options.limits.input())?;
+    let pipeline = options.pipeline()?;
+    let (sources, quotes) = pipeline.read(path, options.limits.input())?;
     let root = sources.root.clone();
     let context = RenderContext {
         app_name: fs_name(path),
@@ -157,7 +158,7 @@ pub(crate) fn apply(
         parameters: Vec::new(),
     };
     let model_shown = escape::value(model).into_owned();
-    match options.pipeline()?.edit(sources, &context, model, action)? {
+    match pipeline.edit(sources, &context, model, action)? {
         Edit::Refused(diagnostics) => {
             print_human(&diagnostics, &quotes);
             eprintln!(

@@ -73,7 +73,7 @@ impl From<runtime::Error> for Failure {
             runtime::Error::Memory { .. } => anyhow::anyhow!("{e} (raise it with `--max-memory`)"),
             runtime::Error::Wait => anyhow::anyhow!("{e}, and a wait would outlast `--timeout` unseen"),
             runtime::Error::Load(e) => e,
-            e @ runtime::Error::Trap(_) => e.into(),
+            e @ (runtime::Error::Trap(_) | runtime::Error::Unsupported { .. } | runtime::Error::Broken(_)) => e.into(),
         })
     }
 }

@@ -4,15 +4,16 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::input::source::{self, SourceFile, Sources};
 use crate::plugin::runtime::{self, RenderContext, Reply, Runtime};
 
-/// The project file's name at the application root (the plugin's `project::FILE`).
-pub const PROJECT_FILE: &str = "modelgen.yaml";
-
-/// Everything a render of `sources` needs: when there is a project file, the
-/// plugin names the patch files it refers to (`describe`), and they are read
-/// under the same rules as spec files. A refusal holds the diagnostics
-/// that stop the render (the project's own, or a refused file at the line
-/// that names it). The files are read from what is left of the input limits
-/// after the spec files.
+/// Everything a render of `sources` needs: the plugin names the files the
+/// application refers to (`describe`, given every file the walk found; a
+/// project file is among them whatever its name, since it mentions the API
+/// group of the plugin's kinds), and they are read under the same rules as
+/// spec files. The host knows no project file of its own: which file that
+/// is, and what it refers to, is the plugin's to say, so every render
+/// describes first. A refusal holds the
+/// diagnostics that stop the render (the plugin's, or a refused file at the
+/// line that names it). The files are read from what is left of the input
+/// limits after the spec files.
 ///
 /// # Errors
 /// When the plugin fails.
@@ -23,9 +24,6 @@ pub fn files(
 ) -> Result<Reply<Vec<SourceFile>>, runtime::Error> {
     let mut budget = sources.budget;
     let mut files = sources.files;
-    if !files.iter().any(|f| f.path == PROJECT_FILE) {
-        return Ok(Reply::Accepted(files));
-    }
     let project = match runtime.describe(files.clone(), context)? {
         Reply::Accepted(project) => project,
         Reply::Refused(diagnostics) => return Ok(Reply::Refused(diagnostics)),

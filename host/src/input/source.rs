@@ -1,8 +1,8 @@
 //! Finding spec files: a walk of the application directory that reads only what it should.
 //!
-//! Only regular `.yaml`/`.yml` files that mention the `modelgen.dev/` API
-//! group are passed to the plugin; other YAML in the directory is not ours,
-//! and does not count against the input limits. Hidden entries (`.git`,
+//! Only regular `.yaml`/`.yml` files that mention the API group of one of
+//! the plugin's kinds ([`Kinds`]) are passed to it; other YAML in the
+//! directory is not its, and does not count against the input limits. Hidden entries (`.git`,
 //! `.github`, ...) are skipped. Every file is opened beneath the root
 //! without following a link at any component ([`crate::input::safe_path`]); a
 //! symbolic link that is itself a spec file is followed once, to the file
@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::escape;
+use crate::input::kinds::Kinds;
 use crate::input::safe_path::{self, Kind, Refusal, Root};
 
 /// Default cap on the bytes of spec files read, so that a stray dump in the
@@ -42,10 +43,7 @@ impl Default for InputLimits {
     }
 }
 
-/// The marker a file must contain to be passed to the plugin.
-const MARKER: &[u8] = b"modelgen.dev/";
-
-/// How much of a YAML file is kept while looking for [`MARKER`]: beyond it,
+/// How much of a YAML file is kept while looking for a marker: beyond it,
 /// a file is only scanned (and read again from the start if it turns out to
 /// be a spec), so that a large file that is not a spec costs no memory.
 const SNIFF_BYTES: usize = 1024 * 1024;
@@ -119,8 +117,9 @@ impl Budget {
     }
 }
 
-/// Reads the spec files under `path` (a directory, or a single file).
-pub fn discover(path: &Path, limits: InputLimits) -> Result<Sources> {
+/// Reads the spec files of `kinds` under `path` (a directory, or a single
+/// file, which is read whatever it holds: it was named).
+pub fn discover(path: &Path, limits: InputLimits, kinds: &Kinds) -> Result<Sources> {
     let shown = escape::value(&path.to_string_lossy()).into_owned();
     let meta = std::fs::metadata(path).with_context(|| format!("cannot read `{shown}`"))?;
     let mut budget = Budget::new(limits);
@@ -136,7 +135,7 @@ pub fn discover(path: &Path, limits: InputLimits) -> Result<Sources> {
         return Ok(Sources { root, files: vec![SourceFile { path: name.to_owned(), contents }], budget });
     }
     let root = Root::open(path).with_context(|| format!("cannot open `{shown}`"))?;
-    let mut walk = Walk { root: &root, files: Vec::new(), budget };
+    let mut walk = Walk { root: &root, kinds, files: Vec::new(), budget };
     walk.dir(&root, b"").with_context(|| format!("cannot read `{shown}`"))?;
     let Walk { mut files, budget, .. } = walk;
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -146,6 +145,7 @@ pub fn discover(path: &Path, limits: InputLimits) -> Result<Sources> {
 /// A walk of the application directory.
 struct Walk<'a> {
     root: &'a Root,
+    kinds: &'a Kinds,
     files: Vec<SourceFile>,
     budget: Budget,
 }
@@ -202,18 +202,20 @@ impl Walk<'_> {
         Ok(())
     }
 
-    /// The contents of a YAML file if it is a spec file (it mentions
-    /// [`MARKER`]), counted against the budget; `None` if it is not, which
-    /// costs nothing against the budget whatever its size.
+    /// The contents of a YAML file if it is a spec file (it mentions a
+    /// marker of the kinds), counted against the budget; `None` if it is
+    /// not, which costs nothing against the budget whatever its size.
     fn read_candidate(&mut self, mut file: File, relative: &[u8]) -> Result<Option<Vec<u8>>> {
         let what = || format!("cannot read `{}`", shown(relative));
+        // What one chunk keeps for the next, so that a marker across them is found.
+        let Some(overlap) = self.kinds.longest_marker().checked_sub(1) else { return Ok(None) };
         let mut contents = Vec::new();
         let mut chunk = vec![0; 64 * 1024];
         loop {
             let n = file.read(&mut chunk).with_context(what)?;
-            let searched = contents.len().saturating_sub(MARKER.len() - 1);
+            let searched = contents.len().saturating_sub(overlap);
             contents.extend_from_slice(&chunk[..n]);
-            if contains_marker(&contents[searched..]) {
+            if self.kinds.marks(&contents[searched..]) {
                 // A spec: the rest is read within the budget.
                 self.budget.read_rest(&mut file, &mut contents, &shown(relative))?;
                 return Ok(Some(contents));
@@ -226,7 +228,7 @@ impl Walk<'_> {
             }
         }
         // Large and no marker yet: scan the rest without keeping it.
-        let mut tail = contents.split_off(contents.len() - (MARKER.len() - 1));
+        let mut tail = contents.split_off(contents.len() - overlap);
         drop(contents);
         loop {
             let n = file.read(&mut chunk).with_context(what)?;
@@ -234,17 +236,13 @@ impl Walk<'_> {
                 return Ok(None);
             }
             tail.extend_from_slice(&chunk[..n]);
-            if contains_marker(&tail) {
+            if self.kinds.marks(&tail) {
                 file.seek(SeekFrom::Start(0)).with_context(what)?;
                 return self.budget.read(file, &shown(relative)).map(Some);
             }
-            tail.drain(..tail.len() - (MARKER.len() - 1));
+            tail.drain(..tail.len() - overlap);
         }
     }
-}
-
-fn contains_marker(bytes: &[u8]) -> bool {
-    bytes.windows(MARKER.len()).any(|w| w == MARKER)
 }
 
 fn is_yaml(name: &[u8]) -> bool {

@@ -29,25 +29,12 @@ use crate::escape;
 
 use super::cache::{self, CompileCache};
 use super::component::{Wasm, deserialize_prebuilt};
-use super::contract::{self, CONTRACT_VERSION, INTERFACE};
-use crate::diagnostic::{
-    Diagnostic, FileReference, Manifest, ModelSummary, Parameter, ParameterKind, PluginInfo, Project, Rendered,
-    Severity,
-};
+pub use super::contract::RenderContext;
+use super::contract::latest::{self, Answer};
+use super::contract::{self, INTERFACE, Version, since_v0_1};
+use crate::diagnostic::{Diagnostic, PluginInfo, Project, Rendered};
 use crate::input::source::SourceFile;
-use crate::rollout::{Change, Decision, EditAction, Edited, Gate, Observation, OnFailure, Rollout};
-
-mod bindings {
-    //! Bindings generated from `wit/generator.wit`.
-    #![allow(missing_docs)]
-    wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "plugin",
-    });
-}
-
-use bindings::exports::modelgen::generator::generator as wit;
-use bindings::{Plugin, PluginPre};
+use crate::rollout::{Decision, EditAction, Edited, Observation, Rollout};
 
 /// The component built from `plugin/` by `build.rs`.
 pub const EMBEDDED_PLUGIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/plugin.wasm"));
@@ -81,6 +68,22 @@ pub enum Error {
          its input"
     )]
     Wait,
+    /// The plugin speaks an earlier contract, which lacks what the command calls.
+    #[error(
+        "the plugin implements `{INTERFACE}@{found}`, which has no `{function}`; this command needs a plugin built \
+         for contract {needed} or later"
+    )]
+    Unsupported {
+        /// The function the command calls.
+        function: &'static str,
+        /// The contract version the plugin speaks.
+        found: &'static str,
+        /// The contract version that has `function`.
+        needed: &'static str,
+    },
+    /// The plugin answered what the contract does not allow: its own bug.
+    #[error("the plugin broke the contract: {0}")]
+    Broken(String),
     /// The plugin trapped: its own bug.
     #[error("the plugin crashed (a bug in the plugin, not in your spec)")]
     Trap(#[source] wasmtime::Error),
@@ -106,21 +109,6 @@ impl<T> Reply<T> {
             Reply::Refused(_) => None,
         }
     }
-}
-
-/// Everything a render may know about the outside world.
-#[derive(Clone, Debug, Default)]
-pub struct RenderContext {
-    /// The application's name.
-    pub app_name: String,
-    /// Namespace for specs that set none.
-    pub namespace: Option<String>,
-    /// The source revision.
-    pub revision: Option<String>,
-    /// The environment to render.
-    pub environment: Option<String>,
-    /// Free parameters.
-    pub parameters: Vec<(String, String)>,
 }
 
 /// How much one plugin call may use: a base, plus an allowance per MiB of
@@ -204,10 +192,26 @@ const TICK: Duration = Duration::from_millis(10);
 /// A loaded generator plugin, ready to be instantiated per call.
 pub struct Runtime {
     engine: Engine,
-    pre: PluginPre<Sandbox>,
+    pre: Pre,
     limits: Limits,
     /// Dropping it stops the epoch ticker thread.
     _ticker: mpsc::Sender<()>,
+}
+
+/// The component, ready to instantiate, through the bindings of the
+/// contract version it speaks.
+enum Pre {
+    Latest(latest::PluginPre<Sandbox>),
+    V0_1(since_v0_1::PluginPre<Sandbox>),
+}
+
+impl<T> From<Answer<T>> for Reply<T> {
+    fn from(answer: Answer<T>) -> Self {
+        match answer {
+            Ok(value) => Reply::Accepted(value),
+            Err(diagnostics) => Reply::Refused(diagnostics),
+        }
+    }
 }
 
 /// The per-call store data: a WASI context that grants nothing, the memory
@@ -319,16 +323,22 @@ impl Runtime {
                 "note: compiling the plugin for this machine (`--no-cache`: on every run)",
             )?,
         };
-        contract::check(&engine, &component)?;
+        let version = contract::check(&engine, &component)?;
         let mut linker = Linker::new(&engine);
         wasi::add_to_linker(&mut linker).map_err(anyhow::Error::from).context("link WASI")?;
         let pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from).context(
             "the plugin imports something the host does not provide (only WASI 0.2 is linked, with no \
              capabilities and no `wasi:sockets`)",
         )?;
-        let pre = PluginPre::new(pre)
-            .map_err(anyhow::Error::from)
-            .context(format!("the component does not implement `{INTERFACE}@{CONTRACT_VERSION}`"))?;
+        let context = || format!("the component does not implement `{INTERFACE}@{}`", version.as_str());
+        let pre = match version {
+            Version::Latest => {
+                Pre::Latest(latest::PluginPre::new(pre).map_err(anyhow::Error::from).context(context())?)
+            }
+            Version::V0_1 => {
+                Pre::V0_1(since_v0_1::PluginPre::new(pre).map_err(anyhow::Error::from).context(context())?)
+            }
+        };
         Ok(Self { _ticker: ticker(&engine), engine, pre, limits })
     }
 
@@ -351,8 +361,16 @@ impl Runtime {
         Ok(names)
     }
 
+    /// The contract version the plugin speaks.
+    pub fn contract(&self) -> &'static str {
+        match self.pre {
+            Pre::Latest(_) => Version::Latest.as_str(),
+            Pre::V0_1(_) => Version::V0_1.as_str(),
+        }
+    }
+
     /// A fresh sandbox for a call whose input is `input_bytes` long.
-    fn instantiate(&self, input_bytes: usize) -> Result<(Store<Sandbox>, Plugin), Error> {
+    fn store(&self, input_bytes: usize) -> Store<Sandbox> {
         let limits = self.limits.for_input(input_bytes);
         let wasi = WasiCtx::builder()
             .insecure_random_seed(0)
@@ -373,8 +391,23 @@ impl Runtime {
         let ticks = limits.timeout.as_millis().div_ceil(TICK.as_millis()).max(1);
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
         store.epoch_deadline_trap();
-        let plugin = self.pre.instantiate(&mut store).map_err(|e| Self::explain(&store, e))?;
-        Ok((store, plugin))
+        store
+    }
+
+    /// Runs `call` (instantiation and the call itself) in a fresh sandbox,
+    /// and explains how it failed.
+    fn run<R>(
+        &self,
+        input_bytes: usize,
+        call: impl FnOnce(&Pre, &mut Store<Sandbox>) -> wasmtime::Result<R>,
+    ) -> Result<R, Error> {
+        let mut store = self.store(input_bytes);
+        call(&self.pre, &mut store).map_err(|e| Self::explain(&store, e))
+    }
+
+    /// The error of a call that the plugin's contract version lacks.
+    fn unsupported(&self, function: &'static str) -> Error {
+        Error::Unsupported { function, found: self.contract(), needed: contract::CONTRACT_VERSION }
     }
 
     /// Turns a failed call into a message that names the limit that was hit
@@ -399,55 +432,24 @@ impl Runtime {
     /// # Errors
     /// When the plugin fails (a trap or a limit); a wrong input is a [`Reply::Refused`].
     pub fn generate(&self, sources: Vec<SourceFile>, context: &RenderContext) -> Result<Reply<Rendered>, Error> {
-        let (mut store, plugin) = self.instantiate(input_bytes(&sources))?;
-        let (sources, context) = wit_input(sources, context);
-        let result = plugin
-            .modelgen_generator_generator()
-            .call_generate(&mut store, &sources, &context)
-            .map_err(|e| Self::explain(&store, e))?;
-        Ok(match result {
-            Ok(rendered) => Reply::Accepted(Rendered {
-                manifests: rendered
-                    .manifests
-                    .into_iter()
-                    .map(|m| Manifest { yaml: m.yaml, source: m.source })
-                    .collect(),
-                warnings: rendered.warnings.into_iter().map(diagnostic).collect(),
-            }),
-            Err(diagnostics) => Reply::Refused(diagnostics.into_iter().map(diagnostic).collect()),
+        self.run(input_bytes(&sources), |pre, store| match pre {
+            Pre::Latest(pre) => latest::generate(pre, store, sources, context),
+            Pre::V0_1(pre) => since_v0_1::generate(pre, store, sources, context),
         })
+        .map(Reply::from)
     }
 
     /// Describes the application in `sources` for `context`: environments,
-    /// models and the files the project refers to.
+    /// models, the files the project refers to, the parameters it accepts.
     ///
     /// # Errors
     /// As for [`Self::generate`].
     pub fn describe(&self, sources: Vec<SourceFile>, context: &RenderContext) -> Result<Reply<Project>, Error> {
-        let (mut store, plugin) = self.instantiate(input_bytes(&sources))?;
-        let (sources, context) = wit_input(sources, context);
-        let result = plugin
-            .modelgen_generator_generator()
-            .call_describe(&mut store, &sources, &context)
-            .map_err(|e| Self::explain(&store, e))?;
-        Ok(match result {
-            Ok(project) => Reply::Accepted(Project {
-                environments: project.environments,
-                models: project.models.into_iter().map(model_summary).collect(),
-                references: project
-                    .references
-                    .into_iter()
-                    .map(|r| FileReference {
-                        path: r.path,
-                        referrer: r.referrer,
-                        position: r.position.map(|p| (p.line, p.column)),
-                    })
-                    .collect(),
-                parameters: project.parameters.into_iter().map(parameter).collect(),
-                project_file: project.project_file,
-            }),
-            Err(diagnostics) => Reply::Refused(diagnostics.into_iter().map(diagnostic).collect()),
+        self.run(input_bytes(&sources), |pre, store| match pre {
+            Pre::Latest(pre) => latest::describe(pre, store, sources, context),
+            Pre::V0_1(pre) => since_v0_1::describe(pre, store, sources, context),
         })
+        .map(Reply::from)
     }
 
     /// Applies `action` to the model named `model` in the application
@@ -455,7 +457,8 @@ impl Runtime {
     /// it writes anything.
     ///
     /// # Errors
-    /// As for [`Self::generate`].
+    /// As for [`Self::generate`]; [`Error::Unsupported`] when the plugin
+    /// speaks a contract without `edit`.
     pub fn edit(
         &self,
         sources: Vec<SourceFile>,
@@ -463,83 +466,43 @@ impl Runtime {
         model: &str,
         action: &EditAction,
     ) -> Result<Reply<Edited>, Error> {
-        let (mut store, plugin) = self.instantiate(input_bytes(&sources))?;
-        let (sources, context) = wit_input(sources, context);
-        let action = match action {
-            EditAction::SetCanaryWeight(weight) => wit::EditAction::SetCanaryWeight(*weight),
-            EditAction::Promote => wit::EditAction::Promote,
-            EditAction::Rollback(keep) => wit::EditAction::Rollback(*keep),
-            EditAction::Bump(bump) => wit::EditAction::Bump(wit::Bump {
-                version: bump.version.clone(),
-                storage_uri: bump.storage_uri.clone(),
-                image: bump.image.clone(),
-                canary: bump.canary,
-            }),
-        };
-        let result = plugin
-            .modelgen_generator_generator()
-            .call_edit(&mut store, &sources, &context, model, &action)
-            .map_err(|e| Self::explain(&store, e))?;
-        Ok(match result {
-            Ok(edited) => Reply::Accepted(Edited {
-                file: edited.file,
-                contents: edited.contents,
-                changes: edited
-                    .changes
-                    .into_iter()
-                    .map(|c| Change { field: c.field, old: c.old, new: c.new })
-                    .collect(),
-                message: edited.message,
-            }),
-            Err(diagnostics) => Reply::Refused(diagnostics.into_iter().map(diagnostic).collect()),
-        })
+        let given: Vec<String> = sources.iter().map(|f| f.path.clone()).collect();
+        let reply = self
+            .run(input_bytes(&sources), |pre, store| match pre {
+                Pre::Latest(pre) => latest::edit(pre, store, sources, context, model, action).map(Some),
+                Pre::V0_1(_) => Ok(None),
+            })?
+            .map(Reply::from)
+            .ok_or_else(|| self.unsupported("edit"))?;
+        // The caller writes the file the plugin names: only one it was given.
+        match reply {
+            Reply::Accepted(edited) if !given.contains(&edited.file) => Err(Error::Broken(format!(
+                "it edited `{}`, which is not one of the files it was given",
+                escape::value(&edited.file)
+            ))),
+            reply => Ok(reply),
+        }
     }
 
     /// The next move of `rollout`, given `observed`.
     ///
     /// # Errors
-    /// When the plugin fails.
+    /// When the plugin fails; [`Error::Unsupported`] when it speaks a
+    /// contract without `decide`.
     pub fn decide(&self, rollout: &Rollout, observed: &Observation) -> Result<Decision, Error> {
-        let (mut store, plugin) = self.instantiate(0)?;
-        let rollout = wit::Rollout {
-            weight: rollout.weight,
-            steps: rollout.steps.clone(),
-            interval_ms: rollout.interval_ms,
-            min_requests: rollout.min_requests,
-            on_failure: match rollout.on_failure {
-                OnFailure::Rollback => wit::OnFailure::Rollback,
-                OnFailure::Hold => wit::OnFailure::Hold,
-            },
-            gates: rollout
-                .gates
-                .iter()
-                .map(|g| wit::Gate {
-                    alert: g.alert.clone(),
-                    expr: g.expr.clone(),
-                    value: g.value.clone(),
-                    threshold: g.threshold.clone(),
-                })
-                .collect(),
-            requests: rollout.requests.clone(),
-            live: rollout.live.clone(),
-            step_ms: rollout.step_ms,
-        };
-        let observed = wit::Observation {
-            gates: observed.gates.clone(),
-            canary_requests: observed.canary_requests,
-            weight_live_ms: observed.weight_live_ms,
-        };
-        let decision = plugin
-            .modelgen_generator_generator()
-            .call_decide(&mut store, &rollout, &observed)
-            .map_err(|e| Self::explain(&store, e))?;
-        Ok(match decision {
-            wit::Decision::Advance(weight) => Decision::Advance(weight),
-            wit::Decision::Promote => Decision::Promote,
-            wit::Decision::Rollback(gate) => Decision::Rollback(gate),
-            wit::Decision::Hold(why) => Decision::Hold(why),
-            wit::Decision::Wait(ms) => Decision::Wait(ms),
-        })
+        let decision = self
+            .run(0, |pre, store| match pre {
+                Pre::Latest(pre) => latest::decide(pre, store, rollout, observed).map(Some),
+                Pre::V0_1(_) => Ok(None),
+            })?
+            .ok_or_else(|| self.unsupported("decide"))?;
+        // A weight is what a rollout writes into the spec: never one that is not a percentage.
+        match decision {
+            Decision::Advance(weight) if weight > 100 => Err(Error::Broken(format!(
+                "it decided to advance the canary to `{weight}` %, which is not a percentage"
+            ))),
+            decision => Ok(decision),
+        }
     }
 
     /// The plugin's spec JSON Schema.
@@ -547,8 +510,10 @@ impl Runtime {
     /// # Errors
     /// When the plugin fails.
     pub fn spec_schema(&self) -> Result<String, Error> {
-        let (mut store, plugin) = self.instantiate(0)?;
-        plugin.modelgen_generator_generator().call_spec_schema(&mut store).map_err(|e| Self::explain(&store, e))
+        self.run(0, |pre, store| match pre {
+            Pre::Latest(pre) => latest::spec_schema(pre, store),
+            Pre::V0_1(pre) => since_v0_1::spec_schema(pre, store),
+        })
     }
 
     /// The plugin's name, version and kinds.
@@ -556,22 +521,11 @@ impl Runtime {
     /// # Errors
     /// When the plugin fails.
     pub fn info(&self) -> Result<PluginInfo, Error> {
-        let (mut store, plugin) = self.instantiate(0)?;
-        let info = plugin.modelgen_generator_generator().call_info(&mut store).map_err(|e| Self::explain(&store, e))?;
-        Ok(PluginInfo { name: info.name, version: info.version, kinds: info.kinds })
+        self.run(0, |pre, store| match pre {
+            Pre::Latest(pre) => latest::info(pre, store),
+            Pre::V0_1(pre) => since_v0_1::info(pre, store),
+        })
     }
-}
-
-fn wit_input(sources: Vec<SourceFile>, context: &RenderContext) -> (Vec<wit::SourceFile>, wit::RenderContext) {
-    let sources = sources.into_iter().map(|f| wit::SourceFile { path: f.path, contents: f.contents }).collect();
-    let context = wit::RenderContext {
-        app_name: context.app_name.clone(),
-        namespace: context.namespace.clone(),
-        revision: context.revision.clone(),
-        environment: context.environment.clone(),
-        parameters: context.parameters.clone(),
-    };
-    (sources, context)
 }
 
 /// Reads a plugin file: a regular file (opening it never blocks, and what
@@ -605,64 +559,6 @@ fn ticker(engine: &Engine) -> mpsc::Sender<()> {
         }
     });
     stop
-}
-
-fn model_summary(m: wit::ModelSummary) -> ModelSummary {
-    ModelSummary {
-        name: m.name,
-        file: m.file,
-        position: m.position.map(|p| (p.line, p.column)),
-        backend: m.backend,
-        backend_position: m.backend_position.map(|p| (p.line, p.column)),
-        version: m.version,
-        canary_version: m.canary_version,
-        canary_percent: m.canary_percent,
-        rollout: m.rollout.map(|r| Rollout {
-            weight: r.weight,
-            steps: r.steps,
-            interval_ms: r.interval_ms,
-            min_requests: r.min_requests,
-            on_failure: match r.on_failure {
-                wit::OnFailure::Rollback => OnFailure::Rollback,
-                wit::OnFailure::Hold => OnFailure::Hold,
-            },
-            gates: r
-                .gates
-                .into_iter()
-                .map(|g| Gate { alert: g.alert, expr: g.expr, value: g.value, threshold: g.threshold })
-                .collect(),
-            requests: r.requests,
-            live: r.live,
-            step_ms: r.step_ms,
-        }),
-    }
-}
-
-fn parameter(p: wit::Parameter) -> Parameter {
-    Parameter {
-        name: p.name,
-        title: p.title,
-        tooltip: p.tooltip,
-        kind: match p.kind {
-            wit::ParameterKind::String(default) => ParameterKind::String(default),
-            wit::ParameterKind::Map(entries) => ParameterKind::Map(entries),
-        },
-    }
-}
-
-fn diagnostic(d: wit::Diagnostic) -> Diagnostic {
-    Diagnostic {
-        severity: match d.severity {
-            wit::Severity::Error => Severity::Error,
-            wit::Severity::Warning => Severity::Warning,
-        },
-        file: d.file,
-        position: d.position.map(|p| (p.line, p.column)),
-        field: d.field,
-        message: d.message,
-        hint: d.hint,
-        secrets: d.secrets,
-    }
 }
 
 #[cfg(test)]
