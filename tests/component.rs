@@ -73,10 +73,11 @@ fn native_library_and_component_agree_byte_for_byte() {
             .map(|p| p.environments)
             .unwrap_or_default();
         let discovered = sources.files.clone();
-        let files = application::files(&runtime, sources, &RenderContext::default())
-            .expect("the plugin does not trap")
-            .accepted()
-            .unwrap_or(discovered);
+        let files =
+            application::files(&runtime, Some(modelgen_plugin::PROJECT_FILE), sources, &RenderContext::default())
+                .expect("the plugin does not trap")
+                .accepted()
+                .unwrap_or(discovered);
         let with_environments =
             environments.iter().map(|e| RenderContext { environment: Some(e.clone()), ..RenderContext::default() });
         for context in contexts.iter().cloned().chain(with_environments) {

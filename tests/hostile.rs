@@ -56,6 +56,9 @@ fn wat_plugin(dir: &Path, declarations: &str, body: &str) -> PathBuf {
     path
 }
 
+/// A project file, which the hostile plugin names as its own: a render describes first.
+const PROJECT: &str = "apiVersion: modelgen.dev/v1alpha1\nkind: Project\n";
+
 /// `text(i)` for each `i`, one per line.
 fn each(range: std::ops::RangeInclusive<usize>, text: impl Fn(usize) -> String) -> String {
     range.fold(String::new(), |mut out, i| {
@@ -209,8 +212,9 @@ fn a_plugin_of_contract_0_1_renders_through_the_adapter() {
     assert_eq!(project.parameters.len(), 1);
     assert_eq!(project.parameters[0].name, "canary-weight");
     assert_eq!(project.parameters[0].kind, ParameterKind::Map(vec![("hostile".to_owned(), "10".to_owned())]));
-    assert_eq!(project.project_file.as_deref(), Some("modelgen.yaml"));
-    assert_eq!(released.info().expect("info").kinds, vec!["example.com/v1/Widget".to_owned()]);
+    let info = released.info().expect("info");
+    assert_eq!(info.kinds, vec!["example.com/v1/Widget".to_owned()]);
+    assert_eq!(info.project_file.as_deref(), Some("modelgen.yaml"));
 }
 
 #[test]
@@ -238,12 +242,14 @@ fn edit_and_decide_on_a_plugin_of_contract_0_1_are_a_clear_error() {
 
 #[test]
 fn a_hostile_describe_hits_the_limits_before_anything_renders() {
+    // The host describes first when the application holds the plugin's project file.
+    let dir = app(&[("tiny.yaml", SPEC.into()), ("modelgen.yaml", PROJECT.into())]);
     for (mode, needle) in [
         ("describe-loop", "ran longer than its time limit of 0.5 s"),
         ("describe-hog", "more than its memory limit of 64 MiB"),
         ("describe-trap", "the plugin crashed"),
     ] {
-        let run = with_hostile(mode, &["--timeout", "0.5", "--max-memory", "64"]);
+        let run = hostile_in(dir.path(), "render", mode, &["--timeout", "0.5", "--max-memory", "64"]);
         assert_refused(&run, 3, needle);
     }
 }
@@ -256,6 +262,7 @@ fn files_a_hostile_describe_refers_to_outside_the_application_are_never_read() {
     std::fs::create_dir_all(app.join(".git")).expect("mkdir");
     std::fs::write(app.join(".git/config"), "SECRET-GIT\n").expect("write");
     std::fs::write(app.join("tiny.yaml"), SPEC).expect("write");
+    std::fs::write(app.join("modelgen.yaml"), PROJECT).expect("write");
     let run = hostile_in(&app, "render", "describe-escape", &[]);
     assert_refused(&run, 1, "tiny.yaml:1:1: error: `../outside.yaml` is not a path inside the application directory");
     for refused in

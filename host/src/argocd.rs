@@ -240,7 +240,7 @@ fn announce(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
     if project.models.is_empty() {
         return Err(setup_failed(Some(&label), anyhow::anyhow!("the plugin found no model in the application")));
     }
-    let announcement = parameters::announcement(&project, &app.settings);
+    let announcement = parameters::announcement(&project, pipeline.info().project_file.as_deref(), &app.settings);
     let mut text = serde_json::to_string_pretty(&announcement).map_err(|e| setup_failed(Some(&label), e.into()))?;
     text.push('\n');
     emit(&text).map_err(|f| f.context(&label))

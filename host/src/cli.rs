@@ -426,9 +426,11 @@ fn environments(options: &PluginOptions, args: &RenderArgs) -> Result<Vec<String
         Reply::Accepted(project) if project.environments.is_empty() => Err(anyhow::anyhow!(
             "`--all-environments`: `{}` defines no environments{}",
             shown(&args.path),
-            project
+            pipeline
+                .info()
                 .project_file
-                .map(|file| format!(" (they are listed under `environments:` in `{}`)", escape::value(&file)))
+                .as_deref()
+                .map(|file| format!(" (they are listed under `environments:` in `{}`)", escape::value(file)))
                 .unwrap_or_default()
         )
         .into()),

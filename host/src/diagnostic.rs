@@ -68,6 +68,9 @@ pub struct PluginInfo {
     pub version: String,
     /// The spec kinds it handles, as `apiVersion/kind`.
     pub kinds: Vec<String>,
+    /// The file at the application root that configures the application,
+    /// when the plugin reads one: a render describes first when it is there.
+    pub project_file: Option<String>,
 }
 
 /// What an application holds, as the plugin describes it.
@@ -81,8 +84,6 @@ pub struct Project {
     pub references: Vec<FileReference>,
     /// The render parameters the plugin accepts, beside the environment.
     pub parameters: Vec<Parameter>,
-    /// The project file's name, when the plugin reads one.
-    pub project_file: Option<String>,
 }
 
 /// A render parameter a plugin accepts.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::diagnostic::{Diagnostic, Project, Rendered, Severity};
+use crate::diagnostic::{Diagnostic, PluginInfo, Project, Rendered, Severity};
 use crate::input::application;
 use crate::input::kinds::Kinds;
 use crate::input::source::{self, InputLimits, SourceFile, Sources};
@@ -122,6 +122,9 @@ pub struct Settings {
 /// A loaded plugin and the checks its output must pass.
 pub struct Pipeline {
     runtime: Runtime,
+    /// The plugin's identity, asked once: its kinds choose the files read,
+    /// its project file whether a render describes first.
+    info: PluginInfo,
     kinds: Kinds,
     verdicts: Option<Verdicts>,
     max_output_bytes: usize,
@@ -140,8 +143,15 @@ impl Pipeline {
         }
         .map_err(runtime::Error::Load)?;
         let verdicts = cache.as_ref().map(|cache| Verdicts::new(cache.dir()));
-        let kinds = Kinds::new(&runtime.info()?.kinds);
-        Ok(Self { runtime, kinds, verdicts, max_output_bytes: settings.max_output_bytes })
+        let info = runtime.info()?;
+        let kinds = Kinds::new(&info.kinds);
+        Ok(Self { runtime, info, kinds, verdicts, max_output_bytes: settings.max_output_bytes })
+    }
+
+    /// The plugin's name, version, kinds and project file.
+    #[must_use]
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
     }
 
     /// The spec kinds the plugin handles.
@@ -183,7 +193,7 @@ impl Pipeline {
     /// # Errors
     /// As for [`Self::render_files`].
     pub fn render(&self, sources: Sources, context: &RenderContext) -> Result<Outcome, Error> {
-        match application::files(&self.runtime, sources, context)? {
+        match application::files(&self.runtime, self.info.project_file.as_deref(), sources, context)? {
             Reply::Accepted(files) => self.render_files(files, context),
             Reply::Refused(diagnostics) => refused(diagnostics),
         }
@@ -260,7 +270,7 @@ impl Pipeline {
         model: &str,
         action: &EditAction,
     ) -> Result<Edit, Error> {
-        let files = match application::files(&self.runtime, sources, context)? {
+        let files = match application::files(&self.runtime, self.info.project_file.as_deref(), sources, context)? {
             Reply::Accepted(files) => files,
             Reply::Refused(diagnostics) => return Ok(Edit::Refused(diagnostics)),
         };

@@ -84,13 +84,7 @@ pub fn describe(sources: &[SourceFile], context: &RenderContext) -> Result<Descr
         .collect();
     let references = app.project.as_ref().map(Loaded::references).unwrap_or_default();
     let parameters = parameters::announced(models.iter().filter_map(|m| Some((m.name.as_str(), m.canary_percent?))));
-    Ok(Description {
-        environments,
-        models,
-        references,
-        parameters,
-        project_file: Some(crate::model::project::FILE.to_owned()),
-    })
+    Ok(Description { environments, models, references, parameters })
 }
 
 /// What an application holds (see [`describe`]).
@@ -104,8 +98,6 @@ pub struct Description {
     pub references: Vec<Reference>,
     /// The render parameters this application accepts, beside the environment.
     pub parameters: Vec<Parameter>,
-    /// The project file's name, which a host passes along with the specs.
-    pub project_file: Option<String>,
 }
 
 /// One model, as [`describe`] sees it.

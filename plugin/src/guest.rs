@@ -48,7 +48,6 @@ impl wit::Guest for Plugin {
                 .map(|r| wit::FileReference { path: r.path, referrer: r.referrer, position: r.position.map(position) })
                 .collect(),
             parameters: description.parameters.into_iter().map(parameter).collect(),
-            project_file: description.project_file,
         })
     }
 
@@ -122,7 +121,12 @@ impl wit::Guest for Plugin {
     }
 
     fn info() -> wit::PluginInfo {
-        wit::PluginInfo { name: crate::NAME.to_owned(), version: crate::VERSION.to_owned(), kinds: crate::kinds() }
+        wit::PluginInfo {
+            name: crate::NAME.to_owned(),
+            version: crate::VERSION.to_owned(),
+            kinds: crate::kinds(),
+            project_file: Some(crate::PROJECT_FILE.to_owned()),
+        }
     }
 }
 

@@ -63,6 +63,9 @@ pub const NAME: &str = "modelgen-generator";
 /// The plugin's version, reported by `info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The project file at the application root, reported by `info`.
+pub const PROJECT_FILE: &str = model::project::FILE;
+
 /// The spec kinds this plugin handles, as `apiVersion/kind`.
 pub fn kinds() -> Vec<String> {
     vec![format!("{}/{}", model::spec::API_VERSION, model::spec::KIND)]

@@ -293,11 +293,11 @@ fn keys(announced: &[(String, String)]) -> String {
 /// the host's `environment`, then the plugin's parameters as it announces
 /// them. A parameter with nothing to choose (no environments, a map without
 /// keys) is left out.
-pub fn announcement(project: &Project, settings: &Settings) -> Value {
+pub fn announcement(project: &Project, project_file: Option<&str>, settings: &Settings) -> Value {
     let mut parameters = Vec::new();
     if !project.environments.is_empty() {
         let names: Vec<String> = project.environments.iter().map(|e| format!("`{e}`")).collect();
-        let of = project.project_file.as_deref().map(|f| format!(" of {f}")).unwrap_or_default();
+        let of = project_file.map(|f| format!(" of {f}")).unwrap_or_default();
         parameters.push(json!({
             "name": ENVIRONMENT,
             "title": "Environment",
@@ -352,7 +352,6 @@ mod tests {
                     kind: ParameterKind::String(Some("gold".into())),
                 },
             ],
-            project_file: Some("modelgen.yaml".into()),
             ..Project::default()
         }
     }
@@ -447,7 +446,7 @@ mod tests {
 
     #[test]
     fn the_announcement_offers_environments_and_the_plugins_parameters() {
-        let announced = announcement(&project(), &Settings::default());
+        let announced = announcement(&project(), Some("modelgen.yaml"), &Settings::default());
         assert_eq!(announced[0]["name"], "environment");
         assert_eq!(announced[0]["string"], "");
         assert!(announced[0]["tooltip"].as_str().is_some_and(|t| t.contains("of modelgen.yaml")), "{announced}");
@@ -462,8 +461,8 @@ mod tests {
         );
         let no_canary = Parameter { kind: ParameterKind::Map(vec![]), ..project().parameters[0].clone() };
         let bare = Project { parameters: vec![no_canary], ..Project::default() };
-        assert_eq!(announcement(&bare, &Settings::default()), json!([]));
+        assert_eq!(announcement(&bare, Some("modelgen.yaml"), &Settings::default()), json!([]));
         let preset = Settings { environment: Some("prod".into()), ..Settings::default() };
-        assert_eq!(announcement(&project(), &preset)[0]["string"], "prod");
+        assert_eq!(announcement(&project(), Some("modelgen.yaml"), &preset)[0]["string"], "prod");
     }
 }

@@ -4,13 +4,12 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::input::source::{self, SourceFile, Sources};
 use crate::plugin::runtime::{self, RenderContext, Reply, Runtime};
 
-/// Everything a render of `sources` needs: the plugin names the files the
-/// application refers to (`describe`, given every file the walk found; a
-/// project file is among them whatever its name, since it mentions the API
-/// group of the plugin's kinds), and they are read under the same rules as
-/// spec files. The host knows no project file of its own: which file that
-/// is, and what it refers to, is the plugin's to say, so every render
-/// describes first. A refusal holds the
+/// Everything a render of `sources` needs: when the application holds the
+/// plugin's `project_file` (its name comes from the plugin's `info`; the
+/// host knows none of its own), the plugin names the files the application
+/// refers to (`describe`, given every file the walk found), and they are
+/// read under the same rules as spec files. Without it there is nothing to
+/// refer to, and the render saves the `describe` call. A refusal holds the
 /// diagnostics that stop the render (the plugin's, or a refused file at the
 /// line that names it). The files are read from what is left of the input
 /// limits after the spec files.
@@ -19,11 +18,15 @@ use crate::plugin::runtime::{self, RenderContext, Reply, Runtime};
 /// When the plugin fails.
 pub fn files(
     runtime: &Runtime,
+    project_file: Option<&str>,
     sources: Sources,
     context: &RenderContext,
 ) -> Result<Reply<Vec<SourceFile>>, runtime::Error> {
     let mut budget = sources.budget;
     let mut files = sources.files;
+    if !project_file.is_some_and(|name| files.iter().any(|f| f.path == name)) {
+        return Ok(Reply::Accepted(files));
+    }
     let project = match runtime.describe(files.clone(), context)? {
         Reply::Accepted(project) => project,
         Reply::Refused(diagnostics) => return Ok(Reply::Refused(diagnostics)),

@@ -40,7 +40,7 @@ pub(crate) use bindings;
 
 /// The calls and conversions that every contract version has in the same
 /// words, over the types its own bindings generate: `generate`,
-/// `describe`, `spec_schema`, `info`, the input, positions and diagnostics.
+/// `describe`, `spec_schema`, the input, positions and diagnostics.
 /// A version's module invokes it where its bindings are in scope (`wit`,
 /// `PluginPre`, `Answer`) beside its own `fn project(wit::Project) ->
 /// Project`, saying with `d => EXPR` what a diagnostic `d`'s secret columns
@@ -85,12 +85,6 @@ macro_rules! shared_calls {
         /// The plugin's spec JSON Schema.
         pub fn spec_schema<T: 'static>(pre: &PluginPre<T>, store: &mut Store<T>) -> wasmtime::Result<String> {
             pre.instantiate(&mut *store)?.modelgen_generator_generator().call_spec_schema(&mut *store)
-        }
-
-        /// The plugin's name, version and kinds.
-        pub fn info<T: 'static>(pre: &PluginPre<T>, store: &mut Store<T>) -> wasmtime::Result<PluginInfo> {
-            let info = pre.instantiate(&mut *store)?.modelgen_generator_generator().call_info(&mut *store)?;
-            Ok(PluginInfo { name: info.name, version: info.version, kinds: info.kinds })
         }
 
         /// Instantiates the plugin and makes a call on the application

@@ -194,13 +194,7 @@ mod current {
             } else {
                 vec![]
             };
-            Ok(wit::Project {
-                environments: vec![],
-                models: vec![],
-                references,
-                parameters: vec![],
-                project_file: None,
-            })
+            Ok(wit::Project { environments: vec![], models: vec![], references, parameters: vec![] })
         }
 
         fn edit(
@@ -242,6 +236,7 @@ mod current {
                 name: "hostile".into(),
                 version: "0.0.0".into(),
                 kinds: vec!["modelgen.dev/v1alpha1/ModelDeployment".into()],
+                project_file: Some("modelgen.yaml".into()),
             }
         }
     }

@@ -28,8 +28,13 @@ fn project(project: wit::Project) -> Project {
             .map(|r| FileReference { path: r.path, referrer: r.referrer, position: r.position.map(position) })
             .collect(),
         parameters: project.parameters.into_iter().map(parameter).collect(),
-        project_file: project.project_file,
     }
+}
+
+/// The plugin's name, version, kinds and project file.
+pub fn info<T: 'static>(pre: &PluginPre<T>, store: &mut Store<T>) -> wasmtime::Result<PluginInfo> {
+    let info = pre.instantiate(&mut *store)?.modelgen_generator_generator().call_info(&mut *store)?;
+    Ok(PluginInfo { name: info.name, version: info.version, kinds: info.kinds, project_file: info.project_file })
 }
 
 /// Applies `action` to the model `model`.
