@@ -545,7 +545,7 @@ fn a_damaged_cache_entry_is_never_run() {
 /// Specs whose diagnostics point at lines that hold secrets: a credential
 /// in a storage URI, a token in an environment variable, and the same on a
 /// line whose error is about another field.
-const LEAKY_SPECS: [(&str, &str); 3] = [
+const LEAKY_SPECS: [(&str, &str); 4] = [
     (
         "uri.yaml",
         "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata:\n  name: uri\nspec:\n  model:\n    \
@@ -562,10 +562,17 @@ const LEAKY_SPECS: [(&str, &str); 3] = [
         "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata:\n  name: beside\nspec:\n  model: \
          {format: sklearn, version: v1, storageUri: \"s3://admin:s3cr3tpw@bucket/m\", bogus: 1}\n",
     ),
+    (
+        // Secret by its name only, on a line whose error is about another field.
+        "named.yaml",
+        "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata:\n  name: named\nspec:\n  model:\n    \
+         version: v1\n    image: ghcr.io/acme/cat:v1\n    env:\n      \
+         - {name: API_PASSWORD, value: plain-password-77, bogus: 1}\n",
+    ),
 ];
 
 /// The secrets in [`LEAKY_SPECS`].
-const SECRETS: [&str; 3] = ["hunter2", "hf_SecretTokenQwErTyUiOpAsDfGhJkLzXcVb", "s3cr3tpw"];
+const SECRETS: [&str; 4] = ["hunter2", "hf_SecretTokenQwErTyUiOpAsDfGhJkLzXcVb", "s3cr3tpw", "plain-password-77"];
 
 #[test]
 fn a_secret_in_a_spec_is_never_printed_in_any_format() {
@@ -584,7 +591,7 @@ fn a_secret_in_a_spec_is_never_printed_in_any_format() {
         for secret in SECRETS {
             assert!(!printed.contains(secret), "{command} {format} printed `{secret}`:\n{printed}");
         }
-        for file in ["uri.yaml", "token.yaml", "beside.yaml"] {
+        for file in ["uri.yaml", "token.yaml", "beside.yaml", "named.yaml"] {
             assert!(printed.contains(file), "{command} {format}: nothing about `{file}`:\n{printed}");
         }
         if format == "human" {
@@ -592,6 +599,8 @@ fn a_secret_in_a_spec_is_never_printed_in_any_format() {
             assert!(printed.contains("9 |     storageUri: s3://***@bucket/m\n"), "{printed}");
             assert!(printed.contains("10 |       - {name: HF_TOKEN, value: ***"), "{printed}");
             assert!(printed.contains("\"s3://***@bucket/m\", bogus: 1}"), "{printed}");
+            // Only the value is masked: the rest of the flow mapping stays readable.
+            assert!(printed.contains("- {name: API_PASSWORD, value: ***, bogus: 1}"), "{printed}");
         }
     }
 }

@@ -216,12 +216,12 @@ fn position(p: crate::Position) -> wit::Position {
 /// Diagnostics as the contract carries them, with the columns of their
 /// quoted lines (in `sources`) that hold a secret.
 fn diagnostics(list: Vec<crate::Diagnostic>, sources: &[crate::SourceFile]) -> Vec<wit::Diagnostic> {
-    list.into_iter().map(|d| diagnostic(d, sources)).collect()
+    let secrets = crate::secret_columns(&list, sources);
+    list.into_iter().zip(secrets).map(|(d, secrets)| diagnostic(d, secrets)).collect()
 }
 
 /// One diagnostic as the contract carries it.
-fn diagnostic(d: crate::Diagnostic, sources: &[crate::SourceFile]) -> wit::Diagnostic {
-    let secrets = crate::secret_columns(&d, sources);
+fn diagnostic(d: crate::Diagnostic, secrets: Vec<(u32, u32)>) -> wit::Diagnostic {
     wit::Diagnostic {
         severity: match d.severity {
             crate::Severity::Error => wit::Severity::Error,

@@ -104,6 +104,88 @@ pub fn spans(line: &str) -> Vec<std::ops::Range<usize>> {
     found
 }
 
+/// Where the values of `documents` that are secret by their name start: the
+/// value of a variable named for a secret (`{name: DB_PASSWORD, value: …}`).
+/// For masking lines a diagnostic quotes, whatever the diagnostic is about.
+pub fn secret_values(documents: &[crate::yaml::node::Node]) -> Vec<crate::diagnostic::Position> {
+    use crate::yaml::node::{Node, Value};
+    fn text(node: &Node) -> Option<String> {
+        match &node.value {
+            Value::String(s) => Some(s.clone()),
+            Value::Int(n) => Some(n.to_string()),
+            Value::UInt(n) => Some(n.to_string()),
+            Value::Float(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Null | Value::Seq(_) | Value::Map(_) => None,
+        }
+    }
+    fn walk(node: &Node, found: &mut Vec<crate::diagnostic::Position>) {
+        match &node.value {
+            Value::Map(entries) => {
+                let named = entries.iter().find(|(k, _)| k.as_str() == Some("name")).and_then(|(_, v)| v.as_str());
+                for (key, value) in entries {
+                    let Some(scalar) = text(value) else {
+                        walk(value, found);
+                        continue;
+                    };
+                    // Only a variable's `value` is named by its `name`: other
+                    // keys that sound secret (`secret: hub-token`) name a
+                    // Secret rather than hold one. What a value itself shows
+                    // (a URL's user information, a token) `spans` finds on
+                    // the line, more narrowly.
+                    if key.as_str() == Some("value") && credential(named, &scalar) == Some(Credential::SecretName) {
+                        found.push(value.position);
+                    }
+                }
+            }
+            Value::Seq(items) => items.iter().for_each(|item| walk(item, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for document in documents {
+        walk(document, &mut found);
+    }
+    found
+}
+
+/// The character column where the scalar that starts at `column` of `line`
+/// ends: a quoted one at its closing quote; a plain one in a flow
+/// collection at the next `,`, `}` or `]`; otherwise before a comment or
+/// at the end of the line. Errs long rather than short: what it covers is masked.
+pub fn scalar_end(line: &str, column: u32) -> u32 {
+    let chars: Vec<char> = line.chars().collect();
+    let start = (column as usize).min(chars.len());
+    let count = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+    if let Some(&quote @ ('"' | '\'')) = chars.get(start) {
+        let mut i = start + 1;
+        while i < chars.len() {
+            match chars[i] {
+                '\\' if quote == '"' => i += 1,
+                '\'' if quote == '\'' && chars.get(i + 1) == Some(&'\'') => i += 1,
+                c if c == quote => return count(i + 1),
+                _ => {}
+            }
+            i += 1;
+        }
+        return count(chars.len());
+    }
+    let depth = chars[..start].iter().fold(0_i32, |d, c| match c {
+        '{' | '[' => d + 1,
+        '}' | ']' => d - 1,
+        _ => d,
+    });
+    let end = (start..chars.len())
+        .find(|&i| {
+            (depth > 0 && matches!(chars[i], ',' | '}' | ']'))
+                || (chars[i] == '#' && i > 0 && chars[i - 1].is_whitespace())
+        })
+        .unwrap_or(chars.len());
+    // Trailing blanks before a comment or a comma are not the value's.
+    let trimmed = (start..end).rev().find(|&i| !chars[i].is_whitespace()).map_or(start, |i| i + 1);
+    count(trimmed.max(start + 1).min(chars.len()))
+}
+
 /// Documentation's stand-ins (`hf_xxxx…`) repeat a few characters; real tokens do not.
 fn is_placeholder(token: &str) -> bool {
     token.chars().collect::<std::collections::BTreeSet<_>>().len() <= 6
@@ -164,5 +246,27 @@ mod tests {
             let why = credential(name, value).expect("found").to_string();
             assert!(!why.contains(value) && !why.contains("hunter2"), "{why}");
         }
+    }
+
+    #[test]
+    fn a_scalar_ends_where_its_notation_says() {
+        let end = |line: &str, column: u32| scalar_end(line, column);
+        assert_eq!(end("    value: hunter2", 11), 18, "plain, block: to the end of the line");
+        assert_eq!(end("    value: hunter2  # the password", 11), 18, "not the comment");
+        assert_eq!(end("    value: a,b", 11), 14, "a comma is the value's in block context");
+        assert_eq!(end("  - {name: P, value: hunter2, bogus: 1}", 21), 28, "flow: up to the comma");
+        assert_eq!(end("  - {name: P, value: hunter2}", 21), 28, "flow: up to the brace");
+        assert_eq!(end(r#"    value: "a \" b", x"#, 11), 19, "double quotes with an escaped quote");
+        assert_eq!(end("    value: 'it''s', x", 11), 18, "single quotes with a doubled quote");
+        assert_eq!(end("    value: 'unclosed", 11), 20, "an unclosed quote runs to the end");
+        assert_eq!(end("short", 99), 5, "past the end: clamped");
+    }
+
+    #[test]
+    fn values_secret_by_their_name_are_found_wherever_they_are() {
+        let text = "env:\n  - {name: DB_PASSWORD, value: p1}\n  - name: LOG_LEVEL\n    value: info\n  - name: HF_TOKEN\n    value: abc\nenvFrom:\n  - {secret: hub-token}\n";
+        let documents = crate::yaml::stream::parse_stream(text).expect("YAML");
+        let found: Vec<(u32, u32)> = secret_values(&documents).iter().map(|p| (p.line, p.column)).collect();
+        assert_eq!(found, [(1, 31), (5, 11)], "the password and the token; not the level, not a Secret's name");
     }
 }
