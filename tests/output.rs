@@ -2,10 +2,14 @@
 
 mod support;
 
+#[path = "workflow/runner.rs"]
+mod runner;
+
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use runner::{repository_yaml, run_step, step, workflow_env};
 use serde_json::Value;
 use support::{SELDON_V2_CANARY as SPEC, app, documents, modelgen, run_in, snapshot, text, workspace};
 
@@ -356,24 +360,6 @@ fn objects_that_mention_a_variable_are_safe_under_flux_substitution() {
     }
 }
 
-/// The documents of a YAML file in the repository.
-fn repository_yaml(path: &str) -> Vec<Value> {
-    let text = std::fs::read_to_string(workspace().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
-    documents(&text)
-}
-
-/// The CI workflow's `env` value `name`.
-fn workflow_env(workflow: &Value, name: &str) -> String {
-    workflow["env"][name].as_str().unwrap_or_else(|| panic!("the workflow sets no `{name}`")).to_owned()
-}
-
-/// The `run` script of the step called `name` in `job`.
-fn step(workflow: &Value, job: &str, name: &str) -> String {
-    let steps = workflow["jobs"][job]["steps"].as_array().unwrap_or_else(|| panic!("no job `{job}`"));
-    let step = steps.iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("no step `{name}` in `{job}`"));
-    step["run"].as_str().expect("a run script").to_owned()
-}
-
 /// A repository laid out as the CI workflow expects: two examples' specs in `models/`.
 fn repository(workflow: &Value) -> tempfile::TempDir {
     let repo = tempfile::tempdir().expect("tempdir");
@@ -384,31 +370,6 @@ fn repository(workflow: &Value) -> tempfile::TempDir {
         std::fs::copy(&from, models.join(from.file_name().expect("a name"))).expect("copy an example");
     }
     repo
-}
-
-/// Runs a workflow step's script with bash, as the runner would, with
-/// `modelgen` from this build on the PATH.
-fn run_step(workflow: &Value, repo: &Path, script: &str) -> std::process::Output {
-    let bin = Path::new(env!("CARGO_BIN_EXE_modelgen")).parent().expect("a directory").to_path_buf();
-    let temp = repo.join(".runner-temp");
-    std::fs::create_dir_all(&temp).expect("mkdir");
-    let mut command = std::process::Command::new("bash");
-    command
-        .current_dir(repo)
-        .args(["-e", "-o", "pipefail", "-c", script])
-        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("MODELS", workflow_env(workflow, "MODELS"))
-        .env("RENDERED", workflow_env(workflow, "RENDERED"))
-        .env("RUNNER_TEMP", &temp)
-        .env("GITHUB_STEP_SUMMARY", temp.join("summary.md"))
-        .env("PR", "1")
-        .env("GH_TOKEN", "");
-    for (key, value) in modelgen().get_envs() {
-        if let Some(value) = value {
-            command.env(key, value);
-        }
-    }
-    command.output().expect("run bash")
 }
 
 #[test]
