@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use harness::{Data, Prometheus};
+use harness::{Data, Options, Prometheus};
 use runner::{JobRun, Runner, stand_in, workflow};
 use serde_json::Value;
 use support::{text, workspace};
@@ -174,12 +174,17 @@ spec:
 /// `busy` (20 requests a second, its canary healthy at 5 % for the whole
 /// hour) and `quiet` (too few requests for a verdict).
 fn prometheus_until_now() -> Prometheus {
+    prometheus_until_now_with(&Options::default())
+}
+
+/// As [`prometheus_until_now`], reached as `options` say.
+fn prometheus_until_now_with(options: &Options) -> Prometheus {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs();
     let end = now - now % SCRAPE;
     let mut data = Data::new(end - SPAN);
     knative(&mut data, "busy", 20.0, end);
     knative(&mut data, "quiet", 0.02, end);
-    Prometheus::start(&data)
+    Prometheus::start_with(&data, options)
 }
 
 fn rollout_origin(root: &Path) -> PathBuf {
@@ -286,6 +291,45 @@ fn the_rollout_workflow_commits_a_decided_move_to_main_and_nothing_else() {
     // The summary is written on every run, and says why nothing moved.
     assert!(run.summary.contains("### `busy`: canary `v2` at 25%"), "{}", run.summary);
     assert!(run.summary.contains("not near its weight of 25%"), "{}", run.summary);
+}
+
+#[test]
+fn credentials_and_the_ca_come_from_secrets_and_never_show() {
+    let password = "s3cret-pa55word";
+    let options = Options { basic_auth: Some(("ci".into(), password.into())), tls: true, bearer: None };
+    let prometheus = prometheus_until_now_with(&options);
+    let ca = std::fs::read_to_string(prometheus.ca_file.as_ref().expect("a CA")).expect("read the CA");
+    let root = tempfile::tempdir().expect("tempdir");
+    let bare = rollout_origin(root.path());
+    let workflow = workflow("examples/ci/canary-rollout.yml");
+    let (mut runner, _) = runner_in(&root.path().join("run"));
+    runner.vars.insert("MODELGEN_PROMETHEUS_URL".into(), prometheus.url.clone());
+    for (name, value) in [
+        ("MODELGEN_PROMETHEUS_USERNAME", "ci"),
+        ("MODELGEN_PROMETHEUS_PASSWORD", password),
+        ("MODELGEN_PROMETHEUS_CA", ca.as_str()),
+    ] {
+        runner.secrets.insert(name.into(), value.into());
+    }
+    let run = runner.run(&workflow, "advance", actions(&runner, &bare));
+    assert!(run.succeeded(), "{run}");
+    assert!(prometheus.url.starts_with("https://"));
+    assert_moved_busy_to_25(&bare, "main");
+    assert!(!format!("{run}{}", run.summary).contains(password), "the password shows:\n{run}");
+
+    // A wrong password: Prometheus answers 401, every canary holds, nothing is committed.
+    let other = tempfile::tempdir().expect("tempdir");
+    let bare = rollout_origin(other.path());
+    let (mut runner, _) = runner_in(&other.path().join("run"));
+    runner.vars.insert("MODELGEN_PROMETHEUS_URL".into(), prometheus.url.clone());
+    runner.secrets.insert("MODELGEN_PROMETHEUS_USERNAME".into(), "ci".into());
+    runner.secrets.insert("MODELGEN_PROMETHEUS_PASSWORD".into(), "wrong".into());
+    runner.secrets.insert("MODELGEN_PROMETHEUS_CA".into(), ca);
+    let run = runner.run(&workflow, "advance", actions(&runner, &bare));
+    assert!(run.succeeded(), "{run}");
+    assert_eq!(run.step("Commit the moves").outcome, "skipped");
+    assert!(run.summary.contains("401"), "{}", run.summary);
+    assert_eq!(show(&bare, &["rev-list", "--count", "main"]).trim(), "1");
 }
 
 #[test]
