@@ -11,8 +11,9 @@ pub mod canary;
 pub mod edit;
 pub mod failure;
 pub mod options;
+pub mod terminal;
 
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -21,7 +22,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::artifacts::diff;
 use crate::artifacts::output;
-use crate::diagnostic::{Diagnostic, Rendered, Severity};
+use crate::diagnostic::{Rendered, Severity};
 use crate::escape;
 use crate::krm;
 use crate::pipeline::{Outcome, Pipeline, Quotes};
@@ -30,10 +31,7 @@ use crate::report;
 pub use failure::STDOUT_CLOSED_AT_START;
 use failure::{Failure, emit};
 pub use options::{LimitOptions, PluginOptions};
-
-/// The most diagnostics printed for people in one run: every problem is
-/// reported, but a plugin's flood of warnings does not bury the terminal.
-const MAX_PRINTED: usize = 1_000;
+use terminal::{count, fs_name, print_human, shown, unreadable};
 
 /// GitOps for ML serving: render `ModelDeployment` specs into KServe resources.
 #[derive(Debug, Parser)]
@@ -284,46 +282,6 @@ fn validate(options: &PluginOptions, args: &ValidateArgs) -> Result<(), Failure>
         }
     }
     if errors > 0 || (args.input.deny_warnings && warnings > 0) { Err(Failure::Input) } else { Ok(()) }
-}
-
-fn count(diagnostics: &[Diagnostic], severity: Severity, noun: &str) -> String {
-    let n = diagnostics.iter().filter(|d| d.severity == severity).count();
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
-}
-
-fn print_human(diagnostics: &[Diagnostic], input: &Quotes) {
-    let mut stderr = io::stderr().lock();
-    for diagnostic in diagnostics.iter().take(MAX_PRINTED) {
-        let text = report::human(diagnostic, |path| input.display(path), |file| input.source(file));
-        let _ = writeln!(stderr, "{text}");
-    }
-    if diagnostics.len() > MAX_PRINTED {
-        let _ = writeln!(
-            stderr,
-            "... and {} more diagnostics (`validate --format json` lists them all)\n",
-            diagnostics.len() - MAX_PRINTED
-        );
-    }
-}
-
-/// Prints why the application at `path` cannot be read (its diagnostics and
-/// a summary line), and the failure that ends the command.
-fn unreadable(diagnostics: &[Diagnostic], input: &Quotes, path: &Path) -> Failure {
-    print_human(diagnostics, input);
-    eprintln!("error: reading `{}` failed with {}", shown(path), count(diagnostics, Severity::Error, "error"));
-    Failure::Input
-}
-
-/// A path the user gave, for a message (escaped: it may come from a script).
-pub(crate) fn shown(path: &Path) -> String {
-    escape::value(&path.to_string_lossy()).into_owned()
-}
-
-fn fs_name(path: &Path) -> String {
-    std::fs::canonicalize(path)
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_default()
 }
 
 /// The manifests of a successful render; otherwise the diagnostics are

@@ -47,7 +47,7 @@ pub struct Diagnostic {
     pub hint: Option<String>,
     /// Whether the value at `position` is a secret whatever it looks like
     /// (a value under a variable named for one): a host that quotes its
-    /// line masks it from there to the end of the line (see [`secret_columns`]).
+    /// line masks it from there to the end of the line (see `rules::secret::secret_columns`).
     pub hides_value: bool,
 }
 
@@ -106,45 +106,6 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
-}
-
-/// For each of `diagnostics`, the parts of the line it points at that hold
-/// a secret, as 0-based character columns (start inclusive, end exclusive):
-/// the credentials found on the line (a URL's `user:password@`, a token of a
-/// known format), every value of the file that is secret by its name
-/// (`{name: DB_PASSWORD, value: …}`) whatever the diagnostic is about, and,
-/// for a diagnostic about a secret value, that value. A plugin never quotes
-/// a secret itself; this keeps a host that quotes the source line from
-/// doing it either. Each file is read once, and only when a diagnostic
-/// points into it.
-pub fn secret_columns(diagnostics: &[Diagnostic], sources: &[crate::source::SourceFile]) -> Vec<Vec<(u32, u32)>> {
-    let mut secret_values: std::collections::HashMap<&str, Vec<Position>> = std::collections::HashMap::new();
-    diagnostics
-        .iter()
-        .map(|diagnostic| {
-            let (Some(file), Some(position)) = (&diagnostic.file, diagnostic.position) else { return Vec::new() };
-            let Some(source) = sources.iter().find(|s| &s.path == file) else { return Vec::new() };
-            let Ok(text) = std::str::from_utf8(&source.contents) else { return Vec::new() };
-            let Some(line) = text.split('\n').nth(position.line as usize) else { return Vec::new() };
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            let values = secret_values.entry(source.path.as_str()).or_insert_with(|| {
-                crate::yaml::stream::parse_stream(text)
-                    .map(|documents| crate::rules::secret::secret_values(&documents))
-                    .unwrap_or_default()
-            });
-            let column = |byte: usize| u32::try_from(line[..byte].chars().count()).unwrap_or(u32::MAX);
-            let mut spans: Vec<(u32, u32)> =
-                crate::rules::secret::spans(line).into_iter().map(|r| (column(r.start), column(r.end))).collect();
-            let starts = values.iter().filter(|v| v.line == position.line).map(|v| v.column);
-            let own = diagnostic.hides_value.then_some(position.column);
-            for start in starts.chain(own) {
-                spans.push((start, crate::rules::secret::scalar_end(line, start)));
-            }
-            spans.sort_unstable();
-            spans.dedup();
-            spans
-        })
-        .collect()
 }
 
 /// "did you mean `storageUri`?" for a near miss of one of `expected` (a case slip, one or two typos).

@@ -14,6 +14,7 @@
 pub(crate) mod environment;
 pub(crate) mod error;
 pub(crate) mod message;
+pub(crate) mod read_back;
 pub(crate) mod scalar;
 pub(crate) mod splice;
 pub(crate) mod tree;
@@ -22,7 +23,10 @@ use serde_json::Value as Json;
 use serde_saphyr::granit_parser::ScalarStyle;
 
 pub use error::EditError;
+pub use message::Change;
 use message::{Line, Message, Split, shown};
+use read_back::verify;
+use scalar::style_of;
 use scalar::{Context, Scalar};
 use splice::{NewValue, Source, Splice};
 use tree::{Item, Shape};
@@ -78,19 +82,6 @@ impl EditRequest {
             EditRequest::Bump { .. } => "bump",
         }
     }
-}
-
-/// One changed field, for printing. A value that looks like a credential
-/// is withheld, and control characters are escaped.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Change {
-    /// The field's path in the spec document (`spec.canary.trafficPercent`).
-    pub field: String,
-    /// The value before (`None`: the field was added). A removed mapping is
-    /// shown in flow style.
-    pub old: Option<String>,
-    /// The value after (`None`: the field was removed).
-    pub new: Option<String>,
 }
 
 /// The result of an edit.
@@ -686,14 +677,6 @@ fn with_weight(from: &Split, weight: Percent) -> Split {
     Split { stable: from.stable.clone(), canary: from.canary.as_ref().map(|(v, _)| (v.clone(), weight.to_string())) }
 }
 
-/// The notation of a scalar (plain for anything else).
-fn style_of(item: &Item) -> ScalarStyle {
-    match item.shape {
-        Shape::Scalar(_, style @ (ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted)) => style,
-        _ => ScalarStyle::Plain,
-    }
-}
-
 /// The object at a dotted `path` of `json`, when every step is one.
 fn pointer<'j>(json: &'j mut Json, path: &str) -> Option<&'j mut serde_json::Map<String, Json>> {
     path.split('.').try_fold(json, |node, key| node.get_mut(key))?.as_object_mut()
@@ -712,31 +695,6 @@ fn flow_text(item: &Item) -> String {
         Shape::Scalar(text, _) => shown(text),
         Shape::Alias => "*alias".to_owned(),
     }
-}
-
-/// Reads `text` back and checks that only the target document changed, and
-/// into exactly `expected`: the last guard against an edit that would read
-/// back as something else than intended.
-fn verify(
-    before: &[Node],
-    target: usize,
-    expected: &Json,
-    text: &str,
-    spec_key: crate::diagnostic::Position,
-) -> Result<(), EditError> {
-    let unfaithful = |reason: String| EditError::Unfaithful { field: "spec".to_owned(), reason, position: spec_key };
-    let after =
-        parse_stream(text).map_err(|e| unfaithful(format!("the edited file would not read back: {}", e.message)))?;
-    if after.len() != before.len() {
-        return Err(unfaithful("the edited file would hold another number of documents".to_owned()));
-    }
-    for (i, (old, new)) in before.iter().zip(&after).enumerate() {
-        let want = if i == target { expected.clone() } else { old.to_json() };
-        if new.to_json() != want {
-            return Err(unfaithful(format!("document {} would read back differently than intended", i + 1)));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -40,13 +40,15 @@ mod guest;
 pub use assemble::parameters::{Parameter, ParameterKind};
 pub use context::RenderContext;
 pub use decision::{Decision, Gate, Observation, OnFailure, RolloutPlan, decide};
-pub use diagnostic::{Diagnostic, Position, Severity, secret_columns};
+pub use diagnostic::{Diagnostic, Position, Severity};
 pub use edit::{Change, EditError, EditRequest, Edited, EditedFile, edit, edit_spec};
 pub use generator::{Description, ModelSummary, describe, generate};
 pub use manifest::{Manifest, Rendered};
 pub use model::percent::Percent;
 pub use model::project::Reference;
 pub use model::schema::spec_schema;
+/// The columns of each diagnostic's quoted line that hold a secret, for the guest to pass on.
+pub use rules::secret::secret_columns;
 pub use source::SourceFile;
 
 /// KServe's stock serving runtimes as the plugin models them; a host-side

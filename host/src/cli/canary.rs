@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 
 use super::edit::{EditOptions, PromoteArgs, RollbackArgs, SetWeightArgs, apply};
 use super::failure::{Failure, emit};
-use super::{PluginOptions, fs_name, shown, unreadable};
+use super::options::PluginOptions;
+use super::terminal::{fs_name, shown, unreadable};
 use crate::diagnostic::ModelSummary;
 use crate::escape;
 use crate::plugin::runtime::{RenderContext, Reply};

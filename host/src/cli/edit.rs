@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::failure::{Failure, emit};
-use super::{PluginOptions, count, fs_name, print_human, shown};
+use super::options::PluginOptions;
+use super::terminal::{count, fs_name, print_human, shown};
 use crate::artifacts::spec_file;
 use crate::diagnostic::Severity;
 use crate::escape;

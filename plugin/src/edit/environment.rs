@@ -10,10 +10,11 @@
 use serde_json::Value as Json;
 
 use super::error::EditError;
-use super::scalar::{Context, Scalar};
+use super::message::{Change, shown};
+use super::read_back::verify;
+use super::scalar::{Context, Scalar, style_of};
 use super::splice::Source;
 use super::tree::{self, Item, Shape};
-use super::{Change, shown, style_of};
 use crate::yaml::path::{FieldPath, Segment};
 use crate::yaml::stream::parse_stream;
 
@@ -72,7 +73,7 @@ pub fn set_scalars(text: &str, fields: &[(FieldPath, Scalar)]) -> Result<(String
         reason: "its changes overlap".to_owned(),
         position,
     })?;
-    super::verify(&values, 0, &expected, &edited, position)?;
+    verify(&values, 0, &expected, &edited, position)?;
     Ok((edited, changes))
 }
 

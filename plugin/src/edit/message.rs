@@ -4,6 +4,19 @@ use std::fmt::Write as _;
 
 use crate::rules::secret::credential;
 
+/// One changed field, for printing. A value that looks like a credential
+/// is withheld, and control characters are escaped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The field's path in the spec document (`spec.canary.trafficPercent`).
+    pub field: String,
+    /// The value before (`None`: the field was added). A removed mapping is
+    /// shown in flow style.
+    pub old: Option<String>,
+    /// The value after (`None`: the field was removed).
+    pub new: Option<String>,
+}
+
 /// How traffic is split between the stable model and its canary.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Split {

@@ -4,6 +4,16 @@ use std::fmt::Write as _;
 
 use serde_saphyr::granit_parser::ScalarStyle;
 
+use super::tree::{Item, Shape};
+
+/// The notation of a scalar (plain for anything else).
+pub fn style_of(item: &Item) -> ScalarStyle {
+    match item.shape {
+        Shape::Scalar(_, style @ (ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted)) => style,
+        _ => ScalarStyle::Plain,
+    }
+}
+
 /// A value the editor writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Scalar {

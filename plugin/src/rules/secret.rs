@@ -85,6 +85,47 @@ pub fn credential(name: Option<&str>, value: &str) -> Option<Credential> {
     (word || pair).then_some(Credential::SecretName)
 }
 
+/// For each of `diagnostics`, the parts of the line it points at that hold
+/// a secret, as 0-based character columns (start inclusive, end exclusive):
+/// the credentials found on the line (a URL's `user:password@`, a token of a
+/// known format), every value of the file that is secret by its name
+/// (`{name: DB_PASSWORD, value: …}`) whatever the diagnostic is about, and,
+/// for a diagnostic about a secret value, that value. A plugin never quotes
+/// a secret itself; this keeps a host that quotes the source line from
+/// doing it either. Each file is read once, and only when a diagnostic
+/// points into it.
+pub fn secret_columns(
+    diagnostics: &[crate::diagnostic::Diagnostic],
+    sources: &[crate::source::SourceFile],
+) -> Vec<Vec<(u32, u32)>> {
+    let mut by_file: std::collections::HashMap<&str, Vec<crate::diagnostic::Position>> =
+        std::collections::HashMap::new();
+    diagnostics
+        .iter()
+        .map(|diagnostic| {
+            let (Some(file), Some(position)) = (&diagnostic.file, diagnostic.position) else { return Vec::new() };
+            let Some(source) = sources.iter().find(|s| &s.path == file) else { return Vec::new() };
+            let Ok(text) = std::str::from_utf8(&source.contents) else { return Vec::new() };
+            let Some(line) = text.split('\n').nth(position.line as usize) else { return Vec::new() };
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            let values = by_file.entry(source.path.as_str()).or_insert_with(|| {
+                crate::yaml::stream::parse_stream(text).map(|documents| secret_values(&documents)).unwrap_or_default()
+            });
+            let column = |byte: usize| u32::try_from(line[..byte].chars().count()).unwrap_or(u32::MAX);
+            let mut spans: Vec<(u32, u32)> =
+                spans(line).into_iter().map(|r| (column(r.start), column(r.end))).collect();
+            let starts = values.iter().filter(|v| v.line == position.line).map(|v| v.column);
+            let own = diagnostic.hides_value.then_some(position.column);
+            for start in starts.chain(own) {
+                spans.push((start, scalar_end(line, start)));
+            }
+            spans.sort_unstable();
+            spans.dedup();
+            spans
+        })
+        .collect()
+}
+
 /// The byte ranges of `line` that hold a credential found by its value: a
 /// URL's user information and tokens of known formats (a value under a
 /// secret-named variable is not found here: its diagnostic says so).
