@@ -33,7 +33,7 @@ use failure::{Failure, emit};
 pub use options::{LimitOptions, PluginOptions};
 use terminal::{count, fs_name, print_human, shown, unreadable};
 
-/// GitOps for ML serving: render `ModelDeployment` specs into KServe resources.
+/// GitOps for ML serving: render model specs into KServe and Seldon Core resources, and move canaries by commits.
 #[derive(Debug, Parser)]
 #[command(name = "modelgen", version, about, long_about = None)]
 pub struct Cli {
@@ -135,8 +135,9 @@ pub struct ContextArgs {
     /// The environment to render.
     #[arg(long = "env", value_name = "NAME")]
     pub environment: Option<String>,
-    /// A render parameter, KEY=VALUE (repeatable): `canary-weight.<model>=N`
-    /// sets a model's canary traffic percent.
+    /// A render parameter the plugin accepts, KEY=VALUE (repeatable); the
+    /// built-in plugin takes `canary-weight.<model>=N`, a model's canary
+    /// traffic percent.
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
     pub parameters: Vec<(String, String)>,
 }
