@@ -10,7 +10,9 @@
 //! adds the annotation `modelgen.dev/chain-N` to every object, naming the
 //! tags it found there and the environment, to show the chain's order), `deny` (an error finding on the first object
 //! and one on no object). With the feature `sockets`, `connect` opens a TCP
-//! connection, so that the component imports `wasi:sockets`.
+//! connection, so that the component imports `wasi:sockets`; with
+//! `future-contract` it implements a policy contract version no host speaks
+//! yet (`wit-0.2/`).
 
 #![cfg(target_arch = "wasm32")]
 #![allow(unsafe_code)]
@@ -18,7 +20,10 @@
 mod bindings {
     //! Bindings generated from `wit/policy/policy.wit`; generated code is not linted.
     #![allow(clippy::all, clippy::pedantic, missing_docs)]
+    #[cfg(not(feature = "future-contract"))]
     wit_bindgen::generate!({ path: "../../wit/policy", world: "plugin" });
+    #[cfg(feature = "future-contract")]
+    wit_bindgen::generate!({ path: "wit-0.2", world: "plugin" });
 }
 
 use bindings::exports::modelgen::policy::policy as wit;
