@@ -15,7 +15,7 @@ use sha2::{Digest as _, Sha256};
 use support::{measured, workspace};
 
 /// Generous bounds: far above a normal render, far below an unbounded run.
-const MAX_CPU: Duration = Duration::from_secs(60);
+const MAX_CPU: Duration = Duration::from_mins(1);
 const MAX_RSS: u64 = 1024 * 1024 * 1024;
 
 /// A model with a GPU, its storage in a bucket and a team label: what the
@@ -156,7 +156,7 @@ impl Entry<'_> {
 fn application(project: &[Entry<'_>], environments: &[(&str, &[Entry<'_>])]) -> tempfile::TempDir {
     let dir = support::app(&[("cat-classifier.yaml", SPEC)]);
     let mut text = "apiVersion: modelgen.dev/v1alpha1\nkind: Project\n".to_owned();
-    let mut copy = |entry: &Entry<'_>| {
+    let copy = |entry: &Entry<'_>| {
         let to = dir.path().join(entry.path);
         std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
         std::fs::copy(&entry.wasm, to).expect("copy the plugin");

@@ -84,7 +84,7 @@ impl wit::Guest for Hostile {
                 finding(None, "a problem about no object".into()),
             ]),
             "read-files" => {
-                let passwd = std::fs::read_to_string("/etc/passwd").map_or_else(|e| format!("denied: {e}"), |t| t);
+                let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_else(|e| format!("denied: {e}"));
                 let listing = std::fs::read_dir(".").map_or_else(|e| format!("denied: {e}"), |_| "listed".into());
                 let env = std::env::vars().count();
                 unchanged(vec![wit::Finding {

@@ -107,15 +107,16 @@ fn check_object(settings: &Settings, index: usize, object: &Value, namespace: Op
         }
     }
     let mut gpus = 0;
-    walk(object, String::new(), &mut |path, key, value| match (key, value) {
-        ("storageUri" | "modelUri", Value::String(uri)) if !settings.allowed_storage_prefixes.is_empty() => {
-            if !settings.allowed_storage_prefixes.iter().any(|prefix| uri.starts_with(prefix.as_str())) {
-                out.push(error(
-                    path.to_owned(),
-                    format!("the storage URI `{uri}` is outside the allowed locations"),
-                    &format!("store models under {}", quoted(&settings.allowed_storage_prefixes)),
-                ));
-            }
+    walk(object, "", &mut |path, key, value| match (key, value) {
+        ("storageUri" | "modelUri", Value::String(uri))
+            if !settings.allowed_storage_prefixes.is_empty()
+                && !settings.allowed_storage_prefixes.iter().any(|prefix| uri.starts_with(prefix.as_str())) =>
+        {
+            out.push(error(
+                path.to_owned(),
+                format!("the storage URI `{uri}` is outside the allowed locations"),
+                &format!("store models under {}", quoted(&settings.allowed_storage_prefixes)),
+            ));
         }
         ("image", Value::String(image)) => {
             let registry = registry(image);
@@ -151,18 +152,18 @@ fn check_object(settings: &Settings, index: usize, object: &Value, namespace: Op
 }
 
 /// Calls `visit(path, key, value)` for every mapping entry under `value`.
-fn walk(value: &Value, path: String, visit: &mut impl FnMut(&str, &str, &Value)) {
+fn walk(value: &Value, path: &str, visit: &mut impl FnMut(&str, &str, &Value)) {
     match value {
         Value::Object(entries) => {
             for (key, child) in entries {
                 let child_path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
                 visit(&child_path, key, child);
-                walk(child, child_path, visit);
+                walk(child, &child_path, visit);
             }
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                walk(item, format!("{path}[{i}]"), visit);
+                walk(item, &format!("{path}[{i}]"), visit);
             }
         }
         _ => {}
