@@ -476,3 +476,93 @@ fn a_digest_must_be_64_lowercase_hex_digits() {
     let run = measured(dir.path(), &["render", "."]);
     assert_refused(&run, 1, "modelgen.yaml:5:13: error: `sha256:abc` is not a SHA-256 digest");
 }
+
+/// Runs `program args` in `dir`, which must succeed.
+fn build_in(dir: &Path, program: &Path, args: &[&str]) {
+    let mut command = Command::new(program);
+    command.current_dir(dir).args(args);
+    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "CARGO_TARGET_DIR"]
+    {
+        command.env_remove(var);
+    }
+    let status = command.status().expect("run the build");
+    assert!(status.success(), "`{} {}` failed in {}", program.display(), args.join(" "), dir.display());
+}
+
+#[test]
+fn every_template_of_plugin_new_builds_as_it_is_and_runs() {
+    let scratch = tempfile::tempdir().expect("scratch");
+    let cargo = PathBuf::from(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    let target_dir = workspace().join("target/template-build");
+    let target = target_dir.to_str().expect("UTF-8 path");
+    let built: Vec<(&str, PathBuf)> = ["rust", "python", "js"]
+        .into_iter()
+        .map(|lang| {
+            let name = format!("team-{lang}");
+            let run = measured(scratch.path(), &["plugin", "new", "--lang", lang, &name]);
+            assert_eq!(run.code, Some(0), "{}", run.stderr);
+            let dir = scratch.path().join(&name);
+            // The commands each template's README gives.
+            let readme = std::fs::read_to_string(dir.join("README.md")).expect("a README");
+            let wasm = match lang {
+                "rust" => {
+                    assert!(readme.contains("cargo build --release --target wasm32-wasip2"));
+                    build_in(&dir, &cargo, &["build", "--quiet", "--release", "--target", "wasm32-wasip2", "--target-dir", target]);
+                    target_dir.join("wasm32-wasip2/release/team_rust.wasm")
+                }
+                "python" => {
+                    assert!(readme.contains("componentize-py -d wit -w plugin componentize --stub-wasi app -o team-python.wasm"));
+                    let args = ["-d", "wit", "-w", "plugin", "componentize", "--stub-wasi", "app", "-o", "team-python.wasm"];
+                    build_in(&dir, &support::tool("componentize-py"), &args);
+                    dir.join("team-python.wasm")
+                }
+                _ => {
+                    assert!(readme.contains("componentize-js policy.js --wit wit --world-name plugin -d stdio random clocks http fetch-event -o team-js.wasm"));
+                    let args = ["policy.js", "--wit", "wit", "--world-name", "plugin", "-d", "stdio", "random", "clocks", "http", "fetch-event", "-o", "team-js.wasm"];
+                    build_in(&dir, &support::tool("componentize-js"), &args);
+                    dir.join("team-js.wasm")
+                }
+            };
+            (lang, wasm)
+        })
+        .collect();
+    // An existing directory is never written into.
+    let again = measured(scratch.path(), &["plugin", "new", "--lang", "rust", "team-rust"]);
+    assert_eq!(again.code, Some(1), "{}", again.stderr);
+    assert!(again.stderr.contains("it must not exist yet"), "{}", again.stderr);
+    for (lang, wasm) in built {
+        // `plugin check` names the contract and prints the digest line.
+        let run = measured(scratch.path(), &["plugin", "check", wasm.to_str().expect("UTF-8 path")]);
+        assert_eq!(run.code, Some(0), "{lang}: {}", run.stderr);
+        assert!(run.stdout.contains("contract: modelgen:policy/policy@0.1.0\n"), "{lang}: {}", run.stdout);
+        assert!(run.stdout.contains("runs on this host: yes\n"), "{lang}: {}", run.stdout);
+        assert!(run.stdout.contains(&format!("  sha256: \"{}\"\n", sha256(&wasm))), "{lang}: {}", run.stdout);
+        // It warns about a model without a `team` label, and the render goes on.
+        let dir = support::app(&[("tiny.yaml", support::TINY_SPEC)]);
+        std::fs::copy(&wasm, dir.path().join("p.wasm")).expect("copy");
+        std::fs::write(dir.path().join("modelgen.yaml"), project("p.wasm", &sha256(&wasm))).expect("write");
+        let run = measured(dir.path(), &["render", "."]);
+        assert_eq!(run.code, Some(0), "{lang}: {}", run.stderr);
+        assert!(run.stdout.contains("kind: InferenceService"), "{lang}");
+        assert!(
+            run.stderr
+                .contains("tiny.yaml:4:9: warning: p.wasm: InferenceService `tiny`: the object has no `team` label"),
+            "{lang}: {}",
+            run.stderr
+        );
+    }
+    // A generator is reported as one, and a file that is no component is refused.
+    let generator = scratch.path().join("generator.wasm");
+    std::fs::write(&generator, modelgen::plugin::runtime::EMBEDDED_PLUGIN).expect("write");
+    let run = measured(scratch.path(), &["plugin", "check", "generator.wasm"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.contains("contract: modelgen:generator/generator@0.2.0\n"), "{}", run.stdout);
+    std::fs::write(scratch.path().join("junk.wasm"), b"not wasm").expect("write");
+    let run = measured(scratch.path(), &["plugin", "check", "junk.wasm"]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stdout.is_empty() && run.stderr.contains("`junk.wasm` is not a WebAssembly component"),
+        "{}",
+        run.stderr
+    );
+}
