@@ -25,6 +25,10 @@ use crate::plugin::runtime::policy::{Context, Finding, Policy};
 use crate::plugin::runtime::{self, Limits, MAX_PLUGIN_BYTES, RenderContext};
 use crate::verify::contract;
 
+/// The most plugins one render runs: each may use its whole time limit, and
+/// the project file that lists them may come from an untrusted pull request.
+pub const MAX_PLUGINS: usize = 16;
+
 /// Why a chain did not produce objects.
 #[derive(Debug)]
 pub enum Stop {
@@ -80,6 +84,20 @@ impl Chain<'_> {
     /// [`Stop::Refused`] with the diagnostics that refuse the render;
     /// [`Stop::Failed`] naming the plugin that failed.
     pub fn run(&self, mut rendered: Rendered, context: &RenderContext) -> Result<Rendered, Stop> {
+        if let Some(extra) = self.project.plugins.get(MAX_PLUGINS) {
+            return Err(Stop::Refused(vec![Diagnostic {
+                severity: Severity::Error,
+                file: Some(extra.referrer.clone()),
+                position: extra.position,
+                field: None,
+                message: format!(
+                    "a render may run at most {MAX_PLUGINS} policy plugins, and this one has {}",
+                    self.project.plugins.len()
+                ),
+                hint: Some("merge the rules into fewer plugins".to_owned()),
+                secrets: Vec::new(),
+            }]));
+        }
         let mut diagnostics = Vec::new();
         for plugin in &self.project.plugins {
             let policy = self.load(plugin)?;
