@@ -573,7 +573,11 @@ fn a_chain_is_at_most_sixteen_plugins_long() {
         (0..17).map(|_| Entry { wasm: hostile(), path: "policies/p.wasm", settings: "{mode: ok}" }).collect();
     let run = measured(application(&entries, &[]).path(), &["render", "."]);
     // The seventeenth entry's `path` (each entry takes three lines after the two of the header).
-    assert_refused(&run, 1, "modelgen.yaml:52:11: error: a render may run at most 16 policy plugins, and this one has 17");
+    assert_refused(
+        &run,
+        1,
+        "modelgen.yaml:52:11: error: a render may run at most 16 policy plugins, and this one has 17",
+    );
     let entries: Vec<Entry<'_>> =
         (0..16).map(|_| Entry { wasm: hostile(), path: "policies/p.wasm", settings: "{mode: ok}" }).collect();
     let run = measured(application(&entries, &[]).path(), &["render", "."]);
