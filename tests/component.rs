@@ -77,7 +77,7 @@ fn native_library_and_component_agree_byte_for_byte() {
             application::files(&runtime, Some(modelgen_plugin::PROJECT_FILE), sources, &RenderContext::default())
                 .expect("the plugin does not trap")
                 .accepted()
-                .unwrap_or(discovered);
+                .map_or(discovered, |input| input.files);
         let with_environments =
             environments.iter().map(|e| RenderContext { environment: Some(e.clone()), ..RenderContext::default() });
         for context in contexts.iter().cloned().chain(with_environments) {

@@ -281,7 +281,7 @@ fn modelgen_args(command: &str) -> Option<Vec<String>> {
 }
 
 /// Commands whose subcommands have options of their own (`canary set-weight`).
-const NESTED: [&str; 2] = ["canary", "argocd"];
+const NESTED: [&str; 3] = ["canary", "argocd", "plugin"];
 
 /// The help of `modelgen SUBCOMMAND` (or of `modelgen` itself); for a
 /// command with subcommands, `subcommand` names both (`canary set-weight`).

@@ -14,6 +14,10 @@
 //! for after an edit), *cold* (an empty cache directory: the first render on
 //! a machine) and `--no-cache`.
 //!
+//! The policy row compares a render of 1,000 specs through the Rust policy
+//! pack (`examples/plugins/rust`, built here for `wasm32-wasip2`) with the
+//! same render without it: its peer columns are that render, not kustomize.
+//!
 //! `MODELGEN_BENCH_ONLY=substring` runs only the rows whose label contains it;
 //! `MODELGEN_BENCH_PEER_10K=1` also runs kustomize on 10,000 models (it is
 //! quadratic: minutes per run).
@@ -23,6 +27,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use sha2::Digest as _;
 
 const SPEC: &str = include_str!("../../examples/mochanet/mochanet.yaml");
 
@@ -174,6 +180,47 @@ fn write_apps(root: &Path, models: usize, spec: &str, cache: &Path) -> Apps {
     Apps { specs, rendered }
 }
 
+/// The Rust policy pack (`examples/plugins/rust`), built for `wasm32-wasip2`
+/// as the tests build it.
+fn policy_pack(workspace: &Path) -> PathBuf {
+    let target_dir = workspace.join("target/policy-build");
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(workspace)
+        .args(["build", "--locked", "--quiet", "--package", "modelgen-policy-pack", "--target", "wasm32-wasip2"])
+        .args(["--profile", "plugin", "--target-dir"])
+        .arg(&target_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "building the policy pack failed");
+    target_dir.join("wasm32-wasip2/plugin/modelgen_policy_pack.wasm")
+}
+
+/// A copy of the specs of `apps` with a project file that chains the policy
+/// pack, with settings every spec passes (each rule runs, none refuses).
+fn write_policy_app(root: &Path, apps: &Apps, pack: &Path) -> PathBuf {
+    let dir = root.join("policy-app");
+    std::fs::create_dir_all(dir.join("policies")).expect("mkdir");
+    for entry in std::fs::read_dir(&apps.specs).expect("specs").flatten() {
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).expect("copy spec");
+    }
+    let wasm = std::fs::read(pack).expect("the pack");
+    std::fs::write(dir.join("policies/pack.wasm"), &wasm).expect("copy the pack");
+    let digest = sha2::Sha256::digest(&wasm).iter().fold(String::new(), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    });
+    let project = format!(
+        "apiVersion: modelgen.dev/v1alpha1\nkind: Project\nplugins:\n  - path: policies/pack.wasm\n    sha256: \"{digest}\"\n    \
+         settings:\n      requiredLabels: [app.kubernetes.io/name]\n      allowedStoragePrefixes: [\"s3://models/\"]\n      \
+         allowedRegistries: [ghcr.io]\n      gpuLimits: {{\"*\": 8}}\n"
+    );
+    std::fs::write(dir.join("modelgen.yaml"), project).expect("write the project file");
+    dir
+}
+
 /// The kubectl the test suites use (`tests/tools` pins it in `target/tools`), installed on first use.
 fn kubectl(workspace: &Path) -> PathBuf {
     let kubectl = workspace.join("target/tools/bin/kubectl");
@@ -291,6 +338,7 @@ fn main() {
     let edited_thousand = write_apps(&t.join("edited"), 1000, &plain, &warm_cache);
     let edited_ten_thousand = write_apps(&t.join("edited"), 10_000, &plain, &warm_cache);
     let edited_monitored = write_apps(&t.join("edited-monitoring"), 1, SPEC, &warm_cache);
+    let policy_app = write_policy_app(t, &thousand, &policy_pack(&workspace));
 
     let render = |dir: &Path, cache: &Path| {
         let mut c = Command::new(bin);
@@ -448,6 +496,16 @@ fn main() {
             modelgen: no_cache(&thousand),
             peer: peer(&thousand),
             goal: rss,
+        },
+        Row {
+            label: "1,000 specs with the Rust policy pack, warm cache (peer: the same render without it)",
+            runs: 7,
+            modelgen: {
+                let (dir, cache) = (policy_app.clone(), warm_cache.clone());
+                Box::new(move || render(&dir, &cache))
+            },
+            peer: Some(warm(&thousand)),
+            goal: None,
         },
         Row {
             label: "10,000 specs, warm cache, default limits",

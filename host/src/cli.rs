@@ -11,6 +11,7 @@ pub mod canary;
 pub mod edit;
 pub mod failure;
 pub mod options;
+pub mod plugin;
 pub mod terminal;
 
 use std::io;
@@ -68,6 +69,9 @@ pub enum Command {
     /// Argo CD config management plugin entry points (run by `argocd-cmp-server`).
     #[command(subcommand)]
     Argocd(crate::argocd::Command),
+    /// Scaffold a policy plugin (Rust, Python or JavaScript), or check a built one for `modelgen.yaml`.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
 }
 
 /// `modelgen render`: what to render, and where to put it.
@@ -209,6 +213,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         Command::Canary(command) => command.run(&cli.plugin),
         Command::Bump(args) => args.run(&cli.plugin),
         Command::Argocd(command) => crate::argocd::run(&cli.plugin, command),
+        Command::Plugin(command) => command.run(&cli.plugin),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

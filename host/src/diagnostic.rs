@@ -84,6 +84,24 @@ pub struct Project {
     pub references: Vec<FileReference>,
     /// The render parameters the plugin accepts, beside the environment.
     pub parameters: Vec<Parameter>,
+    /// The policy plugins a render of the described environment runs after
+    /// the generator, in order.
+    pub plugins: Vec<PluginRef>,
+}
+
+/// A policy plugin (`modelgen:policy`) the project chains after the generator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginRef {
+    /// The component, relative to the application root.
+    pub path: String,
+    /// Its SHA-256, lowercase hex, as the project file requires it.
+    pub sha256: String,
+    /// Its settings, as a JSON document.
+    pub settings: String,
+    /// The file that names it.
+    pub referrer: String,
+    /// Where in `referrer` it is named (0-based line and column).
+    pub position: Option<(u32, u32)>,
 }
 
 /// A render parameter a plugin accepts.

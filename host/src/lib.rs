@@ -6,11 +6,13 @@
 //!   (the config management plugin) and [`krm`] (KRM functions) format
 //! - a [`pipeline::Outcome`]: the one render pipeline, which reads the
 //!   [`input`], runs the [`plugin`], and passes its output through [`verify`];
+//! - [`chain`]: the project's policy plugins, run by the pipeline after the generator;
 //! - [`artifacts`]: `render --out` directories and `diff`;
 //! - [`report`], [`escape`], [`diagnostic`] and [`private_dir`], shared by all.
 
 pub mod argocd;
 pub mod artifacts;
+pub mod chain;
 pub mod cli;
 pub mod diagnostic;
 pub mod escape;

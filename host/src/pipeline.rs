@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use crate::chain::{self, Chain};
 use crate::diagnostic::{Diagnostic, PluginInfo, Project, Rendered, Severity};
-use crate::input::application;
+use crate::input::application::{self, Input};
 use crate::input::kinds::Kinds;
 use crate::input::source::{self, InputLimits, SourceFile, Sources};
 use crate::plugin::cache::CompileCache;
@@ -58,6 +59,15 @@ pub enum Error {
     /// Objects their CRD schemas reject: a plugin bug.
     #[error("{0}")]
     Rejected(crd::Rejection),
+    /// A policy plugin of the project's chain failed: its own bug.
+    #[error("the policy plugin `{}` failed: {error}", crate::escape::value(plugin))]
+    Policy {
+        /// Its path, as the project file names it.
+        plugin: String,
+        /// What went wrong.
+        #[source]
+        error: runtime::Error,
+    },
 }
 
 /// A render's spec files, as read from disk: kept for quoting source lines.
@@ -128,6 +138,10 @@ pub struct Pipeline {
     kinds: Kinds,
     verdicts: Option<Verdicts>,
     max_output_bytes: usize,
+    /// Policy plugins load through the same cache, with the same limits.
+    cache: Option<CompileCache>,
+    limits: Limits,
+    policies: chain::Loaded,
 }
 
 impl Pipeline {
@@ -137,6 +151,7 @@ impl Pipeline {
     /// [`Error::Plugin`] when it cannot be read, compiled or linked.
     pub fn load(settings: Settings) -> Result<Self, Error> {
         let cache = settings.cache;
+        let limits = settings.limits;
         let runtime = match &settings.plugin {
             Some(path) => Runtime::from_file(path, cache.as_ref(), settings.limits),
             None => Runtime::builtin(cache.as_ref(), settings.limits).context("cannot load the built-in plugin"),
@@ -145,7 +160,16 @@ impl Pipeline {
         let verdicts = cache.as_ref().map(|cache| Verdicts::new(cache.dir()));
         let info = runtime.info()?;
         let kinds = Kinds::new(&info.kinds);
-        Ok(Self { runtime, info, kinds, verdicts, max_output_bytes: settings.max_output_bytes })
+        Ok(Self {
+            runtime,
+            info,
+            kinds,
+            verdicts,
+            max_output_bytes: settings.max_output_bytes,
+            cache,
+            limits,
+            policies: chain::Loaded::default(),
+        })
     }
 
     /// The plugin's name, version, kinds and project file.
@@ -193,26 +217,74 @@ impl Pipeline {
     /// # Errors
     /// As for [`Self::render_files`].
     pub fn render(&self, sources: Sources, context: &RenderContext) -> Result<Outcome, Error> {
+        let root = sources.root.clone();
         match application::files(&self.runtime, self.info.project_file.as_deref(), sources, context)? {
-            Reply::Accepted(files) => self.render_files(files, context),
+            Reply::Accepted(Input { files, project }) => {
+                self.render_with(Some(&root), files, project.as_ref(), context)
+            }
             Reply::Refused(diagnostics) => refused(diagnostics),
         }
     }
 
-    /// Renders `files` as they are (no project references), then checks the output.
+    /// Renders `files` as they are (no project references, no directory to
+    /// read policy plugins from), then checks the output.
     ///
     /// # Errors
     /// [`Error::Plugin`] when the plugin fails; [`Error::Unreported`] when it
     /// refuses the input without an error; [`Error::OutputTooLarge`] and
     /// [`Error::Output`] when its output may not be shown.
     pub fn render_files(&self, files: Vec<SourceFile>, context: &RenderContext) -> Result<Outcome, Error> {
-        match self.runtime.generate(files, context)? {
-            Reply::Accepted(rendered) => {
-                self.verify(&rendered)?;
-                Ok(Outcome::Rendered(rendered))
+        self.render_in(None, files, context)
+    }
+
+    /// Renders `files` of the application at `root`: described first when
+    /// they hold the project file, for its chain of policy plugins.
+    fn render_in(
+        &self,
+        root: Option<&Path>,
+        files: Vec<SourceFile>,
+        context: &RenderContext,
+    ) -> Result<Outcome, Error> {
+        let project = match self.info.project_file.as_deref() {
+            Some(name) if files.iter().any(|f| f.path == name) => {
+                match self.runtime.describe(files.clone(), context)? {
+                    Reply::Accepted(project) => Some(project),
+                    Reply::Refused(diagnostics) => return refused(diagnostics),
+                }
             }
-            Reply::Refused(diagnostics) => refused(diagnostics),
-        }
+            _ => None,
+        };
+        self.render_with(root, files, project.as_ref(), context)
+    }
+
+    /// Generates, runs the project's chain of policy plugins, and checks the output.
+    fn render_with(
+        &self,
+        root: Option<&Path>,
+        files: Vec<SourceFile>,
+        project: Option<&Project>,
+        context: &RenderContext,
+    ) -> Result<Outcome, Error> {
+        let rendered = match self.runtime.generate(files, context)? {
+            Reply::Accepted(rendered) => rendered,
+            Reply::Refused(diagnostics) => return refused(diagnostics),
+        };
+        let rendered = match project.filter(|p| !p.plugins.is_empty()) {
+            None => rendered,
+            Some(project) => {
+                // The generator's own output is checked before a policy plugin reads it.
+                contract::check(&rendered).map_err(Error::Output)?;
+                let chain =
+                    Chain { root, cache: self.cache.as_ref(), limits: self.limits, loaded: &self.policies, project };
+                match chain.run(rendered, context) {
+                    Ok(rendered) => rendered,
+                    Err(chain::Stop::Refused(diagnostics)) => return refused(diagnostics),
+                    Err(chain::Stop::Failed { plugin, error }) => return Err(Error::Policy { plugin, error }),
+                }
+            }
+        };
+        self.verify(&rendered)?;
+        Ok(Outcome::Rendered(rendered))
     }
 
     /// The trust boundary: nothing is printed or written unless the render
@@ -270,8 +342,9 @@ impl Pipeline {
         model: &str,
         action: &EditAction,
     ) -> Result<Edit, Error> {
+        let root = sources.root.clone();
         let files = match application::files(&self.runtime, self.info.project_file.as_deref(), sources, context)? {
-            Reply::Accepted(files) => files,
+            Reply::Accepted(input) => input.files,
             Reply::Refused(diagnostics) => return Ok(Edit::Refused(diagnostics)),
         };
         let edited = match self.runtime.edit(files.clone(), context, model, action)? {
@@ -297,7 +370,7 @@ impl Pipeline {
         };
         for environment in std::iter::once(None).chain(environments.iter().cloned().map(Some)) {
             let context = RenderContext { environment: environment.clone(), ..base.clone() };
-            if let Outcome::Refused(diagnostics) = self.render_files(files.clone(), &context)? {
+            if let Outcome::Refused(diagnostics) = self.render_in(Some(&root), files.clone(), &context)? {
                 return Ok(Edit::Breaks { edited, environment, diagnostics });
             }
         }

@@ -12,7 +12,7 @@ use crate::context::RenderContext;
 use crate::decision::RolloutPlan;
 use crate::diagnostic::{self, Diagnostic, Position};
 use crate::manifest::{Manifest, Rendered};
-use crate::model::project::{Loaded, Reference};
+use crate::model::project::{Loaded, PluginRef, Reference};
 use crate::patch;
 use crate::render;
 use crate::render::object::Target;
@@ -83,8 +83,9 @@ pub fn describe(sources: &[SourceFile], context: &RenderContext) -> Result<Descr
         })
         .collect();
     let references = app.project.as_ref().map(Loaded::references).unwrap_or_default();
+    let plugins = app.project.as_ref().map(|p| p.plugins(context.environment.as_deref())).unwrap_or_default();
     let parameters = parameters::announced(models.iter().filter_map(|m| Some((m.name.as_str(), m.canary_percent?))));
-    Ok(Description { environments, models, references, parameters })
+    Ok(Description { environments, models, references, parameters, plugins })
 }
 
 /// What an application holds (see [`describe`]).
@@ -98,6 +99,8 @@ pub struct Description {
     pub references: Vec<Reference>,
     /// The render parameters this application accepts, beside the environment.
     pub parameters: Vec<Parameter>,
+    /// The policy plugins a render of the context's environment runs after the generator, in order.
+    pub plugins: Vec<PluginRef>,
 }
 
 /// One model, as [`describe`] sees it.

@@ -48,6 +48,17 @@ impl wit::Guest for Plugin {
                 .map(|r| wit::FileReference { path: r.path, referrer: r.referrer, position: r.position.map(position) })
                 .collect(),
             parameters: description.parameters.into_iter().map(parameter).collect(),
+            plugins: description
+                .plugins
+                .into_iter()
+                .map(|p| wit::PluginRef {
+                    path: p.path,
+                    sha256: p.sha256,
+                    settings: p.settings,
+                    referrer: p.referrer,
+                    position: p.position.map(position),
+                })
+                .collect(),
         })
     }
 

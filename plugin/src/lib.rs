@@ -45,7 +45,7 @@ pub use edit::{Change, EditError, EditRequest, Edited, EditedFile, edit, edit_sp
 pub use generator::{Description, ModelSummary, describe, generate};
 pub use manifest::{Manifest, Rendered};
 pub use model::percent::Percent;
-pub use model::project::Reference;
+pub use model::project::{PluginRef, Reference};
 pub use model::schema::spec_schema;
 /// The columns of each diagnostic's quoted line that hold a secret, for the guest to pass on.
 pub use rules::secret::secret_columns;

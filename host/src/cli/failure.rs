@@ -89,6 +89,9 @@ impl From<pipeline::Error> for Failure {
                 Failure::Plugin(anyhow::anyhow!("{e} (raise it with `--max-output-bytes`)"))
             }
             e @ (pipeline::Error::Unreported | pipeline::Error::Rejected(_)) => Failure::Plugin(anyhow::anyhow!("{e}")),
+            pipeline::Error::Policy { plugin, error } => {
+                Failure::from(error).context(&format!("the policy plugin `{}` failed", escape::value(&plugin)))
+            }
         }
     }
 }

@@ -1,8 +1,19 @@
 //! An application's complete input: its spec files plus the files its project file names (patch files).
 
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, Project, Severity};
 use crate::input::source::{self, SourceFile, Sources};
 use crate::plugin::runtime::{self, RenderContext, Reply, Runtime};
+
+/// An application's complete input, and what `describe` said about it
+/// (`None` without a project file): the chain of policy plugins and the
+/// models' positions.
+#[derive(Debug)]
+pub struct Input {
+    /// The spec files and the files the project names.
+    pub files: Vec<SourceFile>,
+    /// The described project.
+    pub project: Option<Project>,
+}
 
 /// Everything a render of `sources` needs: when the application holds the
 /// plugin's `project_file` (its name comes from the plugin's `info`; the
@@ -21,18 +32,18 @@ pub fn files(
     project_file: Option<&str>,
     sources: Sources,
     context: &RenderContext,
-) -> Result<Reply<Vec<SourceFile>>, runtime::Error> {
+) -> Result<Reply<Input>, runtime::Error> {
     let mut budget = sources.budget;
     let mut files = sources.files;
     if !project_file.is_some_and(|name| files.iter().any(|f| f.path == name)) {
-        return Ok(Reply::Accepted(files));
+        return Ok(Reply::Accepted(Input { files, project: None }));
     }
     let project = match runtime.describe(files.clone(), context)? {
         Reply::Accepted(project) => project,
         Reply::Refused(diagnostics) => return Ok(Reply::Refused(diagnostics)),
     };
     let mut refused = Vec::new();
-    for reference in project.references {
+    for reference in project.references.clone() {
         if files.iter().any(|f| f.path == reference.path) {
             continue;
         }
@@ -53,5 +64,9 @@ pub fn files(
             }),
         }
     }
-    Ok(if refused.is_empty() { Reply::Accepted(files) } else { Reply::Refused(refused) })
+    Ok(if refused.is_empty() {
+        Reply::Accepted(Input { files, project: Some(project) })
+    } else {
+        Reply::Refused(refused)
+    })
 }

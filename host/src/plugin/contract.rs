@@ -221,7 +221,7 @@ pub(crate) fn check(engine: &Engine, component: &Component) -> Result<Version, M
 }
 
 /// Semver compatibility: the same major version, and while it is 0, the same minor.
-fn compatible(found: &str, needed: &str) -> bool {
+pub(crate) fn compatible(found: &str, needed: &str) -> bool {
     let parts = |v: &str| -> Option<(u64, u64)> {
         let mut it = v.split('.');
         Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))

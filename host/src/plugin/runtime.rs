@@ -9,6 +9,7 @@
 //! waits ([`wasi`]), so the time limit covers the whole call; the memory
 //! limit covers every memory and table of the instance together.
 
+pub mod policy;
 mod wasi;
 
 use wasi::StoppedClock;
@@ -371,27 +372,7 @@ impl Runtime {
 
     /// A fresh sandbox for a call whose input is `input_bytes` long.
     fn store(&self, input_bytes: usize) -> Store<Sandbox> {
-        let limits = self.limits.for_input(input_bytes);
-        let wasi = WasiCtx::builder()
-            .insecure_random_seed(0)
-            .insecure_random(Deterministic::new(vec![0x6d, 0x67]))
-            .secure_random(Deterministic::new(vec![0x6d, 0x67]))
-            .max_random_size(MAX_RANDOM_BYTES)
-            .wall_clock(StoppedClock)
-            .monotonic_clock(StoppedClock)
-            .stdin(ClosedInputStream)
-            .stdout(SinkOutputStream)
-            .stderr(SinkOutputStream)
-            .build();
-        let limiter = MemoryLimiter { max: limits.memory_bytes, used: 0, exceeded: false };
-        let mut table = ResourceTable::new();
-        table.set_max_capacity(MAX_RESOURCES);
-        let mut store = Store::new(&self.engine, Sandbox { wasi, table, limiter, waited: false, limits });
-        store.limiter(|sandbox| &mut sandbox.limiter);
-        let ticks = limits.timeout.as_millis().div_ceil(TICK.as_millis()).max(1);
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
-        store
+        sandbox(&self.engine, self.limits, input_bytes)
     }
 
     /// Runs `call` (instantiation and the call itself) in a fresh sandbox,
@@ -528,9 +509,35 @@ impl Runtime {
     }
 }
 
+/// A fresh sandbox on `engine` for a call whose input is `input_bytes` long
+/// (every component the host runs, generator or policy, gets one).
+fn sandbox(engine: &Engine, limits: Limits, input_bytes: usize) -> Store<Sandbox> {
+    let limits = limits.for_input(input_bytes);
+    let wasi = WasiCtx::builder()
+        .insecure_random_seed(0)
+        .insecure_random(Deterministic::new(vec![0x6d, 0x67]))
+        .secure_random(Deterministic::new(vec![0x6d, 0x67]))
+        .max_random_size(MAX_RANDOM_BYTES)
+        .wall_clock(StoppedClock)
+        .monotonic_clock(StoppedClock)
+        .stdin(ClosedInputStream)
+        .stdout(SinkOutputStream)
+        .stderr(SinkOutputStream)
+        .build();
+    let limiter = MemoryLimiter { max: limits.memory_bytes, used: 0, exceeded: false };
+    let mut table = ResourceTable::new();
+    table.set_max_capacity(MAX_RESOURCES);
+    let mut store = Store::new(engine, Sandbox { wasi, table, limiter, waited: false, limits });
+    store.limiter(|sandbox| &mut sandbox.limiter);
+    let ticks = limits.timeout.as_millis().div_ceil(TICK.as_millis()).max(1);
+    store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+    store.epoch_deadline_trap();
+    store
+}
+
 /// Reads a plugin file: a regular file (opening it never blocks, and what
 /// is read is what was checked), at most [`MAX_PLUGIN_BYTES`].
-fn read_plugin(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_plugin(path: &Path) -> Result<Vec<u8>> {
     let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {

@@ -65,6 +65,61 @@ pub struct Project {
     /// Rules every spec is held to, such as whether image and model references must be pinned by digest (`mutableReferences: deny`). An environment's `policy` overrides it field by field; a spec cannot loosen it.
     #[serde(default)]
     pub policy: Option<Policy>,
+    /// Policy plugins (WebAssembly components of the `modelgen:policy` contract) run in order after the generator on every render; an environment's `plugins` run after these.
+    #[serde(default)]
+    pub plugins: Vec<PluginEntry>,
+}
+
+/// One policy plugin of the chain.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PluginEntry {
+    /// The component (`.wasm`), relative to the application root.
+    pub path: String,
+    /// The SHA-256 of the component, 64 lowercase hex digits (`modelgen plugin check FILE` prints it): the host refuses a component with another digest.
+    pub sha256: String,
+    /// Settings passed to the plugin as JSON (what it accepts is the plugin's own).
+    #[expect(dead_code, reason = "read from the document tree and passed on as JSON; typed for the schema")]
+    #[serde(default)]
+    pub settings: Option<Settings>,
+}
+
+/// A plugin's settings: any mapping, passed on as JSON.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Settings;
+
+impl<'de> Deserialize<'de> for Settings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        IgnoredAny::deserialize(deserializer).map(|_| Settings)
+    }
+}
+
+impl JsonSchema for Settings {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PluginSettings".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "description": "The plugin's settings, passed to it as JSON."
+        })
+    }
+}
+
+/// A plugin of the chain, as `describe` hands it to the host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginRef {
+    /// The component, relative to the application root, normalised.
+    pub path: String,
+    /// Its SHA-256, lowercase hex.
+    pub sha256: String,
+    /// Its settings, as a JSON document.
+    pub settings: String,
+    /// The file that names it.
+    pub referrer: String,
+    /// Where the referrer names it.
+    pub position: Option<Position>,
 }
 
 /// The project's identity.
@@ -104,6 +159,9 @@ pub struct Environment {
     /// This environment's rules, over the project's `policy` field by field (for example `mutableReferences: deny` in prod only).
     #[serde(default)]
     pub policy: Option<Policy>,
+    /// Policy plugins run after the project's `plugins` in this environment.
+    #[serde(default)]
+    pub plugins: Vec<PluginEntry>,
 }
 
 /// Overrides for some models of an environment.
@@ -281,6 +339,36 @@ impl Loaded {
         found
     }
 
+    /// The chain of policy plugins a render of `environment` runs: the project's, then the environment's.
+    pub fn plugins(&self, environment: Option<&str>) -> Vec<PluginRef> {
+        let project =
+            self.project.plugins.iter().enumerate().map(|(i, entry)| (FieldPath::parse("plugins").index(i), entry));
+        let selected = environment.and_then(|name| self.project.environments.get(name).map(|env| (name, env)));
+        let environment = selected.into_iter().flat_map(|(name, env)| {
+            env.plugins
+                .iter()
+                .enumerate()
+                .map(move |(i, entry)| (FieldPath::parse("environments").key(name).key("plugins").index(i), entry))
+        });
+        project
+            .chain(environment)
+            .filter_map(|(at, entry)| {
+                let path = relative_path(&entry.path).ok()?;
+                let settings = self
+                    .document
+                    .at(&at.key("settings"))
+                    .map_or_else(|| "{}".to_owned(), |node| node.to_json().to_string());
+                Some(PluginRef {
+                    path,
+                    sha256: entry.sha256.clone(),
+                    settings,
+                    referrer: self.file.clone(),
+                    position: Some(self.document.position_of(&at.key("path"))),
+                })
+            })
+            .collect()
+    }
+
     /// The cluster facts at `path` (the project's or an environment's `cluster`), as a layer.
     pub fn cluster_layer(&self, path: &FieldPath) -> Option<Layer<'_>> {
         self.document.at(path).map(|node| Layer::cluster(&self.file, node, path.clone()))
@@ -332,8 +420,10 @@ fn check(loaded: &Loaded, diagnostics: &mut Vec<Diagnostic>) {
         );
     }
     let mut fragments = vec![FieldPath::parse("defaults")];
+    check_plugins(loaded, &loaded.project.plugins, &FieldPath::parse("plugins"), diagnostics);
     for (name, environment) in &loaded.project.environments {
         let at = FieldPath::parse("environments").key(name);
+        check_plugins(loaded, &environment.plugins, &at.key("plugins"), diagnostics);
         if !is_environment_name(name) {
             diagnostics.push(
                 Diagnostic::error(format!("`{name}` is not a valid environment name"))
@@ -385,6 +475,40 @@ fn check(loaded: &Loaded, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Checks a chain of policy plugins: paths inside the root, digests in the form the host compares.
+fn check_plugins(loaded: &Loaded, entries: &[PluginEntry], at: &FieldPath, diagnostics: &mut Vec<Diagnostic>) {
+    for (i, entry) in entries.iter().enumerate() {
+        let item = at.index(i);
+        if let Err(why) = relative_path(&entry.path) {
+            diagnostics.push(
+                loaded
+                    .error(format!("the plugin file `{}` {why}", entry.path), &item.key("path"))
+                    .hint("plugin files must be inside the application directory"),
+            );
+        }
+        if !is_sha256(&entry.sha256) {
+            diagnostics.push(
+                loaded
+                    .error(format!("`{}` is not a SHA-256 digest", entry.sha256), &item.key("sha256"))
+                    .hint("give the 64 lowercase hex digits `modelgen plugin check FILE` prints"),
+            );
+        }
+        let settings = item.key("settings");
+        if loaded.document.at(&settings).is_some_and(|node| !node.to_json().is_object()) {
+            diagnostics.push(
+                loaded
+                    .error("a plugin's `settings` must be a mapping".to_owned(), &settings)
+                    .hint("write `settings: {key: value}`"),
+            );
+        }
+    }
+}
+
+/// A SHA-256 digest as 64 lowercase hex digits.
+fn is_sha256(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// Where environment `environment`'s patch number `index` is written.
 pub fn patch_path(environment: &str, index: usize) -> FieldPath {
     FieldPath::parse("environments").key(environment).key("patches").index(index)
@@ -430,6 +554,14 @@ mod tests {
         assert!(relative_path("a/../../b.yaml").is_err());
         assert!(relative_path("/etc/passwd").is_err());
         assert!(relative_path(".").is_err());
+    }
+
+    #[test]
+    fn digests_are_64_lowercase_hex_digits() {
+        assert!(is_sha256(&"ab01".repeat(16)));
+        assert!(!is_sha256(&"AB01".repeat(16)));
+        assert!(!is_sha256(&"ab01".repeat(15)));
+        assert!(!is_sha256(&format!("sha256:{}", "ab01".repeat(16))));
     }
 
     #[test]

@@ -194,7 +194,7 @@ mod current {
             } else {
                 vec![]
             };
-            Ok(wit::Project { environments: vec![], models: vec![], references, parameters: vec![] })
+            Ok(wit::Project { environments: vec![], models: vec![], references, parameters: vec![], plugins: vec![] })
         }
 
         fn edit(

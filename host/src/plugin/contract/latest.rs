@@ -4,8 +4,8 @@ use wasmtime::Store;
 
 use super::RenderContext;
 use crate::diagnostic::{
-    Diagnostic, FileReference, Manifest, ModelSummary, Parameter, ParameterKind, PluginInfo, Project, Rendered,
-    Severity,
+    Diagnostic, FileReference, Manifest, ModelSummary, Parameter, ParameterKind, PluginInfo, PluginRef, Project,
+    Rendered, Severity,
 };
 use crate::input::source::SourceFile;
 use crate::rollout::{Change, Decision, EditAction, Edited, Gate, Observation, OnFailure, Rollout};
@@ -28,6 +28,17 @@ fn project(project: wit::Project) -> Project {
             .map(|r| FileReference { path: r.path, referrer: r.referrer, position: r.position.map(position) })
             .collect(),
         parameters: project.parameters.into_iter().map(parameter).collect(),
+        plugins: project
+            .plugins
+            .into_iter()
+            .map(|p| PluginRef {
+                path: p.path,
+                sha256: p.sha256,
+                settings: p.settings,
+                referrer: p.referrer,
+                position: p.position.map(position),
+            })
+            .collect(),
     }
 }
 

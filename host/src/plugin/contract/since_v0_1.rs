@@ -64,6 +64,8 @@ fn project(project: wit::Project) -> Project {
                 .to_owned(),
             kind: ParameterKind::Map(weights),
         }],
+        // 0.1 has no policy plugins: a 0.1 generator runs alone.
+        plugins: Vec::new(),
     }
 }
 
