@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
-use support::{measured, workspace};
+use support::{cargo_component, measured, workspace};
 
 /// Generous bounds: far above a normal render, far below an unbounded run.
 const MAX_CPU: Duration = Duration::from_mins(1);
@@ -44,34 +44,6 @@ spec:
 
 /// The line (1-based) and column of `metadata.name`'s value in [`SPEC`].
 const NAME_AT: &str = "line=4,col=9";
-
-/// Builds a workspace crate for `wasm32-wasip2` into its own target folder.
-fn cargo_component(package: &str, features: &[&str], dir: &str) -> PathBuf {
-    let target_dir = workspace().join("target").join(dir);
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    command.current_dir(workspace()).args([
-        "build",
-        "--locked",
-        "--quiet",
-        "--package",
-        package,
-        "--target",
-        "wasm32-wasip2",
-        "--profile",
-        "plugin",
-        "--target-dir",
-    ]);
-    command.arg(&target_dir);
-    for feature in features {
-        command.args(["--features", feature]);
-    }
-    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "CARGO_TARGET_DIR"]
-    {
-        command.env_remove(var);
-    }
-    assert!(command.status().expect("run cargo").success(), "building `{package}` failed");
-    target_dir.join("wasm32-wasip2/plugin").join(format!("{}.wasm", package.replace('-', "_")))
-}
 
 /// The Rust policy pack, `examples/plugins/rust`, built from source.
 fn rust_pack() -> PathBuf {

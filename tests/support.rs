@@ -172,35 +172,35 @@ pub fn hostile_plugin(build: Hostile) -> PathBuf {
         Hostile::Future => (&FUTURE, "hostile-future", Some("future-contract")),
         Hostile::Released => (&RELEASED, "hostile-v0.1", Some("contract-0-1")),
     };
-    cell.get_or_init(|| {
-        let target_dir = workspace().join("target").join(dir);
-        let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-        command.current_dir(workspace()).args([
-            "build",
-            "--locked",
-            "--quiet",
-            "--package",
-            "modelgen-hostile-plugin",
-            "--target",
-            "wasm32-wasip2",
-            "--profile",
-            "plugin",
-            "--target-dir",
-        ]);
-        command.arg(&target_dir);
-        if let Some(feature) = feature {
-            command.args(["--features", feature]);
-        }
-        for var in
-            ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "CARGO_TARGET_DIR"]
-        {
-            command.env_remove(var);
-        }
-        let status = command.status().expect("run cargo");
-        assert!(status.success(), "building the hostile test plugin failed");
-        target_dir.join("wasm32-wasip2/plugin/modelgen_hostile_plugin.wasm")
-    })
-    .clone()
+    cell.get_or_init(|| cargo_component("modelgen-hostile-plugin", feature.as_slice(), dir)).clone()
+}
+
+/// Builds a workspace crate for `wasm32-wasip2` into its own target folder.
+pub fn cargo_component(package: &str, features: &[&str], dir: &str) -> PathBuf {
+    let target_dir = workspace().join("target").join(dir);
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(workspace()).args([
+        "build",
+        "--locked",
+        "--quiet",
+        "--package",
+        package,
+        "--target",
+        "wasm32-wasip2",
+        "--profile",
+        "plugin",
+        "--target-dir",
+    ]);
+    command.arg(&target_dir);
+    for feature in features {
+        command.args(["--features", feature]);
+    }
+    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "CARGO_TARGET_DIR"]
+    {
+        command.env_remove(var);
+    }
+    assert!(command.status().expect("run cargo").success(), "building `{package}` failed");
+    target_dir.join("wasm32-wasip2/plugin").join(format!("{}.wasm", package.replace('-', "_")))
 }
 
 /// How a finished `modelgen` run went, measured by the kernel.
