@@ -98,17 +98,24 @@ pub fn secret_columns(
     diagnostics: &[crate::diagnostic::Diagnostic],
     sources: &[crate::source::SourceFile],
 ) -> Vec<Vec<(u32, u32)>> {
+    // Many diagnostics (a warning on each of a thousand specs) must not
+    // cost a search of the sources each, nor a second parse of every file.
+    let by_path: std::collections::HashMap<&str, &crate::source::SourceFile> =
+        sources.iter().map(|s| (s.path.as_str(), s)).collect();
     let mut by_file: std::collections::HashMap<&str, Vec<crate::diagnostic::Position>> =
         std::collections::HashMap::new();
     diagnostics
         .iter()
         .map(|diagnostic| {
             let (Some(file), Some(position)) = (&diagnostic.file, diagnostic.position) else { return Vec::new() };
-            let Some(source) = sources.iter().find(|s| &s.path == file) else { return Vec::new() };
+            let Some(source) = by_path.get(file.as_str()) else { return Vec::new() };
             let Ok(text) = std::str::from_utf8(&source.contents) else { return Vec::new() };
             let Some(line) = text.split('\n').nth(position.line as usize) else { return Vec::new() };
             let line = line.strip_suffix('\r').unwrap_or(line);
             let values = by_file.entry(source.path.as_str()).or_insert_with(|| {
+                if !may_name_a_secret(text) {
+                    return Vec::new();
+                }
                 crate::yaml::stream::parse_stream(text).map(|documents| secret_values(&documents)).unwrap_or_default()
             });
             let column = |byte: usize| u32::try_from(line[..byte].chars().count()).unwrap_or(u32::MAX);
@@ -124,6 +131,20 @@ pub fn secret_columns(
             spans
         })
         .collect()
+}
+
+/// Whether `text` could name a variable that [`credential`] calls secret by
+/// its name, so that finding its secret values needs a parse. A name is a
+/// string scalar, and without an escape (a `\\` in a double-quoted scalar)
+/// each of its segments is written in the file as it reads, so a file that
+/// holds none of the words (in any case) and no backslash names no secret.
+fn may_name_a_secret(text: &str) -> bool {
+    if text.contains('\\') {
+        return true;
+    }
+    let upper = text.to_ascii_uppercase();
+    SECRET_WORDS.iter().any(|word| upper.contains(word))
+        || SECRET_PAIRS.iter().any(|(a, b)| upper.contains(a) && upper.contains(b))
 }
 
 /// The byte ranges of `line` that hold a credential found by its value: a
@@ -301,6 +322,21 @@ mod tests {
         assert_eq!(end("    value: 'it''s', x", 11), 18, "single quotes with a doubled quote");
         assert_eq!(end("    value: 'unclosed", 11), 20, "an unclosed quote runs to the end");
         assert_eq!(end("short", 99), 5, "past the end: clamped");
+    }
+
+    #[test]
+    fn only_a_file_that_could_name_a_secret_is_parsed_again() {
+        for text in ["- {name: db_password, value: p}", "name: MY_API_KEY", "name: \"DB_P\\x41SSWORD\"", "Secret"] {
+            assert!(may_name_a_secret(text), "{text}");
+        }
+        assert!(!may_name_a_secret("env:\n  - {name: LOG_LEVEL, value: info}\n"));
+        // The escape spells a secret name the words do not find: still parsed, still found.
+        let text = "env:\n  - {name: \"DB_PASS\\x57ORD\", value: p1}\n";
+        let diagnostic = crate::diagnostic::Diagnostic::warning("w").in_file("a.yaml").at(Some(
+            crate::diagnostic::Position { line: 1, column: 0 },
+        ));
+        let columns = secret_columns(&[diagnostic], &[crate::source::SourceFile::new("a.yaml", text)]);
+        assert_eq!(columns, [vec![(36, 38)]], "the value `p1`");
     }
 
     #[test]
