@@ -26,6 +26,32 @@ static TOKENS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     .collect()
 });
 
+/// The literal every match of a [`TOKENS`] pattern contains. Compiling the
+/// patterns costs more than a whole small render in the component, so a
+/// text holding none of these literals is not searched, and the patterns
+/// are compiled only for a text that might hold a token.
+const TOKEN_LITERALS: [&str; 14] = [
+    "-----BEGIN ",
+    "hf_",
+    "api_org_",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "AKIA",
+    "ASIA",
+    "xox",
+    "sk-",
+];
+
+/// Whether `text` holds one of [`TOKEN_LITERALS`].
+fn may_hold_token(text: &str) -> bool {
+    TOKEN_LITERALS.iter().any(|literal| text.contains(literal))
+}
+
 /// Name segments that say a variable holds a secret (`HF_TOKEN`, `DB_PASSWORD`, `AWS_SECRET_ACCESS_KEY`).
 const SECRET_WORDS: [&str; 7] = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY", "CREDENTIALS", "CREDENTIAL"];
 /// Adjacent name segments that say the same (`API_KEY`, `PRIVATE_KEY`, `ACCESS_KEY`).
@@ -64,7 +90,7 @@ pub fn credential(name: Option<&str>, value: &str) -> Option<Credential> {
     if has_url_credentials(value) {
         return Some(Credential::UrlUserInfo);
     }
-    if let Some((_, what)) = TOKENS.iter().find(|(pattern, _)| {
+    if let Some((_, what)) = TOKENS.iter().filter(|_| may_hold_token(value)).find(|(pattern, _)| {
         // A token starts a word: checked here rather than with `\b`, which
         // would cost the search its literal prefilter.
         pattern.find_iter(value).any(|m| {
@@ -160,7 +186,7 @@ pub fn spans(line: &str) -> Vec<std::ops::Range<usize>> {
             found.push(start..start + user_end);
         }
     }
-    for (pattern, _) in TOKENS.iter() {
+    for (pattern, _) in TOKENS.iter().filter(|_| may_hold_token(line)) {
         found.extend(pattern.find_iter(line).filter(|m| !is_placeholder(m.as_str())).map(|m| m.range()));
     }
     found
@@ -322,6 +348,29 @@ mod tests {
         assert_eq!(end("    value: 'it''s', x", 11), 18, "single quotes with a doubled quote");
         assert_eq!(end("    value: 'unclosed", 11), 20, "an unclosed quote runs to the end");
         assert_eq!(end("short", 99), 5, "past the end: clamped");
+    }
+
+    #[test]
+    fn every_token_pattern_needs_one_of_the_literals_searched_first() {
+        // A pattern's matches all hold its leading literal (up to its first
+        // metacharacter): each one must be among those searched first.
+        for (pattern, _) in TOKENS.iter() {
+            let source = pattern.as_str().trim_start_matches("(?:");
+            let literal: String =
+                source.chars().take_while(|c| c.is_ascii_alphanumeric() || "-_ ".contains(*c)).collect();
+            let alternatives: Vec<&str> = if source.starts_with("gh[pousr]_") {
+                vec!["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"]
+            } else if source.starts_with("(?:AKIA|ASIA)") || pattern.as_str().starts_with("(?:AKIA|ASIA)") {
+                vec!["AKIA", "ASIA"]
+            } else {
+                vec![literal.as_str()]
+            };
+            for literal in alternatives {
+                assert!(literal.len() >= 3, "{pattern}: `{literal}`");
+                assert!(may_hold_token(literal), "{pattern}: `{literal}` is not searched first");
+            }
+        }
+        assert!(!may_hold_token("ghcr.io/acme/model:v1 s3://models/a"));
     }
 
     #[test]
