@@ -90,14 +90,17 @@ pub fn credential(name: Option<&str>, value: &str) -> Option<Credential> {
     if has_url_credentials(value) {
         return Some(Credential::UrlUserInfo);
     }
-    if let Some((_, what)) = TOKENS.iter().filter(|_| may_hold_token(value)).find(|(pattern, _)| {
-        // A token starts a word: checked here rather than with `\b`, which
-        // would cost the search its literal prefilter.
-        pattern.find_iter(value).any(|m| {
-            let starts_word = !value[..m.start()].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
-            starts_word && !is_placeholder(m.as_str())
+    // The literal first: `TOKENS` is compiled on first use.
+    if may_hold_token(value)
+        && let Some((_, what)) = TOKENS.iter().find(|(pattern, _)| {
+            // A token starts a word: checked here rather than with `\b`, which
+            // would cost the search its literal prefilter.
+            pattern.find_iter(value).any(|m| {
+                let starts_word = !value[..m.start()].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+                starts_word && !is_placeholder(m.as_str())
+            })
         })
-    }) {
+    {
         return Some(Credential::Token(what));
     }
     let name = name?;
@@ -186,8 +189,10 @@ pub fn spans(line: &str) -> Vec<std::ops::Range<usize>> {
             found.push(start..start + user_end);
         }
     }
-    for (pattern, _) in TOKENS.iter().filter(|_| may_hold_token(line)) {
-        found.extend(pattern.find_iter(line).filter(|m| !is_placeholder(m.as_str())).map(|m| m.range()));
+    if may_hold_token(line) {
+        for (pattern, _) in TOKENS.iter() {
+            found.extend(pattern.find_iter(line).filter(|m| !is_placeholder(m.as_str())).map(|m| m.range()));
+        }
     }
     found
 }
