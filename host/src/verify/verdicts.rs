@@ -108,20 +108,20 @@ pub fn check_unverified<'a, T, E>(
     if cache.has(&key) {
         return Ok(());
     }
-    let log = cache.object_log(checker.log);
+    let log = cache.object_log(checker.log, &digests);
     let unchecked: Vec<&T> =
-        items.iter().zip(&digests).filter(|(_, digest)| !log.known.contains(*digest)).map(|(item, _)| item).collect();
+        items.iter().zip(&digests).filter(|(_, digest)| !log.contains(digest)).map(|(item, _)| item).collect();
     check(&unchecked)?;
     cache.record_objects(checker.log, &log, &digests);
     cache.record(&key);
     Ok(())
 }
 
-/// The object verdicts read from a log.
+/// The object verdicts read from a log, for the objects of one render.
 #[derive(Debug, Default)]
 pub struct ObjectLog {
-    /// The digests of objects that passed.
-    known: HashSet<ObjectDigest>,
+    /// The digests of the render's objects that passed before.
+    known: HashSet<Key>,
     /// The log's size when read.
     size: u64,
     /// Whether appending would keep damage or an untrusted file: the log is
@@ -133,7 +133,21 @@ impl ObjectLog {
     /// Whether an object with this digest passed before.
     #[must_use]
     pub fn contains(&self, digest: &ObjectDigest) -> bool {
-        self.known.contains(digest)
+        self.known.contains(&Key(*digest))
+    }
+}
+
+/// A digest as a set's key, hashed by its first eight bytes only (SHA-256
+/// output is uniform already) through the set's randomly keyed hasher: a log
+/// near its cap is 131,072 look-ups, which hashing all 32 bytes would make
+/// cost milliseconds. Equality still compares all 32 bytes.
+#[derive(Debug, PartialEq, Eq)]
+struct Key(ObjectDigest);
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let (prefix, _) = self.0.split_first_chunk::<8>().expect("32 bytes");
+        state.write_u64(u64::from_ne_bytes(*prefix));
     }
 }
 
@@ -169,10 +183,11 @@ impl Verdicts {
         drop(stored);
     }
 
-    /// Reads the object log `name`: empty when it is missing, unreadable or
-    /// not trusted (see the module documentation).
+    /// Reads the object log `name` for the objects with `current` digests:
+    /// which of them passed before. None did when the log is missing,
+    /// unreadable or not trusted (see the module documentation).
     #[must_use]
-    pub fn object_log(&self, name: &str) -> ObjectLog {
+    pub fn object_log(&self, name: &str, current: &[ObjectDigest]) -> ObjectLog {
         let uid = current_uid();
         // Opened without following a symbolic link, and judged by what was
         // opened, so that nothing can be swapped in between.
@@ -204,7 +219,19 @@ impl Verdicts {
         // with negligible probability (2^-256 per pair), so damage can only
         // cost a check, never pass an object that was not checked.
         let whole = bytes.len() - bytes.len() % RECORD;
-        let known = bytes[..whole].chunks_exact(RECORD).map(|r| r.try_into().expect("32 bytes")).collect();
+        // The log is scanned against this render's objects rather than
+        // loaded into a set: a few thousand insertions, not 131,072.
+        let mut wanted: HashSet<Key> = current.iter().map(|d| Key(*d)).collect();
+        let mut known = HashSet::new();
+        for record in bytes[..whole].chunks_exact(RECORD) {
+            if wanted.is_empty() {
+                break;
+            }
+            let key = Key(record.try_into().expect("32 bytes"));
+            if let Some(found) = wanted.take(&key) {
+                known.insert(found);
+            }
+        }
         let size = bytes.len() as u64;
         ObjectLog { known, size, rewrite: whole != bytes.len() || size > self.log_cap as u64 }
     }
@@ -216,11 +243,8 @@ impl Verdicts {
     /// by one holding only `current`.
     pub fn record_objects(&self, name: &str, read: &ObjectLog, current: &[ObjectDigest]) {
         let mut seen = HashSet::new();
-        let new: Vec<u8> = current
-            .iter()
-            .filter(|d| !read.known.contains(*d) && seen.insert(*d))
-            .flat_map(|d| d.iter().copied())
-            .collect();
+        let new: Vec<u8> =
+            current.iter().filter(|d| !read.contains(d) && seen.insert(*d)).flat_map(|d| d.iter().copied()).collect();
         if new.is_empty() && !read.rewrite {
             return;
         }
@@ -377,6 +401,11 @@ mod tests {
             let other = Checker { identity, ..CHECKER };
             assert_eq!(f.run(&other, &["bad 1", "ok"]), (Some(owned(&["bad 1", "ok"])), false));
         }
+        // A record that shares only the first bytes (what the set hashes) is another object.
+        let mut near = plant(&CHECKER, &["bad 4"]);
+        near[31] ^= 1;
+        f.write_log(&near);
+        assert_eq!(f.run(&CHECKER, &["bad 4"]), (Some(owned(&["bad 4"])), false));
         // Parts of the identity never run together into another one.
         let joined = Checker { identity: &["test checker 1host 1"], ..CHECKER };
         assert_ne!(joined.object_digest("x"), CHECKER.object_digest("x"));
@@ -467,13 +496,14 @@ mod tests {
             for batch in &batches {
                 let cache = &f.cache;
                 scope.spawn(move || {
-                    let read = cache.object_log("objects");
                     let digests: Vec<_> = batch.iter().map(|o| CHECKER.object_digest(o)).collect();
+                    let read = cache.object_log("objects", &digests);
                     cache.record_objects("objects", &read, &digests);
                 });
             }
         });
-        let log = f.cache.object_log("objects");
+        let all: Vec<_> = batches.iter().flatten().map(|o| CHECKER.object_digest(o)).collect();
+        let log = f.cache.object_log("objects", &all);
         for object in batches.iter().flatten() {
             assert!(log.contains(&CHECKER.object_digest(object)), "{object}");
         }
