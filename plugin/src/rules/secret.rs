@@ -332,9 +332,9 @@ mod tests {
         assert!(!may_name_a_secret("env:\n  - {name: LOG_LEVEL, value: info}\n"));
         // The escape spells a secret name the words do not find: still parsed, still found.
         let text = "env:\n  - {name: \"DB_PASS\\x57ORD\", value: p1}\n";
-        let diagnostic = crate::diagnostic::Diagnostic::warning("w")
-            .in_file("a.yaml")
-            .at(Some(crate::diagnostic::Position { line: 1, column: 0 }));
+        let diagnostic = crate::diagnostic::Diagnostic::warning("w").in_file("a.yaml").at(Some(
+            crate::diagnostic::Position { line: 1, column: 0 },
+        ));
         let columns = secret_columns(&[diagnostic], &[crate::source::SourceFile::new("a.yaml", text)]);
         assert_eq!(columns, [vec![(36, 38)]], "the value `p1`");
     }
