@@ -6,8 +6,9 @@
 //!   everything it depends on. A warm render costs one `stat`.
 //! - **One per object**, for when one spec of many changed: a log of
 //!   32-byte digests (of the checker, its version and the object's bytes),
-//!   appended to and read whole, so that neither a cold render of thousands
-//!   of objects nor a warm one pays a file per object.
+//!   appended to in one `write` per render and read in one pass on a miss of
+//!   the whole-output verdict, so that neither a cold render of thousands of
+//!   objects nor a warm one pays a file per object.
 //!
 //! Both are trusted under the same rule as compiled code
 //! ([`crate::private_dir`]): the cache directory is private to this user and
@@ -33,8 +34,9 @@ pub type ObjectDigest = [u8; 32];
 const RECORD: usize = 32;
 
 /// The most an object log may grow to (131,072 objects); past it, it is
-/// rewritten with only the current render's objects. Reading it whole on a
-/// miss stays a few milliseconds.
+/// rewritten with only the current render's objects. Scanning a full one
+/// costs about 3 ms (measured: a 1,000-spec render with both logs at the cap
+/// took 7 ms more than with small ones).
 const LOG_CAP: usize = 4 << 20;
 
 /// The verdicts kept in a cache directory.
