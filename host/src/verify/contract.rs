@@ -24,12 +24,13 @@
 //!   `ValidateNamespaceName`). Lengths as
 //!   `pkg/util/validation/validation.go` there: 253 and 63.
 
-use super::verdicts::{self, Checker, Verdicts};
-use crate::diagnostic::{Manifest, Rendered};
-use crate::escape;
 use anyhow::{Result, bail};
 use serde::Deserialize;
 use serde_json::Value;
+
+use super::verdicts::{self, Checker, Verdicts};
+use crate::diagnostic::{Manifest, Rendered};
+use crate::escape;
 
 /// The version of the name rules, part of the key of a remembered verdict:
 /// bump it when the rules change.
