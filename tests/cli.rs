@@ -604,3 +604,29 @@ fn a_secret_in_a_spec_is_never_printed_in_any_format() {
         }
     }
 }
+
+#[test]
+fn after_one_spec_changed_only_its_objects_are_checked_again() {
+    let other = |name: &str| SPEC.replace("tiny", name);
+    let dir = app(&[("a.yaml", &other("a")), ("b.yaml", &other("b")), ("c.yaml", &other("c"))]);
+    let cache = dir.path().join("cache");
+    let render = || {
+        let out = modelgen().current_dir(dir.path()).arg("render").env("MODELGEN_CACHE_DIR", &cache).output();
+        let out = out.expect("run");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        out.stdout
+    };
+    // One 32-byte verdict per object and check (the CRD schemas, the names).
+    let logs =
+        || ["objects", "names"].map(|log| std::fs::metadata(cache.join("verdicts").join(log)).map_or(0, |m| m.len()));
+    let first = render();
+    assert_eq!(documents(&text(&first)).len(), 3);
+    assert_eq!(logs(), [3 * 32, 3 * 32], "every object of a cold render is recorded");
+    assert_eq!(render(), first);
+    assert_eq!(logs(), [3 * 32, 3 * 32], "a warm render records nothing");
+    std::fs::write(dir.path().join("b.yaml"), other("b2")).expect("edit one spec");
+    let edited = render();
+    assert_eq!(logs(), [4 * 32, 4 * 32], "only the changed spec's object was checked and recorded");
+    let fresh = modelgen().current_dir(dir.path()).args(["render", "--no-cache"]).output().expect("run");
+    assert_eq!(edited, fresh.stdout, "verdicts change no output");
+}

@@ -27,9 +27,8 @@
 use anyhow::{Result, bail};
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use super::verdicts::Verdicts;
+use super::verdicts::{self, Checker, Verdicts};
 use crate::diagnostic::{Manifest, Rendered};
 use crate::escape;
 
@@ -61,31 +60,21 @@ pub fn check(rendered: &Rendered) -> Result<()> {
 
 /// Checks the names of a render's objects, once they are known to be
 /// objects of kinds modelgen knows (see the module documentation). Reading
-/// the names means parsing every object, so with a cache a verdict for the
-/// exact output bytes (a SHA-256: the plugin may be hostile) is remembered,
-/// as the CRD check's is.
+/// the names means parsing every object, so with a cache verdicts for the
+/// exact output bytes and for each object's (SHA-256 digests: the plugin
+/// may be hostile) are remembered, as the CRD check's are.
 pub fn check_names(rendered: &Rendered, cache: Option<&Verdicts>) -> Result<()> {
-    let key = cache.map(|_| {
-        let mut key = Sha256::new();
-        key.update(NAME_RULES);
-        key.update(env!("CARGO_PKG_VERSION"));
-        for manifest in &rendered.manifests {
-            key.update(manifest.yaml.len().to_le_bytes());
-            key.update(&manifest.yaml);
-        }
-        format!("names-{}", crate::plugin::engine::hex(&key.finalize()))
-    });
-    if let (Some(cache), Some(key)) = (cache, &key)
-        && cache.has(key)
-    {
-        return Ok(());
-    }
-    rendered.manifests.iter().try_for_each(check_manifest_names)?;
-    if let (Some(cache), Some(key)) = (cache, &key) {
-        cache.record(key);
-    }
-    Ok(())
+    verdicts::check_unverified(
+        cache,
+        &CHECKER,
+        &rendered.manifests,
+        |m| &m.yaml,
+        |manifests| manifests.iter().try_for_each(|m| check_manifest_names(m)),
+    )
 }
+
+/// The name check as its verdicts name it.
+const CHECKER: Checker = Checker { identity: &[NAME_RULES, env!("CARGO_PKG_VERSION")], prefix: "names-", log: "names" };
 
 /// The parts of an object the name rules read; the rest is skipped, not built.
 #[derive(Deserialize)]
@@ -262,10 +251,28 @@ mod tests {
         std::fs::create_dir(&root).expect("mkdir");
         std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
         check_names(&rendered(OBJECT), Some(&cache)).expect("valid");
-        assert_eq!(std::fs::read_dir(dir.path().join("cache/verdicts")).expect("verdicts").count(), 1);
+        let mut recorded: Vec<_> = std::fs::read_dir(dir.path().join("cache/verdicts"))
+            .expect("verdicts")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        recorded.sort();
+        assert_eq!(recorded.len(), 2, "the output's verdict and the object log: {recorded:?}");
+        assert!(recorded[0] == "names" && recorded[1].starts_with("names-"), "{recorded:?}");
         let bad = rendered(&OBJECT.replace("a.b-c", "Bad"));
         assert!(check_names(&bad, Some(&cache)).is_err());
         assert!(check_names(&bad, Some(&cache)).is_err(), "a failure is never remembered");
+        // A verdict planted for a bad name proves that an object with a
+        // verdict is skipped, and that one without is checked.
+        let bad_object = OBJECT.replace("a.b-c", "Bad");
+        std::fs::write(root.join("verdicts/names"), CHECKER.object_digest(&bad_object)).expect("plant");
+        let two = |a: &str, b: &str| Rendered {
+            manifests: [a, b].map(|yaml| Manifest { yaml: yaml.to_owned(), source: "m.yaml".into() }).into(),
+            warnings: vec![],
+        };
+        check_names(&two(&bad_object, OBJECT), Some(&cache)).expect("skipped");
+        let e = check_names(&two(&bad_object, &OBJECT.replace("a.b-c", "Worse")), Some(&cache)).expect_err("checked");
+        assert!(e.to_string().contains("`Worse`"), "{e}");
     }
 
     const OBJECT: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a.b-c\n  namespace: ml\n";

@@ -14,9 +14,8 @@ pub mod structural;
 pub mod table;
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use super::verdicts::Verdicts;
+use super::verdicts::{self, Checker, Verdicts};
 use crate::diagnostic::{Manifest, Rendered};
 use crate::escape;
 
@@ -103,28 +102,29 @@ impl std::fmt::Display for Rejection {
 /// Checks a render's output, one object at a time (each is parsed, checked
 /// and dropped, so memory does not grow with the render). With a cache, a
 /// verdict for the exact output bytes, the exact schemas and checker and
-/// this host version is remembered, and the same output is not checked twice.
+/// this host version is remembered, and so is one for each object: the same
+/// output is not checked twice, and after one spec of many changed only the
+/// objects whose bytes changed are.
 pub fn verify(rendered: &Rendered, cache: Option<&Verdicts>) -> Result<(), Rejection> {
-    let mut key = Sha256::new();
-    key.update(env!("CARGO_PKG_VERSION"));
-    key.update(BUNDLE_DIGEST);
-    for manifest in &rendered.manifests {
-        key.update(manifest.yaml.len().to_le_bytes());
-        key.update(&manifest.yaml);
-    }
-    let key = crate::plugin::engine::hex(&key.finalize());
-    if cache.is_some_and(|c| c.has(&key)) {
-        return Ok(());
-    }
-    let violations = check_manifests(&rendered.manifests)?;
-    if !violations.is_empty() {
-        return Err(Rejection::Violations(violations));
-    }
-    if let Some(cache) = cache {
-        cache.record(&key);
-    }
-    Ok(())
+    verdicts::check_unverified(
+        cache,
+        &CHECKER,
+        &rendered.manifests,
+        |m| &m.yaml,
+        |manifests| {
+            let violations = check_manifests(manifests)?;
+            if violations.is_empty() { Ok(()) } else { Err(Rejection::Violations(violations)) }
+        },
+    )
 }
+
+/// The CRD check as its verdicts name it: the checker's version, the host
+/// version, the schemas' digest (an object's own bytes name its kind).
+const CHECKER: Checker = Checker {
+    identity: &["modelgen CRD check 1", env!("CARGO_PKG_VERSION"), BUNDLE_DIGEST],
+    prefix: "",
+    log: "objects",
+};
 
 /// Below this many manifests one thread parses and checks them all; above
 /// it, parsing the YAML again (most of the check's cost) is shared between
@@ -133,7 +133,7 @@ const PARALLEL_FROM: usize = 64;
 
 /// Parses and checks `manifests`, on up to four threads for a large render;
 /// the violations come in manifest order.
-fn check_manifests(manifests: &[Manifest]) -> Result<Vec<Violation>, Rejection> {
+fn check_manifests(manifests: &[&Manifest]) -> Result<Vec<Violation>, Rejection> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from).min(4);
     if threads == 1 || manifests.len() < PARALLEL_FROM {
         return check_sequentially(manifests);
@@ -151,7 +151,7 @@ fn check_manifests(manifests: &[Manifest]) -> Result<Vec<Violation>, Rejection> 
     Ok(violations)
 }
 
-fn check_sequentially(manifests: &[Manifest]) -> Result<Vec<Violation>, Rejection> {
+fn check_sequentially(manifests: &[&Manifest]) -> Result<Vec<Violation>, Rejection> {
     let mut violations = Vec::new();
     for manifest in manifests {
         let object: Value = serde_saphyr::from_str(&manifest.yaml)
@@ -245,17 +245,62 @@ mod tests {
         Rendered { manifests: vec![Manifest { yaml, source: "m.yaml".into() }], warnings: Vec::new() }
     }
 
+    /// The files in `verdicts/`: whole-output verdicts and the object log.
+    fn recorded(cache: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<_> = std::fs::read_dir(cache.join("verdicts"))
+            .expect("recorded")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     #[test]
     fn verdicts_are_cached_for_the_exact_output_only() {
         let dir = tempfile::tempdir().expect("tempdir");
         let cache = Verdicts::new(dir.path().join("cache"));
         assert!(verify(&rendered(&isvc()), Some(&cache)).is_ok());
-        assert_eq!(std::fs::read_dir(dir.path().join("cache/verdicts")).expect("recorded").count(), 1);
-        // A different (broken) output is checked, not waved through by the earlier verdict.
+        let first = recorded(&dir.path().join("cache"));
+        assert_eq!(first.len(), 2, "the output's verdict and the object log: {first:?}");
+        assert!(first.contains(&"objects".to_owned()));
+        // A different (broken) output is checked, not waved through by the earlier verdicts.
         let mut broken = isvc();
         broken["spec"]["predictor"]["extra"] = json!(true);
         assert!(matches!(verify(&rendered(&broken), Some(&cache)), Err(Rejection::Violations(v)) if v.len() == 1));
-        assert_eq!(std::fs::read_dir(dir.path().join("cache/verdicts")).expect("recorded").count(), 1);
+        assert_eq!(recorded(&dir.path().join("cache")), first);
+    }
+
+    #[test]
+    fn an_object_verdict_skips_exactly_the_bytes_it_was_recorded_for() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("cache");
+        let cache = Verdicts::new(&root);
+        let mut broken = isvc();
+        broken["metadata"]["name"] = json!("planted");
+        broken["spec"]["predictor"]["extra"] = json!(true);
+        let broken = serde_saphyr::to_string(&broken).expect("serializable");
+        let good = serde_saphyr::to_string(&isvc()).expect("serializable");
+        let render = |yamls: &[&str]| Rendered {
+            manifests: yamls.iter().map(|y| Manifest { yaml: (*y).to_owned(), source: "m.yaml".into() }).collect(),
+            warnings: Vec::new(),
+        };
+        // A verdict planted for an object the schema refuses proves it is
+        // skipped: only the object without a verdict is checked.
+        std::fs::create_dir_all(root.join("verdicts")).expect("mkdir");
+        std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
+        std::fs::write(root.join("verdicts/objects"), CHECKER.object_digest(&broken)).expect("plant");
+        assert!(verify(&render(&[&broken, &good]), Some(&cache)).is_ok());
+        assert_eq!(std::fs::read(root.join("verdicts/objects")).expect("log").len(), 64, "the new object was recorded");
+        // One byte more is another object, checked and refused.
+        let edited = broken.replace("planted", "planted2");
+        let Err(Rejection::Violations(v)) = verify(&render(&[&good, &edited]), Some(&cache)) else { panic!("refused") };
+        assert_eq!(v.iter().map(|v| v.object.as_str()).collect::<Vec<_>>(), ["InferenceService ml/planted2"]);
+        // A verdict from other schemas (or another host version) matches nothing.
+        let other =
+            Checker { identity: &["modelgen CRD check 1", env!("CARGO_PKG_VERSION"), "other schemas"], ..CHECKER };
+        std::fs::write(root.join("verdicts/objects"), other.object_digest(&broken)).expect("plant");
+        assert!(matches!(verify(&render(&[&good, &broken]), Some(&cache)), Err(Rejection::Violations(_))));
     }
 
     #[test]
