@@ -102,7 +102,7 @@ pub fn assemble<'a>(sources: &'a [SourceFile], context: &'a RenderContext) -> Re
     };
 
     let policy = project.as_ref().map(|p| p.policy(selected.map(|(name, _)| name))).unwrap_or_default();
-    let schema = crate::model::spec::schema();
+    let schema = crate::model::spec::fields();
     let mut found = Vec::new();
     let mut used_selectors = BTreeSet::new();
     for (file, documents) in documents {

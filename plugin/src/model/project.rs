@@ -467,7 +467,7 @@ fn check(loaded: &Loaded, diagnostics: &mut Vec<Diagnostic>) {
             }
         }
     }
-    let schema = crate::model::spec::schema();
+    let schema = crate::model::spec::fields();
     for path in fragments {
         if let Some(layer) = loaded.layer(&path) {
             diagnostics.extend(layer.check(&schema));

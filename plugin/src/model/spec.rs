@@ -737,11 +737,24 @@ impl TaintEffect {
     }
 }
 
-/// The schema of `ModelDeployment` alone, as a JSON value: what unknown
-/// fields are checked against (the published schema is [`crate::model::schema`]).
+/// The schema of `ModelDeployment` alone, as a JSON value (the published
+/// schema is [`crate::model::schema`]).
 pub fn schema() -> serde_json::Value {
     schemars::schema_for!(ModelDeployment).to_value()
 }
+
+/// What unknown fields are checked against: [`schema`] reduced to what that
+/// walk reads (properties, items, references, alternatives), kept in
+/// `spec_fields.json`. Generating the schema in every render cost a tenth
+/// of a one-spec render; parsing this costs a fraction of that. A test
+/// keeps the file equal to the generated schema, reduced (`BLESS=1`
+/// rewrites it).
+pub fn fields() -> serde_json::Value {
+    serde_json::from_str(FIELDS).expect("spec_fields.json is JSON (a test parses it)")
+}
+
+/// The text of `spec_fields.json` (see [`fields`]).
+const FIELDS: &str = include_str!("spec_fields.json");
 
 /// The schema of `apiVersion`: the constant this plugin handles (both kinds share it).
 pub(crate) fn api_version_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -760,4 +773,43 @@ fn deployment_mode_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema
         "enum": ["Knative", "Standard", "Serverless", "RawDeployment"],
         "description": "KServe deployment mode: `Knative` (default) or `Standard`; `Serverless` and `RawDeployment` are the old names and are written out as the new ones."
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    /// `schema` reduced to what the unknown-field walk reads (see [`fields`]).
+    fn reduced(schema: &Value) -> Value {
+        let Value::Object(map) = schema else { return schema.clone() };
+        let mut kept = serde_json::Map::new();
+        for (key, value) in map {
+            let value = match (key.as_str(), value) {
+                ("properties" | "$defs", Value::Object(children)) => {
+                    Value::Object(children.iter().map(|(k, v)| (k.clone(), reduced(v))).collect())
+                }
+                ("anyOf", Value::Array(alternatives)) => Value::Array(alternatives.iter().map(reduced).collect()),
+                ("items" | "additionalProperties", _) => reduced(value),
+                ("$ref", _) => value.clone(),
+                _ => continue,
+            };
+            kept.insert(key.clone(), value);
+        }
+        Value::Object(kept)
+    }
+
+    #[test]
+    fn the_fields_file_is_the_generated_schema_reduced() {
+        let generated = reduced(&schema());
+        let mut text = serde_json::to_string_pretty(&generated).expect("JSON");
+        text.push('\n');
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/model/spec_fields.json");
+        if std::env::var_os("BLESS").is_some() {
+            std::fs::write(&path, &text).expect("write spec_fields.json");
+        }
+        assert!(FIELDS == text, "`plugin/src/model/spec_fields.json` is stale: run the plugin's tests with BLESS=1");
+        assert_eq!(fields(), generated);
+    }
 }
