@@ -380,11 +380,20 @@ impl Loaded {
     }
 }
 
+/// What a project file's unknown fields are checked against: its schema
+/// reduced like the spec's (see [`crate::model::spec::fields`]), kept in
+/// `project_fields.json` rather than generated in every render.
+fn project_fields() -> serde_json::Value {
+    serde_json::from_str(PROJECT_FIELDS).expect("project_fields.json is JSON (a test parses it)")
+}
+
+/// The text of `project_fields.json` (see [`project_fields`]).
+const PROJECT_FIELDS: &str = include_str!("project_fields.json");
+
 /// Reads the project document of `file`, reporting every problem.
 pub fn load(file: &str, text: &str, document: Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Loaded> {
     let before = diagnostics.len();
-    let schema = schemars::schema_for!(Project).to_value();
-    for field in fields::unknown_fields(&document, &schema) {
+    for field in fields::unknown_fields(&document, &project_fields()) {
         let path = field.path.clone();
         diagnostics.push(field.error(file, &path));
     }
@@ -545,6 +554,17 @@ fn is_environment_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fields_file_is_the_generated_schema_reduced() {
+        let schema = schemars::schema_for!(Project).to_value();
+        let path = "src/model/project_fields.json";
+        assert!(
+            crate::model::spec::fields_file_is_current(PROJECT_FIELDS, &schema, path),
+            "`plugin/{path}` is stale: run the tests with BLESS=1"
+        );
+        assert_eq!(project_fields(), crate::model::spec::reduced(&schema));
+    }
 
     #[test]
     fn relative_paths_stay_inside_the_root() {

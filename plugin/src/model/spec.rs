@@ -775,41 +775,51 @@ fn deployment_mode_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema
     })
 }
 
+/// `schema` reduced to what the unknown-field walk reads (see [`fields`];
+/// the project's fields file is made the same way).
+#[cfg(test)]
+pub(crate) fn reduced(schema: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let Value::Object(map) = schema else { return schema.clone() };
+    let mut kept = serde_json::Map::new();
+    for (key, value) in map {
+        let value = match (key.as_str(), value) {
+            ("properties" | "$defs", Value::Object(children)) => {
+                Value::Object(children.iter().map(|(k, v)| (k.clone(), reduced(v))).collect())
+            }
+            ("anyOf", Value::Array(alternatives)) => Value::Array(alternatives.iter().map(reduced).collect()),
+            ("items" | "additionalProperties", _) => reduced(value),
+            ("$ref", _) => value.clone(),
+            _ => continue,
+        };
+        kept.insert(key.clone(), value);
+    }
+    Value::Object(kept)
+}
+
+/// Whether `text` (a fields file's contents) is `schema` reduced, as
+/// pretty-printed JSON; with `BLESS` set, rewrites the file at `path` first.
+#[cfg(test)]
+pub(crate) fn fields_file_is_current(text: &str, schema: &serde_json::Value, path: &str) -> bool {
+    let mut expected = serde_json::to_string_pretty(&reduced(schema)).expect("JSON");
+    expected.push('\n');
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path), &expected).expect("bless");
+    }
+    text == expected
+}
+
 #[cfg(test)]
 mod tests {
-    use serde_json::Value;
-
     use super::*;
-
-    /// `schema` reduced to what the unknown-field walk reads (see [`fields`]).
-    fn reduced(schema: &Value) -> Value {
-        let Value::Object(map) = schema else { return schema.clone() };
-        let mut kept = serde_json::Map::new();
-        for (key, value) in map {
-            let value = match (key.as_str(), value) {
-                ("properties" | "$defs", Value::Object(children)) => {
-                    Value::Object(children.iter().map(|(k, v)| (k.clone(), reduced(v))).collect())
-                }
-                ("anyOf", Value::Array(alternatives)) => Value::Array(alternatives.iter().map(reduced).collect()),
-                ("items" | "additionalProperties", _) => reduced(value),
-                ("$ref", _) => value.clone(),
-                _ => continue,
-            };
-            kept.insert(key.clone(), value);
-        }
-        Value::Object(kept)
-    }
 
     #[test]
     fn the_fields_file_is_the_generated_schema_reduced() {
-        let generated = reduced(&schema());
-        let mut text = serde_json::to_string_pretty(&generated).expect("JSON");
-        text.push('\n');
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/model/spec_fields.json");
-        if std::env::var_os("BLESS").is_some() {
-            std::fs::write(&path, &text).expect("write spec_fields.json");
-        }
-        assert!(FIELDS == text, "`plugin/src/model/spec_fields.json` is stale: run the plugin's tests with BLESS=1");
-        assert_eq!(fields(), generated);
+        let path = "src/model/spec_fields.json";
+        assert!(
+            fields_file_is_current(FIELDS, &schema(), path),
+            "`plugin/{path}` is stale: run the tests with BLESS=1"
+        );
+        assert_eq!(fields(), reduced(&schema()));
     }
 }
