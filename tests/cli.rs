@@ -3,7 +3,7 @@
 mod support;
 
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use support::{app, documents, modelgen, run_in, text, workspace};
 
 const SPEC: &str = support::TINY_SPEC;
@@ -523,7 +523,27 @@ fn a_damaged_cache_entry_is_never_run() {
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
         .expect("an entry");
-    // The machine code's middle overwritten with breakpoints; its header intact.
+    // Found whole by a render once it has settled, the entry's identity is
+    // recorded, so that later renders need not read its bytes again.
+    let checksum = modelgen::plugin::cache::CompileCache::checksum_path(&entry);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let settled = support::measured(dir.path(), &["render", "--cache-dir", cache_arg]);
+    assert_eq!((settled.code, &settled.stdout), (Some(0), &first.stdout), "{}", settled.stderr);
+    let recorded = std::fs::read_to_string(&checksum).expect("checksum");
+    let meta = std::fs::metadata(&entry).expect("stat");
+    let identity = format!(
+        "checked {} {} {} {} {} {} {}\n",
+        meta.dev(),
+        meta.ino(),
+        meta.size(),
+        meta.ctime(),
+        meta.ctime_nsec(),
+        meta.mtime(),
+        meta.mtime_nsec()
+    );
+    assert!(recorded.ends_with(&identity), "{recorded:?} does not record {identity:?}");
+    // The machine code's middle overwritten with breakpoints in place (the
+    // identity changes with it); its header intact.
     let mut bytes = std::fs::read(&entry).expect("entry");
     let len = bytes.len();
     bytes[len / 4..len * 3 / 4].fill(0xcc);

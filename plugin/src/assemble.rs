@@ -44,6 +44,13 @@ pub struct Found<'a> {
 pub const EDITABLE: [&str; 5] =
     ["spec.canary", "spec.canary.trafficPercent", "spec.model.version", "spec.model.storageUri", "spec.model.image"];
 
+/// [`EDITABLE`], parsed once per render rather than once per spec.
+fn editable_paths() -> &'static [FieldPath; EDITABLE.len()] {
+    static PATHS: std::sync::LazyLock<[FieldPath; EDITABLE.len()]> =
+        std::sync::LazyLock::new(|| EDITABLE.map(FieldPath::parse));
+    &PATHS
+}
+
 impl Found<'_> {
     /// Where `field` (one of [`EDITABLE`]) is written.
     pub fn locate(&self, field: &str) -> Option<&Location> {
@@ -102,7 +109,7 @@ pub fn assemble<'a>(sources: &'a [SourceFile], context: &'a RenderContext) -> Re
     };
 
     let policy = project.as_ref().map(|p| p.policy(selected.map(|(name, _)| name))).unwrap_or_default();
-    let schema = crate::model::spec::fields();
+    let schema = fields::Fields::new(&crate::model::spec::fields());
     let mut found = Vec::new();
     let mut used_selectors = BTreeSet::new();
     for (file, documents) in documents {
@@ -226,7 +233,7 @@ struct Layers<'p> {
 fn collect<'a>(
     path: &'a str,
     document: Node,
-    schema: &serde_json::Value,
+    schema: &fields::Fields,
     layers: &Layers<'_>,
     used_selectors: &mut BTreeSet<usize>,
     diagnostics: &mut Vec<Diagnostic>,
@@ -260,8 +267,7 @@ fn collect<'a>(
         return None;
     }
     let stack = stack(path, document, layers, used_selectors);
-    let merged = stack.merged();
-    let spec = match decode::<ModelDeployment>(&merged) {
+    let spec = match decode::<ModelDeployment>(&stack.merged_or_spec()) {
         Ok(spec) => spec,
         Err(e) => {
             let mut location = stack.locate(&e.path, false);
@@ -290,9 +296,11 @@ fn collect<'a>(
         diagnostic.hides_value = finding.secret;
         diagnostics.push(diagnostic);
     }
-    let document = stack.spec_document().clone();
-    let located = EDITABLE.iter().map(|&field| (field, stack.locate(&FieldPath::parse(field), false))).collect();
-    (!failed).then_some(Found { file: path, document, spec, located })
+    if failed {
+        return None;
+    }
+    let located = EDITABLE.iter().zip(editable_paths()).map(|(&field, at)| (field, stack.locate(at, false))).collect();
+    Some(Found { file: path, document: stack.into_spec_document(), spec, located })
 }
 
 /// The layers of one spec, lowest precedence first: project defaults, the

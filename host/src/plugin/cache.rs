@@ -15,7 +15,15 @@
 //! what wasmtime serialized, so that it can be memory-mapped) lies the
 //! length and CRC-32 of all its bytes (`<key>.cwasm.crc32`), checked before
 //! wasmtime sees the entry: a damaged entry (a torn write, a flipped bit)
-//! is replaced, never run. A cache directory that is not private (another
+//! is replaced, never run. Reading 9 MB for that checksum was a third of a
+//! warm render, so once an entry has been found whole, the checksum file
+//! also records the entry's identity then (device, inode, length, change
+//! and modification times, as `git` does for its index): while the entry's
+//! identity is unchanged, its bytes are too, and they are not read again.
+//! Any write to the entry changes its change time, which no user can set;
+//! an identity is recorded only when the entry's change time is over a
+//! second old, so a write in the same clock tick cannot go unseen.
+//! A cache directory that is not private (another
 //! user's, or writable by others) is not used at all: the built-in
 //! plugin's precompiled code is used instead, with one warning.
 
@@ -25,7 +33,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -38,8 +46,13 @@ use crate::private_dir::{self, Trust, current_uid};
 
 /// What the checksum file beside an entry is called after it.
 const CHECKSUM_SUFFIX: &str = ".crc32";
-/// The version of the checksum file's text (`v1 <length> <crc32 hex>`).
+/// The version of the checksum file's text: `v1 <length> <crc32 hex>`,
+/// then, once the entry was found whole, a line `checked <identity>`.
 const CHECKSUM_FORMAT: &str = "v1";
+/// How old an entry's change time must be before its identity stands for
+/// its contents: far more than a clock tick, within which a later write
+/// could leave the change time as it was.
+const SETTLED: Duration = Duration::from_secs(1);
 
 /// Whether the warning about an untrusted cache directory was printed.
 static WARNED: AtomicBool = AtomicBool::new(false);
@@ -132,64 +145,51 @@ impl CompileCache {
     }
 
     /// Whether the entry at `path` is whole: its length and CRC-32 are what
-    /// its checksum file says. The entry is memory-mapped and checked in
-    /// place rather than read: copying the built-in plugin's 9 MB out of the
-    /// page cache cost more than a warm render's plugin call; mapped, its
-    /// pages are shared with the mapping wasmtime makes right after.
+    /// its checksum file says (every byte is read).
     pub fn entry_is_whole(path: &Path) -> bool {
-        let Ok(expected) = fs::read_to_string(Self::checksum_path(path)) else { return false };
-        let mut fields = expected.split_whitespace();
-        let (Some(CHECKSUM_FORMAT), Some(len), Some(crc), None) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
-        else {
-            return false;
-        };
-        let (Ok(len), Ok(crc)) = (len.parse::<usize>(), u32::from_str_radix(crc, 16)) else { return false };
-        let Ok(file) = fs::File::open(path) else { return false };
-        if file.metadata().map(|m| m.len()).ok() != u64::try_from(len).ok() || len == 0 {
+        let Some(checksum) = Checksum::read(path) else { return false };
+        fs::metadata(path).is_ok_and(|meta| checksum.matches_bytes(path, &meta))
+    }
+
+    /// Whether the entry at `path`, whose metadata is `meta`, is whole: its
+    /// identity is the one recorded when it was last found whole, or else
+    /// its bytes are checked, and when they are whole and the entry has
+    /// settled, its identity is recorded (best effort).
+    fn entry_is_known_whole(path: &Path, meta: &fs::Metadata) -> bool {
+        let Some(checksum) = Checksum::read(path) else { return false };
+        let identity = Identity::of(meta);
+        if checksum.checked.as_ref() == Some(&identity) {
+            return true;
+        }
+        if !checksum.matches_bytes(path, meta) {
             return false;
         }
-        // SAFETY: a private, read-only mapping of `len` bytes of a regular
-        // file of that length, unmapped below before it is returned from.
-        // Entries are replaced by rename and never written in place, so the
-        // file cannot shrink under the mapping (which would fault); its
-        // contents are only read, as bytes.
-        #[allow(unsafe_code)]
-        let whole = unsafe {
-            let Ok(address) = rustix::mm::mmap(
-                std::ptr::null_mut(),
-                len,
-                rustix::mm::ProtFlags::READ,
-                rustix::mm::MapFlags::PRIVATE,
-                &file,
-                0,
-            ) else {
-                return false;
-            };
-            let bytes = std::slice::from_raw_parts(address.cast::<u8>(), len);
-            let whole = crc32fast::hash(bytes) == crc;
-            let _ = rustix::mm::munmap(address, len);
-            whole
-        };
-        whole
+        if identity.settled(SystemTime::now()) {
+            let text = format!("{}checked {identity}\n", checksum.first_line());
+            let _ =
+                write_atomically(path.parent().unwrap_or(Path::new(".")), &Self::checksum_path(path), text.as_bytes());
+        }
+        true
     }
 
     fn load(&self, engine: &Engine, path: &Path) -> Option<Component> {
         let uid = current_uid();
         let ours = |path: &Path| {
             fs::symlink_metadata(path)
-                .is_ok_and(|meta| meta.file_type().is_file() && meta.uid() == uid && meta.mode() & 0o022 == 0)
+                .ok()
+                .filter(|meta| meta.file_type().is_file() && meta.uid() == uid && meta.mode() & 0o022 == 0)
         };
-        let trusted = ours(path) && ours(&Self::checksum_path(path)) && private_dir::is_private(&self.dir, uid);
-        if !trusted || !Self::entry_is_whole(path) {
+        let meta = ours(path)?;
+        let trusted = ours(&Self::checksum_path(path)).is_some() && private_dir::is_private(&self.dir, uid);
+        if !trusted || !Self::entry_is_known_whole(path, &meta) {
             return None;
         }
         // SAFETY: wasmtime requires a file produced by `serialize` of a
         // compatible engine, unchanged. This host wrote it (a private
         // directory, an entry owned by this user and writable by no one
-        // else) and it is whole (its length and the checksum of every byte,
-        // checked just now: entries are replaced by renames, never edited,
-        // so only damage in place within that instant could slip through);
+        // else) and it is whole (the checksum of every byte, checked now or
+        // when the entry last had the identity it has: entries are replaced
+        // by renames, never edited, and any edit changes the identity);
         // the key covers engine compatibility, and wasmtime re-checks its
         // header and version.
         #[allow(unsafe_code)]
@@ -206,16 +206,137 @@ impl CompileCache {
         // one of an earlier entry of the same key (the same component and
         // engine, so the same bytes), loads nothing it cannot check.
         let checksum = format!("{CHECKSUM_FORMAT} {} {:08x}\n", bytes.len(), crc32fast::hash(bytes));
-        for (target, contents) in [(path.to_path_buf(), bytes), (Self::checksum_path(path), checksum.as_bytes())] {
-            let mut file = tempfile::Builder::new()
-                .prefix(".tmp-")
-                .tempfile_in(&self.dir)
-                .context("create a temporary cache file")?;
-            file.write_all(contents).context("write the cache entry")?;
-            file.as_file().set_permissions(fs::Permissions::from_mode(0o600)).context("restrict the cache entry")?;
-            file.persist(&target).context("move the cache entry into place")?;
+        write_atomically(&self.dir, path, bytes)?;
+        write_atomically(&self.dir, &Self::checksum_path(path), checksum.as_bytes())
+    }
+}
+
+/// Writes `contents` to `target` in `dir` through a temporary file renamed
+/// into place, readable and writable by this user only.
+fn write_atomically(dir: &Path, target: &Path, contents: &[u8]) -> Result<()> {
+    let mut file =
+        tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).context("create a temporary cache file")?;
+    file.write_all(contents).context("write the cache entry")?;
+    file.as_file().set_permissions(fs::Permissions::from_mode(0o600)).context("restrict the cache entry")?;
+    file.persist(target).context("move the cache entry into place")?;
+    Ok(())
+}
+
+/// What an entry's checksum file says.
+struct Checksum {
+    len: usize,
+    crc: u32,
+    /// The entry's identity when it was last found whole.
+    checked: Option<Identity>,
+}
+
+impl Checksum {
+    /// The checksum file of the entry at `path`, when it is well-formed.
+    fn read(path: &Path) -> Option<Self> {
+        let text = fs::read_to_string(CompileCache::checksum_path(path)).ok()?;
+        let mut lines = text.lines();
+        let mut fields = lines.next()?.split(' ');
+        let (Some(CHECKSUM_FORMAT), Some(len), Some(crc), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return None;
+        };
+        let checked = match lines.next() {
+            None => None,
+            Some(line) => Some(line.strip_prefix("checked ").and_then(Identity::parse)?),
+        };
+        if lines.next().is_some() || !text.ends_with('\n') {
+            return None;
         }
-        Ok(())
+        Some(Self { len: len.parse().ok()?, crc: u32::from_str_radix(crc, 16).ok()?, checked })
+    }
+
+    /// The first line, as [`CompileCache::store`] writes it.
+    fn first_line(&self) -> String {
+        format!("{CHECKSUM_FORMAT} {} {:08x}\n", self.len, self.crc)
+    }
+
+    /// Whether the entry at `path` (with metadata `meta`) has this length
+    /// and checksum. The entry is memory-mapped and checked in place rather
+    /// than read: copying the built-in plugin's 9 MB out of the page cache
+    /// cost more than a warm render's plugin call.
+    fn matches_bytes(&self, path: &Path, meta: &fs::Metadata) -> bool {
+        let len = self.len;
+        if meta.len() != u64::try_from(len).unwrap_or(u64::MAX) || len == 0 {
+            return false;
+        }
+        let Ok(file) = fs::File::open(path) else { return false };
+        if file.metadata().map(|m| m.len()).ok() != Some(meta.len()) {
+            return false;
+        }
+        // SAFETY: a private, read-only mapping of `len` bytes of a regular
+        // file of that length, unmapped below before it is returned from.
+        // Entries are replaced by rename and never written in place, so the
+        // file cannot shrink under the mapping (which would fault); its
+        // contents are only read, as bytes.
+        #[allow(unsafe_code)]
+        unsafe {
+            let Ok(address) = rustix::mm::mmap(
+                std::ptr::null_mut(),
+                len,
+                rustix::mm::ProtFlags::READ,
+                rustix::mm::MapFlags::PRIVATE,
+                &file,
+                0,
+            ) else {
+                return false;
+            };
+            let bytes = std::slice::from_raw_parts(address.cast::<u8>(), len);
+            let whole = crc32fast::hash(bytes) == self.crc;
+            let _ = rustix::mm::munmap(address, len);
+            whole
+        }
+    }
+}
+
+/// What identifies a file's contents without reading them: where it is,
+/// its length, and when it (or its inode) last changed, to the nanosecond.
+#[derive(Debug, PartialEq, Eq)]
+struct Identity([i64; 7]);
+
+impl Identity {
+    fn of(meta: &fs::Metadata) -> Self {
+        // Device and inode numbers are unsigned; their bits are kept as they are.
+        #[allow(clippy::cast_possible_wrap)]
+        Self([
+            meta.dev() as i64,
+            meta.ino() as i64,
+            meta.size() as i64,
+            meta.ctime(),
+            meta.ctime_nsec(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+        ])
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let mut fields = text.split(' ').map(str::parse::<i64>);
+        let mut identity = [0; 7];
+        for slot in &mut identity {
+            *slot = fields.next()?.ok()?;
+        }
+        fields.next().is_none().then_some(Self(identity))
+    }
+
+    /// Whether the change time is [`SETTLED`] before `now`.
+    fn settled(&self, now: SystemTime) -> bool {
+        let changed = u64::try_from(self.0[3])
+            .ok()
+            .zip(u32::try_from(self.0[4]).ok())
+            .map(|(seconds, nanos)| SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos));
+        changed.is_some_and(|changed| now.duration_since(changed).is_ok_and(|age| age > SETTLED))
+    }
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [dev, ino, size, ctime, ctime_nsec, mtime, mtime_nsec] = self.0;
+        write!(f, "{dev} {ino} {size} {ctime} {ctime_nsec} {mtime} {mtime_nsec}")
     }
 }
 

@@ -72,13 +72,27 @@ impl<'a> Stack<'a> {
 
     /// All layers merged, lowest first.
     pub fn merged(&self) -> Node {
+        self.merged_or_spec().into_owned()
+    }
+
+    /// [`Self::merged`], borrowing the spec document when it is the only
+    /// layer (most renders: no project file), rather than copying it.
+    pub fn merged_or_spec(&self) -> std::borrow::Cow<'_, Node> {
+        if self.is_single() {
+            return std::borrow::Cow::Borrowed(self.spec_document());
+        }
         let mut layers = self.layers.iter();
         let mut merged =
             layers.next().map_or_else(|| Node::mapping(Vec::new(), Position::default()), |l| l.document.clone());
         for layer in layers {
             merge(&mut merged, &layer.document);
         }
-        merged
+        std::borrow::Cow::Owned(merged)
+    }
+
+    /// The spec document as written, taken out of the stack.
+    pub fn into_spec_document(mut self) -> Node {
+        self.layers.swap_remove(self.spec).document
     }
 
     /// The layer that wrote `path` last (the one whose value survived the

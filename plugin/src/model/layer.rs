@@ -58,7 +58,7 @@ impl<'a> Layer<'a> {
     }
 
     /// Unknown fields of a fragment, reported against its file; a fragment must be a mapping.
-    pub fn check(&self, schema: &serde_json::Value) -> Vec<Diagnostic> {
+    pub fn check(&self, schema: &fields::Fields) -> Vec<Diagnostic> {
         let Some(prefix) = &self.prefix else { return Vec::new() };
         let file = self.file.unwrap_or_default();
         if !matches!(self.document.value, Value::Map(_)) {

@@ -393,7 +393,7 @@ const PROJECT_FIELDS: &str = include_str!("project_fields.json");
 /// Reads the project document of `file`, reporting every problem.
 pub fn load(file: &str, text: &str, document: Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Loaded> {
     let before = diagnostics.len();
-    for field in fields::unknown_fields(&document, &project_fields()) {
+    for field in fields::unknown_fields(&document, &fields::Fields::new(&project_fields())) {
         let path = field.path.clone();
         diagnostics.push(field.error(file, &path));
     }
@@ -476,7 +476,7 @@ fn check(loaded: &Loaded, diagnostics: &mut Vec<Diagnostic>) {
             }
         }
     }
-    let schema = crate::model::spec::fields();
+    let schema = fields::Fields::new(&crate::model::spec::fields());
     for path in fragments {
         if let Some(layer) = loaded.layer(&path) {
             diagnostics.extend(layer.check(&schema));

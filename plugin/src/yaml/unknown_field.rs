@@ -34,11 +34,101 @@ impl UnknownField {
     }
 }
 
-/// Every key in `document` that `schema` (with its `$defs`) does not allow.
-pub fn unknown_fields(document: &Node, schema: &Schema) -> Vec<UnknownField> {
-    let mut found = Vec::new();
-    walk(document, schema, schema, &FieldPath::default(), &mut found);
-    found
+/// A schema compiled for the walk: per object, its allowed keys (sorted),
+/// what other keys may hold, and its items, with every `$ref` and `anyOf`
+/// resolved once. Walking the JSON schema itself resolved them again at
+/// every node of every spec (a tenth of a large render in wasm).
+#[derive(Debug)]
+pub struct Fields {
+    /// The shapes: [`ANY`] first, then the root's.
+    shapes: Vec<Shape>,
+}
+
+/// One compiled schema node; [`ANY`] allows everything.
+#[derive(Debug, Default)]
+struct Shape {
+    /// The allowed keys, sorted, each with its value's shape.
+    properties: Vec<(String, usize)>,
+    /// Keys not in `properties`.
+    others: Others,
+    /// The shape of list items, if any.
+    items: Option<usize>,
+}
+
+/// What a key not among the properties may be.
+#[derive(Debug, Default)]
+enum Others {
+    /// Anything (`additionalProperties` missing or `true`).
+    #[default]
+    Allowed,
+    /// Nothing: an unknown field (`additionalProperties: false`).
+    Denied,
+    /// A value of this shape.
+    Of(usize),
+}
+
+/// The shape that allows everything (a schema that is not an object).
+const ANY: usize = 0;
+
+impl Fields {
+    /// Compiles `schema` (with its `$defs`).
+    pub fn new(schema: &Schema) -> Self {
+        let mut compiler = Compiler { root: schema, shapes: vec![Shape::default()], seen: Vec::new() };
+        let root = compiler.shape(schema);
+        debug_assert_eq!(root, 1, "the root is the first shape after ANY");
+        Self { shapes: compiler.shapes }
+    }
+}
+
+/// Builds shapes, once per resolved schema node (recursive `$defs` refer
+/// back to the shape being built).
+struct Compiler<'a> {
+    /// The whole schema, whose `$defs` references name.
+    root: &'a Schema,
+    /// The shapes built so far.
+    shapes: Vec<Shape>,
+    /// Resolved schema nodes already given a shape, by address.
+    seen: Vec<(*const Schema, usize)>,
+}
+
+impl<'a> Compiler<'a> {
+    /// The shape of `schema`, built now unless its resolved node has one.
+    fn shape(&mut self, schema: &'a Schema) -> usize {
+        let schema = resolve(schema, self.root);
+        let Schema::Object(map) = schema else { return ANY };
+        let address: *const Schema = schema;
+        if let Some(&(_, index)) = self.seen.iter().find(|(seen, _)| std::ptr::eq(*seen, address)) {
+            return index;
+        }
+        let index = self.shapes.len();
+        self.shapes.push(Shape::default());
+        self.seen.push((address, index));
+        let properties = match map.get("properties") {
+            Some(Schema::Object(properties)) => {
+                let mut properties: Vec<(String, usize)> =
+                    properties.iter().map(|(key, value)| (key.clone(), self.shape(value))).collect();
+                // Already sorted unless serde_json keeps insertion order; searched by key.
+                properties.sort_by(|(a, _), (b, _)| a.cmp(b));
+                properties
+            }
+            _ => Vec::new(),
+        };
+        let others = match map.get("additionalProperties") {
+            Some(Schema::Bool(false)) => Others::Denied,
+            Some(values @ Schema::Object(_)) => Others::Of(self.shape(values)),
+            _ => Others::Allowed,
+        };
+        let items = map.get("items").map(|items| self.shape(items));
+        self.shapes[index] = Shape { properties, others, items };
+        index
+    }
+}
+
+/// Every key in `document` that `fields` does not allow.
+pub fn unknown_fields(document: &Node, fields: &Fields) -> Vec<UnknownField> {
+    let mut walk = Walk { shapes: &fields.shapes, path: Vec::new(), found: Vec::new() };
+    walk.node(document, 1);
+    walk.found
 }
 
 /// Follows `$ref` and picks the object alternative of `anyOf` (how schemars
@@ -59,41 +149,78 @@ fn resolve<'a>(schema: &'a Schema, root: &'a Schema) -> &'a Schema {
     schema
 }
 
-/// Walks `node` alongside `schema`, collecting the keys it does not allow.
-fn walk(node: &Node, schema: &Schema, root: &Schema, path: &FieldPath, found: &mut Vec<UnknownField>) {
-    let schema = resolve(schema, root);
-    match &node.value {
-        Value::Map(entries) => {
-            let properties = schema.get("properties").and_then(Schema::as_object);
-            for (key_node, value) in entries {
-                let Some(key) = key_node.as_str() else { continue };
-                let child = path.key(key);
-                match (properties.and_then(|p| p.get(key)), schema.get("additionalProperties")) {
-                    (Some(property), _) => walk(value, property, root, &child, found),
-                    (None, Some(Schema::Bool(false))) => {
-                        let expected: Vec<&str> =
-                            properties.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
-                        let hint = did_you_mean_or_list(key, &expected);
-                        found.push(UnknownField {
-                            path: child,
-                            position: key_node.position,
-                            key: key.to_owned(),
-                            hint,
-                        });
+/// One step of the path being walked: a key or a list index.
+enum Step<'a> {
+    /// A mapping key.
+    Key(&'a str),
+    /// A list index.
+    Index(usize),
+}
+
+/// A walk of one document; the path is built only for what is reported.
+struct Walk<'s, 'a> {
+    /// The compiled schema.
+    shapes: &'s [Shape],
+    /// The steps from the root to the node being walked.
+    path: Vec<Step<'a>>,
+    /// The unknown keys so far.
+    found: Vec<UnknownField>,
+}
+
+impl<'a> Walk<'_, 'a> {
+    /// Walks `node` alongside shape `shape`, collecting the keys it does not allow.
+    fn node(&mut self, node: &'a Node, shape: usize) {
+        let shape = &self.shapes[shape];
+        match &node.value {
+            Value::Map(entries) => {
+                for (key_node, value) in entries {
+                    let Some(key) = key_node.as_str() else { continue };
+                    let found = shape.properties.binary_search_by(|(name, _)| name.as_str().cmp(key));
+                    let child = match (found, &shape.others) {
+                        (Ok(at), _) => shape.properties[at].1,
+                        (Err(_), Others::Of(values)) => *values,
+                        (Err(_), Others::Denied) => {
+                            self.report(key_node, key, shape);
+                            continue;
+                        }
+                        (Err(_), Others::Allowed) => continue,
+                    };
+                    if child != ANY {
+                        self.path.push(Step::Key(key));
+                        self.node(value, child);
+                        self.path.pop();
                     }
-                    (None, Some(values @ Schema::Object(_))) => walk(value, values, root, &child, found),
-                    (None, _) => {}
                 }
             }
-        }
-        Value::Seq(items) => {
-            if let Some(item_schema) = schema.get("items") {
-                for (i, item) in items.iter().enumerate() {
-                    walk(item, item_schema, root, &path.index(i), found);
+            Value::Seq(items) => {
+                if let Some(item_shape) = shape.items.filter(|&s| s != ANY) {
+                    for (i, item) in items.iter().enumerate() {
+                        self.path.push(Step::Index(i));
+                        self.node(item, item_shape);
+                        self.path.pop();
+                    }
                 }
             }
+            _ => {}
         }
-        _ => {}
+    }
+
+    /// Records `key` (written at `key_node`) as unknown in `shape`.
+    fn report(&mut self, key_node: &Node, key: &str, shape: &Shape) {
+        let expected: Vec<&str> = shape.properties.iter().map(|(name, _)| name.as_str()).collect();
+        let mut path = FieldPath::default();
+        for step in &self.path {
+            path = match step {
+                Step::Key(key) => path.key(*key),
+                Step::Index(i) => path.index(*i),
+            };
+        }
+        self.found.push(UnknownField {
+            path: path.key(key),
+            position: key_node.position,
+            key: key.to_owned(),
+            hint: did_you_mean_or_list(key, &expected),
+        });
     }
 }
 
@@ -107,7 +234,7 @@ mod tests {
         let schema = crate::model::spec::schema();
         let text = "apiVersion: modelgen.dev/v1alpha1\nkind: ModelDeployment\nmetadata: {name: m, labels: {any: thing}}\nspec:\n  model: {format: sklearn, version: v1, storageURI: s3://m}\n  canary: {version: v2, storageUri: s3://n, trafficPrecent: 5}\n  tolerations: [{key: a, efect: NoSchedule}]\n  colour: blue\n";
         let doc = parse_one(text);
-        let found = unknown_fields(&doc, &schema);
+        let found = unknown_fields(&doc, &Fields::new(&schema));
         let paths: Vec<String> = found.iter().map(|f| f.path.to_string()).collect();
         assert_eq!(
             paths,
@@ -117,5 +244,33 @@ mod tests {
         assert_eq!(found[2].hint, "did you mean `effect`?");
         assert_eq!(found[0].position, Position { line: 4, column: 40 });
         assert!(found[3].hint.starts_with("expected one of"), "{}", found[3].hint);
+    }
+
+    #[test]
+    fn references_alternatives_and_maps_are_followed_recursively() {
+        // A tree whose nodes name their children (a recursive `$ref`), an
+        // optional struct (`anyOf` with `null`), and a map of structs.
+        let schema = serde_json::json!({
+            "properties": {
+                "tree": {"$ref": "#/$defs/Tree"},
+                "maybe": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/Leaf"}]},
+                "byName": {"additionalProperties": {"$ref": "#/$defs/Leaf"}},
+                "free": true,
+            },
+            "additionalProperties": false,
+            "$defs": {
+                "Tree": {
+                    "properties": {"name": {}, "children": {"items": {"$ref": "#/$defs/Tree"}}},
+                    "additionalProperties": false,
+                },
+                "Leaf": {"properties": {"value": {}}, "additionalProperties": false},
+            },
+        });
+        let text = "tree: {name: a, children: [{name: b, children: [{nmae: c}]}]}\nmaybe: {value: 1, valeu: 2}\nbyName: {x: {value: 1}, y: {vlue: 2}}\nfree: {anything: [goes]}\nextra: 1\n";
+        let found = unknown_fields(&parse_one(text), &Fields::new(&schema));
+        let paths: Vec<String> = found.iter().map(|f| f.path.to_string()).collect();
+        assert_eq!(paths, ["tree.children[0].children[0].nmae", "maybe.valeu", "byName.y.vlue", "extra"]);
+        assert_eq!(found[0].hint, "did you mean `name`?");
+        assert!(found[3].hint.contains("`byName`, `free`, `maybe`, `tree`"), "{}", found[3].hint);
     }
 }
