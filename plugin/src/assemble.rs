@@ -319,12 +319,18 @@ fn stack<'a>(path: &'a str, document: Node, layers: &Layers<'a>, used_selectors:
     }
     // A canary weight set for the render (Argo CD parameters) wins over every
     // file; it only ever adjusts an existing canary (see `check_weights`).
-    let merged = stack.merged();
+    if layers.weights.is_empty() {
+        return stack; // Most renders: no merge needed to find out.
+    }
+    let merged = stack.merged_or_spec();
     let name = merged.at(&FieldPath::parse("metadata.name")).and_then(Node::as_str);
-    let weight = FieldPath::parse("spec.canary.trafficPercent");
-    if let Some(&percent) = name.and_then(|n| layers.weights.get(n))
-        && merged.at(&FieldPath::parse("spec.canary")).is_some_and(|c| matches!(c.value, Value::Map(_)))
-    {
+    let percent = name
+        .and_then(|n| layers.weights.get(n))
+        .copied()
+        .filter(|_| merged.at(&FieldPath::parse("spec.canary")).is_some_and(|c| matches!(c.value, Value::Map(_))));
+    drop(merged);
+    if let Some(percent) = percent {
+        let weight = FieldPath::parse("spec.canary.trafficPercent");
         stack.push(Layer::parameters(merge_patch::setting(&weight, Value::UInt(percent.get().into()))));
     }
     stack

@@ -4,7 +4,7 @@
 //! by its backend, the environment's patches apply, and the objects are
 //! emitted as YAML only when nothing failed.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use crate::assemble::parameters::{self, Parameter};
 use crate::assemble::{self, Found};
@@ -133,8 +133,10 @@ const SERVED_NAME: &str = "served model name";
 #[derive(Default)]
 struct Claims<'a> {
     /// `(kind, namespace, name)` to the spec that claims it, and whether
-    /// KServe creates it (rather than modelgen rendering it).
-    owners: BTreeMap<(String, Option<String>, String), (&'a Found<'a>, bool)>,
+    /// KServe creates it (rather than modelgen rendering it). Hashed: only
+    /// looked up, never listed, and a tree compared keys sharing long
+    /// prefixes a dozen times per object.
+    owners: HashMap<(String, Option<String>, String), (&'a Found<'a>, bool)>,
 }
 
 impl<'a> Claims<'a> {
