@@ -14,6 +14,12 @@ mod bindings {
 
 use bindings::exports::modelgen::generator::generator as wit;
 
+/// The allocator: Talc rather than wasi-libc's dlmalloc, which was a tenth
+/// of a large render (an instance lives for one call, allocating much and
+/// freeing in bulk).
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 /// The component's exports, implemented by the root API.
 struct Plugin;
 

@@ -47,9 +47,17 @@ const TOKEN_LITERALS: [&str; 14] = [
     "sk-",
 ];
 
-/// Whether `text` holds one of [`TOKEN_LITERALS`].
+/// Whether `text` holds one of [`TOKEN_LITERALS`]. One pass that tries the
+/// literals only where a byte could start one: fourteen substring searches
+/// per value (each setting up its own searcher) were 1.5 % of a large
+/// render in wasm.
 fn may_hold_token(text: &str) -> bool {
-    TOKEN_LITERALS.iter().any(|literal| text.contains(literal))
+    let bytes = text.as_bytes();
+    (0..bytes.len()).any(|at| {
+        TOKEN_LITERALS
+            .iter()
+            .any(|literal| literal.as_bytes()[0] == bytes[at] && bytes[at..].starts_with(literal.as_bytes()))
+    })
 }
 
 /// Name segments that say a variable holds a secret (`HF_TOKEN`, `DB_PASSWORD`, `AWS_SECRET_ACCESS_KEY`).
@@ -376,6 +384,24 @@ mod tests {
             }
         }
         assert!(!may_hold_token("ghcr.io/acme/model:v1 s3://models/a"));
+    }
+
+    #[test]
+    fn the_literal_search_finds_what_substring_search_finds() {
+        // Every string of up to four pieces, including pieces of literals, overlaps and multi-byte text.
+        let pieces =
+            ["", "h", "hf", "f_", "hf_", "-----BEGIN", " ", "AK", "IA", "ASI", "é", "sk", "-", "xo", "x", "ghp_", "gh"];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    for d in ["", "A", "_", "k-"] {
+                        let text = format!("{a}{b}{c}{d}");
+                        let expected = TOKEN_LITERALS.iter().any(|literal| text.contains(literal));
+                        assert_eq!(may_hold_token(&text), expected, "{text:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
