@@ -25,8 +25,8 @@ use crate::yaml::stream as yaml;
 /// Every problem in every file is reported (not only the first); any error
 /// means no manifests at all.
 pub fn generate(sources: &[SourceFile], context: &RenderContext) -> Result<Rendered, Vec<Diagnostic>> {
-    let app = assemble::assemble(sources, context)?;
-    let mut diagnostics = app.warnings;
+    let mut app = assemble::assemble(sources, context)?;
+    let mut diagnostics = std::mem::take(&mut app.warnings);
     let mut objects = Vec::new();
     let mut claims = Claims::default();
     for spec in &app.found {
@@ -51,6 +51,15 @@ pub fn generate(sources: &[SourceFile], context: &RenderContext) -> Result<Rende
             Manifest { yaml: yaml::emit(object), source: (*source).to_owned() }
         })
         .collect();
+    // A component instance serves one call, then its memory is discarded
+    // whole: freeing the specs and objects one by one would be wasted work
+    // (3–5 % of a large render). The native library frees them.
+    #[cfg(target_family = "wasm")]
+    {
+        std::mem::forget(claims);
+        std::mem::forget(objects);
+        std::mem::forget(app);
+    }
     Ok(Rendered { manifests, warnings: diagnostics })
 }
 
