@@ -22,7 +22,8 @@ pub const VERSIONS: [&str; 2] = [CONTRACT_VERSION, "0.1.0"];
 
 /// The bindings of one contract version, generated from the WIT folder at
 /// `$path`, with the names every version's module uses: `PluginPre` (the
-/// component, ready to instantiate) and `wit` (the interface's types).
+/// component, ready to instantiate), `Plugin` (an instance) and `wit` (the
+/// interface's types).
 macro_rules! bindings {
     ($path:literal) => {
         mod bindings {
@@ -31,7 +32,7 @@ macro_rules! bindings {
             wasmtime::component::bindgen!({ path: $path, world: "plugin" });
         }
 
-        pub use bindings::PluginPre;
+        pub use bindings::{Plugin, PluginPre};
         use bindings::exports::modelgen::generator::generator as wit;
     };
 }
@@ -42,19 +43,19 @@ pub(crate) use bindings;
 /// words, over the types its own bindings generate: `generate`,
 /// `describe`, `spec_schema`, the input, positions and diagnostics.
 /// A version's module invokes it where its bindings are in scope (`wit`,
-/// `PluginPre`, `Answer`) beside its own `fn project(wit::Project) ->
+/// `Plugin`, `Answer`) beside its own `fn project(wit::Project) ->
 /// Project`, saying with `d => EXPR` what a diagnostic `d`'s secret columns
 /// are in that version.
 macro_rules! shared_calls {
     ($d:ident => $secrets:expr) => {
         /// Renders `sources`.
         pub fn generate<T: 'static>(
-            pre: &PluginPre<T>,
+            plugin: &Plugin,
             store: &mut Store<T>,
             sources: Vec<SourceFile>,
             context: &RenderContext,
         ) -> wasmtime::Result<Answer<Rendered>> {
-            let result = call(pre, store, sources, context, |api, store, sources, context| {
+            let result = call(plugin, store, sources, context, |api, store, sources, context| {
                 api.call_generate(store, sources, context)
             })?;
             Ok(result
@@ -71,26 +72,25 @@ macro_rules! shared_calls {
 
         /// Describes the application in `sources`.
         pub fn describe<T: 'static>(
-            pre: &PluginPre<T>,
+            plugin: &Plugin,
             store: &mut Store<T>,
             sources: Vec<SourceFile>,
             context: &RenderContext,
         ) -> wasmtime::Result<Answer<Project>> {
-            let result = call(pre, store, sources, context, |api, store, sources, context| {
+            let result = call(plugin, store, sources, context, |api, store, sources, context| {
                 api.call_describe(store, sources, context)
             })?;
             Ok(result.map(project).map_err(diagnostics))
         }
 
         /// The plugin's spec JSON Schema.
-        pub fn spec_schema<T: 'static>(pre: &PluginPre<T>, store: &mut Store<T>) -> wasmtime::Result<String> {
-            pre.instantiate(&mut *store)?.modelgen_generator_generator().call_spec_schema(&mut *store)
+        pub fn spec_schema<T: 'static>(plugin: &Plugin, store: &mut Store<T>) -> wasmtime::Result<String> {
+            plugin.modelgen_generator_generator().call_spec_schema(&mut *store)
         }
 
-        /// Instantiates the plugin and makes a call on the application
-        /// `sources` for `context`.
+        /// Makes a call on the application `sources` for `context`.
         fn call<T: 'static, R>(
-            pre: &PluginPre<T>,
+            plugin: &Plugin,
             store: &mut Store<T>,
             sources: Vec<SourceFile>,
             context: &RenderContext,
@@ -101,7 +101,6 @@ macro_rules! shared_calls {
                 &wit::RenderContext,
             ) -> wasmtime::Result<R>,
         ) -> wasmtime::Result<R> {
-            let plugin = pre.instantiate(&mut *store)?;
             let sources: Vec<wit::SourceFile> =
                 sources.into_iter().map(|f| wit::SourceFile { path: f.path, contents: f.contents }).collect();
             let context = wit::RenderContext {

@@ -1,7 +1,11 @@
 //! The wasmtime side: loads a generator component and calls it in a fresh, capability-free sandbox.
 //!
 //! Each call gets a new `Store` from a pre-instantiated component (about ten
-//! microseconds), so no state survives between renders. The WASI context
+//! microseconds), so no state survives between renders; the one exception is
+//! the instance that answered `info` (which takes no input), kept for the
+//! call that follows it in the same process, since every render starts with
+//! those two (an instance and the guest's start cost about a tenth of a
+//! one-spec render). The WASI context
 //! grants nothing: no preopened directories, no environment, no arguments,
 //! no sockets, stdio closed; and for determinism its random sources are
 //! fixed seeds and its clocks stand still (Rust's `HashMap` in the guest is
@@ -17,7 +21,7 @@ use wasi::StoppedClock;
 use std::io::Read as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -195,8 +199,18 @@ pub struct Runtime {
     engine: Engine,
     pre: Pre,
     limits: Limits,
+    /// The instance `info` ran in, for the next call.
+    spare: Mutex<Option<(Store<Sandbox>, Instance)>>,
     /// Dropping it stops the epoch ticker thread.
     _ticker: mpsc::Sender<()>,
+}
+
+/// An instance of the component, through the bindings of its contract version.
+enum Instance {
+    /// A plugin of the latest contract.
+    Latest(latest::Plugin),
+    /// A plugin of contract 0.1.
+    V0_1(since_v0_1::Plugin),
 }
 
 /// The component, ready to instantiate, through the bindings of the
@@ -340,7 +354,7 @@ impl Runtime {
                 Pre::V0_1(since_v0_1::PluginPre::new(pre).map_err(anyhow::Error::from).context(context())?)
             }
         };
-        Ok(Self { _ticker: ticker(&engine), engine, pre, limits })
+        Ok(Self { _ticker: ticker(&engine), engine, pre, limits, spare: Mutex::new(None) })
     }
 
     /// Loads the plugin component at `path`: a regular file (a FIFO or a
@@ -375,15 +389,33 @@ impl Runtime {
         sandbox(&self.engine, self.limits, input_bytes)
     }
 
-    /// Runs `call` (instantiation and the call itself) in a fresh sandbox,
+    /// Instantiates the component in `store`.
+    fn instantiate(&self, store: &mut Store<Sandbox>) -> Result<Instance, Error> {
+        let instance = match &self.pre {
+            Pre::Latest(pre) => pre.instantiate(&mut *store).map(Instance::Latest),
+            Pre::V0_1(pre) => pre.instantiate(&mut *store).map(Instance::V0_1),
+        };
+        instance.map_err(|e| Self::explain(store, e))
+    }
+
+    /// Runs `call` in the instance `info` left (its limits set for this
+    /// call's input), or else in a fresh sandbox (instantiation included),
     /// and explains how it failed.
     fn run<R>(
         &self,
         input_bytes: usize,
-        call: impl FnOnce(&Pre, &mut Store<Sandbox>) -> wasmtime::Result<R>,
+        call: impl FnOnce(&Instance, &mut Store<Sandbox>) -> wasmtime::Result<R>,
     ) -> Result<R, Error> {
-        let mut store = self.store(input_bytes);
-        call(&self.pre, &mut store).map_err(|e| Self::explain(&store, e))
+        let spare = self.spare.lock().ok().and_then(|mut spare| spare.take());
+        let (mut store, instance) = if let Some((mut store, instance)) = spare {
+            arm(&mut store, self.limits.for_input(input_bytes));
+            (store, instance)
+        } else {
+            let mut store = self.store(input_bytes);
+            let instance = self.instantiate(&mut store)?;
+            (store, instance)
+        };
+        call(&instance, &mut store).map_err(|e| Self::explain(&store, e))
     }
 
     /// The error of a call that the plugin's contract version lacks.
@@ -413,9 +445,9 @@ impl Runtime {
     /// # Errors
     /// When the plugin fails (a trap or a limit); a wrong input is a [`Reply::Refused`].
     pub fn generate(&self, sources: Vec<SourceFile>, context: &RenderContext) -> Result<Reply<Rendered>, Error> {
-        self.run(input_bytes(&sources), |pre, store| match pre {
-            Pre::Latest(pre) => latest::generate(pre, store, sources, context),
-            Pre::V0_1(pre) => since_v0_1::generate(pre, store, sources, context),
+        self.run(input_bytes(&sources), |instance, store| match instance {
+            Instance::Latest(plugin) => latest::generate(plugin, store, sources, context),
+            Instance::V0_1(plugin) => since_v0_1::generate(plugin, store, sources, context),
         })
         .map(Reply::from)
     }
@@ -426,9 +458,9 @@ impl Runtime {
     /// # Errors
     /// As for [`Self::generate`].
     pub fn describe(&self, sources: Vec<SourceFile>, context: &RenderContext) -> Result<Reply<Project>, Error> {
-        self.run(input_bytes(&sources), |pre, store| match pre {
-            Pre::Latest(pre) => latest::describe(pre, store, sources, context),
-            Pre::V0_1(pre) => since_v0_1::describe(pre, store, sources, context),
+        self.run(input_bytes(&sources), |instance, store| match instance {
+            Instance::Latest(plugin) => latest::describe(plugin, store, sources, context),
+            Instance::V0_1(plugin) => since_v0_1::describe(plugin, store, sources, context),
         })
         .map(Reply::from)
     }
@@ -449,9 +481,9 @@ impl Runtime {
     ) -> Result<Reply<Edited>, Error> {
         let given: Vec<String> = sources.iter().map(|f| f.path.clone()).collect();
         let reply = self
-            .run(input_bytes(&sources), |pre, store| match pre {
-                Pre::Latest(pre) => latest::edit(pre, store, sources, context, model, action).map(Some),
-                Pre::V0_1(_) => Ok(None),
+            .run(input_bytes(&sources), |instance, store| match instance {
+                Instance::Latest(plugin) => latest::edit(plugin, store, sources, context, model, action).map(Some),
+                Instance::V0_1(_) => Ok(None),
             })?
             .map(Reply::from)
             .ok_or_else(|| self.unsupported("edit"))?;
@@ -472,9 +504,9 @@ impl Runtime {
     /// contract without `decide`.
     pub fn decide(&self, rollout: &Rollout, observed: &Observation) -> Result<Decision, Error> {
         let decision = self
-            .run(0, |pre, store| match pre {
-                Pre::Latest(pre) => latest::decide(pre, store, rollout, observed).map(Some),
-                Pre::V0_1(_) => Ok(None),
+            .run(0, |instance, store| match instance {
+                Instance::Latest(plugin) => latest::decide(plugin, store, rollout, observed).map(Some),
+                Instance::V0_1(_) => Ok(None),
             })?
             .ok_or_else(|| self.unsupported("decide"))?;
         // A weight is what a rollout writes into the spec: never one that is not a percentage.
@@ -491,9 +523,9 @@ impl Runtime {
     /// # Errors
     /// When the plugin fails.
     pub fn spec_schema(&self) -> Result<String, Error> {
-        self.run(0, |pre, store| match pre {
-            Pre::Latest(pre) => latest::spec_schema(pre, store),
-            Pre::V0_1(pre) => since_v0_1::spec_schema(pre, store),
+        self.run(0, |instance, store| match instance {
+            Instance::Latest(plugin) => latest::spec_schema(plugin, store),
+            Instance::V0_1(plugin) => since_v0_1::spec_schema(plugin, store),
         })
     }
 
@@ -502,10 +534,17 @@ impl Runtime {
     /// # Errors
     /// When the plugin fails.
     pub fn info(&self) -> Result<PluginInfo, Error> {
-        self.run(0, |pre, store| match pre {
-            Pre::Latest(pre) => latest::info(pre, store),
-            Pre::V0_1(pre) => since_v0_1::info(pre, store),
-        })
+        let mut store = self.store(0);
+        let instance = self.instantiate(&mut store)?;
+        let info = match &instance {
+            Instance::Latest(plugin) => latest::info(plugin, &mut store),
+            Instance::V0_1(plugin) => since_v0_1::info(plugin, &mut store),
+        }
+        .map_err(|e| Self::explain(&store, e))?;
+        if let Ok(mut spare) = self.spare.lock() {
+            *spare = Some((store, instance));
+        }
+        Ok(info)
     }
 }
 
@@ -529,10 +568,18 @@ fn sandbox(engine: &Engine, limits: Limits, input_bytes: usize) -> Store<Sandbox
     table.set_max_capacity(MAX_RESOURCES);
     let mut store = Store::new(engine, Sandbox { wasi, table, limiter, waited: false, limits });
     store.limiter(|sandbox| &mut sandbox.limiter);
+    store.epoch_deadline_trap();
+    arm(&mut store, limits);
+    store
+}
+
+/// Sets `store`'s limits for a call: its time counts from now; the memory
+/// its instance already holds counts against its memory limit.
+fn arm(store: &mut Store<Sandbox>, limits: Limits) {
+    store.data_mut().limits = limits;
+    store.data_mut().limiter.max = limits.memory_bytes;
     let ticks = limits.timeout.as_millis().div_ceil(TICK.as_millis()).max(1);
     store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-    store.epoch_deadline_trap();
-    store
 }
 
 /// Reads a plugin file: a regular file (opening it never blocks, and what

@@ -43,14 +43,14 @@ fn project(project: wit::Project) -> Project {
 }
 
 /// The plugin's name, version, kinds and project file.
-pub fn info<T: 'static>(pre: &PluginPre<T>, store: &mut Store<T>) -> wasmtime::Result<PluginInfo> {
-    let info = pre.instantiate(&mut *store)?.modelgen_generator_generator().call_info(&mut *store)?;
+pub fn info<T: 'static>(plugin: &Plugin, store: &mut Store<T>) -> wasmtime::Result<PluginInfo> {
+    let info = plugin.modelgen_generator_generator().call_info(&mut *store)?;
     Ok(PluginInfo { name: info.name, version: info.version, kinds: info.kinds, project_file: info.project_file })
 }
 
 /// Applies `action` to the model `model`.
 pub fn edit<T: 'static>(
-    pre: &PluginPre<T>,
+    plugin: &Plugin,
     store: &mut Store<T>,
     sources: Vec<SourceFile>,
     context: &RenderContext,
@@ -68,7 +68,7 @@ pub fn edit<T: 'static>(
             canary: bump.canary,
         }),
     };
-    let result = call(pre, store, sources, context, |api, store, sources, context| {
+    let result = call(plugin, store, sources, context, |api, store, sources, context| {
         api.call_edit(store, sources, context, model, &action)
     })?;
     Ok(result
@@ -83,12 +83,11 @@ pub fn edit<T: 'static>(
 
 /// The next move of `rollout`, given `observed`.
 pub fn decide<T: 'static>(
-    pre: &PluginPre<T>,
+    plugin: &Plugin,
     store: &mut Store<T>,
     rollout: &Rollout,
     observed: &Observation,
 ) -> wasmtime::Result<Decision> {
-    let plugin = pre.instantiate(&mut *store)?;
     let rollout = wit::Rollout {
         weight: rollout.weight,
         steps: rollout.steps.clone(),

@@ -71,8 +71,8 @@ fn project(project: wit::Project) -> Project {
 
 /// The plugin's name, version and kinds; 0.1 plugins read the project file
 /// the 0.1 host knew, `modelgen.yaml`.
-pub fn info<T: 'static>(pre: &PluginPre<T>, store: &mut Store<T>) -> wasmtime::Result<PluginInfo> {
-    let info = pre.instantiate(&mut *store)?.modelgen_generator_generator().call_info(&mut *store)?;
+pub fn info<T: 'static>(plugin: &Plugin, store: &mut Store<T>) -> wasmtime::Result<PluginInfo> {
+    let info = plugin.modelgen_generator_generator().call_info(&mut *store)?;
     Ok(PluginInfo {
         name: info.name,
         version: info.version,
