@@ -36,7 +36,8 @@ pub struct Found<'a> {
     /// The spec, its layers merged.
     pub spec: ModelDeployment,
     /// Which file writes each field an edit command may change
-    /// ([`EDITABLE`]), as the environment rendered sees it.
+    /// ([`EDITABLE`]), as the environment rendered sees it; empty unless
+    /// assembled for an edit ([`assemble_locating`]).
     pub located: Vec<(&'static str, Location)>,
 }
 
@@ -73,6 +74,24 @@ pub struct Application<'a> {
 
 /// Parses, merges, decodes and validates every spec for the context's environment.
 pub fn assemble<'a>(sources: &'a [SourceFile], context: &'a RenderContext) -> Result<Application<'a>, Vec<Diagnostic>> {
+    assemble_with(sources, context, false)
+}
+
+/// [`assemble`], recording where each spec's [`EDITABLE`] fields are
+/// written ([`Found::located`]), which only an edit needs.
+pub fn assemble_locating<'a>(
+    sources: &'a [SourceFile],
+    context: &'a RenderContext,
+) -> Result<Application<'a>, Vec<Diagnostic>> {
+    assemble_with(sources, context, true)
+}
+
+/// [`assemble`], recording the editable fields' writers when `locate` is set.
+fn assemble_with<'a>(
+    sources: &'a [SourceFile],
+    context: &'a RenderContext,
+    locate: bool,
+) -> Result<Application<'a>, Vec<Diagnostic>> {
     let (mut diagnostics, weights) = parameters::check_context(context);
     let mut files: Vec<&SourceFile> = sources.iter().collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -123,6 +142,7 @@ pub fn assemble<'a>(sources: &'a [SourceFile], context: &'a RenderContext) -> Re
                 environment: selected,
                 weights: &weights,
                 policy: &policy,
+                locate,
             };
             if let Some(spec) = collect(file, document, &schema, &layers, &mut used_selectors, &mut diagnostics) {
                 found.push(spec);
@@ -227,6 +247,8 @@ struct Layers<'p> {
     weights: &'p BTreeMap<String, Percent>,
     /// The project's policy for the render.
     policy: &'p InForce,
+    /// Whether to record where the editable fields are written.
+    locate: bool,
 }
 
 /// Checks one document and, when it is a valid spec once its layers are merged, returns it.
@@ -299,7 +321,11 @@ fn collect<'a>(
     if failed {
         return None;
     }
-    let located = EDITABLE.iter().zip(editable_paths()).map(|(&field, at)| (field, stack.locate(at, false))).collect();
+    let located = if layers.locate {
+        EDITABLE.iter().zip(editable_paths()).map(|(&field, at)| (field, stack.locate(at, false))).collect()
+    } else {
+        Vec::new()
+    };
     Some(Found { file: path, document: stack.into_spec_document(), spec, located })
 }
 

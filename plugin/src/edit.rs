@@ -117,7 +117,7 @@ pub fn edit(
     model: &str,
     request: &EditRequest,
 ) -> Result<EditedFile, Vec<Diagnostic>> {
-    let app = crate::assemble::assemble(sources, context)?;
+    let app = crate::assemble::assemble_locating(sources, context)?;
     let mut defining = app.found.iter().filter(|f| f.spec.metadata.name == model);
     let Some(found) = defining.next() else {
         let mut known: Vec<String> = app.found.iter().map(|f| format!("`{}`", shown(&f.spec.metadata.name))).collect();
