@@ -403,6 +403,40 @@ mod tests {
     }
 
     #[test]
+    fn a_checksum_file_is_read_exactly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let entry = dir.path().join("k.cwasm");
+        let read = |text: &str| {
+            fs::write(CompileCache::checksum_path(&entry), text).expect("write");
+            Checksum::read(&entry).map(|c| (c.len, c.crc, c.checked.map(|i| i.to_string())))
+        };
+        assert_eq!(read("v1 12 0000000a\n"), Some((12, 10, None)));
+        assert_eq!(read("v1 12 0000000a\nchecked 1 2 12 4 5 6 7\n"), Some((12, 10, Some("1 2 12 4 5 6 7".to_owned()))));
+        for damaged in [
+            "v1 12 0000000a",
+            "v2 12 0000000a\n",
+            "v1 12 0000000a extra\n",
+            "v1 12 0000000a\nchecked 1 2 12 4 5 6\n",
+            "v1 12 0000000a\nchecked 1 2 12 4 5 6 7 8\n",
+            "v1 12 0000000a\nchecked 1 2 12 4 5 6 x\n",
+            "v1 12 0000000a\nverified 1 2 12 4 5 6 7\n",
+            "v1 12 0000000a\nchecked 1 2 12 4 5 6 7\nchecked 1 2 12 4 5 6 7\n",
+        ] {
+            assert_eq!(read(damaged), None, "{damaged:?}");
+        }
+    }
+
+    #[test]
+    fn an_identity_stands_for_the_bytes_only_once_settled() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let changed_at = |seconds: i64| Identity([1, 2, 3, seconds, 0, seconds, 0]);
+        assert!(changed_at(998).settled(now));
+        assert!(!changed_at(999).settled(now), "within a second of now");
+        assert!(!changed_at(1_001).settled(now), "in the future (a clock set back)");
+        assert!(!changed_at(-5).settled(now), "before the epoch");
+    }
+
+    #[test]
     fn quick_work_is_not_announced() {
         let (sender, written) = mpsc::channel();
         let result = with_progress(Duration::from_hours(1), "note: compiling", Lines(sender), || 7);
