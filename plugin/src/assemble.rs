@@ -128,7 +128,7 @@ fn assemble_with<'a>(
     };
 
     let policy = project.as_ref().map(|p| p.policy(selected.map(|(name, _)| name))).unwrap_or_default();
-    let schema = fields::Fields::new(&crate::model::spec::fields());
+    let schema = crate::model::spec::compiled_fields();
     let mut found = Vec::new();
     let mut used_selectors = BTreeSet::new();
     for (file, documents) in documents {
@@ -144,7 +144,7 @@ fn assemble_with<'a>(
                 policy: &policy,
                 locate,
             };
-            if let Some(spec) = collect(file, document, &schema, &layers, &mut used_selectors, &mut diagnostics) {
+            if let Some(spec) = collect(file, document, schema, &layers, &mut used_selectors, &mut diagnostics) {
                 found.push(spec);
             }
         }

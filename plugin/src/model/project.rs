@@ -476,10 +476,10 @@ fn check(loaded: &Loaded, diagnostics: &mut Vec<Diagnostic>) {
             }
         }
     }
-    let schema = fields::Fields::new(&crate::model::spec::fields());
+    let schema = crate::model::spec::compiled_fields();
     for path in fragments {
         if let Some(layer) = loaded.layer(&path) {
-            diagnostics.extend(layer.check(&schema));
+            diagnostics.extend(layer.check(schema));
         }
     }
 }

@@ -753,6 +753,15 @@ pub fn fields() -> serde_json::Value {
     serde_json::from_str(FIELDS).expect("spec_fields.json is JSON (a test parses it)")
 }
 
+/// [`fields`], compiled for the unknown-field walk, once per process (in the
+/// component, once per render): assembly and the project's override checks
+/// share it.
+pub fn compiled_fields() -> &'static crate::yaml::unknown_field::Fields {
+    static COMPILED: std::sync::LazyLock<crate::yaml::unknown_field::Fields> =
+        std::sync::LazyLock::new(|| crate::yaml::unknown_field::Fields::new(&fields()));
+    &COMPILED
+}
+
 /// The text of `spec_fields.json` (see [`fields`]).
 const FIELDS: &str = include_str!("spec_fields.json");
 
