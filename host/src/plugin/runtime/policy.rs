@@ -86,7 +86,7 @@ impl Policy {
         };
         check(&engine, &component)?;
         let mut linker = Linker::new(&engine);
-        wasi::add_to_linker(&mut linker).map_err(anyhow::Error::from).context("link WASI")?;
+        wasi::add_to_linker(&mut linker, &engine, &component).map_err(anyhow::Error::from).context("link WASI")?;
         let pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from).context(
             "the plugin imports something the host does not provide (only WASI 0.2 is linked, with no \
              capabilities and no `wasi:sockets` or `wasi:http`)",

@@ -14,7 +14,8 @@
 
 use std::time::Duration;
 
-use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
+use wasmtime::Engine;
+use wasmtime::component::{Component, HasData, Linker, Resource, ResourceTable};
 use wasmtime_wasi::cli::{WasiCli, WasiCliView};
 use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
 use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
@@ -29,30 +30,87 @@ pub trait Waits {
     fn waited(&mut self) -> &mut bool;
 }
 
-/// Adds the plugin's WASI to `linker` (see the module documentation).
-pub fn add_to_linker<T: WasiView + Waits>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+/// Adds to `linker` the plugin's WASI (see the module documentation): of
+/// the interfaces below, those the component imports. Defining the rest
+/// would only cost time (a few hundred functions, each named and typed, on
+/// every render); an import outside this list stays undefined, and
+/// instantiation refuses the component as before.
+pub fn add_to_linker<T: WasiView + Waits>(
+    linker: &mut Linker<T>,
+    engine: &Engine,
+    component: &Component,
+) -> wasmtime::Result<()> {
+    let imported: Vec<String> =
+        component.component_type().imports(engine).map(|(name, _)| unversioned(name).to_owned()).collect();
+    let wants = |interface: &str| imported.iter().any(|name| name == interface);
     let l = linker;
-    sync::io::error::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
-    sync::io::poll::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
-    sync::io::streams::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
-    clocks::wall_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
-    clocks::monotonic_clock::add_to_linker::<T, StillClock>(l, |t| StillClockView(t.waited()))?;
-    filesystem::preopens::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
-    sync::filesystem::types::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
-    random::random::add_to_linker::<T, WasiRandom>(l, T::random)?;
-    random::insecure::add_to_linker::<T, WasiRandom>(l, T::random)?;
-    random::insecure_seed::add_to_linker::<T, WasiRandom>(l, T::random)?;
-    cli::exit::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::environment::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::stdout::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::terminal_input::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::terminal_output::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::terminal_stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::terminal_stdout::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::terminal_stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    if wants("wasi:io/error") {
+        sync::io::error::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
+    }
+    if wants("wasi:io/poll") {
+        sync::io::poll::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
+    }
+    if wants("wasi:io/streams") {
+        sync::io::streams::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
+    }
+    if wants("wasi:clocks/wall-clock") {
+        clocks::wall_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
+    }
+    if wants("wasi:clocks/monotonic-clock") {
+        clocks::monotonic_clock::add_to_linker::<T, StillClock>(l, |t| StillClockView(t.waited()))?;
+    }
+    if wants("wasi:filesystem/preopens") {
+        filesystem::preopens::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
+    }
+    if wants("wasi:filesystem/types") {
+        sync::filesystem::types::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
+    }
+    if wants("wasi:random/random") {
+        random::random::add_to_linker::<T, WasiRandom>(l, T::random)?;
+    }
+    if wants("wasi:random/insecure") {
+        random::insecure::add_to_linker::<T, WasiRandom>(l, T::random)?;
+    }
+    if wants("wasi:random/insecure-seed") {
+        random::insecure_seed::add_to_linker::<T, WasiRandom>(l, T::random)?;
+    }
+    if wants("wasi:cli/exit") {
+        cli::exit::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    }
+    if wants("wasi:cli/environment") {
+        cli::environment::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    }
+    if wants("wasi:cli/stdin") {
+        cli::stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    }
+    if wants("wasi:cli/stdout") {
+        cli::stdout::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    }
+    if wants("wasi:cli/stderr") {
+        cli::stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    }
+    if wants("wasi:cli/terminal-input") {
+        cli::terminal_input::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    }
+    if wants("wasi:cli/terminal-output") {
+        cli::terminal_output::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    }
+    if wants("wasi:cli/terminal-stdin") {
+        cli::terminal_stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    }
+    if wants("wasi:cli/terminal-stdout") {
+        cli::terminal_stdout::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    }
+    if wants("wasi:cli/terminal-stderr") {
+        cli::terminal_stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
+    }
     Ok(())
+}
+
+/// An import's interface name without its version (`wasi:io/error@0.2.6`
+/// is `wasi:io/error`): the linker matches versions itself, semver-compatibly.
+fn unversioned(name: &str) -> &str {
+    name.split_once('@').map_or(name, |(interface, _)| interface)
 }
 
 /// `wasi:io`, served from the store's resource table.
@@ -116,5 +174,17 @@ impl HostMonotonicClock for StoppedClock {
     }
     fn now(&self) -> u64 {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unversioned;
+
+    #[test]
+    fn an_import_is_matched_by_its_interface_whatever_its_version() {
+        assert_eq!(unversioned("wasi:io/error@0.2.6"), "wasi:io/error");
+        assert_eq!(unversioned("wasi:cli/exit@0.2.0"), "wasi:cli/exit");
+        assert_eq!(unversioned("modelgen:plugin/host"), "modelgen:plugin/host");
     }
 }
