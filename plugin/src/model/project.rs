@@ -380,20 +380,10 @@ impl Loaded {
     }
 }
 
-/// What a project file's unknown fields are checked against: its schema
-/// reduced like the spec's (see [`crate::model::spec::fields`]), kept in
-/// `project_fields.json` rather than generated in every render.
-fn project_fields() -> serde_json::Value {
-    serde_json::from_str(PROJECT_FIELDS).expect("project_fields.json is JSON (a test parses it)")
-}
-
-/// The text of `project_fields.json` (see [`project_fields`]).
-const PROJECT_FIELDS: &str = include_str!("project_fields.json");
-
 /// Reads the project document of `file`, reporting every problem.
 pub fn load(file: &str, text: &str, document: Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Loaded> {
     let before = diagnostics.len();
-    for field in fields::unknown_fields(&document, &fields::Fields::new(&project_fields())) {
+    for field in fields::unknown_fields(&document, &super::project_fields::FIELDS) {
         let path = field.path.clone();
         diagnostics.push(field.error(file, &path));
     }
@@ -556,14 +546,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_fields_file_is_the_generated_schema_reduced() {
+    fn the_compiled_fields_are_the_generated_schema_reduced() {
+        // What a project file's unknown fields are checked against: its
+        // schema reduced and compiled like the spec's.
         let schema = schemars::schema_for!(Project).to_value();
-        let path = "src/model/project_fields.json";
+        let path = "src/model/project_fields.rs";
+        let current = include_str!("project_fields.rs");
         assert!(
-            crate::model::spec::fields_file_is_current(PROJECT_FIELDS, &schema, path),
+            crate::model::spec::fields_module_is_current(current, &schema, "The project file's fields", path),
             "`plugin/{path}` is stale: run the tests with BLESS=1"
         );
-        assert_eq!(project_fields(), crate::model::spec::reduced(&schema));
     }
 
     #[test]

@@ -744,26 +744,13 @@ pub fn schema() -> serde_json::Value {
 }
 
 /// What unknown fields are checked against: [`schema`] reduced to what that
-/// walk reads (properties, items, references, alternatives), kept in
-/// `spec_fields.json`. Generating the schema in every render cost a tenth
-/// of a one-spec render; parsing this costs a fraction of that. A test
-/// keeps the file equal to the generated schema, reduced (`BLESS=1`
-/// rewrites it).
-pub fn fields() -> serde_json::Value {
-    serde_json::from_str(FIELDS).expect("spec_fields.json is JSON (a test parses it)")
-}
-
-/// [`fields`], compiled for the unknown-field walk, once per process (in the
-/// component, once per render): assembly and the project's override checks
-/// share it.
+/// walk reads (properties, items, references, alternatives) and compiled
+/// for it, ahead of time (`spec_fields.rs`, which a test keeps equal to the
+/// generated schema; `BLESS=1` rewrites it). Generating the schema cost a
+/// tenth of a one-spec render, and parsing and compiling it a twentieth.
 pub fn compiled_fields() -> &'static crate::yaml::unknown_field::Fields {
-    static COMPILED: std::sync::LazyLock<crate::yaml::unknown_field::Fields> =
-        std::sync::LazyLock::new(|| crate::yaml::unknown_field::Fields::new(&fields()));
-    &COMPILED
+    &super::spec_fields::FIELDS
 }
-
-/// The text of `spec_fields.json` (see [`fields`]).
-const FIELDS: &str = include_str!("spec_fields.json");
 
 /// The schema of `apiVersion`: the constant this plugin handles (both kinds share it).
 pub(crate) fn api_version_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -784,8 +771,8 @@ fn deployment_mode_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema
     })
 }
 
-/// `schema` reduced to what the unknown-field walk reads (see [`fields`];
-/// the project's fields file is made the same way).
+/// `schema` reduced to what the unknown-field walk reads (see
+/// [`compiled_fields`]; the project's fields are made the same way).
 #[cfg(test)]
 pub(crate) fn reduced(schema: &serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
@@ -806,12 +793,12 @@ pub(crate) fn reduced(schema: &serde_json::Value) -> serde_json::Value {
     Value::Object(kept)
 }
 
-/// Whether `text` (a fields file's contents) is `schema` reduced, as
-/// pretty-printed JSON; with `BLESS` set, rewrites the file at `path` first.
+/// Whether `text` (a compiled fields module's source) holds `schema`
+/// reduced and compiled, as `Fields::source` writes it; with `BLESS` set,
+/// rewrites the file at `path` first.
 #[cfg(test)]
-pub(crate) fn fields_file_is_current(text: &str, schema: &serde_json::Value, path: &str) -> bool {
-    let mut expected = serde_json::to_string_pretty(&reduced(schema)).expect("JSON");
-    expected.push('\n');
+pub(crate) fn fields_module_is_current(text: &str, schema: &serde_json::Value, what: &str, path: &str) -> bool {
+    let expected = crate::yaml::unknown_field::Fields::new(&reduced(schema)).source(what);
     if std::env::var_os("BLESS").is_some() {
         std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path), &expected).expect("bless");
     }
@@ -823,12 +810,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_fields_file_is_the_generated_schema_reduced() {
-        let path = "src/model/spec_fields.json";
+    fn the_compiled_fields_are_the_generated_schema_reduced() {
+        let path = "src/model/spec_fields.rs";
         assert!(
-            fields_file_is_current(FIELDS, &schema(), path),
+            fields_module_is_current(include_str!("spec_fields.rs"), &schema(), "The spec's fields", path),
             "`plugin/{path}` is stale: run the tests with BLESS=1"
         );
-        assert_eq!(fields(), reduced(&schema()));
     }
 }
