@@ -111,12 +111,12 @@ pub struct Table {
     /// The nodes; children are indices into this slice.
     pub nodes: &'static [Node],
     /// The `pattern`s, as the JSON Schema writes them (ECMA-262 syntax
-    /// without the constructs Rust's `regex` reads differently, which
+    /// without the constructs Rust's engines read differently, which
     /// `build.rs` refuses; `\d` is translated when compiled).
     pub patterns: &'static [&'static str],
     /// Each pattern compiled on first use (`None`: it does not compile, and
     /// every value fails it).
-    pub compiled: &'static [OnceLock<Option<regex::Regex>>],
+    pub compiled: &'static [OnceLock<Option<regex_lite::Regex>>],
 }
 
 /// One violation: the JSON pointer of the value and what is wrong with it.
@@ -142,9 +142,11 @@ impl Table {
         &self.nodes[id as usize]
     }
 
-    fn regex(&self, index: u32) -> Option<&regex::Regex> {
+    fn regex(&self, index: u32) -> Option<&regex_lite::Regex> {
         let i = index as usize;
-        self.compiled[i].get_or_init(|| regex::Regex::new(&super::table::rust_pattern(self.patterns[i])).ok()).as_ref()
+        self.compiled[i]
+            .get_or_init(|| regex_lite::Regex::new(&super::table::rust_pattern(self.patterns[i])).ok())
+            .as_ref()
     }
 }
 

@@ -18,15 +18,16 @@ use serde_json::{Map, Value};
 const IGNORED: [&str; 4] = ["description", "default", "format", "x-kubernetes-preserve-unknown-fields"];
 
 /// Regular-expression constructs that ECMA-262 (the JSON Schema's dialect)
-/// and Rust's `regex` read differently (Unicode classes) or that `regex`
-/// lacks (look-around, back-references).
+/// and Rust's regex engines read differently (Unicode classes) or that they
+/// lack (look-around, back-references).
 const UNPORTABLE: [&str; 14] =
     ["\\d", "\\D", "\\w", "\\W", "\\s", "\\S", "\\b", "\\B", "(?=", "(?!", "(?<=", "(?<!", "\\1", "\\k<"];
 
-/// A JSON Schema (ECMA-262) `pattern` as Rust's `regex` reads it the same
-/// way: ECMA's `\d` is ASCII `[0-9]`, where `regex` would also take other
-/// scripts' digits (`\D` outside a class likewise). The other constructs
-/// the two read differently are refused (see [`UNPORTABLE`]).
+/// A JSON Schema (ECMA-262) `pattern` as a Rust engine reads it the same
+/// way: ECMA's `\d` is ASCII `[0-9]`, where `regex` with its Unicode tables
+/// would also take other scripts' digits (`\D` outside a class likewise);
+/// written out, it means the same to every engine. The other constructs the
+/// two dialects read differently are refused (see [`UNPORTABLE`]).
 pub fn rust_pattern(ecma: &str) -> String {
     let mut out = String::with_capacity(ecma.len());
     let mut in_class = false;
@@ -106,7 +107,7 @@ impl Builder {
         out.push_str("];\n/// The patterns, compiled on first use.\n");
         let _ = writeln!(
             out,
-            "pub static COMPILED: [OnceLock<Option<regex::Regex>>; {}] = [const {{ OnceLock::new() }}; {}];",
+            "pub static COMPILED: [OnceLock<Option<regex_lite::Regex>>; {}] = [const {{ OnceLock::new() }}; {}];",
             self.patterns.len(),
             self.patterns.len()
         );
@@ -278,7 +279,7 @@ mod tests {
         assert_eq!(rust_pattern(r"[\d.]+"), r"[0-9.]+");
         assert_eq!(rust_pattern(r"\D"), r"[^0-9]");
         assert_eq!(rust_pattern(r"\\d"), r"\\d", "an escaped backslash before `d`");
-        let digits = regex::Regex::new(&rust_pattern(r"^\d+$")).expect("compiles");
+        let digits = regex_lite::Regex::new(&rust_pattern(r"^\d+$")).expect("compiles");
         assert!(digits.is_match("0123") && !digits.is_match("٣"), "Arabic-Indic digits are not ECMA digits");
     }
 }
