@@ -44,7 +44,10 @@ fn measure(command: &mut Command, stderr: &Path) -> Result<Sample, String> {
     let start = Instant::now();
     // Reaped by `wait4` below, which also reports the child's peak memory.
     #[allow(clippy::zombie_processes)]
-    let child = command.stdout(Stdio::null()).stderr(log).spawn().expect("spawn");
+    // Cargo points `LD_LIBRARY_PATH` at its target and toolchain directories
+    // for the benchmark; a user's shell does not, and the loader would search
+    // them (some fifty failed opens) for every shared library modelgen links.
+    let child = command.env_remove("LD_LIBRARY_PATH").stdout(Stdio::null()).stderr(log).spawn().expect("spawn");
     let pid = i32::try_from(child.id()).expect("pid fits");
     let mut status = 0;
     // SAFETY: `rusage` is plain data; `wait4` fills it for our own child.

@@ -29,7 +29,7 @@ mod compiled {
     #![allow(clippy::unreadable_literal)] // Limits as the CRDs write them.
     use std::sync::OnceLock;
 
-    use super::node::{Additional, Literal, Node, Table};
+    use super::node::{Additional, Literal, Node, Span, Table};
     include!(concat!(env!("OUT_DIR"), "/crd_table.rs"));
 }
 

@@ -49,6 +49,27 @@ pub enum Additional {
     Schema(u32),
 }
 
+/// A run of one of a [`Table`]'s arrays (or of its strings): `.1` items
+/// from index `.0`. Nodes refer to their lists and strings this way rather
+/// than by reference, so that the generated tables hold no pointer: a
+/// pointer in a static is one more thing the loader must relocate at every
+/// start, on a page it then copies (the tables were a third of them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Span(pub u32, pub u32);
+
+impl Span {
+    /// No items.
+    pub const EMPTY: Span = Span(0, 0);
+
+    fn of<T>(self, items: &'static [T]) -> &'static [T] {
+        &items[self.0 as usize..(self.0 + self.1) as usize]
+    }
+
+    fn is_empty(self) -> bool {
+        self.1 == 0
+    }
+}
+
 /// A value of an `enum`.
 #[derive(Clone, Copy, Debug)]
 pub enum Literal {
@@ -58,8 +79,8 @@ pub enum Literal {
     Bool(bool),
     /// An integer.
     Int(i64),
-    /// A string.
-    Str(&'static str),
+    /// A string, in the table's strings.
+    Str(Span),
 }
 
 /// One subschema. Each keyword applies to the values it is about (`pattern`
@@ -68,16 +89,16 @@ pub enum Literal {
 pub struct Node {
     /// `type`: the accepted types, 0 when the keyword is absent.
     pub types: u8,
-    /// `properties`, sorted by name.
-    pub properties: &'static [(&'static str, u32)],
+    /// `properties`, sorted by name: a run of the table's properties.
+    pub properties: Span,
     /// `additionalProperties`.
     pub additional: Additional,
-    /// `required`.
-    pub required: &'static [&'static str],
+    /// `required`: a run of the table's names.
+    pub required: Span,
     /// `items` (one schema for every item).
     pub items: Option<u32>,
-    /// `enum`.
-    pub enumeration: Option<&'static [Literal]>,
+    /// `enum`: a run of the table's literals.
+    pub enumeration: Option<Span>,
     /// `minimum` (inclusive).
     pub minimum: Option<i64>,
     /// `maximum` (inclusive).
@@ -96,20 +117,32 @@ pub struct Node {
     pub max_properties: Option<u64>,
     /// `pattern`, an index into the table's patterns.
     pub pattern: Option<u32>,
-    /// `allOf`.
-    pub all_of: &'static [u32],
-    /// `anyOf`.
-    pub any_of: &'static [u32],
-    /// `oneOf`.
-    pub one_of: &'static [u32],
-    /// `not`, and its schema as JSON (its error message quotes it).
-    pub not: Option<(u32, &'static str)>,
+    /// `allOf`: a run of the table's children.
+    pub all_of: Span,
+    /// `anyOf`: a run of the table's children.
+    pub any_of: Span,
+    /// `oneOf`: a run of the table's children.
+    pub one_of: Span,
+    /// `not`, and its schema as JSON (its error message quotes it) in the
+    /// table's strings.
+    pub not: Option<(u32, Span)>,
 }
 
 /// A table of nodes and patterns, as `build.rs` generates it.
 pub struct Table {
     /// The nodes; children are indices into this slice.
     pub nodes: &'static [Node],
+    /// Every string the nodes name (property names, required names, `enum`
+    /// strings, `not` schemas), one after the other.
+    pub strings: &'static str,
+    /// The nodes' properties: each a name in `strings` and its node.
+    pub properties: &'static [(Span, u32)],
+    /// The nodes' required names, in `strings`.
+    pub names: &'static [Span],
+    /// The nodes' `enum` values.
+    pub literals: &'static [Literal],
+    /// The nodes' `allOf`, `anyOf` and `oneOf` nodes.
+    pub children: &'static [u32],
     /// The `pattern`s, as the JSON Schema writes them (ECMA-262 syntax
     /// without the constructs Rust's engines read differently, which
     /// `build.rs` refuses; `\d` is translated when compiled).
@@ -140,6 +173,10 @@ impl Table {
 
     fn node(&self, id: u32) -> &'static Node {
         &self.nodes[id as usize]
+    }
+
+    fn str(&self, span: Span) -> &'static str {
+        &self.strings[span.0 as usize..(span.0 + span.1) as usize]
     }
 
     fn regex(&self, index: u32) -> Option<&regex_lite::Regex> {
@@ -202,10 +239,10 @@ impl<'v> Walk<'_, 'v> {
         if node.types != 0 && !has_type(node.types, value) {
             self.fail(|| type_message(node.types, value));
         }
-        if let Some(options) = node.enumeration
-            && !options.iter().any(|option| literal_equals(*option, value))
+        if let Some(options) = node.enumeration.map(|span| span.of(self.table.literals))
+            && !options.iter().any(|option| self.table.literal_equals(*option, value))
         {
-            self.fail(|| enum_message(options, value));
+            self.fail(|| self.table.enum_message(options, value));
         }
         match value {
             Value::Object(map) => self.object(node, map),
@@ -217,14 +254,16 @@ impl<'v> Walk<'_, 'v> {
         if self.done() {
             return;
         }
-        for &sub in node.all_of {
+        for &sub in node.all_of.of(self.table.children) {
             self.node(sub, value);
         }
-        if !node.any_of.is_empty() && !node.any_of.iter().any(|&sub| self.table.is_valid(sub, value)) {
+        if !node.any_of.is_empty()
+            && !node.any_of.of(self.table.children).iter().any(|&sub| self.table.is_valid(sub, value))
+        {
             self.fail(|| format!("{value} is not valid under any of the schemas listed in the 'anyOf' keyword"));
         }
         if !node.one_of.is_empty() {
-            match node.one_of.iter().filter(|&&sub| self.table.is_valid(sub, value)).count() {
+            match node.one_of.of(self.table.children).iter().filter(|&&sub| self.table.is_valid(sub, value)).count() {
                 1 => {}
                 0 => {
                     self.fail(|| {
@@ -238,7 +277,7 @@ impl<'v> Walk<'_, 'v> {
                 }
             }
         }
-        if let Some((sub, schema)) = node.not
+        if let Some((sub, schema)) = node.not.map(|(sub, schema)| (sub, self.table.str(schema)))
             && self.table.is_valid(sub, value)
         {
             self.fail(|| format!("{schema} is not allowed for {value}"));
@@ -251,8 +290,9 @@ impl<'v> Walk<'_, 'v> {
             if self.done() {
                 return;
             }
-            match node.properties.binary_search_by(|(name, _)| (*name).cmp(key.as_str())) {
-                Ok(i) => self.child(Step::Key(key), node.properties[i].1, child),
+            let properties = node.properties.of(self.table.properties);
+            match properties.binary_search_by(|&(name, _)| self.table.str(name).cmp(key.as_str())) {
+                Ok(i) => self.child(Step::Key(key), properties[i].1, child),
                 Err(_) => match node.additional {
                     Additional::Allowed => {}
                     Additional::Forbidden => unexpected.push(key.as_str()),
@@ -267,9 +307,10 @@ impl<'v> Walk<'_, 'v> {
                 format!("Additional properties are not allowed ({list} {verb} unexpected)")
             });
         }
-        for name in node.required {
-            if !map.contains_key(*name) {
-                self.fail(|| format!("{} is a required property", Value::from(*name)));
+        for &name in node.required.of(self.table.names) {
+            let name = self.table.str(name);
+            if !map.contains_key(name) {
+                self.fail(|| format!("{} is a required property", Value::from(name)));
             }
         }
         let len = map.len() as u64;
@@ -392,30 +433,37 @@ fn compare(number: &Number, limit: i64) -> std::cmp::Ordering {
     }
 }
 
-fn literal_equals(literal: Literal, value: &Value) -> bool {
-    match (literal, value) {
-        (Literal::Null, Value::Null) => true,
-        (Literal::Bool(a), Value::Bool(b)) => a == *b,
-        (Literal::Str(a), Value::String(b)) => a == b,
-        (Literal::Int(a), Value::Number(n)) => compare(n, a).is_eq(),
-        _ => false,
+impl Table {
+    fn literal_equals(&self, literal: Literal, value: &Value) -> bool {
+        match (literal, value) {
+            (Literal::Null, Value::Null) => true,
+            (Literal::Bool(a), Value::Bool(b)) => a == *b,
+            (Literal::Str(a), Value::String(b)) => self.str(a) == b,
+            (Literal::Int(a), Value::Number(n)) => compare(n, a).is_eq(),
+            _ => false,
+        }
     }
-}
 
-fn literal_json(literal: Literal) -> Value {
-    match literal {
-        Literal::Null => Value::Null,
-        Literal::Bool(b) => Value::Bool(b),
-        Literal::Int(i) => Value::from(i),
-        Literal::Str(s) => Value::from(s),
+    fn literal_json(&self, literal: Literal) -> Value {
+        match literal {
+            Literal::Null => Value::Null,
+            Literal::Bool(b) => Value::Bool(b),
+            Literal::Int(i) => Value::from(i),
+            Literal::Str(s) => Value::from(self.str(s)),
+        }
+    }
+
+    /// `value is not one of a, b or c` (at most three options, then a count).
+    fn enum_message(&self, options: &[Literal], value: &Value) -> String {
+        let json: Vec<Value> = options.iter().map(|o| self.literal_json(*o)).collect();
+        enum_message(&json, value)
     }
 }
 
 /// `value is not one of a, b or c` (at most three options, then a count).
-fn enum_message(options: &[Literal], value: &Value) -> String {
+fn enum_message(json: &[Value], value: &Value) -> String {
     const SHOWN: usize = 3;
     let mut text = format!("{value} is not one of ");
-    let json: Vec<Value> = options.iter().map(|o| literal_json(*o)).collect();
     if json.len() <= SHOWN {
         for (i, option) in json.iter().enumerate() {
             let separator = match i {

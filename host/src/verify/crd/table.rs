@@ -65,13 +65,44 @@ pub const TYPE_NAMES: [&str; 7] = ["null", "boolean", "integer", "number", "stri
 /// fractional values against limits as `f64`.
 const EXACT: i64 = 1 << 53;
 
-/// Nodes and patterns collected so far.
+/// Nodes, the lists and strings they refer to, and patterns collected so far.
 #[derive(Default)]
 pub struct Builder {
     nodes: Vec<String>,
     by_literal: HashMap<String, u32>,
     patterns: Vec<String>,
     by_pattern: HashMap<String, u32>,
+    strings: Runs<u8>,
+    properties: Runs<String>,
+    names: Runs<String>,
+    literals: Runs<String>,
+    children: Runs<String>,
+}
+
+/// One of the table's arrays, as the source of its items, each distinct run
+/// stored once (so that equal subschemas give equal node literals).
+#[derive(Default)]
+struct Runs<T> {
+    items: Vec<T>,
+    by_run: HashMap<Vec<T>, (u32, u32)>,
+}
+
+impl<T: Clone + Eq + std::hash::Hash> Runs<T> {
+    /// The `Span(start, len)` source of `run`, stored now unless it was before.
+    fn span(&mut self, run: Vec<T>) -> Result<String, String> {
+        if run.is_empty() {
+            return Ok("Span::EMPTY".to_owned());
+        }
+        if let Some(&(start, len)) = self.by_run.get(&run) {
+            return Ok(format!("Span({start}, {len})"));
+        }
+        let too_big = |_| "the table outgrew its 32-bit indices".to_owned();
+        let (start, len) =
+            (u32::try_from(self.items.len()).map_err(too_big)?, u32::try_from(run.len()).map_err(too_big)?);
+        self.items.extend(run.iter().cloned());
+        self.by_run.insert(run, (start, len));
+        Ok(format!("Span({start}, {len})"))
+    }
 }
 
 impl Builder {
@@ -90,16 +121,34 @@ impl Builder {
         Ok(id)
     }
 
-    /// The table as Rust source: `NODES`, `PATTERNS` and `TABLE` (to be
-    /// included where `Node`, `Additional`, `Literal`, `Table` and
-    /// `OnceLock` are in scope).
+    /// The table as Rust source: `NODES`, the arrays they refer to,
+    /// `PATTERNS` and `TABLE` (to be included where `Node`, `Additional`,
+    /// `Literal`, `Span`, `Table` and `OnceLock` are in scope).
     pub fn source(&self) -> String {
         let mut out = String::from("/// Every distinct subschema of the vendored CRDs.\n");
         let _ = writeln!(out, "pub static NODES: [Node; {}] = [", self.nodes.len());
         for node in &self.nodes {
             let _ = writeln!(out, "    {node},");
         }
-        out.push_str("];\n/// Their `pattern`s.\n");
+        let strings = String::from_utf8_lossy(&self.strings.items);
+        let _ = writeln!(out, "];\n/// The strings the nodes name.\npub static STRINGS: &str = {strings:?};");
+        for (name, item, runs) in [
+            ("PROPERTIES", "(Span, u32)", &self.properties),
+            ("NAMES", "Span", &self.names),
+            ("LITERALS", "Literal", &self.literals),
+            ("CHILDREN", "u32", &self.children),
+        ] {
+            let _ = writeln!(
+                out,
+                "/// The nodes' runs of `{name}`.\npub static {name}: [{item}; {}] = [",
+                runs.items.len()
+            );
+            for run in &runs.items {
+                let _ = writeln!(out, "    {run},");
+            }
+            out.push_str("];\n");
+        }
+        out.push_str("/// Their `pattern`s.\n");
         let _ = writeln!(out, "pub static PATTERNS: [&str; {}] = [", self.patterns.len());
         for pattern in &self.patterns {
             let _ = writeln!(out, "    {pattern:?},");
@@ -112,9 +161,17 @@ impl Builder {
             self.patterns.len()
         );
         out.push_str(
-            "/// The table.\npub static TABLE: Table = Table { nodes: &NODES, patterns: &PATTERNS, compiled: &COMPILED };\n",
+            "/// The table.\npub static TABLE: Table = Table { nodes: &NODES, strings: STRINGS, properties: &PROPERTIES, \
+             names: &NAMES, literals: &LITERALS, children: &CHILDREN, patterns: &PATTERNS, compiled: &COMPILED };\n",
         );
         out
+    }
+
+    /// The `Span` source of `text` in the table's strings (a span of
+    /// bytes that starts and ends where `text` does, so always on a
+    /// character boundary).
+    fn string(&mut self, text: &str) -> Result<String, String> {
+        self.strings.span(text.as_bytes().to_vec())
     }
 
     fn children(&mut self, list: &Value, keyword: &str) -> Result<Vec<u32>, String> {
@@ -175,7 +232,7 @@ impl Builder {
                     sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
                     for (name, child) in sorted {
                         let id = self.add(child).map_err(|e| format!("properties/{name}: {e}"))?;
-                        properties.push(format!("({name:?}, {id})"));
+                        properties.push(format!("({}, {id})", self.string(name)?));
                     }
                 }
                 "additionalProperties" => {
@@ -189,7 +246,7 @@ impl Builder {
                     let names = value.as_array().ok_or("`required` must be a list")?;
                     for name in names {
                         let name = name.as_str().ok_or("`required` must list strings")?;
-                        required.push(format!("{name:?}"));
+                        required.push(self.string(name)?);
                     }
                 }
                 "items" => items = Some(self.add(value).map_err(at)?),
@@ -200,14 +257,14 @@ impl Builder {
                         .map(|option| match option {
                             Value::Null => Ok("Literal::Null".to_owned()),
                             Value::Bool(b) => Ok(format!("Literal::Bool({b})")),
-                            Value::String(s) => Ok(format!("Literal::Str({s:?})")),
+                            Value::String(s) => Ok(format!("Literal::Str({})", self.string(s)?)),
                             Value::Number(n) if n.is_i64() => Ok(format!("Literal::Int({n})")),
                             other => Err(format!(
                                 "the `enum` value `{other}` is not a string, an integer, a boolean or null"
                             )),
                         })
                         .collect::<Result<_, _>>()?;
-                    enumeration = Some(format!("&[{}]", literals.join(", ")));
+                    enumeration = Some(self.literals.span(literals)?);
                 }
                 "minimum" | "maximum" => {
                     let limit = value
@@ -234,22 +291,22 @@ impl Builder {
                 "not" => {
                     let id = self.add(value).map_err(at)?;
                     // Its error message quotes the schema, as JSON.
-                    not = Some(format!("({id}, {:?})", value.to_string()));
+                    not = Some(format!("({id}, {})", self.string(&value.to_string())?));
                 }
                 ignored if IGNORED.contains(&ignored) => {}
                 unknown => return Err(format!("the checker does not implement the keyword `{unknown}`")),
             }
         }
         let option = |v: &Option<String>| v.as_ref().map_or_else(|| "None".to_owned(), |v| format!("Some({v})"));
-        let list = |v: &[u32]| format!("&[{}]", v.iter().map(u32::to_string).collect::<Vec<_>>().join(", "));
+        let properties = self.properties.span(properties)?;
+        let required = self.names.span(required)?;
+        let mut list = |v: &[u32]| self.children.span(v.iter().map(u32::to_string).collect());
         let [minimum, maximum, min_length, max_length, min_items, max_items, min_properties, max_properties] = &bounds;
         Ok(format!(
-            "Node {{ types: {types}, properties: &[{}], additional: {additional}, required: &[{}], items: {}, \
+            "Node {{ types: {types}, properties: {properties}, additional: {additional}, required: {required}, items: {}, \
              enumeration: {}, minimum: {}, maximum: {}, min_length: {}, max_length: {}, min_items: {}, \
              max_items: {}, min_properties: {}, max_properties: {}, pattern: {}, all_of: {}, any_of: {}, one_of: {}, \
              not: {} }}",
-            properties.join(", "),
-            required.join(", "),
             option(&items.map(|i| i.to_string())),
             option(&enumeration),
             option(minimum),
@@ -261,9 +318,9 @@ impl Builder {
             option(min_properties),
             option(max_properties),
             option(&pattern.map(|p| p.to_string())),
-            list(&all_of),
-            list(&any_of),
-            list(&one_of),
+            list(&all_of)?,
+            list(&any_of)?,
+            list(&one_of)?,
             option(&not),
         ))
     }
