@@ -62,7 +62,11 @@ impl Span {
     pub const EMPTY: Span = Span(0, 0);
 
     fn of<T>(self, items: &'static [T]) -> &'static [T] {
-        &items[self.0 as usize..(self.0 + self.1) as usize]
+        &items[self.range()]
+    }
+
+    fn range(self) -> std::ops::Range<usize> {
+        self.0 as usize..(self.0 + self.1) as usize
     }
 
     fn is_empty(self) -> bool {
@@ -176,7 +180,7 @@ impl Table {
     }
 
     fn str(&self, span: Span) -> &'static str {
-        &self.strings[span.0 as usize..(span.0 + span.1) as usize]
+        &self.strings[span.range()]
     }
 
     fn regex(&self, index: u32) -> Option<&regex_lite::Regex> {
