@@ -189,7 +189,12 @@ fn the_compile_cache_is_written_once_and_survives_damage() {
     // The built-in plugin ships precompiled; another plugin goes through the cache.
     let dir = app(&[("tiny.yaml", SPEC)]);
     let cache = dir.path().join("cache");
-    let render = || render_through_cache(dir.path(), &cache).output().expect("run");
+    // Each render forgets the renders kept before it, so that the plugin runs:
+    // the compiled code is what is under test.
+    let render = || {
+        let _ = std::fs::remove_dir_all(cache.join("renders"));
+        render_through_cache(dir.path(), &cache).output().expect("run")
+    };
     let first = render();
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
     let mut entries: Vec<_> =
@@ -515,7 +520,13 @@ fn a_damaged_cache_entry_is_never_run() {
     let dir = app(&[("tiny.yaml", SPEC)]);
     let cache = dir.path().join("cache");
     let cache_arg = cache.to_str().expect("UTF-8");
-    let first = support::measured(dir.path(), &["render", "--cache-dir", cache_arg]);
+    // Each render forgets the renders kept before it, so that the plugin
+    // runs: the compiled code is what is under test.
+    let render = || {
+        let _ = std::fs::remove_dir_all(cache.join("renders"));
+        support::measured(dir.path(), &["render", "--cache-dir", cache_arg])
+    };
+    let first = render();
     assert_eq!(first.code, Some(0), "{}", first.stderr);
     let entry = std::fs::read_dir(&cache)
         .expect("cache")
@@ -527,7 +538,7 @@ fn a_damaged_cache_entry_is_never_run() {
     // recorded, so that later renders need not read its bytes again.
     let checksum = modelgen::plugin::cache::CompileCache::checksum_path(&entry);
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let settled = support::measured(dir.path(), &["render", "--cache-dir", cache_arg]);
+    let settled = render();
     assert_eq!((settled.code, &settled.stdout), (Some(0), &first.stdout), "{}", settled.stderr);
     let recorded = std::fs::read_to_string(&checksum).expect("checksum");
     let meta = std::fs::metadata(&entry).expect("stat");
@@ -548,7 +559,7 @@ fn a_damaged_cache_entry_is_never_run() {
     let len = bytes.len();
     bytes[len / 4..len * 3 / 4].fill(0xcc);
     std::fs::write(&entry, &bytes).expect("damage");
-    let second = support::measured(dir.path(), &["render", "--cache-dir", cache_arg]);
+    let second = render();
     assert_eq!(second.code, Some(0), "the damaged entry ran: {:?}\n{}", second.code, second.stderr);
     assert_eq!(second.stdout, first.stdout);
     assert!(
@@ -557,7 +568,7 @@ fn a_damaged_cache_entry_is_never_run() {
     );
     // A damaged checksum is damage too.
     std::fs::write(modelgen::plugin::cache::CompileCache::checksum_path(&entry), "v1 12 00000000\n").expect("damage");
-    let third = support::measured(dir.path(), &["render", "--cache-dir", cache_arg]);
+    let third = render();
     assert_eq!((third.code, third.stdout), (Some(0), first.stdout));
     assert!(modelgen::plugin::cache::CompileCache::entry_is_whole(&entry), "the checksum was rewritten");
 }

@@ -210,6 +210,15 @@ fn a_policy_that_passes_leaves_the_render_as_it_was() {
     let run = measured(dir.path(), &["render", "."]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(run.stdout, render_without_plugins());
+    // The render is kept; a plugin changed since is read again, and refused
+    // as it would be without the store.
+    assert_eq!(measured(dir.path(), &["render", "."]).stdout, run.stdout);
+    let plugin = dir.path().join("policies/pack.wasm");
+    let mut bytes = std::fs::read(&plugin).expect("read the plugin");
+    bytes.extend_from_slice(b"\0");
+    std::fs::write(&plugin, bytes).expect("change the plugin");
+    let changed = measured(dir.path(), &["render", "."]);
+    assert_refused(&changed, 1, "the policy plugin `policies/pack.wasm` has the SHA-256");
 }
 
 #[test]

@@ -198,10 +198,10 @@ pub fn run(cli: &Cli) -> ExitCode {
         Command::Krm => krm_command(&cli.plugin),
         Command::Validate(args) => validate(&cli.plugin, args),
         Command::Schema => {
-            cli.plugin.pipeline().and_then(|p| Ok(p.runtime().spec_schema()?)).and_then(|schema| emit(&schema))
+            cli.plugin.pipeline().and_then(|p| Ok(p.runtime()?.spec_schema()?)).and_then(|schema| emit(&schema))
         }
         Command::Info => cli.plugin.pipeline().and_then(|p| {
-            let info = p.runtime().info()?;
+            let info = p.runtime()?.info()?;
             let mut text = format!("name: {}\nversion: {}\nkinds:\n", info.name, info.version);
             for kind in &info.kinds {
                 text.push_str("- ");

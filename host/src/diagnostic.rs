@@ -1,7 +1,7 @@
 //! What a plugin reports back: diagnostics, manifests and its identity, as plain host types.
 
 /// How serious a diagnostic is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Severity {
     /// The render failed.
     Error,
@@ -10,7 +10,7 @@ pub enum Severity {
 }
 
 /// A problem the plugin found, located in a source file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Diagnostic {
     /// Error or warning.
     pub severity: Severity,
@@ -30,7 +30,7 @@ pub struct Diagnostic {
 }
 
 /// One generated object.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Manifest {
     /// One YAML document, ending with a newline.
     pub yaml: String,
@@ -39,7 +39,7 @@ pub struct Manifest {
 }
 
 /// A successful render.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rendered {
     /// The objects, in the plugin's stable order.
     pub manifests: Vec<Manifest>,
@@ -60,7 +60,7 @@ impl Rendered {
 }
 
 /// Who a plugin says it is.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PluginInfo {
     /// Its name.
     pub name: String,

@@ -7,8 +7,11 @@
 //! whose variant decides the exit code; the command line adds the flag that
 //! lifts a limit, since only it knows the flags.
 
-use std::collections::HashMap;
+pub mod renders;
+
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::Context as _;
 
@@ -16,13 +19,14 @@ use crate::chain::{self, Chain};
 use crate::diagnostic::{Diagnostic, PluginInfo, Project, Rendered, Severity};
 use crate::input::application::{self, Input};
 use crate::input::kinds::Kinds;
-use crate::input::source::{self, InputLimits, SourceFile, Sources};
+use crate::input::source::{self, Budget, InputLimits, SourceFile, Sources};
 use crate::plugin::cache::CompileCache;
-use crate::plugin::runtime::{self, Limits, RenderContext, Reply, Runtime};
+use crate::plugin::runtime::{self, Limits, MAX_PLUGIN_BYTES, RenderContext, Reply, Runtime};
 use crate::rollout::{EditAction, Edited};
 use crate::verify::contract;
 use crate::verify::crd;
 use crate::verify::verdicts::Verdicts;
+use renders::{Dependency, Key, Renders};
 
 /// What a render comes to when nothing failed.
 #[derive(Debug)]
@@ -129,14 +133,19 @@ pub struct Settings {
     pub max_output_bytes: usize,
 }
 
-/// A loaded plugin and the checks its output must pass.
+/// A plugin and the checks its output must pass.
 pub struct Pipeline {
-    runtime: Runtime,
+    /// The plugin, loaded on first use: a render kept in the store, and a
+    /// plugin whose `info` is kept, need none.
+    runtime: OnceLock<Runtime>,
+    plugin: Plugin,
     /// The plugin's identity, asked once: its kinds choose the files read,
     /// its project file whether a render describes first.
     info: PluginInfo,
     kinds: Kinds,
     verdicts: Option<Verdicts>,
+    /// Renders already done, by everything their output depends on.
+    renders: Option<Renders>,
     max_output_bytes: usize,
     /// Policy plugins load through the same cache, with the same limits.
     cache: Option<CompileCache>,
@@ -144,27 +153,84 @@ pub struct Pipeline {
     policies: chain::Loaded,
 }
 
+/// Which component a pipeline runs.
+enum Plugin {
+    /// The one built into modelgen.
+    Builtin,
+    /// A `--plugin` file, as read when the pipeline was set up.
+    File {
+        /// As the user named it.
+        path: PathBuf,
+        /// The component.
+        wasm: Vec<u8>,
+        /// Its hex SHA-256.
+        sha256: String,
+    },
+}
+
+impl Plugin {
+    /// Reads the plugin `path` names (the built-in one without a path).
+    fn read(path: Option<&Path>) -> anyhow::Result<Self> {
+        let Some(path) = path else { return Ok(Self::Builtin) };
+        let shown = crate::escape::value(&path.to_string_lossy()).into_owned();
+        let wasm = runtime::read_plugin(path).with_context(|| format!("cannot read the plugin `{shown}`"))?;
+        let sha256 = renders::digest(&wasm);
+        Ok(Self::File { path: path.to_owned(), wasm, sha256 })
+    }
+
+    /// The component's hex SHA-256.
+    fn sha256(&self) -> &str {
+        match self {
+            Self::Builtin => Runtime::builtin_sha256(),
+            Self::File { sha256, .. } => sha256,
+        }
+    }
+
+    /// Compiles (or loads the compiled code of) and links the component.
+    fn load(&self, cache: Option<&CompileCache>, limits: Limits) -> Result<Runtime, Error> {
+        match self {
+            Self::Builtin => Runtime::builtin(cache, limits).context("cannot load the built-in plugin"),
+            Self::File { path, wasm, sha256 } => Runtime::with_digest(wasm, sha256.clone(), cache, limits)
+                .with_context(|| format!("cannot load the plugin `{}`", crate::escape::value(&path.to_string_lossy()))),
+        }
+        .map_err(|e| Error::Plugin(runtime::Error::Load(e)))
+    }
+}
+
 impl Pipeline {
-    /// Loads the plugin `settings` name.
+    /// Sets up the plugin `settings` name: read, and asked for its `info`
+    /// unless its answer is kept in the cache.
     ///
     /// # Errors
     /// [`Error::Plugin`] when it cannot be read, compiled or linked.
     pub fn load(settings: Settings) -> Result<Self, Error> {
         let cache = settings.cache;
         let limits = settings.limits;
-        let runtime = match &settings.plugin {
-            Some(path) => Runtime::from_file(path, cache.as_ref(), settings.limits),
-            None => Runtime::builtin(cache.as_ref(), settings.limits).context("cannot load the built-in plugin"),
-        }
-        .map_err(runtime::Error::Load)?;
+        let plugin = Plugin::read(settings.plugin.as_deref()).map_err(|e| Error::Plugin(runtime::Error::Load(e)))?;
         let verdicts = cache.as_ref().map(|cache| Verdicts::new(cache.dir()));
-        let info = runtime.info()?;
+        let renders = cache
+            .as_ref()
+            .and_then(|cache| Renders::new(cache.dir(), plugin.sha256(), limits, settings.max_output_bytes));
+        let runtime = OnceLock::new();
+        let info = if let Some(info) = renders.as_ref().and_then(Renders::info) {
+            info
+        } else {
+            let loaded = plugin.load(cache.as_ref(), limits)?;
+            let info = loaded.info()?;
+            if let Some(renders) = &renders {
+                renders.put_info(&info);
+            }
+            let _ = runtime.set(loaded);
+            info
+        };
         let kinds = Kinds::new(&info.kinds);
         Ok(Self {
             runtime,
+            plugin,
             info,
             kinds,
             verdicts,
+            renders,
             max_output_bytes: settings.max_output_bytes,
             cache,
             limits,
@@ -197,10 +263,16 @@ impl Pipeline {
         Ok((sources, quotes))
     }
 
-    /// The loaded plugin (for `schema` and `info`).
-    #[must_use]
-    pub fn runtime(&self) -> &Runtime {
-        &self.runtime
+    /// The loaded plugin (for `schema` and `info`), loaded now if it was not.
+    ///
+    /// # Errors
+    /// [`Error::Plugin`] when it cannot be compiled or linked.
+    pub fn runtime(&self) -> Result<&Runtime, Error> {
+        if let Some(runtime) = self.runtime.get() {
+            return Ok(runtime);
+        }
+        let loaded = self.plugin.load(self.cache.as_ref(), self.limits)?;
+        Ok(self.runtime.get_or_init(|| loaded))
     }
 
     /// Describes the application in `files` for `context`.
@@ -208,19 +280,28 @@ impl Pipeline {
     /// # Errors
     /// [`Error::Plugin`] when the plugin fails.
     pub fn describe(&self, files: Vec<SourceFile>, context: &RenderContext) -> Result<Reply<Project>, Error> {
-        Ok(self.runtime.describe(files, context)?)
+        Ok(self.runtime()?.describe(files, context)?)
     }
 
     /// Renders an application: its spec files plus the files its project
-    /// file names, then checks the output.
+    /// file names, then checks the output. A render of exactly this input
+    /// kept in the cache is checked and returned without running the plugin.
     ///
     /// # Errors
     /// As for [`Self::render_files`].
     pub fn render(&self, sources: Sources, context: &RenderContext) -> Result<Outcome, Error> {
         let root = sources.root.clone();
-        match application::files(&self.runtime, self.info.project_file.as_deref(), sources, context)? {
+        let key = self.renders.as_ref().map(|renders| renders.key(Some(&root), context, &sources.files));
+        if let Some(rendered) = key.as_ref().and_then(|key| self.replay(key, Some(&root), sources.budget)) {
+            return Ok(Outcome::Rendered(rendered));
+        }
+        let spec_files: HashSet<String> = sources.files.iter().map(|f| f.path.clone()).collect();
+        match application::files(self.runtime()?, self.info.project_file.as_deref(), sources, context)? {
             Reply::Accepted(Input { files, project }) => {
-                self.render_with(Some(&root), files, project.as_ref(), context)
+                let dependencies = dependencies(&spec_files, &files, project.as_ref());
+                let outcome = self.render_with(Some(&root), files, project.as_ref(), context)?;
+                self.keep(key.as_ref(), &dependencies, &outcome);
+                Ok(outcome)
             }
             Reply::Refused(diagnostics) => refused(diagnostics),
         }
@@ -234,7 +315,43 @@ impl Pipeline {
     /// refuses the input without an error; [`Error::OutputTooLarge`] and
     /// [`Error::Output`] when its output may not be shown.
     pub fn render_files(&self, files: Vec<SourceFile>, context: &RenderContext) -> Result<Outcome, Error> {
-        self.render_in(None, files, context)
+        let key = self.renders.as_ref().map(|renders| renders.key(None, context, &files));
+        let unread = Budget::new(InputLimits { max_bytes: 0, max_files: 0 });
+        if let Some(rendered) = key.as_ref().and_then(|key| self.replay(key, None, unread)) {
+            return Ok(Outcome::Rendered(rendered));
+        }
+        // Without a directory nothing is read besides `files`.
+        let outcome = self.render_in(None, files, context)?;
+        self.keep(key.as_ref(), &[], &outcome);
+        Ok(outcome)
+    }
+
+    /// The render kept for `key`, if every file it read besides the spec
+    /// files is as it was then (read again from `root` under `budget`, the
+    /// same rules as the render's) and it passes every check of the output
+    /// again. Anything else is a miss: the render runs.
+    fn replay(&self, key: &Key, root: Option<&Path>, mut budget: Budget) -> Option<Rendered> {
+        let renders = self.renders.as_ref()?;
+        // Escaped JSON strings can take twice the bytes of the manifests.
+        let max_entry = 2 * self.max_output_bytes as u64 + (16 << 20);
+        let (dependencies, rendered) = renders.get(key, max_entry)?;
+        for dependency in &dependencies {
+            let mut plugin_budget = Budget::new(InputLimits { max_bytes: MAX_PLUGIN_BYTES, max_files: 1 });
+            let budget = if dependency.policy { &mut plugin_budget } else { &mut budget };
+            let file = source::read_reference(root?, &dependency.path, budget).ok()?;
+            if file.map(|file| renders::digest(&file.contents)) != dependency.sha256 {
+                return None;
+            }
+        }
+        self.verify(&rendered).ok()?;
+        Some(rendered)
+    }
+
+    /// Keeps a render that passed every check for `key`.
+    fn keep(&self, key: Option<&Key>, dependencies: &[Dependency], outcome: &Outcome) {
+        if let (Some(renders), Some(key), Outcome::Rendered(rendered)) = (&self.renders, key, outcome) {
+            renders.put(key, dependencies, rendered);
+        }
     }
 
     /// Renders `files` of the application at `root`: described first when
@@ -247,7 +364,7 @@ impl Pipeline {
     ) -> Result<Outcome, Error> {
         let project = match self.info.project_file.as_deref() {
             Some(name) if files.iter().any(|f| f.path == name) => {
-                match self.runtime.describe(files.clone(), context)? {
+                match self.runtime()?.describe(files.clone(), context)? {
                     Reply::Accepted(project) => Some(project),
                     Reply::Refused(diagnostics) => return refused(diagnostics),
                 }
@@ -265,7 +382,7 @@ impl Pipeline {
         project: Option<&Project>,
         context: &RenderContext,
     ) -> Result<Outcome, Error> {
-        let rendered = match self.runtime.generate(files, context)? {
+        let rendered = match self.runtime()?.generate(files, context)? {
             Reply::Accepted(rendered) => rendered,
             Reply::Refused(diagnostics) => return refused(diagnostics),
         };
@@ -343,11 +460,11 @@ impl Pipeline {
         action: &EditAction,
     ) -> Result<Edit, Error> {
         let root = sources.root.clone();
-        let files = match application::files(&self.runtime, self.info.project_file.as_deref(), sources, context)? {
+        let files = match application::files(self.runtime()?, self.info.project_file.as_deref(), sources, context)? {
             Reply::Accepted(input) => input.files,
             Reply::Refused(diagnostics) => return Ok(Edit::Refused(diagnostics)),
         };
-        let edited = match self.runtime.edit(files.clone(), context, model, action)? {
+        let edited = match self.runtime()?.edit(files.clone(), context, model, action)? {
             Reply::Accepted(edited) => edited,
             Reply::Refused(diagnostics) => {
                 refused(diagnostics.clone())?;
@@ -364,7 +481,7 @@ impl Pipeline {
         };
         let read = std::mem::replace(&mut target.contents, edited.contents.clone());
         let base = RenderContext { environment: None, parameters: Vec::new(), ..context.clone() };
-        let environments = match self.runtime.describe(files.clone(), &base)? {
+        let environments = match self.runtime()?.describe(files.clone(), &base)? {
             Reply::Accepted(project) => project.environments,
             Reply::Refused(diagnostics) => return Ok(Edit::Breaks { edited, environment: None, diagnostics }),
         };
@@ -376,6 +493,27 @@ impl Pipeline {
         }
         Ok(Edit::Checked { edited, read, environments })
     }
+}
+
+/// What a render read besides its spec files, for its entry in the store:
+/// the files its project file names (those that were missing too) and the
+/// policy plugins of its chain, whose contents a successful render had
+/// checked against the digests the project pins.
+fn dependencies(spec_files: &HashSet<String>, files: &[SourceFile], project: Option<&Project>) -> Vec<Dependency> {
+    let read = files.iter().filter(|f| !spec_files.contains(&f.path));
+    let mut dependencies: Vec<Dependency> = read
+        .map(|f| Dependency { path: f.path.clone(), sha256: Some(renders::digest(&f.contents)), policy: false })
+        .collect();
+    let Some(project) = project else { return dependencies };
+    for reference in &project.references {
+        if !files.iter().any(|f| f.path == reference.path) {
+            dependencies.push(Dependency { path: reference.path.clone(), sha256: None, policy: false });
+        }
+    }
+    for plugin in &project.plugins {
+        dependencies.push(Dependency { path: plugin.path.clone(), sha256: Some(plugin.sha256.clone()), policy: true });
+    }
+    dependencies
 }
 
 /// A refusal must say why: one without an error is the plugin's bug.

@@ -174,7 +174,7 @@ fn judge(options: &PluginOptions, args: &RolloutArgs, edit: &EditOptions) -> Res
             None => None,
             Some(rollout) => {
                 let reading = observe(rollout, &client, at);
-                let decision = pipeline.runtime().decide(rollout, &reading.observation())?;
+                let decision = pipeline.runtime()?.decide(rollout, &reading.observation())?;
                 Some((reading, decision))
             }
         };

@@ -15,16 +15,16 @@ use crate::plugin::runtime::Limits;
 /// the deadline, counted in ticks, cannot overflow.
 const MAX_TIMEOUT_SECONDS: f64 = 1_000_000.0;
 
-/// Which generator runs, and how its compiled code is cached.
+/// Which generator runs, and how its compiled code and renders are cached.
 #[derive(Debug, Args)]
 pub struct PluginOptions {
     /// Use this generator component (`.wasm`) instead of the built-in one.
     #[arg(long, global = true, value_name = "FILE", env = "MODELGEN_PLUGIN")]
     pub plugin: Option<PathBuf>,
-    /// Where compiled plugin code is cached [default: `$XDG_CACHE_HOME/modelgen` or `~/.cache/modelgen`].
+    /// Where compiled plugin code, checked outputs and renders are cached [default: `$XDG_CACHE_HOME/modelgen` or `~/.cache/modelgen`].
     #[arg(long, global = true, value_name = "DIR", env = "MODELGEN_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// Compile the plugin on every run instead of using the cache.
+    /// Use no cache: compile and run the plugin, and check its output, on every run.
     #[arg(long, global = true)]
     pub no_cache: bool,
     /// Limits on what a render may read, use and print.

@@ -323,6 +323,18 @@ impl Runtime {
         Self::load(engine, &wasm, cache, limits)
     }
 
+    /// The built-in plugin's SHA-256, known from the build.
+    #[must_use]
+    pub fn builtin_sha256() -> &'static str {
+        EMBEDDED_PLUGIN_SHA256
+    }
+
+    /// Loads `wasm` (a component whose hex SHA-256 is `sha256`, already
+    /// computed by the caller), through `cache` when given.
+    pub fn with_digest(wasm: &[u8], sha256: String, cache: Option<&CompileCache>, limits: Limits) -> Result<Self> {
+        Self::load(Self::engine()?, &Wasm { bytes: wasm, sha256, prebuilt: None }, cache, limits)
+    }
+
     /// Loads `wasm` (a component), through `cache` when given.
     pub fn with_limits(wasm: &[u8], cache: Option<&CompileCache>, limits: Limits) -> Result<Self> {
         Self::load(Self::engine()?, &Wasm::new(wasm), cache, limits)
