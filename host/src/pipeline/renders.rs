@@ -224,13 +224,10 @@ impl Renders {
                 .collect(),
             warnings: rendered.warnings.clone(),
         };
-        let Ok(mut body) = serde_json::to_vec(&index) else { return };
-        body.reserve(rendered.manifests.iter().map(|m| m.yaml.len()).sum::<usize>() + 1);
-        body.push(b'\n');
-        for manifest in &rendered.manifests {
-            body.extend_from_slice(manifest.yaml.as_bytes());
-        }
-        self.write(&key.slot, &key.digest, &body);
+        let Ok(index) = serde_json::to_vec(&index) else { return };
+        // Written from where the manifests are, not copied into one buffer first.
+        let parts = [index.as_slice(), b"\n"].into_iter().chain(rendered.manifests.iter().map(|m| m.yaml.as_bytes()));
+        self.write(&key.slot, &key.digest, &parts.collect::<Vec<_>>());
     }
 
     /// The key of the plugin's `info` answer: one slot per plugin, whatever
@@ -257,7 +254,7 @@ impl Renders {
     pub fn put_info(&self, info: &PluginInfo) {
         let key = self.info_key();
         if let Ok(body) = serde_json::to_vec(info) {
-            self.write(&key.slot, &key.digest, &body);
+            self.write(&key.slot, &key.digest, &[&body]);
         }
     }
 
@@ -297,16 +294,28 @@ impl Renders {
         Some(bytes)
     }
 
-    /// Writes `body` as the entry in `slot` for `digest`, whole to a
-    /// temporary file then renamed into place, so that concurrent renders
-    /// never see half of one (best effort).
-    fn write(&self, slot: &str, digest: &str, body: &[u8]) {
+    /// Writes the body made of `parts` as the entry in `slot` for `digest`,
+    /// whole to a temporary file then renamed into place, so that
+    /// concurrent renders never see half of one (best effort).
+    fn write(&self, slot: &str, digest: &str, parts: &[&[u8]]) {
         let Some(dir) = self.writable_dir() else { return };
-        let header = format!("{FORMAT} {digest} {} {:08x}\n", body.len(), crc32fast::hash(body));
-        let stored = tempfile::Builder::new().prefix(".tmp-").tempfile_in(&dir).and_then(|mut file| {
-            file.write_all(header.as_bytes())?;
-            file.write_all(body)?;
-            file.persist(dir.join(slot)).map(drop).map_err(|e| e.error)
+        let mut crc = crc32fast::Hasher::new();
+        for part in parts {
+            crc.update(part);
+        }
+        let length: usize = parts.iter().map(|p| p.len()).sum();
+        let header = format!("{FORMAT} {digest} {length} {:08x}\n", crc.finalize());
+        let stored = tempfile::Builder::new().prefix(".tmp-").tempfile_in(&dir).and_then(|file| {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+            out.write_all(header.as_bytes())?;
+            for part in parts {
+                out.write_all(part)?;
+            }
+            out.into_inner()
+                .map_err(std::io::IntoInnerError::into_error)?
+                .persist(dir.join(slot))
+                .map(drop)
+                .map_err(|e| e.error)
         });
         drop(stored);
     }
