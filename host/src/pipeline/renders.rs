@@ -311,11 +311,13 @@ impl Renders {
             for part in parts {
                 out.write_all(part)?;
             }
-            out.into_inner()
-                .map_err(std::io::IntoInnerError::into_error)?
-                .persist(dir.join(slot))
-                .map(drop)
-                .map_err(|e| e.error)
+            let file = out.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+            // The slot's earlier entry is removed first: ext4 writes a file
+            // renamed over another one to disk before the rename returns
+            // (`auto_da_alloc`). A render in between finds no entry, which
+            // is only a miss.
+            let _ = fs::remove_file(dir.join(slot));
+            file.persist(dir.join(slot)).map(drop).map_err(|e| e.error)
         });
         drop(stored);
     }
