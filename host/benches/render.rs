@@ -379,12 +379,17 @@ fn main() {
             render(&specs, &cache)
         }) as Maker<'_>
     };
-    // Its own cache directory, whose renders are forgotten before each run.
+    // Its own cache directory, whose renders (not the plugin's `info`) are
+    // forgotten before each run.
     let unkept_cache = t.join("unkept-cache");
     let unkept = |apps: &Apps| {
         let (specs, cache) = (apps.specs.clone(), unkept_cache.clone());
         Box::new(move || {
-            let _ = std::fs::remove_dir_all(cache.join("renders"));
+            for entry in std::fs::read_dir(cache.join("renders")).into_iter().flatten().flatten() {
+                if !entry.file_name().to_string_lossy().starts_with("info-") {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
             render(&specs, &cache)
         }) as Maker<'_>
     };
