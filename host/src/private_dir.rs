@@ -5,7 +5,7 @@
 //! when this user owns it and no one else can write to it.
 
 use std::fs;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::Path;
 
 /// Whether a directory can hold what this process will trust.
@@ -35,6 +35,23 @@ pub(crate) fn trust(dir: &Path) -> Trust {
 /// Whether `dir` exists, belongs to `uid` and is writable by no one else.
 pub(crate) fn is_private(dir: &Path, uid: u32) -> bool {
     fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir() && m.uid() == uid && m.mode() & 0o022 == 0)
+}
+
+/// Whether `meta` is of a regular file that belongs to `uid` and that no one
+/// else can write: one this process may trust in a private directory.
+pub(crate) fn is_own_file(meta: &fs::Metadata, uid: u32) -> bool {
+    meta.is_file() && meta.uid() == uid && meta.mode() & 0o022 == 0
+}
+
+/// The subdirectory `name` of `root`, created private if needed, when `root`
+/// can be trusted (see [`trust`]); `None` otherwise, or when it cannot be made.
+pub(crate) fn writable_subdir(root: &Path, name: &str) -> Option<std::path::PathBuf> {
+    if !matches!(trust(root), Trust::Usable) {
+        return None;
+    }
+    let dir = root.join(name);
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).ok()?;
+    Some(dir)
 }
 
 /// The effective user id of this process.

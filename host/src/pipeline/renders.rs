@@ -31,7 +31,7 @@
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -41,7 +41,7 @@ use crate::diagnostic::{Diagnostic, Manifest, PluginInfo, Rendered};
 use crate::input::source::SourceFile;
 use crate::plugin::engine::hex;
 use crate::plugin::runtime::{Limits, RenderContext};
-use crate::private_dir::{self, Trust, current_uid};
+use crate::private_dir::{self, current_uid};
 
 /// The first word of an entry's header, and its format version.
 const FORMAT: &str = "modelgen-render v1";
@@ -270,8 +270,7 @@ impl Renders {
             .open(self.root.join("renders").join(slot))
             .ok()?;
         let meta = file.metadata().ok()?;
-        let trusted =
-            meta.is_file() && meta.uid() == uid && meta.mode() & 0o022 == 0 && private_dir::is_private(&self.root, uid);
+        let trusted = private_dir::is_own_file(&meta, uid) && private_dir::is_private(&self.root, uid);
         if !trusted || meta.len() > max_bytes {
             return None;
         }
@@ -298,7 +297,7 @@ impl Renders {
     /// whole to a temporary file then renamed into place, so that
     /// concurrent renders never see half of one (best effort).
     fn write(&self, slot: &str, digest: &str, parts: &[&[u8]]) {
-        let Some(dir) = self.writable_dir() else { return };
+        let Some(dir) = private_dir::writable_subdir(&self.root, "renders") else { return };
         let mut crc = crc32fast::Hasher::new();
         for part in parts {
             crc.update(part);
@@ -320,16 +319,6 @@ impl Renders {
             file.persist(dir.join(slot)).map(drop).map_err(|e| e.error)
         });
         drop(stored);
-    }
-
-    /// `renders/` of a cache directory this user may trust, created if needed.
-    fn writable_dir(&self) -> Option<PathBuf> {
-        if !matches!(private_dir::trust(&self.root), Trust::Usable) {
-            return None;
-        }
-        let dir = self.root.join("renders");
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).ok()?;
-        Some(dir)
     }
 }
 

@@ -20,12 +20,12 @@
 use std::collections::HashSet;
 use std::fs;
 use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::private_dir::{self, Trust, current_uid};
+use crate::private_dir::{self, current_uid};
 
 /// The digest naming one object's verdict.
 pub type ObjectDigest = [u8; 32];
@@ -177,7 +177,7 @@ impl Verdicts {
 
     /// Records a verdict (best effort: failing only makes the next check slower).
     pub fn record(&self, key: &str) {
-        let Some(dir) = self.writable_dir() else { return };
+        let Some(dir) = private_dir::writable_subdir(&self.root, "verdicts") else { return };
         let stored = tempfile::Builder::new()
             .prefix(".tmp-")
             .tempfile_in(&dir)
@@ -201,8 +201,7 @@ impl Verdicts {
             return ObjectLog { rewrite: true, ..ObjectLog::default() };
         };
         let Ok(meta) = file.metadata() else { return ObjectLog { rewrite: true, ..ObjectLog::default() } };
-        let trusted =
-            meta.is_file() && meta.uid() == uid && meta.mode() & 0o022 == 0 && private_dir::is_private(&self.root, uid);
+        let trusted = private_dir::is_own_file(&meta, uid) && private_dir::is_private(&self.root, uid);
         if !trusted {
             return ObjectLog { rewrite: true, ..ObjectLog::default() };
         }
@@ -255,7 +254,7 @@ impl Verdicts {
         if new.is_empty() && !read.rewrite {
             return;
         }
-        let Some(dir) = self.writable_dir() else { return };
+        let Some(dir) = private_dir::writable_subdir(&self.root, "verdicts") else { return };
         let path = dir.join(name);
         if !read.rewrite && read.size + new.len() as u64 <= self.log_cap as u64 && Self::append(&path, &new) {
             return;
@@ -287,23 +286,13 @@ impl Verdicts {
             return false;
         };
         let uid = current_uid();
-        if !file.metadata().is_ok_and(|m| m.is_file() && m.uid() == uid && m.mode() & 0o022 == 0) {
+        if !file.metadata().is_ok_and(|m| private_dir::is_own_file(&m, uid)) {
             return false;
         }
         // One `write`, never retried: a short one leaves a cut record, which
         // the next read ignores and the next record rewrites.
         drop(file.write(records));
         true
-    }
-
-    /// `verdicts/` of a cache directory this user may trust, created if needed.
-    fn writable_dir(&self) -> Option<PathBuf> {
-        if !matches!(private_dir::trust(&self.root), Trust::Usable) {
-            return None;
-        }
-        let dir = self.root.join("verdicts");
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).ok()?;
-        Some(dir)
     }
 }
 
