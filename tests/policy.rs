@@ -210,15 +210,25 @@ fn a_policy_that_passes_leaves_the_render_as_it_was() {
     let run = measured(dir.path(), &["render", "."]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(run.stdout, render_without_plugins());
-    // The render is kept; a plugin changed since is read again, and refused
-    // as it would be without the store.
-    assert_eq!(measured(dir.path(), &["render", "."]).stdout, run.stdout);
+    // The render is kept and replayed (an entry tampered with shows it); a
+    // plugin changed since is read again, and refused as without the store.
+    let cache = tempfile::tempdir().expect("cache directory");
+    let render = || {
+        let mut command = support::modelgen();
+        command.env("MODELGEN_CACHE_DIR", cache.path()).current_dir(dir.path()).args(["render", "."]);
+        support::measured_command(command)
+    };
+    assert_eq!(render().stdout, run.stdout);
+    assert!(run.stdout.contains("team: vision"), "the label the entry is tampered with");
+    let entries = support::render_entries(cache.path());
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    support::tamper(&entries[0], support::replace_in_manifests("team: vision", "team: tampered"));
+    assert_eq!(render().stdout, run.stdout.replace("team: vision", "team: tampered"), "replayed");
     let plugin = dir.path().join("policies/pack.wasm");
     let mut bytes = std::fs::read(&plugin).expect("read the plugin");
     bytes.extend_from_slice(b"\0");
     std::fs::write(&plugin, bytes).expect("change the plugin");
-    let changed = measured(dir.path(), &["render", "."]);
-    assert_refused(&changed, 1, "the policy plugin `policies/pack.wasm` has the SHA-256");
+    assert_refused(&render(), 1, "the policy plugin `policies/pack.wasm` has the SHA-256");
 }
 
 #[test]

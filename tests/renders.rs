@@ -62,16 +62,7 @@ impl Fixture {
 
     /// The render entries (not the plugin's `info`), by path.
     fn entries(&self) -> Vec<PathBuf> {
-        let Ok(dir) = std::fs::read_dir(self.cache_dir().join("renders")) else { return Vec::new() };
-        let mut entries: Vec<PathBuf> = dir
-            .map(|e| e.expect("entry").path())
-            .filter(|p| {
-                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-                !name.starts_with("info-") && !name.starts_with(".tmp-")
-            })
-            .collect();
-        entries.sort();
-        entries
+        support::render_entries(&self.cache_dir())
     }
 
     /// The one render entry.
@@ -95,39 +86,7 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Rewrites the entry at `path` with `edit` applied to each of its
-/// manifests, and a header whose length and checksum match: as only someone
-/// with write access to the cache directory could.
-fn tamper(path: &Path, edit: impl Fn(&str) -> String) {
-    let bytes = std::fs::read(path).expect("read the entry");
-    let newline = bytes.iter().position(|&b| b == b'\n').expect("a header line");
-    let header = std::str::from_utf8(&bytes[..newline]).expect("UTF-8");
-    let words: Vec<&str> = header.split(' ').collect();
-    assert_eq!(words.len(), 5, "{header}");
-    assert_eq!(words[..2], ["modelgen-render", "v1"]);
-    let body = &bytes[newline + 1..];
-    let split = body.iter().position(|&b| b == b'\n').expect("an index line");
-    let mut index: Value = serde_json::from_slice(&body[..split]).expect("a JSON index");
-    let mut rest = &body[split + 1..];
-    let mut manifests = String::new();
-    for item in index["manifests"].as_array_mut().expect("manifests") {
-        let length = usize::try_from(item["bytes"].as_u64().expect("a length")).expect("fits");
-        let (yaml, after) = rest.split_at(length);
-        let edited = edit(std::str::from_utf8(yaml).expect("UTF-8"));
-        item["bytes"] = Value::from(edited.len());
-        manifests.push_str(&edited);
-        rest = after;
-    }
-    let body = format!("{}\n{manifests}", serde_json::to_string(&index).expect("JSON"));
-    let header =
-        format!("{} {} {} {} {:08x}", words[0], words[1], words[2], body.len(), crc32fast::hash(body.as_bytes()));
-    std::fs::write(path, format!("{header}\n{body}")).expect("rewrite the entry");
-}
-
-/// Replaces `from` with `to` in every manifest.
-fn replace_in_manifests(from: &'static str, to: &'static str) -> impl Fn(&str) -> String {
-    move |yaml| yaml.replace(from, to)
-}
+use support::{replace_in_manifests, tamper};
 
 #[test]
 fn unchanged_input_is_replayed_byte_for_byte() {
@@ -212,6 +171,12 @@ fn an_entry_in_a_directory_others_can_write_or_behind_a_link_is_not_used() {
     assert_eq!(support::text(&run.stdout), truth);
     assert!(support::text(&run.stderr).contains("is not used"), "{}", support::text(&run.stderr));
     std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    // Its `renders/` open to others.
+    let renders = cache.join("renders");
+    std::fs::set_permissions(&renders, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    assert_eq!(fixture.render(&["render", "."]), truth);
+    std::fs::set_permissions(&renders, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    assert_ne!(fixture.render(&["render", "."]), truth, "the tampered entry is used again once private");
     // The tampered entry, moved aside and linked to.
     let aside = fixture.cache.path().join("aside");
     std::fs::rename(&entry, &aside).expect("move");
@@ -227,15 +192,81 @@ fn an_entry_in_a_directory_others_can_write_or_behind_a_link_is_not_used() {
 #[test]
 fn the_limits_and_the_context_are_part_of_the_key() {
     let fixture = Fixture::example("fraud-environments");
-    let truth = fixture.render(&["render", ".", "--env", "prod"]);
-    tamper(&fixture.entry(), replace_in_manifests("fraud-prod", "fraud-tampered"));
-    assert!(fixture.render(&["render", ".", "--env", "prod"]).contains("fraud-tampered"));
-    // A render under other limits may fail where this one passed: not replayed.
-    assert_eq!(fixture.render(&["render", ".", "--env", "prod", "--max-memory", "300"]), truth);
-    // The same slot with another parameter set is another render.
-    tamper(&fixture.entry(), replace_in_manifests("fraud-prod", "fraud-tampered"));
-    let with_parameter = fixture.render(&["render", ".", "--env", "prod", "--param", "canary-weight.fraud=20"]);
-    assert!(!with_parameter.contains("fraud-tampered"), "{with_parameter}");
+    let prod = ["render", ".", "--env", "prod"];
+    let truth = fixture.render(&prod);
+    // Each variant differs from the kept render in one thing only.
+    let variants: [&[&str]; 5] = [
+        &["--max-memory", "300"],
+        &["--timeout", "7"],
+        &["--max-output-bytes", "60000000"],
+        &["-n", "elsewhere"],
+        &["--param", "canary-weight.fraud=20"],
+    ];
+    for variant in variants {
+        assert_eq!(fixture.render(&prod), truth);
+        tamper(&fixture.entry(), replace_in_manifests("fraud-prod", "fraud-tampered"));
+        assert!(fixture.render(&prod).contains("fraud-tampered"), "the unchanged render is replayed");
+        let args = [&prod[..], variant].concat();
+        let rendered = fixture.render(&args);
+        assert!(!rendered.contains("fraud-tampered"), "{variant:?} was replayed");
+        assert_eq!(rendered, fixture.fresh(&args), "{variant:?}");
+        // Put the truth back for the next variant.
+        std::fs::remove_dir_all(fixture.cache_dir().join("renders")).expect("forget");
+    }
+}
+
+#[test]
+fn argo_cd_replays_across_working_directories_but_not_across_revisions() {
+    // Argo CD unpacks every request into a new temporary directory.
+    let cache = tempfile::tempdir().expect("cache");
+    let generate = |revision: &str| {
+        let dir = tempfile::tempdir().expect("working directory");
+        std::fs::write(dir.path().join("mochanet.yaml"), MOCHANET).expect("write the spec");
+        let run = support::modelgen()
+            .env("MODELGEN_CACHE_DIR", cache.path().join("cache"))
+            .env("ARGOCD_APP_NAME", "coffee")
+            .env("ARGOCD_APP_NAMESPACE", "coffee")
+            .env("ARGOCD_APP_REVISION", revision)
+            .current_dir(dir.path())
+            .args(["argocd", "generate"])
+            .output()
+            .expect("run modelgen");
+        assert_eq!(run.status.code(), Some(0), "{}", support::text(&run.stderr));
+        support::text(&run.stdout)
+    };
+    let truth = generate("1111111111111111111111111111111111111111");
+    let entries = support::render_entries(&cache.path().join("cache"));
+    assert_eq!(entries.len(), 1);
+    tamper(&entries[0], replace_in_manifests("v1.3.0", "v9.9.9"));
+    assert_eq!(generate("1111111111111111111111111111111111111111"), truth.replace("v1.3.0", "v9.9.9"));
+    assert_eq!(generate("2222222222222222222222222222222222222222"), truth);
+    assert_eq!(support::render_entries(&cache.path().join("cache")).len(), 1, "one slot per application");
+}
+
+#[test]
+fn krm_replays_a_resource_list_it_rendered() {
+    let fixture = Fixture::new(&[]);
+    let spec: Value = serde_saphyr::from_str(MOCHANET).expect("a YAML spec");
+    let list = serde_json::json!({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [spec]});
+    let krm = || {
+        let mut child = support::modelgen()
+            .env("MODELGEN_CACHE_DIR", fixture.cache_dir())
+            .current_dir(fixture.app.path())
+            .arg("krm")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), list.to_string().as_bytes()).expect("write");
+        let run = child.wait_with_output().expect("wait");
+        assert_eq!(run.status.code(), Some(0), "{}", support::text(&run.stderr));
+        support::text(&run.stdout)
+    };
+    let truth = krm();
+    tamper(&fixture.entry(), replace_in_manifests("v1.3.0", "v9.9.9"));
+    let replayed = krm();
+    assert!(replayed.contains("v9.9.9") && replayed != truth, "{replayed}");
 }
 
 #[test]

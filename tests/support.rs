@@ -280,3 +280,51 @@ pub fn tool(name: &str) -> PathBuf {
     );
     path
 }
+
+/// Rewrites the entry at `path` with `edit` applied to each of its
+/// manifests, and a header whose length and checksum match: as only someone
+/// with write access to the cache directory could.
+pub fn tamper(path: &Path, edit: impl Fn(&str) -> String) {
+    let bytes = std::fs::read(path).expect("read the entry");
+    let newline = bytes.iter().position(|&b| b == b'\n').expect("a header line");
+    let header = std::str::from_utf8(&bytes[..newline]).expect("UTF-8");
+    let words: Vec<&str> = header.split(' ').collect();
+    assert_eq!(words.len(), 5, "{header}");
+    assert_eq!(words[..2], ["modelgen-render", "v1"]);
+    let body = &bytes[newline + 1..];
+    let split = body.iter().position(|&b| b == b'\n').expect("an index line");
+    let mut index: Value = serde_json::from_slice(&body[..split]).expect("a JSON index");
+    let mut rest = &body[split + 1..];
+    let mut manifests = String::new();
+    for item in index["manifests"].as_array_mut().expect("manifests") {
+        let length = usize::try_from(item["bytes"].as_u64().expect("a length")).expect("fits");
+        let (yaml, after) = rest.split_at(length);
+        let edited = edit(std::str::from_utf8(yaml).expect("UTF-8"));
+        item["bytes"] = Value::from(edited.len());
+        manifests.push_str(&edited);
+        rest = after;
+    }
+    let body = format!("{}\n{manifests}", serde_json::to_string(&index).expect("JSON"));
+    let header =
+        format!("{} {} {} {} {:08x}", words[0], words[1], words[2], body.len(), crc32fast::hash(body.as_bytes()));
+    std::fs::write(path, format!("{header}\n{body}")).expect("rewrite the entry");
+}
+
+/// Replaces `from` with `to` in every manifest.
+pub fn replace_in_manifests(from: &'static str, to: &'static str) -> impl Fn(&str) -> String {
+    move |yaml| yaml.replace(from, to)
+}
+
+/// The render entries (not plugins' `info`) of the cache directory `cache`, by path.
+pub fn render_entries(cache: &Path) -> Vec<PathBuf> {
+    let Ok(dir) = std::fs::read_dir(cache.join("renders")) else { return Vec::new() };
+    let mut entries: Vec<PathBuf> = dir
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            !name.starts_with("info-") && !name.starts_with(".tmp-")
+        })
+        .collect();
+    entries.sort();
+    entries
+}

@@ -14,13 +14,11 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Result, anyhow, bail};
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 
 use crate::diagnostic::{Diagnostic, Manifest, ModelSummary, PluginRef, Project, Rendered, Severity};
 use crate::escape;
 use crate::input::source::{self, Budget, InputLimits};
 use crate::plugin::cache::CompileCache;
-use crate::plugin::engine::hex;
 use crate::plugin::runtime::policy::{Context, Finding, Policy};
 use crate::plugin::runtime::{self, Limits, MAX_PLUGIN_BYTES, RenderContext};
 use crate::verify::contract;
@@ -162,7 +160,7 @@ impl Chain<'_> {
                 ));
             }
         };
-        let digest = hex(&Sha256::digest(&file.contents));
+        let digest = crate::digest::sha256_hex(&file.contents);
         if digest != plugin.sha256 {
             return Err(refuse(
                 format!(

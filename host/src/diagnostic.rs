@@ -30,7 +30,7 @@ pub struct Diagnostic {
 }
 
 /// One generated object.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Manifest {
     /// One YAML document, ending with a newline.
     pub yaml: String,
@@ -39,7 +39,7 @@ pub struct Manifest {
 }
 
 /// A successful render.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rendered {
     /// The objects, in the plugin's stable order.
     pub manifests: Vec<Manifest>,

@@ -15,6 +15,7 @@ pub mod artifacts;
 pub mod chain;
 pub mod cli;
 pub mod diagnostic;
+pub mod digest;
 pub mod escape;
 pub mod input;
 pub mod krm;

@@ -17,6 +17,7 @@ use anyhow::Context as _;
 
 use crate::chain::{self, Chain};
 use crate::diagnostic::{Diagnostic, PluginInfo, Project, Rendered, Severity};
+use crate::digest::sha256_hex;
 use crate::input::application::{self, Input};
 use crate::input::kinds::Kinds;
 use crate::input::source::{self, Budget, InputLimits, SourceFile, Sources};
@@ -26,7 +27,7 @@ use crate::rollout::{EditAction, Edited};
 use crate::verify::contract;
 use crate::verify::crd;
 use crate::verify::verdicts::Verdicts;
-use renders::{Dependency, Key, Renders};
+use renders::{Dependency, Key, Kind, Renders};
 
 /// What a render comes to when nothing failed.
 #[derive(Debug)]
@@ -174,7 +175,7 @@ impl Plugin {
         let Some(path) = path else { return Ok(Self::Builtin) };
         let shown = crate::escape::value(&path.to_string_lossy()).into_owned();
         let wasm = runtime::read_plugin(path).with_context(|| format!("cannot read the plugin `{shown}`"))?;
-        let sha256 = renders::digest(&wasm);
+        let sha256 = sha256_hex(&wasm);
         Ok(Self::File { path: path.to_owned(), wasm, sha256 })
     }
 
@@ -291,16 +292,18 @@ impl Pipeline {
     /// As for [`Self::render_files`].
     pub fn render(&self, sources: Sources, context: &RenderContext) -> Result<Outcome, Error> {
         let root = sources.root.clone();
-        let key = self.renders.as_ref().map(|renders| renders.key(Some(&root), context, &sources.files));
+        let key = self.renders.as_ref().map(|renders| renders.key(true, context, &sources.files));
         if let Some(rendered) = key.as_ref().and_then(|key| self.replay(key, Some(&root), sources.budget)) {
             return Ok(Outcome::Rendered(rendered));
         }
-        let spec_files: HashSet<String> = sources.files.iter().map(|f| f.path.clone()).collect();
+        // Only what is kept needs to know which files were spec files.
+        let spec_files: Option<HashSet<String>> =
+            key.as_ref().map(|_| sources.files.iter().map(|f| f.path.clone()).collect());
         match application::files(self.runtime()?, self.info.project_file.as_deref(), sources, context)? {
             Reply::Accepted(Input { files, project }) => {
-                let dependencies = dependencies(&spec_files, &files, project.as_ref());
+                let dependencies = spec_files.map(|spec| dependencies(&spec, &files, project.as_ref()));
                 let outcome = self.render_with(Some(&root), files, project.as_ref(), context)?;
-                self.keep(key.as_ref(), &dependencies, &outcome);
+                self.keep(key.as_ref(), dependencies.as_deref().unwrap_or_default(), &outcome);
                 Ok(outcome)
             }
             Reply::Refused(diagnostics) => refused(diagnostics),
@@ -315,7 +318,7 @@ impl Pipeline {
     /// refuses the input without an error; [`Error::OutputTooLarge`] and
     /// [`Error::Output`] when its output may not be shown.
     pub fn render_files(&self, files: Vec<SourceFile>, context: &RenderContext) -> Result<Outcome, Error> {
-        let key = self.renders.as_ref().map(|renders| renders.key(None, context, &files));
+        let key = self.renders.as_ref().map(|renders| renders.key(false, context, &files));
         let unread = Budget::new(InputLimits { max_bytes: 0, max_files: 0 });
         if let Some(rendered) = key.as_ref().and_then(|key| self.replay(key, None, unread)) {
             return Ok(Outcome::Rendered(rendered));
@@ -332,14 +335,17 @@ impl Pipeline {
     /// again. Anything else is a miss: the render runs.
     fn replay(&self, key: &Key, root: Option<&Path>, mut budget: Budget) -> Option<Rendered> {
         let renders = self.renders.as_ref()?;
-        // Escaped JSON strings can take twice the bytes of the manifests.
-        let max_entry = 2 * self.max_output_bytes as u64 + (16 << 20);
+        // The manifests, and room for the index and the warnings.
+        let max_entry = u64::try_from(self.max_output_bytes).unwrap_or(u64::MAX).saturating_add(16 << 20);
         let (dependencies, rendered) = renders.get(key, max_entry)?;
         for dependency in &dependencies {
             let mut plugin_budget = Budget::new(InputLimits { max_bytes: MAX_PLUGIN_BYTES, max_files: 1 });
-            let budget = if dependency.policy { &mut plugin_budget } else { &mut budget };
+            let budget = match dependency.kind {
+                Kind::Reference => &mut budget,
+                Kind::Policy => &mut plugin_budget,
+            };
             let file = source::read_reference(root?, &dependency.path, budget).ok()?;
-            if file.map(|file| renders::digest(&file.contents)) != dependency.sha256 {
+            if file.map(|file| sha256_hex(&file.contents)) != dependency.sha256 {
                 return None;
             }
         }
@@ -502,16 +508,20 @@ impl Pipeline {
 fn dependencies(spec_files: &HashSet<String>, files: &[SourceFile], project: Option<&Project>) -> Vec<Dependency> {
     let read = files.iter().filter(|f| !spec_files.contains(&f.path));
     let mut dependencies: Vec<Dependency> = read
-        .map(|f| Dependency { path: f.path.clone(), sha256: Some(renders::digest(&f.contents)), policy: false })
+        .map(|f| Dependency { path: f.path.clone(), sha256: Some(sha256_hex(&f.contents)), kind: Kind::Reference })
         .collect();
     let Some(project) = project else { return dependencies };
     for reference in &project.references {
         if !files.iter().any(|f| f.path == reference.path) {
-            dependencies.push(Dependency { path: reference.path.clone(), sha256: None, policy: false });
+            dependencies.push(Dependency { path: reference.path.clone(), sha256: None, kind: Kind::Reference });
         }
     }
     for plugin in &project.plugins {
-        dependencies.push(Dependency { path: plugin.path.clone(), sha256: Some(plugin.sha256.clone()), policy: true });
+        dependencies.push(Dependency {
+            path: plugin.path.clone(),
+            sha256: Some(plugin.sha256.clone()),
+            kind: Kind::Policy,
+        });
     }
     dependencies
 }

@@ -453,15 +453,14 @@ pub(crate) fn temp_app(name: &str, files: &[(&str, &[u8])]) -> (tempfile::TempDi
     (repo, app)
 }
 
-/// The volume the sidecar named `modelgen` in a pod spec's `containers` (or a
-/// list of containers) mounts, writable, at `place` of the image's cache.
-pub(crate) fn cache_volume<'a>(containers: &'a Value, volumes: &'a Value, cache_dir: &str, place: &str) -> &'a Value {
+/// The volume mounts of the sidecar named `modelgen` in a pod spec's `containers` (or a list of containers).
+pub(crate) fn verdicts_volume<'a>(containers: &'a Value, volumes: &'a Value, cache_dir: &str) -> &'a Value {
     let mount = named(containers, "modelgen")["volumeMounts"]
         .as_array()
         .expect("mounts")
         .iter()
-        .find(|m| m["mountPath"] == format!("{cache_dir}/{place}"))
-        .unwrap_or_else(|| panic!("a writable volume at `{place}/` inside the read-only image cache"));
+        .find(|m| m["mountPath"] == format!("{cache_dir}/verdicts"))
+        .expect("a writable volume for the verdict cache inside the read-only image cache");
     assert_ne!(mount["readOnly"], true);
     named(volumes, mount["name"].as_str().expect("name"))
 }

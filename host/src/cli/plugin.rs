@@ -5,14 +5,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
 use clap::{Args, Subcommand, ValueEnum};
-use sha2::{Digest as _, Sha256};
 use wasmtime::component::Component;
 
 use super::failure::{Failure, emit};
 use super::options::{PluginOptions, cache};
 use crate::escape;
 use crate::plugin::contract;
-use crate::plugin::engine::hex;
 use crate::plugin::runtime::policy::{self, Policy};
 use crate::plugin::runtime::{Runtime, read_plugin};
 
@@ -132,7 +130,7 @@ fn new(args: &NewArgs) -> Result<(), Failure> {
 fn check(options: &PluginOptions, file: &Path) -> Result<(), Failure> {
     let shown = escape::value(&file.to_string_lossy()).into_owned();
     let wasm = read_plugin(file).with_context(|| format!("cannot read the plugin `{shown}`"))?;
-    let sha256 = hex(&Sha256::digest(&wasm));
+    let sha256 = crate::digest::sha256_hex(&wasm);
     let engine = Runtime::engine()?;
     let component = Component::new(&engine, &wasm)
         .map_err(anyhow::Error::from)

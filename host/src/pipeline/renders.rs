@@ -19,17 +19,20 @@
 //! a miss, and the render runs.
 //!
 //! Entries live in `renders/` of the cache directory, one file per *slot*:
-//! an application directory, name, namespace and environment. A render of
-//! changed input replaces its slot's entry, so the store holds one entry
-//! per application and environment rendered, not one per edit. Each file
+//! an application name, namespace and environment. A render of changed
+//! input replaces its slot's entry, so the store holds one entry per
+//! application and environment rendered, not one per edit, and at most
+//! [`MAX_ENTRIES`] and [`MAX_STORE_BYTES`] in all (the entries used longest
+//! ago are forgotten first). Each file
 //! is a line `modelgen-render v1 <key> <length> <crc32>` then the body: a
 //! torn or damaged entry fails its length or CRC-32 (as compiled code does)
 //! and is a miss. Entries are trusted under the rule for compiled code
-//! ([`crate::private_dir`]): the cache directory is private to this user,
-//! and the entry is their own regular file, written by no one else.
+//! ([`crate::private_dir`]): the cache directory and `renders/` are private
+//! to this user, and the entry is their own regular file, written by no one
+//! else.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -75,9 +78,17 @@ pub struct Dependency {
     pub path: String,
     /// Hex SHA-256 of its contents; `None` when it did not exist.
     pub sha256: Option<String>,
-    /// Whether it is a policy plugin (read under a plugin's size limit,
-    /// not from what is left of the input limits).
-    pub policy: bool,
+    /// What it is, which decides the limit it is read under.
+    pub kind: Kind,
+}
+
+/// What a render read besides its spec files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Kind {
+    /// A file the project names (a patch file): read from what is left of the input limits.
+    Reference,
+    /// A policy plugin of the project's chain: read under a plugin's size limit.
+    Policy,
 }
 
 /// The index of a render entry's body: what the render read, its warnings,
@@ -98,6 +109,15 @@ struct Item<'a> {
     source: std::borrow::Cow<'a, str>,
     bytes: usize,
 }
+
+/// The most entries the store keeps (renders and plugins' `info` together).
+const MAX_ENTRIES: usize = 256;
+/// The most bytes the store keeps.
+const MAX_STORE_BYTES: u64 = 256 << 20;
+/// How old a temporary file must be before it is taken for one a killed render left.
+const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_hours(1);
+/// The longest header line read.
+const MAX_HEADER_BYTES: u64 = 512;
 
 /// The most an `info` entry may hold: a plugin's name, version and kinds.
 const MAX_INFO_BYTES: u64 = 64 * 1024;
@@ -156,16 +176,18 @@ impl Renders {
         Some(Self { root: root.into(), host, plugin: plugin.to_owned(), identity })
     }
 
-    /// The key of a render of `files` in `context`, for the application at
-    /// `root` (`None` where no directory is read: `krm`).
+    /// The key of a render of `files` in `context`, of an application read
+    /// from a directory (`directory`) or given whole (`krm`: nothing else is
+    /// read, so a render is kept apart from a directory's).
+    ///
+    /// The slot is the application's name, namespace and environment, not
+    /// its directory: Argo CD unpacks every request into a new temporary
+    /// directory, and no output depends on where the files lie (what the
+    /// render read besides them is read again from where they are now).
     #[must_use]
-    pub fn key(&self, root: Option<&Path>, context: &RenderContext, files: &[SourceFile]) -> Key {
+    pub fn key(&self, directory: bool, context: &RenderContext, files: &[SourceFile]) -> Key {
         let mut slot = Sha256::new();
         part(&mut slot, b"slot");
-        // Made absolute (not resolved: no file system walk), so that `render .`
-        // in two directories are two slots.
-        let root = root.map(|root| std::path::absolute(root).unwrap_or_else(|_| root.to_owned()));
-        part(&mut slot, root.as_ref().map_or(&b""[..], |root| root.as_os_str().as_bytes()));
         part(&mut slot, context.app_name.as_bytes());
         optional(&mut slot, context.namespace.as_deref());
         optional(&mut slot, context.environment.as_deref());
@@ -173,6 +195,7 @@ impl Renders {
         let mut digest = Sha256::new();
         part(&mut digest, FORMAT.as_bytes());
         part(&mut digest, self.identity.as_bytes());
+        digest.update([u8::from(directory)]);
         part(&mut digest, context.app_name.as_bytes());
         optional(&mut digest, context.namespace.as_deref());
         optional(&mut digest, context.revision.as_deref());
@@ -259,38 +282,43 @@ impl Renders {
     }
 
     /// The body of the entry in `slot`, if it is trusted, whole, at most
-    /// `max_bytes` long and written for `digest`.
+    /// `max_bytes` long and written for `digest`. The header is read first:
+    /// a slot holding another input's render costs one short read.
     fn read(&self, slot: &str, digest: &str, max_bytes: u64) -> Option<Vec<u8>> {
         let uid = current_uid();
+        let dir = self.root.join("renders");
         // Opened without following a symbolic link, and judged by what was
         // opened, so that nothing can be swapped in between.
         let file = fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(self.root.join("renders").join(slot))
+            .open(dir.join(slot))
             .ok()?;
         let meta = file.metadata().ok()?;
-        let trusted = private_dir::is_own_file(&meta, uid) && private_dir::is_private(&self.root, uid);
+        let trusted = private_dir::is_own_file(&meta, uid)
+            && private_dir::is_private(&dir, uid)
+            && private_dir::is_private(&self.root, uid);
         if !trusted || meta.len() > max_bytes {
             return None;
         }
-        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).ok()?);
-        file.take(max_bytes).read_to_end(&mut bytes).ok()?;
-        let newline = bytes.iter().position(|&b| b == b'\n')?;
-        let header = std::str::from_utf8(&bytes[..newline]).ok()?;
+        let mut reader = std::io::BufReader::with_capacity(512, file.take(max_bytes));
+        let mut header = Vec::with_capacity(256);
+        reader.by_ref().take(MAX_HEADER_BYTES).read_until(b'\n', &mut header).ok()?;
+        let header = std::str::from_utf8(header.strip_suffix(b"\n")?).ok()?;
         let mut words = header.strip_prefix(FORMAT)?.strip_prefix(' ')?.split(' ');
         let (written_for, length, crc) = (words.next()?, words.next()?, words.next()?);
-        let body = &bytes[newline + 1..];
-        // The key first: a miss (the slot's application changed) costs no hashing.
-        if written_for != digest
-            || words.next().is_some()
-            || length != body.len().to_string()
-            || crc != format!("{:08x}", crc32fast::hash(body))
-        {
+        if written_for != digest || words.next().is_some() {
             return None;
         }
-        bytes.drain(..=newline);
-        Some(bytes)
+        let length: usize = length.parse().ok()?;
+        let mut body = Vec::with_capacity(length.min(usize::try_from(meta.len()).ok()?));
+        reader.read_to_end(&mut body).ok()?;
+        if body.len() != length || crc != format!("{:08x}", crc32fast::hash(&body)) {
+            return None;
+        }
+        // Used: the store forgets the entries used longest ago first.
+        let _ = reader.into_inner().into_inner().set_modified(std::time::SystemTime::now());
+        Some(body)
     }
 
     /// Writes the body made of `parts` as the entry in `slot` for `digest`,
@@ -298,6 +326,10 @@ impl Renders {
     /// concurrent renders never see half of one (best effort).
     fn write(&self, slot: &str, digest: &str, parts: &[&[u8]]) {
         let Some(dir) = private_dir::writable_subdir(&self.root, "renders") else { return };
+        // An entry is read only from a private `renders/`: none is written elsewhere.
+        if !private_dir::is_private(&dir, current_uid()) {
+            return;
+        }
         let mut crc = crc32fast::Hasher::new();
         for part in parts {
             crc.update(part);
@@ -315,17 +347,50 @@ impl Renders {
             // renamed over another one to disk before the rename returns
             // (`auto_da_alloc`). A render in between finds no entry, which
             // is only a miss.
-            let _ = fs::remove_file(dir.join(slot));
-            file.persist(dir.join(slot)).map(drop).map_err(|e| e.error)
+            let new_slot = fs::remove_file(dir.join(slot)).is_err();
+            file.persist(dir.join(slot)).map(|_| new_slot).map_err(|e| e.error)
         });
-        drop(stored);
+        // Only a new slot can take the store past its bounds.
+        if stored.unwrap_or(false) {
+            sweep(&dir, slot, MAX_ENTRIES, MAX_STORE_BYTES);
+        }
     }
 }
 
-/// The digest a [`Dependency`] records for `contents`.
-#[must_use]
-pub fn digest(contents: &[u8]) -> String {
-    hex(&Sha256::digest(contents))
+/// Keeps `dir` within `max_entries` entries and `max_bytes` bytes, removing
+/// the entries used longest ago (but never `keep`, just written), and
+/// temporary files a killed render left behind over an hour ago. Applications
+/// rendered from ever new names or namespaces cannot fill the disk.
+fn sweep(dir: &Path, keep: &str, max_entries: usize, max_bytes: u64) {
+    let Ok(listing) = fs::read_dir(dir) else { return };
+    let now = std::time::SystemTime::now();
+    let mut entries = Vec::new();
+    for entry in listing.flatten() {
+        let Ok(meta) = entry.metadata() else { continue };
+        let name = entry.file_name();
+        let used = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+        if name.as_bytes().starts_with(b".tmp-") {
+            if now.duration_since(used).is_ok_and(|age| age > STALE_TEMPORARY) {
+                let _ = fs::remove_file(entry.path());
+            }
+        } else if meta.is_file() && name.as_bytes() != keep.as_bytes() {
+            entries.push((used, meta.len(), entry.path()));
+        }
+    }
+    // The slot just written counts against the bounds too.
+    let kept = fs::symlink_metadata(dir.join(keep)).map_or(0, |m| m.len());
+    let mut count = entries.len() + 1;
+    let mut bytes = entries.iter().map(|(_, len, _)| len).sum::<u64>() + kept;
+    entries.sort_by_key(|(used, _, _)| *used);
+    for (_, len, path) in entries {
+        if count <= max_entries && bytes <= max_bytes {
+            break;
+        }
+        if fs::remove_file(path).is_ok() {
+            count -= 1;
+            bytes -= len;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -354,43 +419,38 @@ mod tests {
     fn every_input_changes_the_key_and_only_the_application_changes_the_slot() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = store(dir.path());
-        let root = Some(Path::new("/apps/fraud"));
-        let base = store.key(root, &context(), &files());
-        assert_eq!(base, store.key(root, &context(), &files()), "the same input, the same key");
-        let same_slot: Vec<Key> = vec![
-            store.key(root, &RenderContext { revision: Some("abd".to_owned()), ..context() }, &files()),
-            store.key(
-                root,
-                &RenderContext { parameters: vec![("a".to_owned(), "2".to_owned())], ..context() },
-                &files(),
-            ),
-            store.key(root, &RenderContext { parameters: Vec::new(), ..context() }, &files()),
-            store.key(root, &context(), &[SourceFile { contents: b"spec ".to_vec(), ..files()[0].clone() }]),
-            store.key(root, &context(), &[SourceFile { path: "fraud2.yaml".to_owned(), ..files()[0].clone() }]),
+        let key = |context: RenderContext, files: &[SourceFile]| store.key(true, &context, files);
+        let parameters = |pairs: &[(&str, &str)]| RenderContext {
+            parameters: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            ..context()
+        };
+        let base = key(context(), &files());
+        assert_eq!(base, key(context(), &files()), "the same input, the same key");
+        let same_slot = [
+            key(RenderContext { revision: Some("abd".to_owned()), ..context() }, &files()),
+            key(RenderContext { revision: None, ..context() }, &files()),
+            key(parameters(&[("a", "2")]), &files()),
+            key(parameters(&[]), &files()),
             // Parts run together differently are different inputs.
-            store.key(
-                root,
-                &RenderContext { parameters: vec![("a1".to_owned(), String::new())], ..context() },
-                &files(),
-            ),
+            key(parameters(&[("a1", "")]), &files()),
+            key(context(), &[SourceFile { contents: b"spec ".to_vec(), ..files()[0].clone() }]),
+            key(context(), &[SourceFile { path: "fraud2.yaml".to_owned(), ..files()[0].clone() }]),
+            key(context(), &[]),
+            // Given whole (`krm`) rather than read from a directory.
+            store.key(false, &context(), &files()),
         ];
-        for key in &same_slot {
-            assert_eq!(key.slot, base.slot);
-            assert_ne!(key.digest, base.digest);
+        for other in &same_slot {
+            assert_eq!(other.slot, base.slot);
+            assert_ne!(other.digest, base.digest);
         }
-        let other_slots: Vec<Key> = vec![
-            store.key(Some(Path::new("/apps/other")), &context(), &files()),
-            store.key(None, &context(), &files()),
-            store.key(root, &RenderContext { environment: None, ..context() }, &files()),
-            store.key(root, &RenderContext { namespace: None, ..context() }, &files()),
-            store.key(root, &RenderContext { app_name: "fraud2".to_owned(), ..context() }, &files()),
+        let other_slots = [
+            key(RenderContext { environment: None, ..context() }, &files()),
+            key(RenderContext { namespace: None, ..context() }, &files()),
+            key(RenderContext { app_name: "fraud2".to_owned(), ..context() }, &files()),
         ];
-        for key in &other_slots {
-            assert_ne!(key.slot, base.slot);
-        }
-        // Where the application is changes the slot only: no output depends on it.
-        for key in &other_slots[2..] {
-            assert_ne!(key.digest, base.digest);
+        for other in &other_slots {
+            assert_ne!(other.slot, base.slot);
+            assert_ne!(other.digest, base.digest);
         }
         // The plugin and the limits are part of every key.
         let other_plugin = Renders::new(dir.path(), "plugin2", Limits::default(), 1 << 20).expect("identity");
@@ -398,15 +458,52 @@ mod tests {
         let other_limits = Renders::new(dir.path(), "plugin", tighter, 1 << 20).expect("identity");
         let smaller_output = Renders::new(dir.path(), "plugin", Limits::default(), 1 << 10).expect("identity");
         for other in [other_plugin, other_limits, smaller_output] {
-            assert_ne!(other.key(root, &context(), &files()).digest, base.digest);
+            assert_ne!(other.key(true, &context(), &files()).digest, base.digest);
         }
+    }
+
+    #[test]
+    fn the_store_forgets_the_entries_used_longest_ago_and_stale_temporary_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let renders = dir.path().join("renders");
+        fs::create_dir(&renders).expect("mkdir");
+        let day_ago = std::time::SystemTime::now() - std::time::Duration::from_hours(24);
+        let write = |name: &str, bytes: usize, minutes: u64| {
+            let path = renders.join(name);
+            fs::write(&path, vec![b'x'; bytes]).expect("write");
+            let file = fs::File::options().write(true).open(&path).expect("open");
+            file.set_modified(day_ago + std::time::Duration::from_secs(60 * minutes)).expect("set mtime");
+        };
+        for (minutes, name) in ["a", "b", "c", "d"].into_iter().enumerate() {
+            write(name, 10, minutes as u64);
+        }
+        write(".tmp-old", 10, 0);
+        fs::write(renders.join(".tmp-now"), b"in progress").expect("write");
+        write("new", 10, 0); // Just written, yet with the oldest time: still kept.
+        sweep(&renders, "new", 3, 1 << 20);
+        let mut left: Vec<String> = fs::read_dir(&renders)
+            .expect("list")
+            .map(|e| e.expect("e").file_name().into_string().expect("UTF-8"))
+            .collect();
+        left.sort();
+        assert_eq!(left, [".tmp-now", "c", "d", "new"]);
+        // The bytes bound: 35 bytes allowed, each entry 10 and the new one
+        // 20: `new` (the oldest now) and `c` go.
+        write("newer", 20, 10);
+        sweep(&renders, "newer", 100, 35);
+        let mut left: Vec<String> = fs::read_dir(&renders)
+            .expect("list")
+            .map(|e| e.expect("e").file_name().into_string().expect("UTF-8"))
+            .collect();
+        left.sort();
+        assert_eq!(left, [".tmp-now", "d", "newer"]);
     }
 
     #[test]
     fn an_entry_round_trips_and_answers_only_its_own_key() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = store(&dir.path().join("cache"));
-        let key = store.key(None, &context(), &files());
+        let key = store.key(true, &context(), &files());
         let rendered = Rendered {
             manifests: vec![
                 Manifest { yaml: "a: 1\n".to_owned(), source: "fraud.yaml".to_owned() },
@@ -414,12 +511,12 @@ mod tests {
             ],
             warnings: Vec::new(),
         };
-        let dependencies = vec![Dependency { path: "patches/p.yaml".to_owned(), sha256: None, policy: false }];
+        let dependencies = vec![Dependency { path: "patches/p.yaml".to_owned(), sha256: None, kind: Kind::Reference }];
         assert!(store.get(&key, 1 << 20).is_none());
         store.put(&key, &dependencies, &rendered);
         assert_eq!(store.get(&key, 1 << 20), Some((dependencies, rendered.clone())));
         assert!(store.get(&key, 100).is_none(), "larger than allowed");
-        let other = store.key(None, &RenderContext { revision: None, ..context() }, &files());
+        let other = store.key(true, &RenderContext { revision: None, ..context() }, &files());
         assert_eq!(other.slot, key.slot);
         assert!(store.get(&other, 1 << 20).is_none(), "the slot holds another render");
         // The info answer is kept beside, per plugin.

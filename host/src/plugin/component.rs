@@ -1,7 +1,6 @@
 //! A component's bytes with their digest, and machine code the build made for it: what the runtime loads and the cache keys.
 
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -19,7 +18,7 @@ pub struct Wasm<'a> {
 impl<'a> Wasm<'a> {
     /// A component from elsewhere: hashed now, nothing precompiled.
     pub fn new(bytes: &'a [u8]) -> Self {
-        Self { bytes, sha256: super::engine::hex(&Sha256::digest(bytes)), prebuilt: None }
+        Self { bytes, sha256: crate::digest::sha256_hex(bytes), prebuilt: None }
     }
 }
 
