@@ -303,3 +303,36 @@ fn warnings_are_replayed_with_the_manifests() {
     assert_eq!(denied.status.code(), Some(1), "{}", support::text(&denied.stderr));
     assert!(denied.stdout.is_empty());
 }
+
+#[test]
+fn applications_in_directories_of_one_name_keep_a_slot_each() {
+    // `fraud/prod` and `ranker/prod`: the name `prod` alone does not tell them apart.
+    let root = tempfile::tempdir().expect("tempdir");
+    let cache = root.path().join("cache");
+    let render = |app: &str| {
+        let run = support::modelgen()
+            .env("MODELGEN_CACHE_DIR", &cache)
+            .current_dir(root.path().join(app))
+            .args(["render", "."])
+            .output()
+            .expect("run modelgen");
+        assert_eq!(run.status.code(), Some(0), "{}", support::text(&run.stderr));
+        support::text(&run.stdout)
+    };
+    for (app, version) in [("fraud/prod", "v1.3.0"), ("ranker/prod", "v1.4.0")] {
+        std::fs::create_dir_all(root.path().join(app)).expect("mkdir");
+        std::fs::write(root.path().join(app).join("mochanet.yaml"), MOCHANET.replace("v1.3.0", version)).expect("spec");
+    }
+    let fraud = render("fraud/prod");
+    let ranker = render("ranker/prod");
+    assert_ne!(fraud, ranker);
+    assert_eq!(support::render_entries(&cache).len(), 2);
+    // Each is replayed from its own slot: the one tampered with shows in its render only.
+    let fraud_entry = support::render_entries(&cache)
+        .into_iter()
+        .find(|e| std::fs::read_to_string(e).is_ok_and(|t| t.contains("v1.3.0")))
+        .expect("fraud's entry");
+    tamper(&fraud_entry, replace_in_manifests("v1.3.0", "v9.9.9"));
+    assert_eq!(render("fraud/prod"), fraud.replace("v1.3.0", "v9.9.9"));
+    assert_eq!(render("ranker/prod"), ranker);
+}

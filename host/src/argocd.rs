@@ -130,7 +130,7 @@ fn context(
 fn generate(options: &PluginOptions, vars: &Vars) -> Result<(), Failure> {
     let app = Application::from_vars(vars).map_err(|e| setup_failed(None, e))?;
     let label = app.label();
-    let pipeline = options.pipeline().map_err(|f| f.context(&label))?;
+    let pipeline = options.pipeline().map_err(|f| f.context(&label))?.slots_by_name();
     let (sources, contents) = read_sources(&pipeline, options, &label)?;
     let context = context(&pipeline, &app, &sources.files, &contents).map_err(|f| f.context(&label))?;
     let rendered = match pipeline.render(sources, &context).map_err(|e| Failure::from(e).context(&label))? {

@@ -147,6 +147,8 @@ pub struct Pipeline {
     verdicts: Option<Verdicts>,
     /// Renders already done, by everything their output depends on.
     renders: Option<Renders>,
+    /// Whether a render's slot in the store is its directory's too (see [`Renders::key`]).
+    slot_by_directory: bool,
     max_output_bytes: usize,
     /// Policy plugins load through the same cache, with the same limits.
     cache: Option<CompileCache>,
@@ -232,11 +234,21 @@ impl Pipeline {
             kinds,
             verdicts,
             renders,
+            slot_by_directory: true,
             max_output_bytes: settings.max_output_bytes,
             cache,
             limits,
             policies: chain::Loaded::default(),
         })
+    }
+
+    /// Keeps renders by application name, namespace and environment alone,
+    /// not by directory: for Argo CD, which names each application uniquely
+    /// and unpacks every request into a new temporary directory.
+    #[must_use]
+    pub fn slots_by_name(mut self) -> Self {
+        self.slot_by_directory = false;
+        self
     }
 
     /// The plugin's name, version, kinds and project file.
@@ -292,7 +304,8 @@ impl Pipeline {
     /// As for [`Self::render_files`].
     pub fn render(&self, sources: Sources, context: &RenderContext) -> Result<Outcome, Error> {
         let root = sources.root.clone();
-        let key = self.renders.as_ref().map(|renders| renders.key(true, context, &sources.files));
+        let location = self.slot_by_directory.then_some(root.as_path());
+        let key = self.renders.as_ref().map(|renders| renders.key(location, true, context, &sources.files));
         if let Some(rendered) = key.as_ref().and_then(|key| self.replay(key, Some(&root), sources.budget)) {
             return Ok(Outcome::Rendered(rendered));
         }
@@ -318,7 +331,7 @@ impl Pipeline {
     /// refuses the input without an error; [`Error::OutputTooLarge`] and
     /// [`Error::Output`] when its output may not be shown.
     pub fn render_files(&self, files: Vec<SourceFile>, context: &RenderContext) -> Result<Outcome, Error> {
-        let key = self.renders.as_ref().map(|renders| renders.key(false, context, &files));
+        let key = self.renders.as_ref().map(|renders| renders.key(None, false, context, &files));
         let unread = Budget::new(InputLimits { max_bytes: 0, max_files: 0 });
         if let Some(rendered) = key.as_ref().and_then(|key| self.replay(key, None, unread)) {
             return Ok(Outcome::Rendered(rendered));

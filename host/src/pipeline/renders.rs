@@ -19,7 +19,8 @@
 //! a miss, and the render runs.
 //!
 //! Entries live in `renders/` of the cache directory, one file per *slot*:
-//! an application name, namespace and environment. A render of changed
+//! an application directory (or Argo CD Application), name, namespace and
+//! environment. A render of changed
 //! input replaces its slot's entry, so the store holds one entry per
 //! application and environment rendered, not one per edit, and at most
 //! [`MAX_ENTRIES`] and [`MAX_STORE_BYTES`] in all (the entries used longest
@@ -180,14 +181,21 @@ impl Renders {
     /// from a directory (`directory`) or given whole (`krm`: nothing else is
     /// read, so a render is kept apart from a directory's).
     ///
-    /// The slot is the application's name, namespace and environment, not
-    /// its directory: Argo CD unpacks every request into a new temporary
-    /// directory, and no output depends on where the files lie (what the
-    /// render read besides them is read again from where they are now).
+    /// The slot is the application's name, namespace and environment, and
+    /// `location` when given: a directory's name alone does not tell two
+    /// applications apart (`fraud/prod` and `ranker/prod`), but under Argo CD,
+    /// which unpacks every request into a new temporary directory, the
+    /// application's name does, and the directory would make every request a
+    /// new slot. No output depends on the location (what the render read
+    /// besides its spec files is read again from where they are now).
     #[must_use]
-    pub fn key(&self, directory: bool, context: &RenderContext, files: &[SourceFile]) -> Key {
+    pub fn key(&self, location: Option<&Path>, directory: bool, context: &RenderContext, files: &[SourceFile]) -> Key {
         let mut slot = Sha256::new();
         part(&mut slot, b"slot");
+        // Made absolute (not resolved: no file system walk), so that `render .`
+        // in two directories are two slots.
+        let location = location.map(|path| std::path::absolute(path).unwrap_or_else(|_| path.to_owned()));
+        part(&mut slot, location.as_ref().map_or(&b""[..], |path| path.as_os_str().as_bytes()));
         part(&mut slot, context.app_name.as_bytes());
         optional(&mut slot, context.namespace.as_deref());
         optional(&mut slot, context.environment.as_deref());
@@ -419,7 +427,7 @@ mod tests {
     fn every_input_changes_the_key_and_only_the_application_changes_the_slot() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = store(dir.path());
-        let key = |context: RenderContext, files: &[SourceFile]| store.key(true, &context, files);
+        let key = |context: RenderContext, files: &[SourceFile]| store.key(None, true, &context, files);
         let parameters = |pairs: &[(&str, &str)]| RenderContext {
             parameters: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
             ..context()
@@ -437,28 +445,37 @@ mod tests {
             key(context(), &[SourceFile { path: "fraud2.yaml".to_owned(), ..files()[0].clone() }]),
             key(context(), &[]),
             // Given whole (`krm`) rather than read from a directory.
-            store.key(false, &context(), &files()),
+            store.key(None, false, &context(), &files()),
         ];
         for other in &same_slot {
             assert_eq!(other.slot, base.slot);
             assert_ne!(other.digest, base.digest);
         }
         let other_slots = [
+            store.key(Some(Path::new("/apps/fraud/prod")), true, &context(), &files()),
             key(RenderContext { environment: None, ..context() }, &files()),
             key(RenderContext { namespace: None, ..context() }, &files()),
             key(RenderContext { app_name: "fraud2".to_owned(), ..context() }, &files()),
         ];
         for other in &other_slots {
             assert_ne!(other.slot, base.slot);
+        }
+        // Where the application lies decides the slot only: no output depends on it.
+        assert_eq!(other_slots[0].digest, base.digest);
+        for other in &other_slots[1..] {
             assert_ne!(other.digest, base.digest);
         }
+        assert_ne!(
+            store.key(Some(Path::new("/apps/ranker/prod")), true, &context(), &files()).slot,
+            other_slots[0].slot
+        );
         // The plugin and the limits are part of every key.
         let other_plugin = Renders::new(dir.path(), "plugin2", Limits::default(), 1 << 20).expect("identity");
         let tighter = Limits { memory_bytes: 1 << 20, ..Limits::default() };
         let other_limits = Renders::new(dir.path(), "plugin", tighter, 1 << 20).expect("identity");
         let smaller_output = Renders::new(dir.path(), "plugin", Limits::default(), 1 << 10).expect("identity");
         for other in [other_plugin, other_limits, smaller_output] {
-            assert_ne!(other.key(true, &context(), &files()).digest, base.digest);
+            assert_ne!(other.key(None, true, &context(), &files()).digest, base.digest);
         }
     }
 
@@ -503,7 +520,7 @@ mod tests {
     fn an_entry_round_trips_and_answers_only_its_own_key() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = store(&dir.path().join("cache"));
-        let key = store.key(true, &context(), &files());
+        let key = store.key(None, true, &context(), &files());
         let rendered = Rendered {
             manifests: vec![
                 Manifest { yaml: "a: 1\n".to_owned(), source: "fraud.yaml".to_owned() },
@@ -516,7 +533,7 @@ mod tests {
         store.put(&key, &dependencies, &rendered);
         assert_eq!(store.get(&key, 1 << 20), Some((dependencies, rendered.clone())));
         assert!(store.get(&key, 100).is_none(), "larger than allowed");
-        let other = store.key(true, &RenderContext { revision: None, ..context() }, &files());
+        let other = store.key(None, true, &RenderContext { revision: None, ..context() }, &files());
         assert_eq!(other.slot, key.slot);
         assert!(store.get(&other, 1 << 20).is_none(), "the slot holds another render");
         // The info answer is kept beside, per plugin.
